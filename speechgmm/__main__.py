@@ -1,0 +1,5 @@
+import sys
+
+from speechgmm.cli import main
+
+sys.exit(main())

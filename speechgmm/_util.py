@@ -1,0 +1,72 @@
+"""Small shared helpers: atomic file output, progress bars, corpus location."""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterable, Iterator, Optional, TypeVar
+
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def atomic_output(path: os.PathLike | str, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
+
+    If the body raises, the temporary file is removed and ``path`` is left as it was,
+    so a crash never leaves a half-written output.
+
+    Parameters
+    ----------
+    path : path-like
+        Final destination.
+    suffix : str
+        Suffix for the temporary file (some writers, e.g. ``numpy.savez``, add an
+        extension unless the name already ends with it).
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=directory)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp_path.unlink()
+        raise
+
+
+def progress(iterable: Iterable[T], total: Optional[int] = None, desc: str = "", enabled: Optional[bool] = None) -> Iterable[T]:
+    """Wrap ``iterable`` in a tqdm progress bar when stderr is a terminal.
+
+    Quiet (returns ``iterable`` unchanged) when stderr is piped, or when
+    ``enabled`` is False.
+    """
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, leave=False, file=sys.stderr)
+
+
+def default_corpora() -> Path:
+    """Where the shared corpora live: ``$SPEECHGMM_CORPORA``, else ``../shared/corpora``.
+
+    The relative default is looked up from the current directory first and then
+    from the source checkout's root (the folder holding ``speechgmm/``).
+    """
+    env = os.environ.get("SPEECHGMM_CORPORA")
+    if env:
+        return Path(env)
+    rel = Path("..") / "shared" / "corpora"
+    if rel.is_dir():
+        return rel.resolve()
+    root = Path(__file__).resolve().parent.parent
+    return (root / rel).resolve()

@@ -1,0 +1,111 @@
+"""The ``speechgmm`` command line.
+
+Each sub-command lives in its own module under :mod:`speechgmm.commands` and
+defines ``HELP`` (one line), ``DESCRIPTION`` (the ``--help`` text),
+``add_arguments(parser)`` and ``run(args) -> int``.  Command modules import heavy
+dependencies inside ``run`` so that start-up stays fast.
+
+Errors caused by the user's input (:class:`speechgmm.errors.SpeechGMMError`)
+are printed as one line on stderr with exit status 2; no traceback is shown.
+Set ``SPEECHGMM_DEBUG=1`` to see tracebacks.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import List, Optional
+
+from speechgmm import __version__
+from speechgmm.errors import SpeechGMMError
+
+# sub-command name -> module under speechgmm.commands
+COMMANDS = {
+    "features": "features",
+    "train": "train",
+    "classify": "classify",
+    "evaluate": "evaluate",
+    "info": "info",
+    "train-ubm": "train_ubm",
+    "verify": "verify",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="speechgmm",
+        description="Classify speech with Gaussian mixture models: MFCC features, one GMM per class, "
+        "highest total log-likelihood wins.",
+        epilog="Run 'speechgmm COMMAND --help' for the options of one command.",
+    )
+    parser.add_argument("--version", action="version", version=f"speechgmm {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, modname in COMMANDS.items():
+        try:
+            mod = importlib.import_module(f"speechgmm.commands.{modname}")
+        except ModuleNotFoundError as exc:  # command not built yet in this checkout
+            if exc.name == f"speechgmm.commands.{modname}":
+                continue
+            raise
+        p = sub.add_parser(
+            name,
+            help=mod.HELP,
+            description=getattr(mod, "DESCRIPTION", mod.HELP),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    msg = " ".join(str(exc).split()) or type(exc).__name__
+    return msg
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    debug = os.environ.get("SPEECHGMM_DEBUG") not in (None, "", "0")
+    try:
+        return int(args._run(args) or 0)
+    except SpeechGMMError as exc:
+        if debug:
+            raise
+        print(f"speechgmm {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"speechgmm {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # e.g. `speechgmm classify ... | head`: not an error of ours
+        try:
+            sys.stdout = None  # type: ignore[assignment]
+        finally:
+            return 0
+    except MemoryError:
+        print(f"speechgmm {args.command}: error: out of memory", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if debug:
+            raise
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"speechgmm {args.command}: error: {where}{exc.strerror or _one_line(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug of ours: still one line, but say so
+        if debug:
+            raise
+        print(
+            f"speechgmm {args.command}: internal error: {type(exc).__name__}: {_one_line(exc)} "
+            "(set SPEECHGMM_DEBUG=1 for a traceback and please report it)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``speechgmm`` command line (see :mod:`speechgmm.cli`)."""
