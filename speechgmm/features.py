@@ -472,3 +472,55 @@ def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None
     if not np.all(np.isfinite(X)):  # cannot happen with finite input; keep NaN out of results regardless
         raise AudioError(f"{path}: features are not finite")
     return X
+
+
+def _extract_one(args):
+    path, cfg_dict = args
+    try:
+        return extract_file(path, FeatureConfig.from_dict(cfg_dict)), None
+    except AudioError as exc:
+        return None, str(exc)
+
+
+def extract_files(paths, config: Optional[FeatureConfig] = None, jobs: int = 1, desc: str = "features",
+                  errors: str = "raise"):
+    """Features of many files, in parallel over ``jobs`` processes, order preserved.
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+    config : FeatureConfig, optional
+    jobs : int
+        Worker processes (1 = in this process).
+    desc : str
+        Progress-bar label (a bar is shown only on a terminal).
+    errors : {"raise", "collect"}
+        ``raise``: after trying every file, raise one AudioError naming all bad files.
+        ``collect``: return ``None`` for bad files and their messages.
+
+    Returns
+    -------
+    feats : list of ndarray (or None), one per path
+    problems : list of str
+        One message per bad file (only with ``errors="collect"``).
+    """
+    from speechgmm._util import progress
+
+    cfg = config or FeatureConfig.preset("default")
+    paths = [str(p) for p in paths]
+    work = [(p, cfg.to_dict()) for p in paths]
+    if jobs and jobs > 1 and len(paths) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs) as ex:
+            results = list(progress(ex.map(_extract_one, work, chunksize=max(1, len(work) // (8 * jobs))),
+                                    total=len(work), desc=desc))
+    else:
+        results = [_extract_one(w) for w in progress(work, total=len(work), desc=desc)]
+    feats = [r[0] for r in results]
+    problems = [r[1] for r in results if r[1] is not None]
+    if problems and errors == "raise":
+        more = f" (and {len(problems) - 3} more bad files)" if len(problems) > 3 else ""
+        n = len(problems)
+        raise AudioError(f"{n} bad audio file{'s' if n > 1 else ''}: " + "; ".join(problems[:3]) + more)
+    return feats, problems
