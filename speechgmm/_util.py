@@ -31,6 +31,9 @@ def atomic_output(path: os.PathLike | str, suffix: str = "") -> Iterator[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=directory)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the final file normal permissions
     tmp_path = Path(tmp)
     try:
         yield tmp_path

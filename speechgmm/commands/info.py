@@ -1,0 +1,49 @@
+"""speechgmm info: describe a model file."""
+from __future__ import annotations
+
+from speechgmm.commands import _common
+
+HELP = "show what a model file contains and how it was trained"
+DESCRIPTION = """\
+Print a model file's classes, mixture sizes, feature front end and training record
+(manifest and its hash, options, date, speechgmm version). --json prints the header.
+
+example:
+  speechgmm info digits.npz
+"""
+
+
+def add_arguments(p) -> None:
+    p.add_argument("model", metavar="MODEL.npz", help="model or UBM file")
+    p.add_argument("--json", action="store_true", help="print the header as JSON")
+
+
+def run(args) -> int:
+    from speechgmm.modelio import load_model
+
+    mf = load_model(args.model)
+    h = mf.header
+    if args.json:
+        _common.print_json(h)
+        return 0
+    print(f"{args.model}: speechgmm {h['kind']} model (format {h['format_version']}, written by speechgmm "
+          f"{h.get('speechgmm_version')} on {h.get('created')})")
+    if mf.kind == "classifier":
+        clf = mf.classifier
+        ks = sorted(set(h["n_components"]))
+        print(f"  classes      {len(clf.labels_)}: {' '.join(clf.labels_)} (column {h.get('label_column')!r})")
+        print(f"  method       {clf.method_}" + (f" (relevance factor {h.get('relevance_factor')}, adapt "
+                                                 f"{h.get('adapt')!r}, top-{clf.top_c} scoring)" if clf.method_ == "map" else ""))
+        print(f"  components   {', '.join(map(str, ks))} per class, {h['n_features']} dims")
+        fr = h.get("frames") or {}
+        if fr:
+            print(f"  train frames {sum(fr.values())} ({min(fr.values())}..{max(fr.values())} per class)")
+    else:
+        print(f"  components   {h['n_components']}, {h['n_features']} dims")
+    if h.get("manifest"):
+        print(f"  manifest     {h['manifest']} (sha256 {h.get('manifest_sha256', '')[:16]}..., {h.get('n_files')} files)")
+    if h.get("training"):
+        print("  training     " + ", ".join(f"{k}={v}" for k, v in h["training"].items() if v is not None))
+    fc = h.get("features") or {}
+    print("  front end    " + ", ".join(f"{k}={v}" for k, v in fc.items()))
+    return 0

@@ -1,0 +1,87 @@
+"""Classification metrics: accuracy, confusion matrix, per-class precision/recall, and a
+confusion-matrix PNG (matplotlib, imported only when plotting)."""
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+
+def confusion_matrix(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+    """Counts, shape (n_labels, n_labels): row = true label, column = predicted label."""
+    index = {lab: i for i, lab in enumerate(labels)}
+    M = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    for t, p in zip(y_true, y_pred):
+        M[index[t], index[p]] += 1
+    return M
+
+
+def classification_report(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> Dict[str, object]:
+    """Accuracy, confusion matrix and per-class precision / recall / support.
+
+    Returns
+    -------
+    dict
+        ``accuracy`` (float), ``n`` (int), ``labels`` (list), ``confusion`` (list of lists,
+        rows = true), ``per_class`` ({label: {precision, recall, support}}).
+    """
+    labels = list(labels)
+    extra = sorted(set(y_true) - set(labels))
+    labels += extra
+    M = confusion_matrix(y_true, y_pred, labels)
+    n = int(M.sum())
+    tp = np.diag(M).astype(float)
+    col, row = M.sum(0), M.sum(1)
+    per = {}
+    for i, lab in enumerate(labels):
+        per[lab] = {"precision": float(tp[i] / col[i]) if col[i] else 0.0,
+                    "recall": float(tp[i] / row[i]) if row[i] else 0.0, "support": int(row[i])}
+    return {"accuracy": float(tp.sum() / n) if n else 0.0, "n": n, "labels": labels,
+            "confusion": M.tolist(), "per_class": per}
+
+
+def format_report(rep: Dict[str, object]) -> str:
+    """Plain-text rendering of :func:`classification_report`."""
+    labels: List[str] = rep["labels"]  # type: ignore[assignment]
+    M = np.array(rep["confusion"])
+    w = max(5, max(len(s) for s in labels) + 1, len(str(M.max())) + 1)
+    lines = [f"accuracy {rep['accuracy']:.4f} ({int(np.trace(M))}/{rep['n']})", "",
+             f"{'class':<{w}} precision  recall  support"]
+    for lab in labels:
+        p = rep["per_class"][lab]  # type: ignore[index]
+        lines.append(f"{lab:<{w}} {p['precision']:9.4f} {p['recall']:7.4f} {p['support']:8d}")
+    lines += ["", "confusion (rows = true, columns = predicted)", " " * w + "".join(f"{lab:>{w}}" for lab in labels)]
+    for lab, row in zip(labels, M):
+        lines.append(f"{lab:<{w}}" + "".join(f"{v:>{w}d}" for v in row))
+    return "\n".join(lines)
+
+
+def plot_confusion(rep: Dict[str, object], path: os.PathLike | str, title: str = "") -> None:
+    """Save the confusion matrix as a PNG (written atomically)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from speechgmm._util import atomic_output
+
+    labels = rep["labels"]
+    M = np.array(rep["confusion"])
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.45 * n, 1.0 + 0.45 * n))
+    ax.imshow(M, cmap="Blues")
+    ax.set_xticks(range(n), labels)
+    ax.set_yticks(range(n), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(n):
+        for j in range(n):
+            if M[i, j]:
+                ax.text(j, i, str(M[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if M[i, j] > M.max() / 2 else "black")
+    ax.set_title(title or f"accuracy {rep['accuracy']:.4f}")
+    fig.tight_layout()
+    with atomic_output(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)

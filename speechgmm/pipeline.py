@@ -1,0 +1,149 @@
+"""End-to-end steps on manifests: features -> train -> save, and evaluation.
+
+The command line and the recipes call these; they only glue the library's parts
+(:mod:`~speechgmm.manifest`, :mod:`~speechgmm.features`, :mod:`~speechgmm.gmm`,
+:mod:`~speechgmm.classifier`, :mod:`~speechgmm.modelio`) together.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+from speechgmm.errors import InsufficientDataError
+
+
+#: Training defaults of ``speechgmm train``, chosen by cross-validation on the corpus's
+#: training speakers (see benchmarks/choose_defaults.py and the README).
+DEFAULTS = {"components": 16, "iterations": 20, "init": "split", "seed": 0, "ubm_components": 256,
+            "relevance_factor": 16.0}
+
+
+def manifest_features(man, config, jobs: int = 1, client=None, desc: str = "features") -> List[np.ndarray]:
+    """Features of every file of a manifest (raising one AudioError naming all bad files)."""
+    if client is not None:
+        from speechgmm.distributed import extract_features_distributed
+
+        return extract_features_distributed(client, man.paths, config)
+    from speechgmm.features import extract_files
+
+    return extract_files(man.paths, config, jobs=jobs, desc=desc)[0]
+
+
+def train_ubm(feats: List[np.ndarray], n_components: int, iterations: int, seed: int, init: str = "split",
+              client=None):
+    """Fit a background DiagGMM on all frames of ``feats``."""
+    from speechgmm.gmm import DiagGMM
+
+    n = sum(f.shape[0] for f in feats)
+    if n < 2 * n_components:
+        raise InsufficientDataError(f"{n} frames are too few for a {n_components}-component UBM")
+    ubm = DiagGMM(n_components, max_iter=iterations, tol=0, init=init, random_state=seed)
+    if client is not None:
+        from speechgmm.distributed import fit_gmm_distributed
+
+        return fit_gmm_distributed(client, feats, ubm)
+    return ubm.fit(feats)
+
+
+def train_from_manifest(manifest_path, output, label_column: str = "label", components: int = DEFAULTS["components"],
+                        iterations: int = DEFAULTS["iterations"], init: str = DEFAULTS["init"],
+                        preset: Optional[str] = None, seed: int = 0, jobs: int = 1, root=None,
+                        method: str = "em", ubm_path=None, ubm_components: int = DEFAULTS["ubm_components"],
+                        relevance_factor: float = 16.0, adapt: str = "m", client=None) -> Dict[str, Any]:
+    """Read a manifest, extract features, train a classifier and save it atomically.
+
+    Returns a summary dict (labels, frames per class, seconds, output path).
+    """
+    from speechgmm.classifier import GMMClassifier
+    from speechgmm.features import FeatureConfig
+    from speechgmm.manifest import read_manifest
+    from speechgmm.modelio import load_model, save_model
+
+    t0 = time.time()
+    man = read_manifest(manifest_path, root=root)
+    labels = man.labels(label_column)
+    ubm = None
+    if ubm_path is not None:
+        method = "map"
+        mf = load_model(ubm_path, kind="ubm")
+        ubm = mf.ubm
+        cfg = mf.feature_config or FeatureConfig.preset(preset or "default")
+        if preset and FeatureConfig.preset(preset) != cfg:
+            from speechgmm.errors import ConfigError
+
+            raise ConfigError(f"--preset {preset} differs from the front end the UBM {ubm_path} was trained with")
+    else:
+        cfg = FeatureConfig.preset(preset or "default")
+    feats = manifest_features(man, cfg, jobs=jobs, client=client)
+    clf = GMMClassifier(n_components=components, max_iter=iterations, tol=0 if client else 1e-4, init=init,
+                        random_state=seed, jobs=jobs)
+    if method == "map":
+        if ubm is None:
+            ubm = train_ubm(feats, ubm_components, iterations, seed, client=client)
+        clf.fit_map(feats, labels, ubm, relevance_factor=relevance_factor, adapt=adapt)
+    elif client is not None:
+        from speechgmm.distributed import train_classifier_distributed
+
+        clf = train_classifier_distributed(client, feats, labels, clf)
+    else:
+        clf.fit(feats, labels)
+    info = {"label_column": label_column, "manifest": str(man.source), "manifest_sha256": man.sha256,
+            "n_files": len(man), "training": {"method": method, "components": components, "iterations": iterations,
+                                              "init": init, "seed": seed, "relevance_factor": relevance_factor,
+                                              "adapt": adapt, "ubm": str(ubm_path) if ubm_path else None}}
+    save_model(output, clf, cfg, info)
+    return {"output": str(output), "labels": clf.labels_, "frames": clf.frames_, "files": len(man),
+            "seconds": time.time() - t0, "method": method}
+
+
+def score_files(clf, config, paths, jobs: int = 1, client=None):
+    """Score audio files; bad files are collected, not fatal.
+
+    Returns
+    -------
+    totals : ndarray, shape (n_good, n_classes)
+    frames : ndarray, shape (n_good,)
+    good : list of int
+        Indices into ``paths`` of the files that were scored.
+    problems : list of str
+        One message per bad file.
+    """
+    if client is not None:
+        from speechgmm.distributed import score_distributed
+
+        return score_distributed(client, clf, config, paths)
+    from speechgmm.features import extract_files
+
+    feats, problems = extract_files(paths, config, jobs=jobs, desc="scoring", errors="collect")
+    good = [i for i, f in enumerate(feats) if f is not None]
+    totals, frames = clf.score_utterances([feats[i] for i in good])
+    return totals, frames, good, problems
+
+
+def evaluate_manifest(model_file, manifest_path, label_column: Optional[str] = None, root=None, jobs: int = 1,
+                      client=None) -> Dict[str, Any]:
+    """Classify every file of a labelled manifest with a loaded model; classification report."""
+    from speechgmm.errors import AudioError, ManifestError
+    from speechgmm.manifest import read_manifest
+    from speechgmm.metrics import classification_report
+
+    t0 = time.time()
+    man = read_manifest(manifest_path, root=root)
+    col = label_column or model_file.header.get("label_column") or "label"
+    truth = man.labels(col)
+    clf = model_file.classifier
+    unknown = sorted(set(truth) - set(clf.labels_))
+    if unknown:
+        raise ManifestError(f"{man.source}: labels {', '.join(unknown[:5])} of column {col!r} are not classes of the "
+                            f"model ({', '.join(clf.labels_)})")
+    totals, frames, good, problems = score_files(clf, model_file.feature_config, man.paths, jobs=jobs, client=client)
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise AudioError(f"{len(problems)} bad audio file(s): " + "; ".join(problems[:3]) + more)
+    pred = [clf.labels_[i] for i in (totals + clf._log_priors()).argmax(1)]
+    rep = classification_report(truth, pred, clf.labels_)
+    rep["label_column"] = col
+    rep["seconds"] = time.time() - t0
+    return rep
