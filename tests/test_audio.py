@@ -1,0 +1,128 @@
+"""Audio loading: accepted formats and every rejection path."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from speechgmm.audio import load_audio
+from speechgmm.errors import AudioError
+from speechgmm.features import FeatureConfig, extract_file
+
+
+def tone(sr=8000, dur=0.5, f=440.0, amp=0.3):
+    t = np.arange(int(sr * dur)) / sr
+    return (amp * np.sin(2 * np.pi * f * t)).astype(np.float32)
+
+
+@pytest.fixture
+def wav(tmp_path):
+    p = tmp_path / "ok.wav"
+    sf.write(p, tone(), 8000, subtype="PCM_16")
+    return p
+
+
+def test_reads_pcm16(wav):
+    y, sr = load_audio(wav)
+    assert sr == 8000 and y.dtype == np.float32 and y.shape == (4000,)
+    assert np.allclose(y, tone(), atol=1e-4)
+
+
+def test_stereo_is_averaged(tmp_path):
+    left, right = tone(f=300), tone(f=500, amp=0.1)
+    p = tmp_path / "st.wav"
+    sf.write(p, np.stack([left, right], 1), 8000, subtype="FLOAT")
+    y, _ = load_audio(p)
+    assert np.allclose(y, (left + right) / 2, atol=1e-6)
+
+
+def test_float_44k_is_resampled(tmp_path):
+    p = tmp_path / "hi.wav"
+    sf.write(p, tone(sr=44100, f=500), 44100, subtype="FLOAT")
+    y, sr = load_audio(p, sr=8000)
+    assert sr == 8000 and abs(len(y) - 4000) <= 1
+    # the 500 Hz tone survives resampling: dominant FFT bin at 500 Hz
+    spec = np.abs(np.fft.rfft(y))
+    assert abs(np.argmax(spec) * 8000 / len(y) - 500) < 5
+
+
+@pytest.mark.parametrize("fmt,subtype", [("WAV", "PCM_24"), ("WAV", "PCM_32"), ("FLAC", "PCM_16"), ("OGG", "VORBIS")])
+def test_formats(tmp_path, fmt, subtype):
+    p = tmp_path / f"x.{fmt.lower()}"
+    sf.write(p, tone(), 8000, format=fmt, subtype=subtype)
+    y, sr = load_audio(p)
+    assert sr == 8000 and abs(len(y) - 4000) < 100
+    assert np.corrcoef(y[:3900], tone()[:3900])[0, 1] > 0.99
+
+
+def test_missing(tmp_path):
+    with pytest.raises(AudioError, match="no such file"):
+        load_audio(tmp_path / "nope.wav")
+
+
+def test_empty_file(tmp_path):
+    p = tmp_path / "empty.wav"
+    p.write_bytes(b"")
+    with pytest.raises(AudioError, match="empty"):
+        load_audio(p)
+
+
+def test_corrupt(tmp_path):
+    p = tmp_path / "bad.wav"
+    p.write_bytes(b"this is not audio at all" * 50)
+    with pytest.raises(AudioError, match="not a readable audio file"):
+        load_audio(p)
+
+
+def test_truncated(tmp_path, wav):
+    p = tmp_path / "cut.wav"
+    p.write_bytes(wav.read_bytes()[:3000])
+    with pytest.raises(AudioError, match="truncated"):
+        load_audio(p)
+
+
+def test_zero_samples(tmp_path):
+    p = tmp_path / "zero.wav"
+    sf.write(p, np.zeros(0, np.float32), 8000, subtype="PCM_16")
+    with pytest.raises(AudioError, match="no audio samples"):
+        load_audio(p)
+
+
+def test_silent(tmp_path):
+    p = tmp_path / "silent.wav"
+    sf.write(p, np.zeros(8000, np.float32), 8000, subtype="PCM_16")
+    with pytest.raises(AudioError, match="silence"):
+        load_audio(p)
+
+
+def test_nan(tmp_path):
+    y = tone()
+    y[100] = np.nan
+    p = tmp_path / "nan.wav"
+    sf.write(p, y, 8000, subtype="FLOAT")
+    with pytest.raises(AudioError, match="NaN"):
+        load_audio(p)
+
+
+def test_inf(tmp_path):
+    y = tone()
+    y[5] = np.inf
+    p = tmp_path / "inf.wav"
+    sf.write(p, y, 8000, subtype="DOUBLE")
+    with pytest.raises(AudioError, match="NaN or infinite"):
+        load_audio(p)
+
+
+def test_too_short_for_one_frame(tmp_path):
+    p = tmp_path / "short.wav"
+    sf.write(p, tone(dur=0.01), 8000, subtype="PCM_16")  # 80 samples < 200
+    with pytest.raises(AudioError, match="too short"):
+        extract_file(p, FeatureConfig.preset("default"))
+
+
+def test_message_names_the_file(tmp_path):
+    p = tmp_path / "named_file.wav"
+    p.write_bytes(b"RIFF")
+    with pytest.raises(AudioError) as e:
+        load_audio(p)
+    assert "named_file.wav" in str(e.value) and "\n" not in str(e.value)

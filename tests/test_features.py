@@ -1,0 +1,121 @@
+"""MFCC front end: Kaldi match on the course's features, and properties."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from speechgmm.errors import ConfigError
+from speechgmm.features import FeatureConfig, PRESETS, add_deltas, cmvn, extract_file, mfcc
+from speechgmm.kaldi import read_feats, read_wav_scp
+
+
+@pytest.mark.parametrize("part", ["train", "test"])
+def test_asr_course_preset_matches_kaldi(gmm_dir, part):
+    """Frame counts equal and per-dim correlation >= 0.99 with the course's Kaldi features."""
+    ref = read_feats(gmm_dir / part / "feats.scp")
+    wavs = read_wav_scp(gmm_dir / part / "wav.scp")
+    keys = sorted(ref)[::8]  # every 8th utterance: 42 train + 14 test
+    cfg = FeatureConfig.preset("asr_course")
+    A, B = [], []
+    for k in keys:
+        X = extract_file(wavs[k], cfg)
+        assert X.shape == ref[k].shape, k
+        A.append(X)
+        B.append(ref[k])
+    A, B = np.concatenate(A), np.concatenate(B)
+    corr = [np.corrcoef(A[:, d], B[:, d])[0, 1] for d in range(39)]
+    assert min(corr) >= 0.99, corr
+    assert np.median(np.abs(A - B)) < 0.1
+
+
+def _kaldi_deltas_loop(X, window=2):
+    """Direct transcription of Kaldi's DeltaFeatures (for checking the vectorised version)."""
+    T, D = X.shape
+    w = np.arange(-window, window + 1) / (2 * sum(i * i for i in range(1, window + 1)))
+    scales = [np.array([1.0]), w, np.convolve(w, w)]
+    out = np.zeros((T, 3 * D))
+    for order, s in enumerate(scales):
+        half = (len(s) - 1) // 2
+        for t in range(T):
+            for j, c in enumerate(s):
+                out[t, order * D:(order + 1) * D] += c * X[min(max(t + j - half, 0), T - 1)]
+    return out
+
+
+def test_deltas_match_kaldi_formula():
+    X = np.random.default_rng(0).standard_normal((17, 5)).astype(np.float32)
+    assert np.allclose(add_deltas(X, 2, 2), _kaldi_deltas_loop(X), atol=1e-5)
+
+
+def test_deltas_of_constant_are_zero():
+    X = np.tile(np.arange(4, dtype=np.float32), (30, 1))
+    D = add_deltas(X, 2, 2)
+    assert np.allclose(D[:, 4:], 0, atol=1e-6) and np.allclose(D[:, :4], X)
+
+
+def test_deltas_of_ramp_is_slope():
+    X = np.arange(50, dtype=np.float32)[:, None] * 3.0
+    D = add_deltas(X, 1, 2)
+    assert np.allclose(D[5:-5, 1], 3.0)
+
+
+def test_cmn_zero_mean_and_cvn_unit_var():
+    X = np.random.default_rng(1).normal(5, 3, (200, 13)).astype(np.float32)
+    assert np.allclose(cmvn(X).mean(0), 0, atol=1e-4)
+    Y = cmvn(X, variance=True)
+    assert np.allclose(Y.std(0), 1, atol=1e-3)
+
+
+def test_cmn_statics_of_course_preset_are_zero_mean():
+    y = np.random.default_rng(2).standard_normal(8000).astype(np.float32) * 0.1
+    X = mfcc(y, 8000, FeatureConfig.preset("asr_course"))
+    assert X.shape == ((8000 - 200) // 80 + 1, 39)
+    assert np.allclose(X[:, :13].mean(0), 0, atol=1e-3)
+
+
+def test_vad_drops_silence():
+    rng = np.random.default_rng(3)
+    speech = rng.standard_normal(4000).astype(np.float32) * 0.2
+    y = np.concatenate([np.zeros(4000, np.float32) + rng.standard_normal(4000).astype(np.float32) * 1e-5, speech])
+    cfg = FeatureConfig.preset("speaker")
+    assert cfg.vad
+    X = mfcc(y, 8000, cfg)
+    full = mfcc(y, 8000, cfg.replace(vad=False))
+    speech_frames = (4000 - 200) // 80 + 1
+    assert abs(X.shape[0] - speech_frames) <= 3 and full.shape[0] > X.shape[0] + 40
+
+
+def test_use_energy_replaces_c0():
+    y = np.random.default_rng(4).standard_normal(4000).astype(np.float32) * 0.1
+    cfg = FeatureConfig(cmn=False, use_energy=True, delta_order=0)
+    X = mfcc(y, 8000, cfg)
+    frame = y[:200].astype(np.float64) * 32768
+    frame -= frame.mean()
+    assert np.isclose(X[0, 0], np.log(np.sum(frame ** 2)), rtol=1e-4)
+
+
+def test_config_round_trips_through_json():
+    for name in PRESETS:
+        cfg = FeatureConfig.preset(name)
+        assert FeatureConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    cfg = FeatureConfig(n_mels=40, n_mfcc=20, fmax=3800.0, window="hamming")
+    assert FeatureConfig.from_dict(json.loads(cfg.to_json())) == cfg
+
+
+@pytest.mark.parametrize("bad", [{"nonsense": 1}, {"n_mfcc": "13"}, {"cmn": 1}, {"n_mfcc": 40}, {"window": "kaiser"},
+                                 {"fmin": 5000.0}, {"delta_order": 3}])
+def test_config_rejects_bad_values(bad):
+    with pytest.raises(ConfigError):
+        FeatureConfig.from_dict(dict(FeatureConfig().to_dict(), **bad))
+
+
+def test_unknown_preset():
+    with pytest.raises(ConfigError, match="unknown preset"):
+        FeatureConfig.preset("nope")
+
+
+def test_wrong_rate_rejected():
+    with pytest.raises(ConfigError, match="resample"):
+        mfcc(np.zeros(16000, np.float32), 16000, FeatureConfig())
