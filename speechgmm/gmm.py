@@ -208,7 +208,7 @@ def m_step(stats: GMMStats, var_floor: np.ndarray, min_occupancy: float = 1e-10)
         variances[dead] = gv
     variances = np.maximum(variances, var_floor)
     weights = np.where(dead, 0.0, n) / tot
-    return weights, means, variances
+    return weights, means, variances, dead
 
 
 # --- the model ---------------------------------------------------------------------------
@@ -363,7 +363,7 @@ class DiagGMM:
             gm = stats.f.sum(0) / tot
             floor = self.var_floor * np.maximum(stats.s.sum(0) / tot - gm ** 2, 1e-10)
             self.var_floor_ = floor
-        w, mu, var = m_step(stats, floor)
+        w, mu, var, _ = m_step(stats, floor)
         weak = stats.n < self.min_weight * max(stats.n.sum(), 1.0) / K
         if weak.any() and K > 1 and not weak.all():
             w, mu, var = self._reseed(w, mu, var, weak)
@@ -439,7 +439,7 @@ class DiagGMM:
                 var = np.array(self.variances_init, dtype=np.float64)
         if w.shape != (K,) or mu.shape != (K, D) or var.shape != (K, D):
             raise ConfigError(f"initial parameters must have shapes ({K},), ({K}, {D}), ({K}, {D})")
-        if not (np.all(var > 0) and np.all(w >= 0) and np.isclose(w.sum(), 1.0)):
+        if not (np.all(w >= 0) and np.isclose(w.sum(), 1.0)) or (given[2] and not np.all(var > 0)):
             raise ConfigError("initial weights must be >= 0 and sum to 1, variances > 0")
         self.weights_, self.means_, self.variances_ = w, mu, np.maximum(var, self.var_floor_)
 

@@ -1,0 +1,184 @@
+"""DiagGMM: EM properties, statistics algebra, agreement with scikit-learn, robustness."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from speechgmm.errors import ConfigError, InsufficientDataError
+from speechgmm.gmm import DiagGMM, GMMStats, e_step, log_gaussian_matrices, m_step
+
+
+def blobs(n=3000, d=4, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 5, (k, d))
+    lab = rng.integers(0, k, n)
+    return centers[lab] + rng.normal(0, 1, (n, d)) * rng.uniform(0.5, 2, (k, d))[lab]
+
+
+@pytest.fixture(scope="module")
+def mfcc_frames(gmm_dir):
+    from speechgmm.kaldi import read_feats
+
+    feats = read_feats(gmm_dir / "train" / "feats.scp")
+    return [feats[k] for k in sorted(feats)[:120]]
+
+
+@pytest.mark.parametrize("init", ["kmeans", "random", "split"])
+def test_loglik_never_decreases_on_real_mfcc(mfcc_frames, init):
+    g = DiagGMM(8, max_iter=15, tol=0, init=init, random_state=0, dtype=np.float64).fit(mfcc_frames)
+    h = np.array(g.log_likelihood_history_)
+    assert len(h) == 15 and g.n_iter_ == 15
+    assert np.all(np.diff(h) >= -1e-7), np.diff(h)
+    assert h[-1] > h[0]
+
+
+def test_float32_loglik_monotone_within_tolerance(mfcc_frames):
+    g = DiagGMM(16, max_iter=10, tol=0, init="split", random_state=0).fit(mfcc_frames)
+    assert np.all(np.diff(g.log_likelihood_history_) >= -1e-4)
+
+
+def test_weights_sum_to_one_and_variances_floored(mfcc_frames):
+    g = DiagGMM(32, max_iter=10, init="kmeans", random_state=1, var_floor=0.05).fit(mfcc_frames)
+    assert np.isclose(g.weights_.sum(), 1.0)
+    assert np.all(g.weights_ >= 0)
+    X = np.concatenate(mfcc_frames)
+    assert np.allclose(g.var_floor_, 0.05 * X.var(0), rtol=0.05)
+    assert np.all(g.variances_ >= g.var_floor_ * (1 - 1e-12))
+
+
+def test_variance_floor_binds_on_degenerate_dimension():
+    X = blobs()
+    X[:, 2] = 1.0  # a constant dimension: ML variance 0
+    X[:10, 2] = 1.001
+    g = DiagGMM(3, max_iter=10, random_state=0, var_floor=1e-3).fit(X)
+    assert np.all(np.isfinite(g.means_)) and np.all(g.variances_[:, 2] >= g.var_floor_[2])
+    assert np.isfinite(g.score(X))
+
+
+def test_chunked_accumulation_equals_one_shot():
+    X = blobs(5000)
+    g = DiagGMM(4, max_iter=3, random_state=0, dtype=np.float64).fit(X)
+    once = e_step(X, g.weights_, g.means_, g.variances_, dtype=np.float64)
+    g.chunk_size = 333
+    chunked = g.accumulate([X[:1234], X[1234:]])
+    for a, b in [(once.n, chunked.n), (once.f, chunked.f), (once.s, chunked.s)]:
+        assert np.allclose(a, b, rtol=1e-9, atol=1e-9)
+    assert np.isclose(once.loglik, chunked.loglik) and chunked.frames == 5000
+
+
+def test_merge_of_accumulators_equals_accumulator_over_both():
+    X = blobs(4000)
+    g = DiagGMM(3, max_iter=2, random_state=0, dtype=np.float64).fit(X)
+    a, b = g.accumulate(X[:1500]), g.accumulate(X[1500:])
+    both = g.accumulate(X)
+    merged = a + b
+    assert np.allclose(merged.n, both.n) and np.allclose(merged.f, both.f) and np.allclose(merged.s, both.s)
+    assert sum([a, b]).frames == 4000
+    r = GMMStats.from_dict(merged.to_dict())
+    assert np.array_equal(r.s, merged.s) and r.loglik == merged.loglik
+
+
+def test_update_from_stats_is_the_m_step():
+    X = blobs(2000)
+    g = DiagGMM(3, max_iter=1, tol=0, random_state=0, dtype=np.float64).fit(X)
+    st = g.accumulate(X)
+    w, mu, var, dead = m_step(st, g.var_floor_)
+    assert not dead.any()
+    g.update(st)
+    assert np.allclose(g.weights_, w) and np.allclose(g.means_, mu) and np.allclose(g.variances_, var)
+    # posterior-weighted mean computed by hand
+    post = g.predict_proba(X)
+    assert post.shape == (2000, 3) and np.allclose(post.sum(1), 1)
+
+
+def test_log_gaussian_matrices_match_direct_density():
+    rng = np.random.default_rng(0)
+    w = np.array([0.2, 0.8])
+    mu = rng.normal(size=(2, 3))
+    var = rng.uniform(0.5, 2, (2, 3))
+    X = rng.normal(size=(5, 3))
+    W, b = log_gaussian_matrices(w, mu, var)
+    got = np.hstack([X, X ** 2]) @ W + b
+    direct = np.log(w) + np.array([[-0.5 * np.sum(np.log(2 * np.pi * var[k]) + (x - mu[k]) ** 2 / var[k]) for k in range(2)] for x in X])
+    assert np.allclose(got, direct)
+
+
+def test_agrees_with_sklearn_from_identical_init(mfcc_frames):
+    from sklearn.mixture import GaussianMixture
+
+    X = np.concatenate(mfcc_frames).astype(np.float64)
+    init = DiagGMM(8, max_iter=0, init="kmeans", random_state=3).fit(X)
+    ours = DiagGMM(8, max_iter=25, tol=0, weights_init=init.weights_, means_init=init.means_,
+                   variances_init=init.variances_, var_floor=1e-9).fit(X)
+    sk = GaussianMixture(8, covariance_type="diag", max_iter=25, tol=0, reg_covar=0, weights_init=init.weights_,
+                         means_init=init.means_, precisions_init=1 / init.variances_)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk.fit(X)
+    assert abs(ours.score(X) - sk.score(X)) < 1e-3
+    assert np.allclose(ours.score_samples(X[:50]), sk.score_samples(X[:50]), atol=1e-2)
+
+
+def test_deterministic_given_seed(mfcc_frames):
+    a = DiagGMM(8, max_iter=5, init="kmeans", random_state=7).fit(mfcc_frames)
+    b = DiagGMM(8, max_iter=5, init="kmeans", random_state=7).fit(mfcc_frames)
+    c = DiagGMM(8, max_iter=5, init="kmeans", random_state=8).fit(mfcc_frames)
+    assert np.array_equal(a.means_, b.means_) and np.array_equal(a.variances_, b.variances_)
+    assert not np.allclose(a.means_, c.means_)
+
+
+def test_split_init_grows_to_non_power_of_two():
+    g = DiagGMM(6, max_iter=2, init="split", random_state=0).fit(blobs(3000, k=6))
+    assert g.means_.shape == (6, 4) and np.isclose(g.weights_.sum(), 1)
+
+
+def test_collapsed_component_is_reseeded_not_nan():
+    X = blobs(2000, k=2)
+    far = np.full((1, 4), 1e4)
+    g = DiagGMM(3, max_iter=5, tol=0, weights_init=[0.5, 0.49, 0.01],
+                means_init=np.vstack([X[:2].copy(), far]), variances_init=np.ones((3, 4))).fit(X)
+    assert g.n_reseeded_ >= 1
+    assert np.all(np.isfinite(g.means_)) and np.all(g.weights_ > 0) and np.isfinite(g.score(X))
+
+
+def test_hard_em_assigns_each_frame_fully():
+    X = blobs(3000)
+    g = DiagGMM(3, max_iter=10, hard=True, random_state=0).fit(X)
+    st = g.accumulate(X)
+    assert np.isclose(st.n.sum(), 3000) and np.all(np.mod(st.n, 1) == 0)
+    assert np.all(np.diff(g.log_likelihood_history_) >= -1e-6)
+
+
+def test_too_few_frames():
+    with pytest.raises(InsufficientDataError, match="too few"):
+        DiagGMM(8).fit(np.random.default_rng(0).normal(size=(10, 3)))
+
+
+def test_bad_inputs():
+    with pytest.raises(ConfigError):
+        DiagGMM(2).fit(np.zeros(10))
+    bad = np.ones((20, 2))
+    bad[3, 1] = np.nan
+    with pytest.raises(ConfigError, match="NaN"):
+        DiagGMM(2).fit(bad)
+    with pytest.raises(ConfigError, match="init"):
+        DiagGMM(2, init="magic").fit(np.ones((20, 2)))
+    with pytest.raises(ConfigError, match="not fitted"):
+        DiagGMM(2).score(np.ones((3, 2)))
+
+
+def test_bic_aic_prefer_true_k():
+    X = blobs(4000, k=3, seed=5)
+    bics = [DiagGMM(k, random_state=0).fit(X).bic(X) for k in (1, 3, 8)]
+    assert bics[1] < bics[0] and bics[1] < bics[2]
+    g = DiagGMM(3, random_state=0).fit(X)
+    assert g.aic(X) < g.bic(X)
+
+
+def test_round_trip_dict():
+    X = blobs()
+    g = DiagGMM(3, random_state=0).fit(X)
+    h = DiagGMM.from_dict(g.to_dict())
+    assert np.allclose(h.score_samples(X), g.score_samples(X))
