@@ -74,6 +74,11 @@ class FeatureConfig:
         loudest frame (and below ``vad_floor_db`` dBFS).
     vad_threshold_db, vad_floor_db : float
         VAD thresholds.
+    pitch : bool
+        Append two pitch features per frame (see :func:`pitch_features`): log F0 and the
+        normalised autocorrelation peak (voicing strength), with their deltas.
+    fmin_pitch, fmax_pitch : float
+        F0 search range in Hz.
     """
 
     sr: int = 8000
@@ -97,13 +102,31 @@ class FeatureConfig:
     vad: bool = False
     vad_threshold_db: float = 40.0
     vad_floor_db: float = -60.0
+    pitch: bool = False
+    fmin_pitch: float = 60.0
+    fmax_pitch: float = 400.0
 
     def __post_init__(self):
         problems = []
-        if int(self.sr) <= 0:
-            problems.append("sr must be > 0")
-        if not (0 < self.frame_shift_ms and 0 < self.frame_length_ms):
-            problems.append("frame length and shift must be > 0 ms")
+        nums = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.type in ("int", "float", int, float)}
+        bad = [k for k, v in nums.items()
+               if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)]
+        if bad:
+            raise ConfigError(f"invalid feature configuration: {', '.join(bad)} must be finite numbers")
+        if not (1000 <= int(self.sr) <= 384000):
+            problems.append(f"sr must be between 1000 and 384000 Hz, not {self.sr}")
+        if not (0 < self.frame_shift_ms <= 1000 and 0 < self.frame_length_ms <= 1000):
+            problems.append("frame length and shift must be > 0 and <= 1000 ms")
+        elif self.win_length < 2 or self.hop_length < 1:
+            problems.append("frame length must span >= 2 samples and the shift >= 1 sample")
+        if self.n_fft < 0:
+            problems.append("n_fft must be >= 0 (0 = next power of two)")
+        if not (self.scale > 0):
+            problems.append("scale must be > 0")
+        if self.lifter < 0:
+            problems.append("lifter must be >= 0")
+        if not (self.vad_threshold_db > 0):
+            problems.append("vad_threshold_db must be > 0")
         if self.window not in ("povey", "hamming", "hann"):
             problems.append(f"window must be povey, hamming or hann, not {self.window!r}")
         if not (1 <= self.n_mfcc <= self.n_mels):
@@ -119,6 +142,8 @@ class FeatureConfig:
         hi = self.fmax if self.fmax > 0 else self.sr / 2 + self.fmax
         if not (0 <= self.fmin < hi <= self.sr / 2 + 1e-6):
             problems.append(f"need 0 <= fmin < fmax <= sr/2 (fmin={self.fmin}, fmax={hi})")
+        if self.pitch and not (0 < self.fmin_pitch < self.fmax_pitch < self.sr / 2):
+            problems.append("need 0 < fmin_pitch < fmax_pitch < sr/2")
         if problems:
             raise ConfigError("invalid feature configuration: " + "; ".join(problems))
 
@@ -139,8 +164,8 @@ class FeatureConfig:
 
     @property
     def dim(self) -> int:
-        """Feature dimension: ``n_mfcc * (delta_order + 1)``."""
-        return self.n_mfcc * (self.delta_order + 1)
+        """Feature dimension: ``(n_mfcc + 2 * pitch) * (delta_order + 1)``."""
+        return (self.n_mfcc + 2 * int(self.pitch)) * (self.delta_order + 1)
 
     # serialisation -------------------------------------------------------------------
     def to_dict(self) -> Dict[str, Any]:
@@ -367,6 +392,52 @@ def vad(log_energy: np.ndarray, threshold_db: float = 40.0, floor: Optional[floa
     return keep
 
 
+def pitch_features(frames: np.ndarray, sr: int, fmin: float = 60.0, fmax: float = 400.0) -> np.ndarray:
+    """Per-frame log F0 and voicing strength from the normalised autocorrelation.
+
+    For each (DC-removed) frame the autocorrelation is computed with an FFT; the lag with
+    the highest normalised autocorrelation in ``[sr / fmax, sr / fmin]`` gives F0
+    (refined by parabolic interpolation).  Unvoiced frames get a low voicing value and an
+    F0 that the GMM learns to discount through the joint density.
+
+    Parameters
+    ----------
+    frames : ndarray, shape (n_frames, win_length)
+    sr : int
+        Sample rate in Hz.
+    fmin, fmax : float
+        F0 search range in Hz.
+
+    Returns
+    -------
+    ndarray, shape (n_frames, 2), float32
+        Columns: ``log(F0 / Hz)``, normalised autocorrelation peak in [-1, 1].
+    """
+    import scipy.fft
+
+    n = frames.shape[1]
+    nfft = 1 << (2 * n - 1).bit_length()
+    spec = scipy.fft.rfft(frames, n=nfft, axis=1)
+    r = scipy.fft.irfft(spec.real ** 2 + spec.imag ** 2, n=nfft, axis=1)[:, :n]
+    lo, hi = max(2, int(sr / fmax)), min(n - 2, int(np.ceil(sr / fmin)))
+    # normalise by the overlap length (unbiased) and by energy
+    lags = np.arange(n)
+    rn = r[:, lo:hi + 1] / (n - lags[lo:hi + 1]) * n / np.maximum(r[:, :1], 1e-10)
+    # prefer the shortest lag whose peak is close to the best one (avoids octave-down errors)
+    best = rn.max(axis=1, keepdims=True)
+    pad = np.pad(rn, ((0, 0), (1, 1)), mode="edge")
+    is_peak = (rn >= pad[:, :-2]) & (rn >= pad[:, 2:]) & (rn >= 0.85 * best)
+    k = np.argmax(is_peak, axis=1)
+    peak = rn[np.arange(len(k)), k]
+    # parabolic refinement around the peak
+    left = rn[np.arange(len(k)), np.maximum(k - 1, 0)]
+    right = rn[np.arange(len(k)), np.minimum(k + 1, rn.shape[1] - 1)]
+    den = left - 2 * peak + right
+    off = np.where(np.abs(den) > 1e-12, 0.5 * (left - right) / np.where(np.abs(den) > 1e-12, den, 1.0), 0.0)
+    lag = lo + k + np.clip(off, -0.5, 0.5)
+    return np.stack([np.log(sr / lag), np.clip(peak, -1.0, 1.0)], axis=1).astype(np.float32)
+
+
 def _frames_and_energy(y: np.ndarray, cfg: FeatureConfig):
     frames = np.array(frame_signal(y, cfg.win_length, cfg.hop_length), dtype=np.float32)
     if cfg.remove_dc:
@@ -409,6 +480,7 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
         raise AudioError(f"signal shorter than one frame ({len(y)} < {cfg.win_length} samples)")
     y = y * np.float32(cfg.scale)
     frames, log_e = _frames_and_energy(y, cfg)
+    frames_raw = frames.copy() if cfg.pitch else None
     if cfg.preemph:
         p = np.float32(cfg.preemph)
         frames[:, 1:] -= p * frames[:, :-1].copy()
@@ -432,6 +504,8 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
             raise AudioError("no speech frames found by the VAD")
     if cfg.cmn or cfg.cvn:
         C = cmvn(C, variance=cfg.cvn, mask=mask)
+    if cfg.pitch:
+        C = np.concatenate([C, pitch_features(frames_raw, cfg.sr, cfg.fmin_pitch, cfg.fmax_pitch)], axis=1)
     X = add_deltas(C, cfg.delta_order, cfg.delta_window)
     if mask is not None:
         X = X[mask]

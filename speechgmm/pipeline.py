@@ -16,7 +16,7 @@ from speechgmm.errors import InsufficientDataError
 
 #: Training defaults of ``speechgmm train``, chosen by cross-validation on the corpus's
 #: training speakers (see benchmarks/choose_defaults.py and the README).
-DEFAULTS = {"components": 16, "iterations": 20, "init": "split", "seed": 0, "ubm_components": 256,
+DEFAULTS = {"components": 64, "iterations": 20, "init": "kmeans", "seed": 0, "ubm_components": 256,
             "relevance_factor": 16.0}
 
 

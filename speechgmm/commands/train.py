@@ -19,7 +19,7 @@ Two methods:
        from 'speechgmm train-ubm', or one trained here on the whole manifest) -- best when
        classes have little data each, e.g. speakers.
 
-Defaults (K={DEFAULTS['components']}, {DEFAULTS['iterations']} iterations, split init) were chosen by
+Defaults (K={DEFAULTS['components']}, {DEFAULTS['iterations']} iterations, {DEFAULTS['init']} init) were chosen by
 cross-validation on the training speakers of the TI digits corpus.
 
 examples:
