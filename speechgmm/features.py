@@ -438,12 +438,63 @@ def pitch_features(frames: np.ndarray, sr: int, fmin: float = 60.0, fmax: float 
     return np.stack([np.log(sr / lag), np.clip(peak, -1.0, 1.0)], axis=1).astype(np.float32)
 
 
-def _frames_and_energy(y: np.ndarray, cfg: FeatureConfig):
-    frames = np.array(frame_signal(y, cfg.win_length, cfg.hop_length), dtype=np.float32)
-    if cfg.remove_dc:
-        frames -= frames.mean(axis=1, keepdims=True)
-    log_e = np.log(np.maximum(np.einsum("ij,ij->i", frames, frames), _EPS))
-    return frames, log_e
+#: frames processed per block: bounds the memory of long recordings (~4 MB per block at 8 kHz)
+#: while keeping each numpy call large enough to be efficient
+_BLOCK = 4096
+
+
+def _cepstra_block(frames: np.ndarray, cfg: FeatureConfig):
+    """Static cepstra of a block of frames.
+
+    Parameters
+    ----------
+    frames : ndarray, shape (n, win_length), float32
+        Scaled, DC-removed frames; modified in place.
+
+    Returns
+    -------
+    C : ndarray, shape (n, n_mfcc), float32
+    pitch : ndarray, shape (n, 2) or None
+    """
+    import scipy.fft
+
+    pitch = pitch_features(frames, cfg.sr, cfg.fmin_pitch, cfg.fmax_pitch) if cfg.pitch else None
+    if cfg.preemph:
+        p = np.float32(cfg.preemph)
+        frames[:, 1:] -= p * frames[:, :-1].copy()
+        frames[:, 0] *= 1 - p
+    frames *= _window(cfg.window, cfg.win_length)
+    spec = scipy.fft.rfft(frames, n=cfg.fft_size, axis=1)
+    power = spec.real ** 2 + spec.imag ** 2
+    fb = mel_filterbank(cfg.sr, cfg.fft_size, cfg.n_mels, float(cfg.fmin), float(cfg.fmax))
+    logmel = np.log(np.maximum(power @ fb, _EPS))
+    return logmel @ _dct_lifter(cfg.n_mels, cfg.n_mfcc, float(cfg.lifter)), pitch
+
+
+def _static_features(y: np.ndarray, cfg: FeatureConfig):
+    """Static cepstra, frame log-energies and optional pitch of a scaled signal, block by block.
+
+    Returns
+    -------
+    C : ndarray, shape (n_frames, n_mfcc), float32
+    log_e : ndarray, shape (n_frames,), float32
+    pitch : ndarray, shape (n_frames, 2) or None
+    """
+    view = frame_signal(y, cfg.win_length, cfg.hop_length)
+    n = view.shape[0]
+    C = np.empty((n, cfg.n_mfcc), dtype=np.float32)
+    log_e = np.empty(n, dtype=np.float32)
+    pitch = np.empty((n, 2), dtype=np.float32) if cfg.pitch else None
+    for a in range(0, n, _BLOCK):
+        b = min(n, a + _BLOCK)
+        frames = np.array(view[a:b], dtype=np.float32)
+        if cfg.remove_dc:
+            frames -= frames.mean(axis=1, keepdims=True)
+        log_e[a:b] = np.log(np.maximum(np.einsum("ij,ij->i", frames, frames), _EPS))
+        C[a:b], p = _cepstra_block(frames, cfg)
+        if pitch is not None:
+            pitch[a:b] = p
+    return C, log_e, pitch
 
 
 def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.ndarray:
@@ -479,20 +530,7 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
     if len(y) < cfg.win_length:
         raise AudioError(f"signal shorter than one frame ({len(y)} < {cfg.win_length} samples)")
     y = y * np.float32(cfg.scale)
-    frames, log_e = _frames_and_energy(y, cfg)
-    frames_raw = frames.copy() if cfg.pitch else None
-    if cfg.preemph:
-        p = np.float32(cfg.preemph)
-        frames[:, 1:] -= p * frames[:, :-1].copy()
-        frames[:, 0] *= 1 - p
-    frames *= _window(cfg.window, cfg.win_length)
-    import scipy.fft
-
-    spec = scipy.fft.rfft(frames, n=cfg.fft_size, axis=1)
-    power = spec.real ** 2 + spec.imag ** 2
-    fb = mel_filterbank(cfg.sr, cfg.fft_size, cfg.n_mels, float(cfg.fmin), float(cfg.fmax))
-    logmel = np.log(np.maximum(power @ fb, _EPS))
-    C = logmel @ _dct_lifter(cfg.n_mels, cfg.n_mfcc, float(cfg.lifter))
+    C, log_e, pitch = _static_features(y, cfg)
     if cfg.use_energy:
         C[:, 0] = log_e
     mask = None
@@ -505,7 +543,7 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
     if cfg.cmn or cfg.cvn:
         C = cmvn(C, variance=cfg.cvn, mask=mask)
     if cfg.pitch:
-        C = np.concatenate([C, pitch_features(frames_raw, cfg.sr, cfg.fmin_pitch, cfg.fmax_pitch)], axis=1)
+        C = np.concatenate([C, pitch], axis=1)
     X = add_deltas(C, cfg.delta_order, cfg.delta_window)
     if mask is not None:
         X = X[mask]

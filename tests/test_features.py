@@ -119,3 +119,26 @@ def test_unknown_preset():
 def test_wrong_rate_rejected():
     with pytest.raises(ConfigError, match="resample"):
         mfcc(np.zeros(16000, np.float32), 16000, FeatureConfig())
+
+
+def test_block_processing_is_exact(monkeypatch):
+    """Long recordings are processed in blocks of frames; block boundaries change nothing
+    (beyond float32 rounding of differently sized matrix products)."""
+    import speechgmm.features as F
+
+    y = np.random.default_rng(5).standard_normal(8000 * 3).astype(np.float32) * 0.1
+    for cfg in (FeatureConfig.preset("asr_course"), FeatureConfig.preset("speaker"),
+                FeatureConfig(use_energy=True, cmn=False, pitch=True)):
+        whole = mfcc(y, 8000, cfg)
+        monkeypatch.setattr(F, "_BLOCK", 7)
+        blocked = mfcc(y, 8000, cfg)
+        monkeypatch.setattr(F, "_BLOCK", 4096)
+        assert whole.shape == blocked.shape
+        assert np.allclose(whole, blocked, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("bad", [{"sr": 0}, {"scale": 0.0}, {"lifter": -1.0}, {"frame_length_ms": 0.1},
+                                 {"frame_shift_ms": float("nan")}, {"n_fft": 64}, {"vad_threshold_db": -3.0}])
+def test_config_rejects_more_bad_values(bad):
+    with pytest.raises(ConfigError):
+        FeatureConfig(**bad)
