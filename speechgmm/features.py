@@ -438,6 +438,9 @@ def pitch_features(frames: np.ndarray, sr: int, fmin: float = 60.0, fmax: float 
     return np.stack([np.log(sr / lag), np.clip(peak, -1.0, 1.0)], axis=1).astype(np.float32)
 
 
+#: an utterance whose loudest frame has an RMS below this (dB re full scale) is all silence
+SILENCE_FRAME_DBFS = -70.0
+
 #: frames processed per block: bounds the memory of long recordings (~4 MB per block at 8 kHz)
 #: while keeping each numpy call large enough to be efficient
 _BLOCK = 4096
@@ -531,6 +534,11 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
         raise AudioError(f"signal shorter than one frame ({len(y)} < {cfg.win_length} samples)")
     y = y * np.float32(cfg.scale)
     C, log_e, pitch = _static_features(y, cfg)
+    # loudest frame's RMS in dBFS: log_e is the log of the frame's sum of squares at `scale`
+    loudest = 10.0 / math.log(10.0) * (float(log_e.max()) - math.log(cfg.win_length * cfg.scale ** 2))
+    if loudest < SILENCE_FRAME_DBFS:
+        raise AudioError(f"audio is all silence (loudest {cfg.frame_length_ms:g} ms frame {loudest:.1f} dBFS RMS, "
+                         f"threshold {SILENCE_FRAME_DBFS:g})")
     if cfg.use_energy:
         C[:, 0] = log_e
     mask = None

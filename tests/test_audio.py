@@ -126,3 +126,17 @@ def test_message_names_the_file(tmp_path):
     with pytest.raises(AudioError) as e:
         load_audio(p)
     assert "named_file.wav" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_silent_frames_rejected_by_extract_file(tmp_path):
+    """Peak above the loader's -80 dBFS floor, but every frame is faint noise (~-75 dBFS RMS)."""
+    y = (np.random.default_rng(0).standard_normal(8000) * 1.8e-4).astype(np.float32)
+    p = tmp_path / "hiss.wav"
+    sf.write(p, y, 8000, subtype="PCM_16")
+    load_audio(p)  # the loader alone accepts it
+    with pytest.raises(AudioError, match=r"hiss\.wav: audio is all silence \(loudest 25 ms frame"):
+        extract_file(p, FeatureConfig.preset("default"))
+    # the same hiss with a word in it is fine
+    y[3000:4000] += tone(dur=0.125)
+    sf.write(p, y, 8000, subtype="PCM_16")
+    assert extract_file(p, FeatureConfig.preset("default")).shape[0] > 0
