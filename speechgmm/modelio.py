@@ -37,13 +37,22 @@ def _gmm_arrays(prefix: str, g) -> Dict[str, np.ndarray]:
 
 
 def _write(path, arrays: Dict[str, np.ndarray], header: Dict[str, Any]) -> Path:
+    # SOURCE_DATE_EPOCH (reproducible-builds convention) fixes the date for bit-identical files
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    now = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc) if epoch else \
+        datetime.datetime.now(datetime.timezone.utc)
     header = dict(header, format=FORMAT, format_version=FORMAT_VERSION, speechgmm_version=__version__,
-                  created=header.get("created") or datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+                  created=header.get("created") or now.isoformat(timespec="seconds"))
     blob = np.frombuffer(json.dumps(header, sort_keys=True).encode("utf-8"), dtype=np.uint8)
     path = Path(path)
     with atomic_output(path, suffix=".npz") as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, header=blob, **arrays)
+        # like np.savez_compressed, but with fixed zip timestamps so equal models give equal bytes
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, arr in dict(header=blob, **arrays).items():
+                info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with zf.open(info, "w", force_zip64=True) as fh:
+                    np.lib.format.write_array(fh, np.ascontiguousarray(arr), allow_pickle=False)
     return path
 
 
