@@ -473,14 +473,26 @@ def _cepstra_block(frames: np.ndarray, cfg: FeatureConfig):
     pitch = pitch_features(frames, cfg.sr, cfg.fmin_pitch, cfg.fmax_pitch) if cfg.pitch else None
     if cfg.preemph:
         p = np.float32(cfg.preemph)
-        frames[:, 1:] -= p * frames[:, :-1].copy()
+        frames[:, 1:] -= p * frames[:, :-1]  # the product is a new array: no aliasing
         frames[:, 0] *= 1 - p
-    frames *= _window(cfg.window, cfg.win_length)
-    spec = scipy.fft.rfft(frames, n=cfg.fft_size, axis=1)
-    power = spec.real ** 2 + spec.imag ** 2
-    fb = mel_filterbank(cfg.sr, cfg.fft_size, cfg.n_mels, float(cfg.fmin), float(cfg.fmax))
-    logmel = np.log(np.maximum(power @ fb, _EPS))
-    return logmel @ _dct_lifter(cfg.n_mels, cfg.n_mfcc, float(cfg.lifter)), pitch
+    # window straight into a zero-padded FFT buffer
+    buf = np.zeros((frames.shape[0], cfg.fft_size), dtype=np.float32)
+    np.multiply(frames, _window(cfg.window, cfg.win_length), out=buf[:, :cfg.win_length])
+    spec = scipy.fft.rfft(buf, axis=1, overwrite_x=True)
+    # |X|^2 @ fb == (re^2, im^2 interleaved) @ (fb with each row repeated): one in-place square
+    sq = spec.view(np.float32)
+    np.square(sq, out=sq)
+    mel = sq @ _mel_filterbank_interleaved(cfg.sr, cfg.fft_size, cfg.n_mels, float(cfg.fmin), float(cfg.fmax))
+    np.maximum(mel, _EPS, out=mel)
+    np.log(mel, out=mel)
+    return mel @ _dct_lifter(cfg.n_mels, cfg.n_mfcc, float(cfg.lifter)), pitch
+
+
+@functools.lru_cache(maxsize=32)
+def _mel_filterbank_interleaved(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """:func:`mel_filterbank` with every row repeated, for spectra viewed as (re, im) float pairs;
+    shape (2 * (n_fft // 2 + 1), n_mels)."""
+    return np.ascontiguousarray(np.repeat(mel_filterbank(sr, n_fft, n_mels, fmin, fmax), 2, axis=0))
 
 
 def _static_features(y: np.ndarray, cfg: FeatureConfig):

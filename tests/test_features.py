@@ -204,3 +204,9 @@ def test_read_feats_rejects_garbage(tmp_path):
     p.write_bytes(b"utt1 \x00Bxx garbage")
     with pytest.raises(ManifestError, match="bad.ark"):
         read_feats(p)
+
+
+@pytest.mark.parametrize("T", [1, 2, 5, 9, 200, 201, 450])
+def test_deltas_match_kaldi_formula_all_lengths(T):
+    X = np.random.default_rng(T).standard_normal((T, 3)).astype(np.float32)
+    assert np.allclose(add_deltas(X, 2, 2), _kaldi_deltas_loop(X), atol=1e-5)
