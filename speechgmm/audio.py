@@ -83,6 +83,10 @@ def load_audio(path: os.PathLike | str, sr: Optional[int] = None, check_silence:
     """
     import soundfile as sf
 
+    if sr is not None and (isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or not 1000 <= sr <= 384000):
+        from speechgmm.errors import ConfigError
+
+        raise ConfigError(f"sample rate must be an integer between 1000 and 384000 Hz, not {sr!r}")
     path = Path(path)
     if not path.exists():
         raise AudioError(f"{path}: no such file")

@@ -140,3 +140,20 @@ def test_silent_frames_rejected_by_extract_file(tmp_path):
     y[3000:4000] += tone(dur=0.125)
     sf.write(p, y, 8000, subtype="PCM_16")
     assert extract_file(p, FeatureConfig.preset("default")).shape[0] > 0
+
+
+@pytest.mark.parametrize("bad_sr", [0, -8000, 8000.5, "8000", True])
+def test_bad_target_rate_is_a_config_error(wav, bad_sr):
+    from speechgmm.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="sample rate"):
+        load_audio(wav, sr=bad_sr)
+
+
+def test_unsigned_8bit_and_upsampling(tmp_path):
+    p = tmp_path / "u8.wav"
+    sf.write(p, tone(sr=4000, f=300), 4000, subtype="PCM_U8")
+    y, sr = load_audio(p, sr=8000)
+    assert sr == 8000 and abs(len(y) - 4000) <= 1
+    spec = np.abs(np.fft.rfft(y))
+    assert abs(np.argmax(spec) * 8000 / len(y) - 300) < 5
