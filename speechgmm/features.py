@@ -370,6 +370,8 @@ def cmvn(X: np.ndarray, variance: bool = False, mask: Optional[np.ndarray] = Non
     mask : ndarray of bool, shape (n_frames,), optional
         Frames used to compute the statistics (e.g. VAD speech frames).
     """
+    if X.shape[0] == 0:
+        return np.asarray(X, dtype=np.float32)
     ref = X if mask is None or not mask.any() else X[mask]
     X = X - ref.mean(axis=0, dtype=np.float64).astype(np.float32)
     if variance:
@@ -394,6 +396,9 @@ def vad(log_energy: np.ndarray, threshold_db: float = 40.0, floor: Optional[floa
     -------
     ndarray of bool, shape (n_frames,)
     """
+    log_energy = np.asarray(log_energy)
+    if log_energy.size == 0:
+        return np.zeros(0, dtype=bool)
     db = (10.0 / np.log(10.0)) * log_energy
     keep = db >= db.max() - threshold_db
     if floor is not None:

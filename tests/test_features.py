@@ -210,3 +210,20 @@ def test_read_feats_rejects_garbage(tmp_path):
 def test_deltas_match_kaldi_formula_all_lengths(T):
     X = np.random.default_rng(T).standard_normal((T, 3)).astype(np.float32)
     assert np.allclose(add_deltas(X, 2, 2), _kaldi_deltas_loop(X), atol=1e-5)
+
+
+def test_empty_inputs_do_not_produce_nan():
+    from speechgmm.features import vad
+
+    E = np.zeros((0, 13), np.float32)
+    assert cmvn(E, variance=True).shape == (0, 13)
+    assert add_deltas(E).shape == (0, 39)
+    assert vad(np.zeros(0)).shape == (0,)
+
+
+def test_vad_keeps_loud_frames_only():
+    from speechgmm.features import vad
+
+    log_e = np.log(np.array([1e2, 1e8, 1e7, 1e3, 1e9]))
+    assert vad(log_e, threshold_db=40.0).tolist() == [False, True, True, False, True]
+    assert vad(log_e, threshold_db=40.0, floor=np.log(5e7)).tolist() == [False, True, False, False, True]
