@@ -227,3 +227,23 @@ def test_vad_keeps_loud_frames_only():
     log_e = np.log(np.array([1e2, 1e8, 1e7, 1e3, 1e9]))
     assert vad(log_e, threshold_db=40.0).tolist() == [False, True, True, False, True]
     assert vad(log_e, threshold_db=40.0, floor=np.log(5e7)).tolist() == [False, True, False, False, True]
+
+
+def test_wideband_corpus_file_is_resampled_to_8k(corpus):
+    """The course's 16 kHz homework file: resampled by soxr to the 8 kHz front end; its
+    log-mel spectrum below 3.5 kHz matches that of a 16 kHz front end with the same mel edges."""
+    from speechgmm.audio import load_audio
+
+    path = corpus / "02-feature-extraction" / "test.wav"
+    cfg = FeatureConfig.preset("default")
+    X = extract_file(path, cfg)
+    n8 = len(load_audio(path, sr=8000)[0])
+    assert X.shape == ((n8 - 200) // 80 + 1, 39) and np.all(np.isfinite(X))
+    # same analysis at 16 kHz (same 25/10 ms frames, same 20-3500 Hz mel bands)
+    lo = FeatureConfig(fmax=3500.0, cmn=False, delta_order=0)
+    hi = lo.replace(sr=16000)
+    A, B = extract_file(path, lo), extract_file(path, hi)
+    assert abs(A.shape[0] - B.shape[0]) <= 1
+    T = min(A.shape[0], B.shape[0])
+    corr = [np.corrcoef(A[:T, d], B[:T, d])[0, 1] for d in range(1, 13)]
+    assert min(corr) > 0.99, corr  # measured >= 0.998
