@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from speechgmm._util import default_corpora  # noqa: E402
 from speechgmm.audio import load_audio  # noqa: E402
-from speechgmm.features import FeatureConfig, add_deltas, extract_file, mfcc  # noqa: E402
+from speechgmm.features import FeatureConfig, add_deltas, extract_file, extract_files, mfcc  # noqa: E402
 
 
 def ours(signals, cfg):
@@ -96,6 +96,8 @@ def main() -> int:
     ap.add_argument("--corpus", type=Path, default=default_corpora() / "asr_course")
     ap.add_argument("--files", type=int, default=400, help="number of corpus wavs (default 400)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--jobs", type=int, default=0,
+                    help="also time extract_files with this many worker processes (0 = skip)")
     args = ap.parse_args()
     root = args.corpus / "03-GMM-EM" / "train" / "isolated_digits_ti_train_endpt"
     paths = sorted(root.rglob("*.wav"))
@@ -115,7 +117,14 @@ def main() -> int:
         t_file = min(t_file, time.perf_counter() - t0)
     print(f"{len(paths)} utterances, {audio_s:.1f} s of 8 kHz audio; 1 process, BLAS threads 1, best of {args.repeat}")
     print(f"decode (soundfile, incl. checks): {audio_s / t_load:8.0f} x real time")
-    print(f"speechgmm extract_file (decode + features): {audio_s / t_file:8.0f} x real time\n")
+    print(f"speechgmm extract_file (decode + features): {audio_s / t_file:8.0f} x real time")
+    if args.jobs > 1:
+        t0 = time.perf_counter()
+        extract_files(paths, cfg, jobs=args.jobs)
+        t_par = time.perf_counter() - t0
+        print(f"speechgmm extract_files --jobs {args.jobs} (incl. pool start-up): {audio_s / t_par:8.0f} x real time "
+              f"({t_file / t_par:.2f}x one process)")
+    print()
 
     rows = []
     for name, fn in (("speechgmm", ours), ("kaldi-native-fbank", with_knf), ("librosa", with_librosa)):
