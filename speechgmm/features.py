@@ -620,10 +620,16 @@ def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None
     return X
 
 
+@functools.lru_cache(maxsize=4)
+def _config_from_json(text: str) -> FeatureConfig:
+    return FeatureConfig.from_dict(json.loads(text))
+
+
 def _extract_one(args):
-    path, cfg_dict = args
+    """Worker: ``(path, FeatureConfig or its JSON)`` -> ``(features or None, error or None)``."""
+    path, cfg = args
     try:
-        return extract_file(path, FeatureConfig.from_dict(cfg_dict)), None
+        return extract_file(path, cfg if isinstance(cfg, FeatureConfig) else _config_from_json(cfg)), None
     except AudioError as exc:
         return None, str(exc)
 
@@ -654,15 +660,19 @@ def extract_files(paths, config: Optional[FeatureConfig] = None, jobs: int = 1, 
 
     cfg = config or FeatureConfig.preset("default")
     paths = [str(p) for p in paths]
-    work = [(p, cfg.to_dict()) for p in paths]
+    if errors not in ("raise", "collect"):
+        raise ConfigError(f"errors must be 'raise' or 'collect', not {errors!r}")
     if jobs and jobs > 1 and len(paths) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
+        # workers get the configuration as JSON (parsed once per worker), never a pickled object
+        text = cfg.to_json()
+        work = [(p, text) for p in paths]
         with ProcessPoolExecutor(max_workers=jobs) as ex:
             results = list(progress(ex.map(_extract_one, work, chunksize=max(1, len(work) // (8 * jobs))),
                                     total=len(work), desc=desc))
     else:
-        results = [_extract_one(w) for w in progress(work, total=len(work), desc=desc)]
+        results = [_extract_one((p, cfg)) for p in progress(paths, total=len(paths), desc=desc)]
     feats = [r[0] for r in results]
     problems = [r[1] for r in results if r[1] is not None]
     if problems and errors == "raise":

@@ -247,3 +247,29 @@ def test_wideband_corpus_file_is_resampled_to_8k(corpus):
     T = min(A.shape[0], B.shape[0])
     corr = [np.corrcoef(A[:T, d], B[:T, d])[0, 1] for d in range(1, 13)]
     assert min(corr) > 0.99, corr  # measured >= 0.998
+
+
+def test_extract_files_parallel_equals_serial_and_collects_errors(tmp_path):
+    import soundfile as sf
+
+    from speechgmm.errors import AudioError
+    from speechgmm.features import extract_files
+
+    rng = np.random.default_rng(7)
+    paths = []
+    for i in range(5):
+        p = tmp_path / f"n{i}.wav"
+        sf.write(p, (rng.standard_normal(3000 + 500 * i) * 0.1).astype(np.float32), 8000, subtype="PCM_16")
+        paths.append(p)
+    paths.insert(2, tmp_path / "missing.wav")
+    cfg = FeatureConfig.preset("speaker")
+    f1, p1 = extract_files(paths, cfg, jobs=1, errors="collect")
+    f2, p2 = extract_files(paths, cfg, jobs=2, errors="collect")
+    assert p1 == p2 and len(p1) == 1 and "missing.wav" in p1[0]
+    assert f1[2] is None and f2[2] is None
+    for a, b in zip(f1[:2] + f1[3:], f2[:2] + f2[3:]):
+        assert np.array_equal(a, b)
+    with pytest.raises(AudioError, match="1 bad audio file: .*missing.wav"):
+        extract_files(paths, cfg)
+    with pytest.raises(ConfigError):
+        extract_files(paths, cfg, errors="ignore")
