@@ -18,6 +18,7 @@ import datetime
 import json
 import os
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -158,15 +159,17 @@ def load_model(path: os.PathLike | str, kind: Optional[str] = None) -> ModelFile
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            if not hasattr(z, "files"):
-                raise ModelFileError(f"{path}: not a speechgmm model file (a bare .npy array)")
+        z = np.load(path, allow_pickle=False)
+        if not hasattr(z, "files"):
+            raise ModelFileError(f"{path}: not a speechgmm model file (a bare .npy array)")
+        with z:
             if "header" not in z.files:
                 raise ModelFileError(f"{path}: not a speechgmm model file (no header)")
             arrays = {k: z[k] for k in z.files}
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, zipfile.LargeZipFile, RuntimeError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, zipfile.LargeZipFile, RuntimeError,
+            zlib.error, NotImplementedError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{path}: not a speechgmm model file or damaged ({' '.join(str(exc).split())[:120]})") from None
     try:
         header = json.loads(arrays["header"].astype(np.uint8).tobytes().decode("utf-8"))

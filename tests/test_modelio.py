@@ -1,0 +1,148 @@
+"""Model files: round trip, no pickle, atomic writes, damaged and foreign files."""
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from speechgmm.classifier import GMMClassifier
+from speechgmm.errors import ModelFileError
+from speechgmm.features import FeatureConfig
+from speechgmm.gmm import DiagGMM
+from speechgmm.modelio import load_model, save_model, save_ubm
+
+
+def toy_classifier():
+    rng = np.random.default_rng(0)
+    X = [rng.normal(c, 1, (60, 39)) for c in (0, 3) for _ in range(5)]
+    y = ["a"] * 5 + ["b"] * 5
+    return GMMClassifier(2, max_iter=3).fit(X, y), X
+
+
+@pytest.fixture
+def model(tmp_path):
+    clf, X = toy_classifier()
+    p = save_model(tmp_path / "m.npz", clf, FeatureConfig(), {"label_column": "label"})
+    return p, clf, X
+
+
+def test_round_trip_scores_identical(model):
+    p, clf, X = model
+    mf = load_model(p)
+    assert mf.kind == "classifier" and mf.classifier.labels_ == ["a", "b"]
+    assert mf.feature_config == FeatureConfig()
+    assert np.allclose(mf.classifier.decision_scores(X), clf.decision_scores(X))
+    assert mf.header["label_column"] == "label" and mf.header["format_version"] == 1
+
+
+def test_no_pickle_needed(model):
+    p, _, _ = model
+    with np.load(p, allow_pickle=False) as z:
+        assert all(z[k].dtype != object for k in z.files)
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch):
+    clf, _ = toy_classifier()
+    target = tmp_path / "m.npz"
+    save_model(target, clf, FeatureConfig())
+    before = target.read_bytes()
+    import numpy.lib.format as fmt
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(fmt, "write_array", boom)
+    with pytest.raises(RuntimeError):
+        save_model(target, clf, FeatureConfig())
+    assert target.read_bytes() == before
+    assert [f.name for f in tmp_path.iterdir()] == ["m.npz"]
+
+
+def test_truncated_file(model, tmp_path):
+    p, _, _ = model
+    bad = tmp_path / "cut.npz"
+    bad.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2])
+    with pytest.raises(ModelFileError, match="cut.npz"):
+        load_model(bad)
+
+
+def test_bit_flips_never_crash_uncontrolled(model, tmp_path):
+    p, _, _ = model
+    data = bytearray(p.read_bytes())
+    rng = np.random.default_rng(1)
+    for trial in range(40):
+        d = bytearray(data)
+        for pos in rng.integers(0, len(d), 3):
+            d[pos] ^= 0xFF
+        f = tmp_path / f"flip{trial}.npz"
+        f.write_bytes(bytes(d))
+        try:
+            mf = load_model(f)
+        except ModelFileError:
+            continue
+        # if it loads, it must be valid and give finite scores
+        X = np.zeros((5, 39))
+        assert np.all(np.isfinite(mf.classifier.decision_scores(X)))
+
+
+@pytest.mark.parametrize("kind", ["text", "npy", "zip", "npz_other", "missing"])
+def test_foreign_files(tmp_path, kind):
+    f = tmp_path / "foreign.npz"
+    if kind == "text":
+        f.write_text("hello")
+    elif kind == "npy":
+        np.save(f, np.arange(3))
+        f = tmp_path / "foreign.npz.npy"
+    elif kind == "zip":
+        with zipfile.ZipFile(f, "w") as z:
+            z.writestr("x.txt", "hi")
+    elif kind == "npz_other":
+        np.savez(f, a=np.arange(3))
+    else:
+        f = tmp_path / "nothing.npz"
+    with pytest.raises(ModelFileError):
+        load_model(f)
+
+
+def test_nan_in_parameters_rejected(model, tmp_path):
+    p, _, _ = model
+    with np.load(p) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["c0_means"] = arrays["c0_means"].copy()
+    arrays["c0_means"][0, 0] = np.nan
+    bad = tmp_path / "nan.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(ModelFileError, match="NaN"):
+        load_model(bad)
+
+
+def test_future_version_rejected(model, tmp_path):
+    p, _, _ = model
+    with np.load(p) as z:
+        arrays = {k: z[k] for k in z.files}
+    h = json.loads(arrays["header"].tobytes())
+    h["format_version"] = 99
+    arrays["header"] = np.frombuffer(json.dumps(h).encode(), np.uint8)
+    bad = tmp_path / "v99.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(ModelFileError, match="version 99"):
+        load_model(bad)
+
+
+def test_ubm_round_trip_and_kind_check(tmp_path):
+    X = np.random.default_rng(0).normal(size=(500, 39))
+    ubm = DiagGMM(4, random_state=0).fit(X)
+    p = save_ubm(tmp_path / "ubm.npz", ubm, FeatureConfig.preset("speaker"))
+    mf = load_model(p, kind="ubm")
+    assert np.allclose(mf.ubm.score_samples(X), ubm.score_samples(X))
+    with pytest.raises(ModelFileError, match="expected a 'classifier'"):
+        load_model(p, kind="classifier")
+
+
+def test_identical_models_give_identical_bytes(tmp_path):
+    clf, _ = toy_classifier()
+    a = save_model(tmp_path / "a.npz", clf, FeatureConfig(), {"created": "fixed"})
+    b = save_model(tmp_path / "b.npz", clf, FeatureConfig(), {"created": "fixed"})
+    assert a.read_bytes() == b.read_bytes()
