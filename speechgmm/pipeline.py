@@ -17,7 +17,7 @@ from speechgmm.errors import InsufficientDataError
 #: Training defaults of ``speechgmm train``, chosen by cross-validation on the corpus's
 #: training speakers (see benchmarks/choose_defaults.py and the README).
 DEFAULTS = {"components": 64, "iterations": 20, "init": "kmeans", "seed": 0, "ubm_components": 256,
-            "relevance_factor": 16.0}
+            "relevance_factor": 4.0}
 
 
 def manifest_features(man, config, jobs: int = 1, client=None, desc: str = "features") -> List[np.ndarray]:
@@ -51,7 +51,7 @@ def train_from_manifest(manifest_path, output, label_column: str = "label", comp
                         iterations: int = DEFAULTS["iterations"], init: str = DEFAULTS["init"],
                         preset: Optional[str] = None, seed: int = 0, jobs: int = 1, root=None,
                         method: str = "em", ubm_path=None, ubm_components: int = DEFAULTS["ubm_components"],
-                        relevance_factor: float = 16.0, adapt: str = "m", client=None) -> Dict[str, Any]:
+                        relevance_factor: float = DEFAULTS["relevance_factor"], adapt: str = "m", client=None) -> Dict[str, Any]:
     """Read a manifest, extract features, train a classifier and save it atomically.
 
     Returns a summary dict (labels, frames per class, seconds, output path).

@@ -1,0 +1,234 @@
+"""The command line end to end, on real corpus files, including every bad-input path."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import ROOT, run_cli
+
+MAN = ROOT / "data_manifest" / "asr_course"
+
+
+def no_traceback(r):
+    assert "Traceback" not in r.stderr, r.stderr
+
+
+def one_line_error(r, *needles):
+    assert r.returncode != 0, r.stdout
+    no_traceback(r)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert lines and all("error" in ln for ln in lines), r.stderr
+    for n in needles:
+        assert n in r.stderr, (n, r.stderr)
+
+
+@pytest.fixture(scope="session")
+def small(corpus, tmp_path_factory):
+    """Manifests over a few real speakers (absolute paths) and a trained gender model."""
+    d = tmp_path_factory.mktemp("cli")
+    rows = list(csv.DictReader(open(MAN / "train.csv")))
+    spk = {"male": [], "female": []}
+    for r in rows:
+        if r["speaker"] not in spk[r["gender"]] and len(spk[r["gender"]]) < 3 and r["speaker"] != "LH":
+            spk[r["gender"]].append(r["speaker"])
+    keep = set(spk["male"] + spk["female"])
+    sel = [dict(r, path=str(corpus / r["path"])) for r in rows if r["speaker"] in keep]
+    with open(d / "train.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(sel[0]))
+        w.writeheader()
+        w.writerows(sel)
+    test_rows = list(csv.DictReader(open(MAN / "test.csv")))[:44]  # two test speakers, all digits
+    with open(d / "test.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(test_rows[0]))
+        w.writeheader()
+        w.writerows(dict(r, path=str(corpus / r["path"])) for r in test_rows)
+    model = d / "gender.npz"
+    r = run_cli("train", d / "train.csv", "-o", model, "--label-column", "gender", "--components", "4",
+                "--iterations", "5", "--jobs", "2")
+    assert r.returncode == 0, r.stderr
+    return {"dir": d, "train": d / "train.csv", "test": d / "test.csv", "model": model,
+            "wavs": [corpus / r["path"] for r in test_rows[:3]]}
+
+
+def test_help_for_every_command():
+    for cmd in ("features", "train", "classify", "evaluate", "info", "train-ubm", "verify"):
+        r = run_cli(cmd, "--help")
+        assert r.returncode == 0 and "example" in r.stdout, cmd
+
+
+def test_train_info_evaluate(small, tmp_path):
+    r = run_cli("info", small["model"])
+    assert r.returncode == 0 and "female male" in r.stdout and "column 'gender'" in r.stdout
+    h = json.loads(run_cli("info", small["model"], "--json").stdout)
+    assert h["labels"] == ["female", "male"] and h["features"]["sr"] == 8000 and len(h["manifest_sha256"]) == 64
+    png = tmp_path / "conf.png"
+    r = run_cli("evaluate", small["test"], "--model", small["model"], "--json", "--plot", png)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout.strip().splitlines()[-1])
+    assert rep["n"] == 44 and rep["label_column"] == "gender"
+    assert np.array(rep["confusion"]).sum() == 44 and rep["accuracy"] >= 0.75
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    txt = run_cli("evaluate", small["test"], "--model", small["model"]).stdout
+    assert "accuracy" in txt and "confusion" in txt
+
+
+def test_classify_table_and_json(small):
+    r = run_cli("classify", *small["wavs"], "--model", small["model"], "--json")
+    assert r.returncode == 0, r.stderr
+    objs = [json.loads(ln) for ln in r.stdout.splitlines()]
+    assert len(objs) == 3
+    for o in objs:
+        assert o["label"] in ("female", "male") and set(o["scores"]) == {"female", "male"}
+        assert o["label"] == max(o["scores"], key=o["scores"].get)
+        assert abs(sum(o["posteriors"].values()) - 1) < 1e-9 and o["frames"] > 0
+    table = run_cli("classify", *small["wavs"], "--model", small["model"]).stdout
+    assert len(table.strip().splitlines()) == 4
+
+
+def test_classify_default_model_examples():
+    wavs = sorted((ROOT / "examples").glob("*.wav"))
+    r = run_cli("classify", "--json", *wavs)
+    assert r.returncode == 0, r.stderr
+    got = {Path(o["path"]).name: o["label"] for o in map(json.loads, r.stdout.splitlines())}
+    for name, label in got.items():
+        if name.startswith(("male_", "female_")):
+            assert label == name.split("_")[0], got
+
+
+def test_unusual_audio_is_resampled_and_classified(small, tmp_path):
+    y, sr = sf.read(small["wavs"][0])
+    import soxr
+
+    hi = soxr.resample(y, sr, 44100)
+    stereo = np.stack([hi, 0.5 * hi], 1).astype(np.float32)
+    p = tmp_path / "stereo44k.wav"
+    sf.write(p, stereo, 44100, subtype="FLOAT")
+    a = json.loads(run_cli("classify", small["wavs"][0], "--model", small["model"], "--json").stdout)
+    r = run_cli("classify", p, "--model", small["model"], "--json")
+    assert r.returncode == 0, r.stderr
+    b = json.loads(r.stdout)
+    assert b["label"] == a["label"] and abs(b["frames"] - a["frames"]) <= 1
+
+
+def bad_files(d: Path, good: Path):
+    d.mkdir(exist_ok=True)
+    (d / "empty.wav").write_bytes(b"")
+    (d / "corrupt.wav").write_bytes(b"not audio" * 100)
+    (d / "truncated.wav").write_bytes(good.read_bytes()[:2000])
+    sf.write(d / "silent.wav", np.zeros(8000, np.float32), 8000, subtype="PCM_16")
+    sf.write(d / "short.wav", np.full(50, 0.3, np.float32), 8000, subtype="PCM_16")
+    y = np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.1
+    y[10] = np.nan
+    sf.write(d / "nan.wav", y, 8000, subtype="FLOAT")
+    return {"missing": d / "missing.wav", "empty": d / "empty.wav", "corrupt": d / "corrupt.wav",
+            "truncated": d / "truncated.wav", "silent": d / "silent.wav", "short": d / "short.wav", "nan": d / "nan.wav"}
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "corrupt", "truncated", "silent", "short", "nan"])
+def test_classify_bad_audio(small, tmp_path, case):
+    bad = bad_files(tmp_path / "bad", small["wavs"][0])[case]
+    r = run_cli("classify", bad, small["wavs"][0], "--model", small["model"], "--json")
+    one_line_error(r, bad.name)
+    assert len(r.stderr.strip().splitlines()) == 1
+    # the good file is still classified
+    assert json.loads(r.stdout.strip())["path"] == str(small["wavs"][0])
+
+
+@pytest.mark.parametrize("case", ["missing", "corrupt", "foreign", "text"])
+def test_bad_model_file(small, tmp_path, case):
+    p = tmp_path / "model.npz"
+    if case == "corrupt":
+        data = small["model"].read_bytes()
+        p.write_bytes(data[: len(data) // 3])
+    elif case == "foreign":
+        np.savez(p, weights=np.ones(3))
+    elif case == "text":
+        p.write_text("{}")
+    r = run_cli("classify", small["wavs"][0], "--model", p)
+    one_line_error(r, "model.npz")
+    assert r.stdout == ""
+
+
+def _assert_nothing_written(d: Path, name: str):
+    assert not (d / name).exists()
+    assert not [f for f in d.iterdir() if f.name.startswith("." + name)], list(d.iterdir())
+
+
+def test_train_bad_manifests(small, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    m = tmp_path / "nolabel.csv"
+    m.write_text("path,speaker\n" + f"{small['wavs'][0]},x\n")
+    one_line_error(run_cli("train", m, "-o", out / "m.npz"), "no column 'label'", "speaker")
+    m2 = tmp_path / "missing.csv"
+    m2.write_text("path,label\n" + f"{small['wavs'][0]},a\nnot/there.wav,b\n")
+    one_line_error(run_cli("train", m2, "-o", out / "m.npz"), "not found", "not/there.wav")
+    one_line_error(run_cli("train", tmp_path / "absent.csv", "-o", out / "m.npz"), "absent.csv")
+    # a class with too little data for K components
+    one_line_error(run_cli("train", small["train"], "-o", out / "m.npz", "--label-column", "gender",
+                           "--components", "5000"), "too few for 5000 components")
+    _assert_nothing_written(out, "m.npz")
+
+
+def test_train_bad_audio_in_manifest_leaves_no_model(small, tmp_path):
+    bad = bad_files(tmp_path / "bad", small["wavs"][0])
+    m = tmp_path / "m.csv"
+    rows = [f"{w},x" for w in small["wavs"][:2]] + [f"{small['wavs'][2]},y", f"{bad['silent']},y", f"{bad['corrupt']},y"]
+    m.write_text("path,label\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    r = run_cli("train", m, "-o", out / "m.npz", "--components", "1")
+    one_line_error(r, "silent.wav", "corrupt.wav")
+    _assert_nothing_written(out, "m.npz")
+
+
+def test_train_does_not_overwrite_model_on_failure(small, tmp_path):
+    target = tmp_path / "keep.npz"
+    target.write_bytes(small["model"].read_bytes())
+    r = run_cli("train", small["train"], "-o", target, "--label-column", "gender", "--components", "5000")
+    assert r.returncode != 0
+    assert target.read_bytes() == small["model"].read_bytes()
+
+
+def test_ubm_map_and_verify(small, tmp_path):
+    ubm = tmp_path / "ubm.npz"
+    r = run_cli("train-ubm", small["train"], "-o", ubm, "--components", "16", "--iterations", "3")
+    assert r.returncode == 0, r.stderr
+    assert "ubm" in run_cli("info", ubm).stdout
+    spk = tmp_path / "spk.npz"
+    r = run_cli("train", small["test"], "-o", spk, "--label-column", "speaker", "--ubm", ubm)
+    assert r.returncode == 0, r.stderr
+    h = json.loads(run_cli("info", spk, "--json").stdout)
+    assert h["method"] == "map" and h["features"]["cmn"] is False  # the UBM's front end is used
+    rows = list(csv.DictReader(open(small["test"])))
+    trials = tmp_path / "trials.txt"
+    speakers = sorted({r["speaker"] for r in rows})
+    trials.write_text("".join(f"{s} {r['path']} {'target' if s == r['speaker'] else 'nontarget'}\n"
+                              for r in rows if r["take"] == "B" for s in speakers))
+    det, scores = tmp_path / "det.png", tmp_path / "scores.txt"
+    r = run_cli("verify", "--model", spk, "--trials", trials, "--json", "--det", det, "-o", scores)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout.strip().splitlines()[-1])
+    assert 0 <= rep["eer"] <= 0.5 and rep["n_target"] == 22 and rep["n_nontarget"] == 22
+    assert det.read_bytes()[:4] == b"\x89PNG" and len(scores.read_text().splitlines()) == 44
+    bad = tmp_path / "bad_trials.txt"
+    bad.write_text("AH only-two-fields\n")
+    one_line_error(run_cli("verify", "--model", spk, "--trials", bad), "bad_trials.txt:1")
+    bad.write_text(f"NOBODY {rows[0]['path']} target\n")
+    one_line_error(run_cli("verify", "--model", spk, "--trials", bad), "NOBODY")
+
+
+def test_train_ubm_on_class_model_is_rejected(small, tmp_path):
+    r = run_cli("train", small["test"], "-o", tmp_path / "x.npz", "--ubm", small["model"], "--label-column", "speaker")
+    one_line_error(r, "expected a 'ubm' model")
+
+
+def test_bad_arguments_exit_nonzero():
+    r = run_cli("train", "x.csv", "-o", "m.npz", "--components", "0")
+    assert r.returncode == 2 and "positive integer" in r.stderr
+    no_traceback(r)
