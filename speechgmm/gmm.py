@@ -393,7 +393,12 @@ class DiagGMM:
             X = X[np.sort(rng.choice(N, max_frames, replace=False))]
         return np.asarray(X, dtype=np.float64)
 
-    def _initialise(self, arrays: List[np.ndarray], rng) -> None:
+    def _initialise(self, arrays: List[np.ndarray], rng, accumulate=None) -> None:
+        """Set initial parameters from ``arrays`` (a bounded sample is drawn from them).
+
+        ``accumulate`` (no arguments -> GMMStats over the full training data) is used by
+        split initialisation for its EM passes; default: accumulate over ``arrays``.
+        """
         K = int(self.n_components)
         D = arrays[0].shape[1]
         given = [x is not None for x in (self.weights_init, self.means_init, self.variances_init)]
@@ -403,7 +408,7 @@ class DiagGMM:
         if all(given):
             w, mu, var = (np.array(a, dtype=np.float64) for a in (self.weights_init, self.means_init, self.variances_init))
         elif self.init == "split" and not given[1]:
-            self._split_init(arrays, K, gm, gv)
+            self._split_init(accumulate or (lambda: self.accumulate(arrays)), K, gm, gv)
             w, mu, var = self.weights_, self.means_, self.variances_
         else:
             if given[1]:
@@ -443,7 +448,7 @@ class DiagGMM:
             raise ConfigError("initial weights must be >= 0 and sum to 1, variances > 0")
         self.weights_, self.means_, self.variances_ = w, mu, np.maximum(var, self.var_floor_)
 
-    def _split_init(self, arrays, K, gm, gv):
+    def _split_init(self, accumulate, K, gm, gv):
         """Binary splitting: grow 1 -> 2 -> 4 ... -> K, EM after each split."""
         self.weights_, self.means_, self.variances_ = np.ones(1), gm[None].copy(), gv[None].copy()
         k = 1
@@ -466,7 +471,7 @@ class DiagGMM:
             self.n_components = k
             try:
                 for _ in range(self.split_iter):
-                    self.update(self.accumulate(arrays))
+                    self.update(accumulate())
             finally:
                 self.n_components = n_comp
 
@@ -496,12 +501,17 @@ class DiagGMM:
         rng = np.random.default_rng(self.random_state)
         self.n_reseeded_ = 0
         self._initialise(arrays, rng)
+        return self._run_em(lambda: self.accumulate(arrays))
+
+    def _run_em(self, accumulate) -> "DiagGMM":
+        """EM iterations from the current parameters; ``accumulate()`` returns the E-step
+        statistics over all training data (locally, or summed over a cluster's shards)."""
         self.log_likelihood_history_ = []
         self.converged_ = False
         self.n_iter_ = 0
         prev = -np.inf
         for it in range(int(self.max_iter)):
-            stats = self.accumulate(arrays)
+            stats = accumulate()
             ll = stats.loglik / stats.frames
             self.log_likelihood_history_.append(ll)
             self.update(stats)

@@ -43,7 +43,7 @@ def train_ubm(feats: List[np.ndarray], n_components: int, iterations: int, seed:
     if client is not None:
         from speechgmm.distributed import fit_gmm_distributed
 
-        return fit_gmm_distributed(client, feats, ubm)
+        return fit_gmm_distributed(client, list(feats), ubm)
     return ubm.fit(feats)
 
 
@@ -76,19 +76,26 @@ def train_from_manifest(manifest_path, output, label_column: str = "label", comp
             raise ConfigError(f"--preset {preset} differs from the front end the UBM {ubm_path} was trained with")
     else:
         cfg = FeatureConfig.preset(preset or "default")
-    feats = manifest_features(man, cfg, jobs=jobs, client=client)
-    clf = GMMClassifier(n_components=components, max_iter=iterations, tol=0 if client else 1e-4, init=init,
-                        random_state=seed, jobs=jobs)
-    if method == "map":
-        if ubm is None:
-            ubm = train_ubm(feats, ubm_components, iterations, seed, client=client)
-        clf.fit_map(feats, labels, ubm, relevance_factor=relevance_factor, adapt=adapt)
-    elif client is not None:
-        from speechgmm.distributed import train_classifier_distributed
+    clf = GMMClassifier(n_components=components, max_iter=iterations, tol=1e-4, init=init, random_state=seed, jobs=jobs)
+    if client is not None:
+        from speechgmm import distributed as dist
+        from speechgmm.gmm import DiagGMM
 
-        clf = train_classifier_distributed(client, feats, labels, clf)
+        if method == "map":
+            if ubm is None:
+                ubm = dist.train_ubm_distributed(client, man.paths, cfg, DiagGMM(
+                    ubm_components, max_iter=iterations, tol=0, init="split", random_state=seed))
+            clf = dist.fit_map_distributed(client, man.paths, labels, cfg, clf, ubm, relevance_factor, adapt)
+        else:
+            clf = dist.train_classifier_distributed(client, man.paths, labels, cfg, clf)
     else:
-        clf.fit(feats, labels)
+        feats = manifest_features(man, cfg, jobs=jobs)
+        if method == "map":
+            if ubm is None:
+                ubm = train_ubm(feats, ubm_components, iterations, seed)
+            clf.fit_map(feats, labels, ubm, relevance_factor=relevance_factor, adapt=adapt)
+        else:
+            clf.fit(feats, labels)
     info = {"label_column": label_column, "manifest": str(man.source), "manifest_sha256": man.sha256,
             "n_files": len(man), "training": {"method": method, "components": components, "iterations": iterations,
                                               "init": init, "seed": seed, "relevance_factor": relevance_factor,

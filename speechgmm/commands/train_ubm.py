@@ -45,14 +45,19 @@ def run(args) -> int:
     man = read_manifest(args.manifest, root=args.root)
     client = _common.dask_client(args)
     try:
-        feats = manifest_features(man, cfg, jobs=args.jobs, client=client)
-        ubm = train_ubm(feats, args.components, args.iterations, args.seed, init=args.init, client=client)
+        if client is not None:
+            from speechgmm.distributed import train_ubm_distributed
+            from speechgmm.gmm import DiagGMM
+
+            ubm = train_ubm_distributed(client, man.paths, cfg, DiagGMM(args.components, max_iter=args.iterations, tol=0,
+                                                                        init=args.init, random_state=args.seed))
+        else:
+            feats = manifest_features(man, cfg, jobs=args.jobs)
+            ubm = train_ubm(feats, args.components, args.iterations, args.seed, init=args.init)
     finally:
         if client is not None:
             client.close()
     save_ubm(args.output, ubm, cfg, {"manifest": str(man.source), "manifest_sha256": man.sha256, "n_files": len(man),
                                       "training": {"iterations": args.iterations, "init": args.init, "seed": args.seed}})
-    n = sum(f.shape[0] for f in feats)
-    print(f"trained a {args.components}-component UBM on {len(man)} files, {n} frames in {time.time() - t0:.1f} s "
-          f"-> {args.output}")
+    print(f"trained a {args.components}-component UBM on {len(man)} files in {time.time() - t0:.1f} s -> {args.output}")
     return 0

@@ -1,0 +1,92 @@
+"""Dask: distributed training equals local training; the core never imports dask."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, run_cli
+
+pytest.importorskip("dask.distributed")
+
+
+def test_core_does_not_import_dask():
+    code = ("import sys, speechgmm.gmm, speechgmm.classifier, speechgmm.cli, speechgmm.pipeline, speechgmm.features; "
+            "speechgmm.cli.build_parser(); print(any(m == 'dask' or m.startswith('dask.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+@pytest.fixture(scope="module")
+def client():
+    from speechgmm.distributed import dask_client
+
+    c = dask_client(local_workers=2)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def paths_labels(corpus):
+    import csv
+
+    rows = [r for r in csv.DictReader(open(ROOT / "data_manifest/asr_course/train.csv")) if r["speaker"] in ("AE", "AC", "AJ", "AG")]
+    return [corpus / r["path"] for r in rows], [r["gender"] for r in rows]
+
+
+@pytest.mark.parametrize("init", ["kmeans", "split"])
+def test_distributed_em_equals_local(client, paths_labels, init):
+    from speechgmm.distributed import extract_shards, fit_gmm_distributed
+    from speechgmm.features import FeatureConfig, extract_files
+    from speechgmm.gmm import DiagGMM
+
+    paths, _ = paths_labels
+    cfg = FeatureConfig.preset("default")
+    local_feats = extract_files(paths, cfg)[0]
+    local = DiagGMM(8, max_iter=6, tol=0, init=init, random_state=0).fit(local_feats)
+    _, shards = extract_shards(client, paths, cfg, shard_size=10)
+    dist = fit_gmm_distributed(client, shards, DiagGMM(8, max_iter=6, tol=0, init=init, random_state=0))
+    for a, b in [(local.weights_, dist.weights_), (local.means_, dist.means_), (local.variances_, dist.variances_)]:
+        assert np.allclose(a, b, rtol=1e-6, atol=1e-9)
+    assert np.allclose(local.log_likelihood_history_, dist.log_likelihood_history_, rtol=1e-9)
+
+
+def test_statistics_are_small_whatever_the_frames(client, paths_labels):
+    from speechgmm.distributed import _shard_stats
+    from speechgmm.features import FeatureConfig, extract_files
+    from speechgmm.gmm import DiagGMM
+
+    feats = extract_files(paths_labels[0][:20], FeatureConfig())[0]
+    g = DiagGMM(4, max_iter=1).fit(feats)
+    small = _shard_stats(feats[:2], g.to_dict())
+    big = _shard_stats(feats * 5, g.to_dict())
+    size = lambda d: sum(np.asarray(v).nbytes for v in d.values())  # noqa: E731
+    assert size(small) == size(big) == (4 + 2 * 4 * 39) * 8 + 16
+
+
+def test_cli_train_with_local_dask_cluster(tmp_path, paths_labels):
+    import csv
+
+    paths, labels = paths_labels
+    m = tmp_path / "m.csv"
+    with open(m, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "label"])
+        w.writerows(zip(paths, labels))
+    a, b = tmp_path / "local.npz", tmp_path / "dask.npz"
+    assert run_cli("train", m, "-o", a, "-k", "4", "--iterations", "4").returncode == 0
+    r = run_cli("train", m, "-o", b, "-k", "4", "--iterations", "4", "--dask", "local", "--dask-workers", "2")
+    assert r.returncode == 0, r.stderr
+    from speechgmm.modelio import load_model
+
+    ma, mb = load_model(a).classifier, load_model(b).classifier
+    assert ma.labels_ == mb.labels_
+    for x, y in zip(ma.models_, mb.models_):
+        assert np.allclose(x.means_, y.means_, rtol=1e-6, atol=1e-9)
+    r = run_cli("evaluate", m, "--model", b, "--json", "--dask", "local")
+    assert r.returncode == 0, r.stderr
+    rl = run_cli("evaluate", m, "--model", b, "--json")
+    assert json.loads(r.stdout.splitlines()[-1])["confusion"] == json.loads(rl.stdout.splitlines()[-1])["confusion"]
