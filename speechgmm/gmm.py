@@ -125,8 +125,13 @@ def logsumexp_rows(a: np.ndarray) -> np.ndarray:
 
 
 def _xx(X: np.ndarray, shift: np.ndarray, dtype) -> np.ndarray:
-    Xc = np.asarray(X, dtype=dtype) - shift.astype(dtype)
-    return np.concatenate([Xc, Xc * Xc], axis=1)
+    """[X - shift, (X - shift)**2] as one (N, 2D) array of ``dtype``."""
+    X = np.asarray(X)
+    D = X.shape[1]
+    out = np.empty((X.shape[0], 2 * D), dtype=dtype)
+    np.subtract(X, shift.astype(dtype), out=out[:, :D], casting="unsafe")
+    np.multiply(out[:, :D], out[:, :D], out=out[:, D:])
+    return out
 
 
 def e_step(X: np.ndarray, weights, means, variances, hard: bool = False, shift=None, dtype=np.float32) -> GMMStats:
@@ -154,19 +159,26 @@ def e_step(X: np.ndarray, weights, means, variances, hard: bool = False, shift=N
     shift = means.mean(0) if shift is None else np.asarray(shift, np.float64)
     W, b = log_gaussian_matrices(weights, means - shift, variances)
     XX = _xx(X, shift, dtype)
-    logp = XX @ W.astype(dtype)
-    logp += b.astype(dtype)
+    # component-major layout (K, N): the reductions over components become element-wise
+    # operations between K long rows, which vectorise far better than short row reductions
+    L = W.T.astype(dtype) @ XX.T
+    L += b.astype(dtype)[:, None]
     if hard:
-        best = logp.argmax(axis=1)
-        ll = float(logp[np.arange(len(best)), best].astype(np.float64).sum())
-        gamma = np.zeros_like(logp)
-        gamma[np.arange(len(best)), best] = 1.0
+        best = L.argmax(axis=0)
+        cols = np.arange(L.shape[1])
+        ll = float(L[best, cols].astype(np.float64).sum())
+        L[:] = 0.0
+        L[best, cols] = 1.0
     else:
-        lse = logsumexp_rows(logp)
-        ll = float(lse.astype(np.float64).sum())
-        gamma = np.exp(logp - lse[:, None])
-    n = gamma.sum(0, dtype=np.float64)
-    FS = (gamma.T @ XX).astype(np.float64)
+        # one exp per entry, in place: gamma = exp(L - max) / sum over components
+        m = L.max(axis=0)
+        L -= m
+        np.exp(L, out=L)
+        tot = L.sum(axis=0)
+        ll = float(np.sum(m, dtype=np.float64) + np.sum(np.log(tot), dtype=np.float64))
+        L /= tot
+    n = L.sum(axis=1, dtype=np.float64)
+    FS = (L @ XX).astype(np.float64)
     D = X.shape[1]
     fc, sc = FS[:, :D], FS[:, D:]
     # back to original coordinates: x = xc + c
@@ -273,7 +285,7 @@ class DiagGMM:
 
     def __init__(self, n_components: int = 1, max_iter: int = 100, tol: float = 1e-3, init: str = "kmeans",
                  random_state: Optional[int] = None, weights_init=None, means_init=None, variances_init=None,
-                 var_floor: float = 1e-3, hard: bool = False, chunk_size: int = 32768, dtype=np.float32,
+                 var_floor: float = 1e-3, hard: bool = False, chunk_size: int = 8192, dtype=np.float32,
                  split_iter: int = 3, min_weight: float = 1e-3):
         self.n_components = n_components
         self.max_iter = max_iter
