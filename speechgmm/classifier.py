@@ -155,7 +155,7 @@ class GMMClassifier:
             self._stack = (np.concatenate(Ws, 1), np.concatenate(bs), np.array(seg), shift)
         return self._stack
 
-    def frame_scores(self, X: np.ndarray, chunk_size: int = 16384) -> np.ndarray:
+    def frame_scores(self, X: np.ndarray, chunk_size: int = 4096) -> np.ndarray:
         """Per-frame log-likelihood of every class, shape (N, n_classes).
 
         For MAP classifiers: per-frame log-likelihood ratio against the UBM (top-C).
@@ -172,12 +172,20 @@ class GMMClassifier:
             return np.concatenate([score_top_c(self.models_, self.ubm_, X[i:i + step], self.top_c)
                                    for i in range(0, len(X), step)]) if len(X) else np.zeros((0, len(self.models_)))
         W, b, seg, shift = self._stacked()
+        WT = np.ascontiguousarray(W.T)
         out = np.empty((X.shape[0], len(self.models_)))
         for i in range(0, X.shape[0], chunk_size):
             Xc = X[i:i + chunk_size].astype(np.float64) - shift
-            lp = np.concatenate([Xc, Xc * Xc], 1) @ W + b
+            # component-major (sum K, n): per-class log-sum-exp reduces over leading rows,
+            # element-wise across frames, which vectorises well
+            L = WT @ np.concatenate([Xc, Xc * Xc], 1).T
+            L += b[:, None]
             for c in range(len(self.models_)):
-                out[i:i + chunk_size, c] = logsumexp_rows(lp[:, seg[c]:seg[c + 1]])
+                blk = L[seg[c]:seg[c + 1]]
+                m = blk.max(axis=0)
+                blk -= m
+                np.exp(blk, out=blk)
+                out[i:i + chunk_size, c] = m + np.log(blk.sum(axis=0))
         return out
 
     def score_utterances(self, Xs: Sequence[np.ndarray]):
