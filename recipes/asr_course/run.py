@@ -98,4 +98,10 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from speechgmm.errors import SpeechGMMError
+
+    try:
+        sys.exit(main())
+    except SpeechGMMError as exc:
+        print(f"{Path(__file__).parent.name}/run.py: error: {exc}", file=sys.stderr)
+        sys.exit(2)

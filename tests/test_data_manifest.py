@@ -1,0 +1,40 @@
+"""The committed corpus manifests are exactly what the script regenerates, and complete."""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+from conftest import ROOT
+
+MAN = ROOT / "data_manifest" / "asr_course"
+
+
+def test_regeneration_gives_committed_files(corpus, tmp_path):
+    r = subprocess.run([sys.executable, ROOT / "data_manifest" / "make_manifests.py", "--corpus", corpus.parent,
+                        "--out", tmp_path], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    for name in ("course_train.csv", "course_test.csv", "train.csv", "test.csv"):
+        assert (tmp_path / name).read_text() == (MAN / name).read_text(), name
+
+
+def test_counts_and_paths_exist(corpus):
+    def rows(name):
+        return list(csv.DictReader(open(MAN / name)))
+
+    assert len(rows("course_train.csv")) == 330 and len(rows("course_test.csv")) == 110
+    tr, te = rows("train.csv"), rows("test.csv")
+    assert len(tr) == 2072 and len({r["speaker"] for r in tr}) == 95
+    assert len(te) == 1606 and len({r["speaker"] for r in te}) == 73
+    assert not ({r["speaker"] for r in tr} & {r["speaker"] for r in te})
+    for name in ("course_train.csv", "course_test.csv", "train.csv", "test.csv"):
+        for r in rows(name):
+            assert (corpus / r["path"]).is_file(), r["path"]
+    assert {r["gender"] for r in tr} == {"male", "female"}
+    assert sorted({r["digit"] for r in te}) == sorted("123456789OZ")
+
+
+def test_missing_corpus_is_a_clear_error(tmp_path):
+    r = subprocess.run([sys.executable, ROOT / "data_manifest" / "make_manifests.py", "--corpus", tmp_path,
+                        "--out", tmp_path / "o"], capture_output=True, text=True)
+    assert r.returncode == 2 and "corpus not found" in r.stderr and "Traceback" not in r.stderr
