@@ -56,19 +56,9 @@ def with_librosa(signals, cfg):
 def with_knf(signals, cfg):
     import kaldi_native_fbank as knf
 
-    opts = knf.MfccOptions()
-    opts.frame_opts.samp_freq = cfg.sr
-    opts.frame_opts.frame_length_ms = cfg.frame_length_ms
-    opts.frame_opts.frame_shift_ms = cfg.frame_shift_ms
-    opts.frame_opts.dither = 0.0
-    opts.frame_opts.snip_edges = True
-    opts.frame_opts.window_type = cfg.window
-    opts.mel_opts.num_bins = cfg.n_mels
-    opts.mel_opts.low_freq = cfg.fmin
-    opts.mel_opts.high_freq = cfg.fmax
-    opts.num_ceps = cfg.n_mfcc
-    opts.use_energy = cfg.use_energy
-    opts.cepstral_lifter = cfg.lifter
+    from _knf import knf_mfcc_options
+
+    opts = knf_mfcc_options(cfg, 0.0)
     out = []
     for y in signals:
         m = knf.OnlineMfcc(opts)

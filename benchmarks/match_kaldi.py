@@ -32,21 +32,9 @@ def knf_features(y: np.ndarray, cfg: FeatureConfig, dither: float) -> np.ndarray
     """kaldi-native-fbank MFCC with the options of ``cfg`` (+ our CMN and deltas); (T, 39)."""
     import kaldi_native_fbank as knf
 
-    opts = knf.MfccOptions()
-    opts.frame_opts.samp_freq = cfg.sr
-    opts.frame_opts.frame_length_ms = cfg.frame_length_ms
-    opts.frame_opts.frame_shift_ms = cfg.frame_shift_ms
-    opts.frame_opts.dither = dither
-    opts.frame_opts.preemph_coeff = cfg.preemph
-    opts.frame_opts.remove_dc_offset = cfg.remove_dc
-    opts.frame_opts.window_type = cfg.window
-    opts.frame_opts.snip_edges = True
-    opts.mel_opts.num_bins = cfg.n_mels
-    opts.mel_opts.low_freq = cfg.fmin
-    opts.mel_opts.high_freq = cfg.fmax
-    opts.num_ceps = cfg.n_mfcc
-    opts.use_energy = cfg.use_energy
-    opts.cepstral_lifter = cfg.lifter
+    from _knf import knf_mfcc_options
+
+    opts = knf_mfcc_options(cfg, dither)
     m = knf.OnlineMfcc(opts)
     m.accept_waveform(cfg.sr, (y * cfg.scale).tolist())
     m.input_finished()

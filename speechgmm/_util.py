@@ -100,3 +100,14 @@ def find_corpus(corpus=None) -> Path:
         if (cand / "03-GMM-EM").is_dir():
             return cand
     raise ConfigError(f"asr_course corpus not found under {base} (use --corpus DIR or set SPEECHGMM_CORPORA)")
+
+
+def run_script(main, name: str) -> int:
+    """Run a script's ``main()``; a :class:`SpeechGMMError` becomes one line on stderr and exit 2."""
+    from speechgmm.errors import SpeechGMMError
+
+    try:
+        return int(main() or 0)
+    except SpeechGMMError as exc:
+        print(f"{name}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2

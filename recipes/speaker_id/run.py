@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from speechgmm._util import find_corpus, format_table  # noqa: E402
+from speechgmm._util import find_corpus, format_table, run_script  # noqa: E402
 from speechgmm.classifier import GMMClassifier  # noqa: E402
 from speechgmm.features import FeatureConfig  # noqa: E402
 from speechgmm.manifest import read_manifest  # noqa: E402
@@ -127,10 +127,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    from speechgmm.errors import SpeechGMMError
-
-    try:
-        sys.exit(main())
-    except SpeechGMMError as exc:
-        print(f"{Path(__file__).parent.name}/run.py: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(run_script(main, f"recipes/{Path(__file__).parent.name}/run.py"))
