@@ -93,10 +93,19 @@ class GMMClassifier:
         y : sequence of str
             Label of each utterance.
         """
-        groups = self._group(X, y)
+        return self.fit_groups(self._group(X, y))
+
+    def fit_groups(self, groups: Dict[str, Sequence[np.ndarray]]) -> "GMMClassifier":
+        """Train one GMM per label from ``{label: arrays}``; the values may be
+        :class:`~speechgmm.gmm.FeatureStream` objects (e.g. :class:`speechgmm.kaldi.ArkFeatures`)
+        so that training data never has to fit in memory."""
+        if len(groups) < 2:
+            raise InsufficientDataError(f"need at least 2 classes to train a classifier, got {sorted(groups)}")
+        groups = {k: groups[k] for k in sorted(groups, key=_label_key)}
         K = int(self.n_components)
+        frames = {lab: int(DiagGMM._count(arrays)[0]) for lab, arrays in groups.items()}
         for lab, arrays in groups.items():
-            n = sum(a.shape[0] for a in arrays)
+            n = frames[lab]
             if n < 2 * K:
                 raise InsufficientDataError(
                     f"class {lab!r} has {n} frames ({len(arrays)} files), too few for {K} components "
@@ -116,7 +125,7 @@ class GMMClassifier:
             fitted = dict(_fit_one(w) for w in progress(work, total=len(work), desc="train"))
         self.labels_ = list(groups)
         self.models_ = [fitted[lab] for lab in self.labels_]
-        self.frames_ = {lab: int(sum(a.shape[0] for a in groups[lab])) for lab in self.labels_}
+        self.frames_ = frames
         self.method_ = "em"
         self.ubm_ = None
         self._stack = None
@@ -125,12 +134,17 @@ class GMMClassifier:
     def fit_map(self, X: Sequence[np.ndarray], y: Sequence[str], ubm: DiagGMM, relevance_factor: float = 16.0,
                 adapt: str = "m") -> "GMMClassifier":
         """Derive each class model from ``ubm`` by MAP adaptation (see :func:`speechgmm.map.map_adapt`)."""
+        return self.fit_map_groups(self._group(X, y), ubm, relevance_factor, adapt)
+
+    def fit_map_groups(self, groups, ubm: DiagGMM, relevance_factor: float = 16.0, adapt: str = "m") -> "GMMClassifier":
+        """:meth:`fit_map` from ``{label: arrays or FeatureStream}``."""
         from speechgmm.map import map_adapt
 
-        groups = self._group(X, y)
+        groups = {k: groups[k] for k in sorted(groups, key=_label_key)}
         self.labels_ = list(groups)
-        self.models_ = [map_adapt(ubm, ubm.accumulate(groups[lab]), relevance_factor, adapt) for lab in self.labels_]
-        self.frames_ = {lab: int(sum(a.shape[0] for a in groups[lab])) for lab in self.labels_}
+        stats = {lab: ubm.accumulate(groups[lab]) for lab in self.labels_}
+        self.models_ = [map_adapt(ubm, stats[lab], relevance_factor, adapt) for lab in self.labels_]
+        self.frames_ = {lab: int(stats[lab].frames) for lab in self.labels_}
         self.ubm_ = ubm
         self.method_ = "map"
         self.relevance_factor = relevance_factor

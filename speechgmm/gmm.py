@@ -223,6 +223,25 @@ def m_step(stats: GMMStats, var_floor: np.ndarray, min_occupancy: float = 1e-10)
     return weights, means, variances, dead
 
 
+# --- data larger than memory -------------------------------------------------------------
+
+class FeatureStream:
+    """Base class of re-iterable feature sources read on demand.
+
+    :meth:`DiagGMM.fit` and :meth:`DiagGMM.accumulate` accept one in place of a list of
+    arrays; each EM pass iterates it again, so only one array (and one E-step chunk) is in
+    memory at a time.  Subclasses implement ``__iter__`` (yielding ``(n_frames, D)`` arrays,
+    the same ones in the same order every time) and ``__len__`` (number of arrays).  See
+    :class:`speechgmm.kaldi.ArkFeatures`.
+    """
+
+    def __iter__(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __len__(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
 # --- the model ---------------------------------------------------------------------------
 
 class DiagGMM:
@@ -319,6 +338,10 @@ class DiagGMM:
 
     @staticmethod
     def _as_list(X: ArrayList) -> List[np.ndarray]:
+        if isinstance(X, FeatureStream):
+            if len(X) == 0:
+                raise InsufficientDataError("no feature arrays given")
+            return X  # validated array by array as it is read
         if isinstance(X, np.ndarray):
             arrays = [X]
         else:
@@ -340,6 +363,19 @@ class DiagGMM:
             raise InsufficientDataError("no feature arrays given")
         return out
 
+    @staticmethod
+    def _count(arrays):
+        """(total frames, dims) -- one pass over a stream, checking every array."""
+        N, D = 0, None
+        for a in arrays:
+            if a.ndim != 2 or (D is not None and a.shape[1] != D):
+                raise ConfigError(f"feature arrays must be 2-D with equal dimensions, got shape {a.shape}")
+            if isinstance(arrays, FeatureStream) and not np.all(np.isfinite(a)):
+                raise ConfigError("features contain NaN or infinite values")
+            D = a.shape[1]
+            N += a.shape[0]
+        return N, D
+
     def _check_fitted(self):
         if not hasattr(self, "means_"):
             raise ConfigError("this DiagGMM is not fitted yet; call fit() first")
@@ -358,9 +394,13 @@ class DiagGMM:
         K, D = self.means_.shape
         total = GMMStats.zeros(K, D)
         shift = self.means_.mean(0)
-        for a in self._as_list(X):
-            if a.shape[1] != D:
-                raise ConfigError(f"features have {a.shape[1]} dimensions, the model {D}")
+        arrays = self._as_list(X)
+        stream = isinstance(arrays, FeatureStream)
+        for a in arrays:
+            if a.ndim != 2 or a.shape[1] != D:
+                raise ConfigError(f"features have shape {a.shape}, the model {D} dimensions")
+            if stream and not np.all(np.isfinite(a)):
+                raise ConfigError("features contain NaN or infinite values")
             for i in range(0, a.shape[0], self.chunk_size):
                 total = total + e_step(a[i:i + self.chunk_size], self.weights_, self.means_, self.variances_,
                                        hard=hard, shift=shift, dtype=self.dtype)
@@ -399,6 +439,11 @@ class DiagGMM:
 
     # -- initialisation --------------------------------------------------------------------
     def _sample(self, arrays: List[np.ndarray], rng, max_frames: int = 100_000) -> np.ndarray:
+        if isinstance(arrays, FeatureStream):
+            # one pass, every step-th frame: bounded memory, deterministic
+            N = sum(a.shape[0] for a in arrays)
+            step = max(1, -(-N // max_frames))
+            return np.concatenate([np.asarray(a[::step], dtype=np.float64) for a in arrays])
         N = sum(a.shape[0] for a in arrays)
         X = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
         if N > max_frames:
@@ -412,9 +457,9 @@ class DiagGMM:
         split initialisation for its EM passes; default: accumulate over ``arrays``.
         """
         K = int(self.n_components)
-        D = arrays[0].shape[1]
         given = [x is not None for x in (self.weights_init, self.means_init, self.variances_init)]
         S = self._sample(arrays, rng)
+        D = S.shape[1]
         gm, gv = S.mean(0), np.maximum(S.var(0), 1e-10)
         self.var_floor_ = self.var_floor * gv
         if all(given):
@@ -503,9 +548,8 @@ class DiagGMM:
         """
         self._check_params()
         arrays = self._as_list(X)
-        N = sum(a.shape[0] for a in arrays)
+        N, _ = self._count(arrays)
         K = int(self.n_components)
-        D = arrays[0].shape[1]
         if N < 2 * K:
             raise InsufficientDataError(
                 f"{N} frames are too few for {K} components (need at least {2 * K}); use fewer components"

@@ -13,6 +13,7 @@ import numpy as np
 
 from speechgmm._util import atomic_output
 from speechgmm.errors import ManifestError
+from speechgmm.gmm import FeatureStream
 
 
 def read_feats(path: os.PathLike | str) -> Dict[str, np.ndarray]:
@@ -61,13 +62,14 @@ def write_feats(ark_path: os.PathLike | str, items: Iterable[Tuple[str, np.ndarr
     ark_path = Path(ark_path)
     scp_path = ark_path.with_suffix(".scp")
     with atomic_output(ark_path) as tmp_ark, atomic_output(scp_path) as tmp_scp:
-        kaldiio.save_ark(str(tmp_ark), {u: np.asarray(m, dtype=np.float32) for u, m in items}, scp=str(tmp_scp))
-        # kaldiio wrote offsets into the temporary ark name: point them at the final one
-        lines = []
-        for line in tmp_scp.read_text().splitlines():
-            utt, loc = line.split(" ", 1)
-            lines.append(f"{utt} {ark_path}:{loc.rsplit(':', 1)[1]}\n")
-        tmp_scp.write_text("".join(lines))
+        # streamed: one matrix in memory at a time; offsets point into the final ark name
+        with open(tmp_ark, "wb") as fa, open(tmp_scp, "w") as fs:
+            for utt, mat in items:
+                if not utt or any(c.isspace() for c in utt):
+                    raise ManifestError(f"{ark_path}: utterance id {utt!r} is empty or contains whitespace")
+                fa.write(utt.encode("utf-8") + b" ")
+                fs.write(f"{utt} {ark_path}:{fa.tell()}\n")
+                kaldiio.save_mat(fa, np.asarray(mat, dtype=np.float32))
     return scp_path
 
 
@@ -107,3 +109,43 @@ def read_wav_scp(path: os.PathLike | str) -> Dict[str, Path]:
 def read_text(path: os.PathLike | str) -> Dict[str, str]:
     """Read a Kaldi ``text`` (or ``utt2spk``) file: ``{utt: transcript}``."""
     return read_two_column(path)
+
+
+class ArkFeatures(FeatureStream):
+    """Features in a Kaldi archive, read one utterance at a time (a :class:`~speechgmm.gmm.FeatureStream`).
+
+    EM over an ``ArkFeatures`` keeps only one utterance and one E-step chunk in memory, so
+    models can be trained on corpora larger than RAM.  It pickles as (scp path, keys), so
+    worker processes read the archive themselves.
+
+    Parameters
+    ----------
+    scp : path-like
+        Index written by :func:`write_feats` (or Kaldi).
+    keys : sequence of str, optional
+        Subset and order of utterances (default: all, in scp order).
+    """
+
+    def __init__(self, scp, keys=None):
+        self.scp = Path(scp)
+        index = read_two_column(self.scp)
+        self.keys = list(keys) if keys is not None else list(index)
+        missing = [k for k in self.keys if k not in index]
+        if missing:
+            raise ManifestError(f"{self.scp}: no entry for {', '.join(missing[:5])}")
+        self._loc = [index[k] for k in self.keys]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __iter__(self):
+        import kaldiio
+
+        for loc in self._loc:
+            yield np.asarray(kaldiio.load_mat(loc), dtype=np.float32)
+
+    def __getstate__(self):
+        return {"scp": str(self.scp), "keys": self.keys, "_loc": self._loc}
+
+    def __setstate__(self, d):
+        self.scp, self.keys, self._loc = Path(d["scp"]), d["keys"], d["_loc"]

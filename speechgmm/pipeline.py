@@ -31,12 +31,62 @@ def manifest_features(man, config, jobs: int = 1, client=None, desc: str = "feat
     return extract_files(man.paths, config, jobs=jobs, desc=desc)[0]
 
 
+def cache_features(man, config, cache_dir, jobs: int = 1, batch: int = 256):
+    """Extract a manifest's features into ``cache_dir/features.ark`` (+ .scp), batch by batch.
+
+    Memory holds one batch of ``batch`` files at most.  Utterance keys are ``u00000000``,
+    ``u00000001``, ... in manifest order.  Every file is tried; if any is bad, one AudioError
+    names them and no archive is left behind.
+
+    Returns
+    -------
+    keys : list of str
+    scp : Path
+    """
+    from pathlib import Path
+
+    from speechgmm.errors import AudioError
+    from speechgmm.features import extract_files
+    from speechgmm.kaldi import write_feats
+
+    keys = [f"u{i:08d}" for i in range(len(man))]
+    problems: List[str] = []
+
+    def items():
+        for i in range(0, len(man), batch):
+            feats, probs = extract_files(man.paths[i:i + batch], config, jobs=jobs, errors="collect",
+                                         desc=f"features {i}/{len(man)}")
+            problems.extend(probs)
+            for k, f in zip(keys[i:i + batch], feats):
+                if f is not None:
+                    yield k, f
+        if problems:
+            more = f" (and {len(problems) - 3} more bad files)" if len(problems) > 3 else ""
+            raise AudioError(f"{len(problems)} bad audio file(s): " + "; ".join(problems[:3]) + more)
+
+    d = Path(cache_dir).resolve()
+    d.mkdir(parents=True, exist_ok=True)
+    scp = write_feats(d / "features.ark", items())
+    return keys, scp
+
+
+def _cached_groups(keys, labels, scp):
+    from speechgmm.kaldi import ArkFeatures
+
+    by: Dict[str, List[str]] = {}
+    for k, lab in zip(keys, labels):
+        by.setdefault(str(lab), []).append(k)
+    return {lab: ArkFeatures(scp, ks) for lab, ks in by.items()}
+
+
 def train_ubm(feats: List[np.ndarray], n_components: int, iterations: int, seed: int, init: str = "split",
               client=None):
     """Fit a background DiagGMM on all frames of ``feats``."""
     from speechgmm.gmm import DiagGMM
 
-    n = sum(f.shape[0] for f in feats)
+    from speechgmm.gmm import DiagGMM as _G
+
+    n = _G._count(feats)[0] if client is None else sum(f.shape[0] for f in feats)
     if n < 2 * n_components:
         raise InsufficientDataError(f"{n} frames are too few for a {n_components}-component UBM")
     ubm = DiagGMM(n_components, max_iter=iterations, tol=0, init=init, random_state=seed)
@@ -51,8 +101,12 @@ def train_from_manifest(manifest_path, output, label_column: str = "label", comp
                         iterations: int = DEFAULTS["iterations"], init: str = DEFAULTS["init"],
                         preset: Optional[str] = None, seed: int = 0, jobs: int = 1, root=None,
                         method: str = "em", ubm_path=None, ubm_components: int = DEFAULTS["ubm_components"],
-                        relevance_factor: float = DEFAULTS["relevance_factor"], adapt: str = "m", client=None) -> Dict[str, Any]:
+                        relevance_factor: float = DEFAULTS["relevance_factor"], adapt: str = "m", client=None,
+                        cache_dir=None) -> Dict[str, Any]:
     """Read a manifest, extract features, train a classifier and save it atomically.
+
+    With ``cache_dir``, features go to a Kaldi archive there and EM streams them from disk
+    (memory: one utterance and one E-step chunk per process, whatever the corpus size).
 
     Returns a summary dict (labels, frames per class, seconds, output path).
     """
@@ -88,6 +142,17 @@ def train_from_manifest(manifest_path, output, label_column: str = "label", comp
             clf = dist.fit_map_distributed(client, man.paths, labels, cfg, clf, ubm, relevance_factor, adapt)
         else:
             clf = dist.train_classifier_distributed(client, man.paths, labels, cfg, clf)
+    elif cache_dir is not None:
+        from speechgmm.kaldi import ArkFeatures
+
+        keys, scp = cache_features(man, cfg, cache_dir, jobs=jobs)
+        groups = _cached_groups(keys, labels, scp)
+        if method == "map":
+            if ubm is None:
+                ubm = train_ubm(ArkFeatures(scp, keys), ubm_components, iterations, seed)
+            clf.fit_map_groups(groups, ubm, relevance_factor=relevance_factor, adapt=adapt)
+        else:
+            clf.fit_groups(groups)
     else:
         feats = manifest_features(man, cfg, jobs=jobs)
         if method == "map":

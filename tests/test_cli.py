@@ -232,3 +232,16 @@ def test_bad_arguments_exit_nonzero():
     r = run_cli("train", "x.csv", "-o", "m.npz", "--components", "0")
     assert r.returncode == 2 and "positive integer" in r.stderr
     no_traceback(r)
+
+
+def test_train_with_feature_cache(small, tmp_path):
+    cache = tmp_path / "cache"
+    out = tmp_path / "cached.npz"
+    r = run_cli("train", small["train"], "-o", out, "--label-column", "gender", "--components", "4",
+                "--iterations", "5", "--cache", cache)
+    assert r.returncode == 0, r.stderr
+    assert (cache / "features.ark").is_file() and len((cache / "features.scp").read_text().splitlines()) == \
+        len(open(small["train"]).read().splitlines()) - 1
+    rep = json.loads(run_cli("evaluate", small["test"], "--model", out, "--json").stdout.splitlines()[-1])
+    ref = json.loads(run_cli("evaluate", small["test"], "--model", small["model"], "--json").stdout.splitlines()[-1])
+    assert abs(rep["accuracy"] - ref["accuracy"]) <= 0.1

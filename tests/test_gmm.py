@@ -182,3 +182,19 @@ def test_round_trip_dict():
     g = DiagGMM(3, random_state=0).fit(X)
     h = DiagGMM.from_dict(g.to_dict())
     assert np.allclose(h.score_samples(X), g.score_samples(X))
+
+
+def test_streamed_features_give_the_same_em(gmm_dir, monkeypatch):
+    """EM over an ArkFeatures stream (one utterance in memory at a time) equals EM over a list."""
+    from speechgmm.kaldi import ArkFeatures, read_feats
+
+    monkeypatch.chdir(gmm_dir)  # the course scp holds paths relative to 03-GMM-EM/
+    stream = ArkFeatures("train/feats.scp")
+    arrays = list(read_feats("train/feats.scp").values())
+    assert len(stream) == len(arrays) == 330
+    init = DiagGMM(8, max_iter=0, random_state=0).fit(arrays)
+    kw = dict(weights_init=init.weights_, means_init=init.means_, variances_init=init.variances_, max_iter=4, tol=0)
+    a, b = DiagGMM(8, **kw).fit(arrays), DiagGMM(8, **kw).fit(stream)
+    assert np.allclose(a.means_, b.means_) and np.allclose(a.log_likelihood_history_, b.log_likelihood_history_)
+    c = DiagGMM(8, init="split", max_iter=3, random_state=0).fit(stream)
+    assert np.all(np.diff(c.log_likelihood_history_) > -1e-4)

@@ -30,6 +30,12 @@ def add_jobs(p) -> None:
                    help="worker processes for feature extraction and training (default 1)")
 
 
+def add_cache(p) -> None:
+    p.add_argument("--cache", metavar="DIR",
+                   help="write features to a Kaldi archive in DIR and stream them from disk in every EM pass "
+                        "(memory stays at one utterance per process: for corpora larger than RAM)")
+
+
 def add_root(p) -> None:
     p.add_argument("--root", metavar="DIR",
                    help="folder that relative audio paths in the manifest are relative to "

@@ -44,6 +44,7 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="random seed (default 0)")
     _common.add_root(p)
     _common.add_jobs(p)
+    _common.add_cache(p)
     g = p.add_argument_group("GMM-UBM / MAP adaptation")
     g.add_argument("--method", choices=["em", "map"], default="em", help="em (default) or map")
     g.add_argument("--ubm", metavar="UBM.npz", help="background model from 'speechgmm train-ubm' (implies --method map)")
@@ -65,7 +66,8 @@ def run(args) -> int:
                                 components=args.components, iterations=args.iterations, init=args.init,
                                 preset=args.preset, seed=args.seed, jobs=args.jobs, root=args.root,
                                 method=args.method, ubm_path=args.ubm, ubm_components=args.ubm_components,
-                                relevance_factor=args.relevance_factor, adapt=args.adapt, client=client)
+                                relevance_factor=args.relevance_factor, adapt=args.adapt, client=client,
+                                cache_dir=args.cache)
     finally:
         if client is not None:
             client.close()

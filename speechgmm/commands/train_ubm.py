@@ -29,6 +29,7 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     _common.add_root(p)
     _common.add_jobs(p)
+    _common.add_cache(p)
     _common.add_dask(p)
 
 
@@ -52,7 +53,14 @@ def run(args) -> int:
             ubm = train_ubm_distributed(client, man.paths, cfg, DiagGMM(args.components, max_iter=args.iterations, tol=0,
                                                                         init=args.init, random_state=args.seed))
         else:
-            feats = manifest_features(man, cfg, jobs=args.jobs)
+            if args.cache:
+                from speechgmm.kaldi import ArkFeatures
+                from speechgmm.pipeline import cache_features
+
+                keys, scp = cache_features(man, cfg, args.cache, jobs=args.jobs)
+                feats = ArkFeatures(scp, keys)
+            else:
+                feats = manifest_features(man, cfg, jobs=args.jobs)
             ubm = train_ubm(feats, args.components, args.iterations, args.seed, init=args.init)
     finally:
         if client is not None:
