@@ -43,7 +43,7 @@ def dask_client(scheduler: Optional[str] = None, local_workers: Optional[int] = 
         except (OSError, TimeoutError) as exc:
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
     return Client(n_workers=int(local_workers or 2), threads_per_worker=1, processes=True,
-                  dashboard_address=None, silence_logs=40)
+                  dashboard_address=":0", silence_logs=40)
 
 
 def make_shards(items: Sequence, shard_size: int) -> List[list]:
