@@ -158,14 +158,32 @@ def e_step(X: np.ndarray, weights, means, variances, hard: bool = False, shift=N
     means = np.asarray(means, np.float64)
     shift = means.mean(0) if shift is None else np.asarray(shift, np.float64)
     W, b = log_gaussian_matrices(weights, means - shift, variances)
-    XX = _xx(X, shift, dtype)
+    return _stats_chunk(X, np.ascontiguousarray(W.T, dtype=dtype), b.astype(dtype)[:, None], shift, hard, dtype)
+
+
+def _stats_chunk(X, WT, b, shift, hard, dtype, work=None) -> GMMStats:
+    """E-step statistics of one chunk given the scoring matrices (``WT`` (K, 2D), ``b`` (K, 1)).
+
+    ``work`` is an optional dict of reusable buffers (avoids re-allocating, and page-faulting,
+    two large arrays per chunk).
+    """
+    N, D = X.shape
+    K = WT.shape[0]
+    if work is not None and work.get("n", 0) >= N and work["XX"].dtype == dtype:
+        XX, L = work["XX"][:N], work["L"][:, :N]
+    else:
+        XX, L = np.empty((N, 2 * D), dtype=dtype), np.empty((K, N), dtype=dtype)
+        if work is not None:
+            work.update(n=N, XX=XX, L=L)
+    np.subtract(X, shift.astype(dtype), out=XX[:, :D], casting="unsafe")
+    np.multiply(XX[:, :D], XX[:, :D], out=XX[:, D:])
     # component-major layout (K, N): the reductions over components become element-wise
     # operations between K long rows, which vectorise far better than short row reductions
-    L = W.T.astype(dtype) @ XX.T
-    L += b.astype(dtype)[:, None]
+    np.matmul(WT, XX.T, out=L)
+    L += b
     if hard:
         best = L.argmax(axis=0)
-        cols = np.arange(L.shape[1])
+        cols = np.arange(N)
         ll = float(L[best, cols].astype(np.float64).sum())
         L[:] = 0.0
         L[best, cols] = 1.0
@@ -177,14 +195,13 @@ def e_step(X: np.ndarray, weights, means, variances, hard: bool = False, shift=N
         tot = L.sum(axis=0)
         ll = float(np.sum(m, dtype=np.float64) + np.sum(np.log(tot), dtype=np.float64))
         L /= tot
-    n = L.sum(axis=1, dtype=np.float64)
+    n = (L @ np.ones(N, dtype=dtype)).astype(np.float64)  # a GEMV: faster than a strided sum
     FS = (L @ XX).astype(np.float64)
-    D = X.shape[1]
     fc, sc = FS[:, :D], FS[:, D:]
     # back to original coordinates: x = xc + c
     f = fc + n[:, None] * shift
     s = sc + 2 * fc * shift + n[:, None] * shift ** 2
-    return GMMStats(n, f, s, ll, int(X.shape[0]))
+    return GMMStats(n, f, s, ll, int(N))
 
 
 def m_step(stats: GMMStats, var_floor: np.ndarray, min_occupancy: float = 1e-10):
@@ -394,16 +411,36 @@ class DiagGMM:
         K, D = self.means_.shape
         total = GMMStats.zeros(K, D)
         shift = self.means_.mean(0)
+        W, b = log_gaussian_matrices(self.weights_, self.means_ - shift, self.variances_)
+        WT, bb = np.ascontiguousarray(W.T, dtype=self.dtype), b.astype(self.dtype)[:, None]
+        work: dict = {}
         arrays = self._as_list(X)
         stream = isinstance(arrays, FeatureStream)
+        C = int(self.chunk_size)
+        pending: List[np.ndarray] = []
+        n_pending = 0
+
+        def run(x):
+            nonlocal total
+            for i in range(0, x.shape[0], C):
+                total = total + _stats_chunk(x[i:i + C], WT, bb, shift, hard, self.dtype, work)
+
         for a in arrays:
             if a.ndim != 2 or a.shape[1] != D:
                 raise ConfigError(f"features have shape {a.shape}, the model {D} dimensions")
             if stream and not np.all(np.isfinite(a)):
                 raise ConfigError("features contain NaN or infinite values")
-            for i in range(0, a.shape[0], self.chunk_size):
-                total = total + e_step(a[i:i + self.chunk_size], self.weights_, self.means_, self.variances_,
-                                       hard=hard, shift=shift, dtype=self.dtype)
+            if a.shape[0] >= C:
+                run(a)
+                continue
+            # short utterances are batched into chunks: per-call overhead would dominate otherwise
+            pending.append(a)
+            n_pending += a.shape[0]
+            if n_pending >= C:
+                run(np.concatenate(pending))
+                pending, n_pending = [], 0
+        if pending:
+            run(np.concatenate(pending) if len(pending) > 1 else pending[0])
         return total
 
     def update(self, stats: GMMStats) -> "DiagGMM":
@@ -632,6 +669,7 @@ class DiagGMM:
         """Parameters (float64 arrays) and hyper-parameters (JSON-able); no pickle needed."""
         self._check_fitted()
         d: Dict[str, object] = {k: getattr(self, k) for k in self._HYPER}
+        d["dtype"] = np.dtype(self.dtype).name
         d.update(weights=self.weights_, means=self.means_, variances=self.variances_,
                  converged=bool(self.converged_), n_iter=int(self.n_iter_),
                  log_likelihood_history=[float(v) for v in self.log_likelihood_history_])
@@ -640,6 +678,8 @@ class DiagGMM:
     @classmethod
     def from_dict(cls, d) -> "DiagGMM":
         g = cls(**{k: d[k] for k in cls._HYPER if k in d})
+        if "dtype" in d:
+            g.dtype = np.dtype(str(d["dtype"])).type
         g.weights_ = np.asarray(d["weights"], dtype=np.float64)
         g.means_ = np.asarray(d["means"], dtype=np.float64)
         g.variances_ = np.asarray(d["variances"], dtype=np.float64)
