@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from speechgmm.errors import ConfigError, InsufficientDataError
-from speechgmm.gmm import DiagGMM, log_gaussian_matrices, logsumexp_rows
+from speechgmm.gmm import DiagGMM, exp_shifted, log_gaussian_matrices, logsumexp_rows
 
 
 def _fit_one(args):
@@ -119,6 +119,11 @@ class GMMClassifier:
         if self.jobs and self.jobs > 1:
             from concurrent.futures import ProcessPoolExecutor
 
+            from speechgmm.gmm import _cpu_count
+
+            # the processes share the CPUs: each E-step gets its share of threads
+            work = [(lab, arrays, dict(p, n_threads=max(1, _cpu_count() // int(self.jobs)))) for lab, arrays, p in work]
+
             with ProcessPoolExecutor(max_workers=self.jobs) as ex:
                 fitted = dict(progress(ex.map(_fit_one, work), total=len(work), desc="train"))
         else:
@@ -198,7 +203,7 @@ class GMMClassifier:
                 blk = L[seg[c]:seg[c + 1]]
                 m = blk.max(axis=0)
                 blk -= m
-                np.exp(blk, out=blk)
+                exp_shifted(blk)
                 out[i:i + chunk_size, c] = m + np.log(blk.sum(axis=0))
         return out
 

@@ -76,6 +76,7 @@ def _shard_features(result) -> List[np.ndarray]:
 def _shard_stats(feats: List[np.ndarray], params: dict) -> dict:
     """E-step statistics of one shard as a dict of arrays (O(K x D), independent of frames)."""
     g = DiagGMM.from_dict(params)
+    g.n_threads = 1  # Dask runs shards in parallel already: one thread per task
     if not feats:
         K, D = g.means_.shape
         return GMMStats.zeros(K, D).to_dict()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from speechgmm.errors import ConfigError
-from speechgmm.gmm import DiagGMM, GMMStats, log_gaussian_matrices, logsumexp_rows
+from speechgmm.gmm import DiagGMM, GMMStats, exp_shifted, log_gaussian_matrices, logsumexp_rows
 
 
 def map_adapt(ubm: DiagGMM, stats: GMMStats, relevance_factor: float = 16.0, adapt: str = "m") -> DiagGMM:
@@ -119,5 +119,5 @@ def score_top_c(models, ubm: DiagGMM, X: np.ndarray, c: int = 5) -> np.ndarray:
     lp = lp.reshape(len(X), len(models), K)
     sel = np.take_along_axis(lp, idx[:, None, :], axis=2)  # (N, M, c)
     m = sel.max(axis=2, keepdims=True)
-    ll = (m + np.log(np.exp(sel - m).sum(axis=2, keepdims=True)))[..., 0]
+    ll = (m + np.log(exp_shifted(sel - m).sum(axis=2, keepdims=True)))[..., 0]
     return ll - ubm_ll[:, None]

@@ -66,6 +66,38 @@ def test_chunked_accumulation_equals_one_shot():
     assert np.isclose(once.loglik, chunked.loglik) and chunked.frames == 5000
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_threaded_accumulation_equals_serial_and_is_repeatable(mfcc_frames, dtype):
+    g = DiagGMM(16, max_iter=3, random_state=0, dtype=dtype, chunk_size=500, n_threads=1).fit(mfcc_frames)
+    serial = g.accumulate(mfcc_frames)
+    g.n_threads = 3
+    a, b = g.accumulate(mfcc_frames), g.accumulate(mfcc_frames)
+    rtol = 1e-5 if dtype == np.float32 else 1e-10
+    for x, y in [(serial.n, a.n), (serial.f, a.f), (serial.s, a.s)]:
+        assert np.allclose(x, y, rtol=rtol, atol=rtol)
+    assert np.isclose(serial.loglik, a.loglik, rtol=rtol) and serial.frames == a.frames
+    # chunk statistics are summed in chunk order: thread timing cannot change the result
+    assert a.loglik == b.loglik and np.array_equal(a.f, b.f) and np.array_equal(a.n, b.n)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_posteriors_never_subnormal(dtype):
+    from speechgmm.gmm import _exp_floor, exp_shifted, logsumexp_rows
+
+    a = np.array([[0.0, -50.0, -90.0, -200.0, -720.0, -1e4, -np.inf]], dtype=dtype)
+    e = exp_shifted(a.copy(), _exp_floor(dtype, 64))
+    tiny = np.finfo(dtype).tiny
+    assert np.all(e >= tiny * 64) and e[0, 0] == 1.0
+    assert np.isclose(e[0, 1], np.exp(-50.0), rtol=1e-5)  # normal values are untouched
+    # logsumexp is unchanged to within rounding
+    assert np.isclose(logsumexp_rows(a.astype(np.float64))[0], np.log1p(np.exp(-50.0)), rtol=1e-12)
+    # the E-step on frames far from every component but one gives normal posteriors only
+    X = np.concatenate([blobs(2000, seed=1), blobs(10, seed=2) + 40]).astype(dtype)
+    g = DiagGMM(3, max_iter=5, random_state=0, dtype=dtype).fit(X)
+    st = g.accumulate(X)
+    assert np.all(np.isfinite(st.f)) and np.isclose(st.n.sum(), len(X))
+
+
 def test_merge_of_accumulators_equals_accumulator_over_both():
     X = blobs(4000)
     g = DiagGMM(3, max_iter=2, random_state=0, dtype=np.float64).fit(X)
