@@ -245,3 +245,20 @@ def test_train_with_feature_cache(small, tmp_path):
     rep = json.loads(run_cli("evaluate", small["test"], "--model", out, "--json").stdout.splitlines()[-1])
     ref = json.loads(run_cli("evaluate", small["test"], "--model", small["model"], "--json").stdout.splitlines()[-1])
     assert abs(rep["accuracy"] - ref["accuracy"]) <= 0.1
+
+
+def test_classify_path_imports_no_heavy_module():
+    """Cold start: classifying with the bundled model must not import librosa (numba),
+    scipy.fft / scipy.special (0.3 s), matplotlib, scikit-learn or dask."""
+    import subprocess
+    import sys
+
+    code = ("import sys, runpy; sys.argv = ['speechgmm', 'classify', 'examples/male_AH_1A.wav']\n"
+            "try:\n    runpy.run_module('speechgmm', run_name='__main__')\nexcept SystemExit as e:\n"
+            "    assert not e.code, e.code\n"
+            "heavy = [m for m in sys.modules if m.split('.')[0] in ('librosa', 'numba', 'matplotlib', 'sklearn', 'dask')"
+            " or m in ('scipy.fft', 'scipy.special', 'scipy.stats', 'scipy.cluster')]\n"
+            "print('HEAVY', heavy)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "male" in r.stdout and "HEAVY []" in r.stdout, r.stdout
