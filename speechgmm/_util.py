@@ -102,6 +102,17 @@ def find_corpus(corpus=None) -> Path:
     raise ConfigError(f"asr_course corpus not found under {base} (use --corpus DIR or set SPEECHGMM_CORPORA)")
 
 
+def recipe_parser(doc: str):
+    """The argument parser every recipe starts from: ``--corpus``, ``--json``, ``--jobs``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", help="folder holding asr_course/ (default $SPEECHGMM_CORPORA or ../shared/corpora)")
+    ap.add_argument("--json", action="store_true", help="last line: one JSON object with the results")
+    ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    return ap
+
+
 def run_script(main, name: str) -> int:
     """Run a script's ``main()``; a :class:`SpeechGMMError` becomes one line on stderr and exit 2."""
     from speechgmm.errors import SpeechGMMError

@@ -15,7 +15,6 @@ usage: python recipes/asr_course/run.py [--corpus DIR] [--json] [--jobs N]
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -26,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from speechgmm._util import find_corpus, format_table, run_script  # noqa: E402
+from speechgmm._util import find_corpus, format_table, recipe_parser, run_script  # noqa: E402
 from speechgmm.classifier import GMMClassifier  # noqa: E402
 from speechgmm.features import FeatureConfig  # noqa: E402
 from speechgmm.kaldi import read_feats  # noqa: E402
@@ -41,10 +40,7 @@ def accuracy(clf, X, y) -> float:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", help="folder holding asr_course/ (default $SPEECHGMM_CORPORA or ../shared/corpora)")
-    ap.add_argument("--json", action="store_true", help="last line: one JSON object with the results")
-    ap.add_argument("--jobs", type=int, default=2)
+    ap = recipe_parser(__doc__)
     args = ap.parse_args(argv)
     t0 = time.time()
     corpus = find_corpus(args.corpus)
@@ -83,7 +79,7 @@ def main(argv=None) -> int:
 
     print("ASR_Course 03-GMM-EM: 11 digits, test = the course's 110 utterances (unseen speakers)")
     print(format_table(rows, ["system", "trained on", "accuracy", "min over seeds"]))
-    print(f"published (course): diagonal K=5 0.973-0.982; full covariance 0.991; course DNN 0.9818")
+    print("published (course): diagonal K=5 0.973-0.982; full covariance 0.991; course DNN 0.9818")
     if errors:
         print("best-system errors: " + ", ".join(errors))
     print(f"time {secs:.1f} s (best system {time.time() - t1:.1f} s)")

@@ -17,7 +17,6 @@ usage: python recipes/gender/run.py [--corpus DIR] [--json] [--out MODEL.npz] [-
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -27,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from speechgmm._util import find_corpus, format_table, run_script  # noqa: E402
+from speechgmm._util import find_corpus, format_table, recipe_parser, run_script  # noqa: E402
 from speechgmm.classifier import GMMClassifier  # noqa: E402
 from speechgmm.features import FeatureConfig  # noqa: E402
 from speechgmm.manifest import read_manifest  # noqa: E402
@@ -39,11 +38,8 @@ CONFIG = {"preset": "default", "components": 64, "iterations": 20, "init": "kmea
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", help="folder holding asr_course/ (default $SPEECHGMM_CORPORA or ../shared/corpora)")
-    ap.add_argument("--json", action="store_true", help="last line: one JSON object with the results")
+    ap = recipe_parser(__doc__)
     ap.add_argument("--out", help="also save the trained model here")
-    ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
     t0 = time.time()
     corpus = find_corpus(args.corpus)

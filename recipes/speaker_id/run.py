@@ -20,7 +20,6 @@ usage: python recipes/speaker_id/run.py [--corpus DIR] [--json] [--det FILE.png]
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -31,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from speechgmm._util import find_corpus, format_table, run_script  # noqa: E402
+from speechgmm._util import find_corpus, format_table, recipe_parser, run_script  # noqa: E402
 from speechgmm.classifier import GMMClassifier  # noqa: E402
 from speechgmm.features import FeatureConfig  # noqa: E402
 from speechgmm.manifest import read_manifest  # noqa: E402
@@ -68,12 +67,9 @@ def tune(train_feats, train_man, jobs):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", help="folder holding asr_course/ (default $SPEECHGMM_CORPORA or ../shared/corpora)")
-    ap.add_argument("--json", action="store_true", help="last line: one JSON object with the results")
+    ap = recipe_parser(__doc__)
     ap.add_argument("--det", help="save the DET curve of the verification protocol (PNG)")
     ap.add_argument("--tune", action="store_true", help="first run the cross-validation on the training speakers")
-    ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
     t0 = time.time()
     corpus = find_corpus(args.corpus)

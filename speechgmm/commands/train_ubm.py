@@ -5,7 +5,7 @@ from speechgmm.commands import _common
 from speechgmm.pipeline import DEFAULTS
 
 HELP = "train a universal background model (UBM) on all files of a manifest"
-DESCRIPTION = f"""\
+DESCRIPTION = """\
 Train one large GMM on the frames of every file of MANIFEST (labels are ignored), by
 binary mixture splitting 1 -> 2 -> 4 ... -> K followed by EM. Use it with
 'speechgmm train ... --ubm UBM.npz' to MAP-adapt one model per class from it.

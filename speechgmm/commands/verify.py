@@ -59,7 +59,7 @@ def run(args) -> int:
     import numpy as np
 
     from speechgmm._util import atomic_output
-    from speechgmm.errors import AudioError, ManifestError
+    from speechgmm.errors import ManifestError
     from speechgmm.features import extract_files
     from speechgmm.verification import plot_det, verification_report
 
