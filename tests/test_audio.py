@@ -95,20 +95,12 @@ def test_silent(tmp_path):
         load_audio(p)
 
 
-def test_nan(tmp_path):
+@pytest.mark.parametrize("bad, at, subtype", [(np.nan, 100, "FLOAT"), (np.inf, 5, "DOUBLE"), (-np.inf, 7, "FLOAT")])
+def test_non_finite_samples(tmp_path, bad, at, subtype):
     y = tone()
-    y[100] = np.nan
-    p = tmp_path / "nan.wav"
-    sf.write(p, y, 8000, subtype="FLOAT")
-    with pytest.raises(AudioError, match="NaN"):
-        load_audio(p)
-
-
-def test_inf(tmp_path):
-    y = tone()
-    y[5] = np.inf
-    p = tmp_path / "inf.wav"
-    sf.write(p, y, 8000, subtype="DOUBLE")
+    y[at] = bad
+    p = tmp_path / "bad.wav"
+    sf.write(p, y, 8000, subtype=subtype)
     with pytest.raises(AudioError, match="NaN or infinite"):
         load_audio(p)
 
