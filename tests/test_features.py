@@ -273,3 +273,24 @@ def test_extract_files_parallel_equals_serial_and_collects_errors(tmp_path):
         extract_files(paths, cfg)
     with pytest.raises(ConfigError):
         extract_files(paths, cfg, errors="ignore")
+
+
+def test_cmn_removes_gain_and_a_fixed_channel(corpus):
+    """Per-utterance CMN: a gain changes nothing; a short linear filter (a microphone's colour)
+    changes little; without CMN both move the features far."""
+    from scipy.signal import lfilter
+
+    from speechgmm.audio import load_audio
+
+    wav = next((corpus / "03-GMM-EM" / "test").rglob("*.wav"))
+    y, sr = load_audio(wav, sr=8000)
+    cmn, raw = FeatureConfig.preset("default"), FeatureConfig(cmn=False)
+    tilt = lfilter([1.0, -0.7], [1.0], y).astype(np.float32)
+    tilt *= np.sqrt(np.mean(y ** 2) / np.mean(tilt ** 2))
+    ref = mfcc(y, sr, cmn)
+    scale = ref[:, :13].std()
+    assert np.abs(mfcc(y * 0.1, sr, cmn) - ref).max() < 1e-2 * scale
+    assert np.abs(mfcc(y * 0.1, sr, raw)[:, 0] - mfcc(y, sr, raw)[:, 0]).mean() > scale
+    d_cmn = np.abs(mfcc(tilt, sr, cmn)[:, :13] - ref[:, :13]).mean()
+    d_raw = np.abs(mfcc(tilt, sr, raw)[:, :13] - mfcc(y, sr, raw)[:, :13]).mean()
+    assert d_cmn < 0.5 * d_raw
