@@ -233,3 +233,29 @@ def test_streamed_features_give_the_same_em(gmm_dir, monkeypatch):
     assert np.allclose(a.means_, b.means_) and np.allclose(a.log_likelihood_history_, b.log_likelihood_history_)
     c = DiagGMM(8, init="split", max_iter=3, random_state=0).fit(stream)
     assert np.all(np.diff(c.log_likelihood_history_) > -1e-4)
+
+
+def test_threaded_accumulate_reports_bad_stream_arrays():
+    from speechgmm.gmm import FeatureStream
+
+    X = blobs(3000)
+
+    class Stream(FeatureStream):
+        def __init__(self, arrays):
+            self.arrays = arrays
+
+        def __iter__(self):
+            return iter(self.arrays)
+
+        def __len__(self):
+            return len(self.arrays)
+
+    g = DiagGMM(3, max_iter=2, random_state=0, chunk_size=256, n_threads=2).fit(X)
+    bad_nan = X[:300].copy()
+    bad_nan[7, 1] = np.nan
+    for bad, msg in [(X[:300, :3], "dimensions"), (bad_nan, "NaN")]:
+        with pytest.raises(ConfigError, match=msg):
+            g.accumulate(Stream([X[:1000], X[1000:2000], bad, X[2000:]]))
+    # and the model still works afterwards (no thread or buffer left in a bad state)
+    st = g.accumulate(Stream([X[:1500], X[1500:]]))
+    assert st.frames == 3000 and np.isclose(st.n.sum(), 3000)
