@@ -159,6 +159,14 @@ def load_model(path: os.PathLike | str, kind: Optional[str] = None) -> ModelFile
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
     try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot read model file ({exc.strerror or exc})") from None
+    if magic != b"PK\x03\x04":  # every .npz is a zip archive
+        what = "an empty file" if not magic else "not an .npz archive"
+        raise ModelFileError(f"{path}: not a speechgmm model file ({what})")
+    try:
         z = np.load(path, allow_pickle=False)
         if not hasattr(z, "files"):
             raise ModelFileError(f"{path}: not a speechgmm model file (a bare .npy array)")

@@ -139,8 +139,10 @@ def test_classify_bad_audio(small, tmp_path, case):
     assert json.loads(r.stdout.strip())["path"] == str(small["wavs"][0])
 
 
-@pytest.mark.parametrize("case", ["missing", "corrupt", "foreign", "text"])
-def test_bad_model_file(small, tmp_path, case):
+@pytest.mark.parametrize("case, says", [("missing", "no such model file"), ("corrupt", "model.npz"),
+                                         ("foreign", "not a speechgmm model file"), ("text", "not an .npz archive"),
+                                         ("empty", "empty file"), ("npy", "not a speechgmm model file")])
+def test_bad_model_file(small, tmp_path, case, says):
     p = tmp_path / "model.npz"
     if case == "corrupt":
         data = small["model"].read_bytes()
@@ -149,8 +151,14 @@ def test_bad_model_file(small, tmp_path, case):
         np.savez(p, weights=np.ones(3))
     elif case == "text":
         p.write_text("{}")
+    elif case == "empty":
+        p.write_bytes(b"")
+    elif case == "npy":
+        with open(p, "wb") as fh:
+            np.save(fh, np.ones(3))
     r = run_cli("classify", small["wavs"][0], "--model", p)
     one_line_error(r, "model.npz")
+    assert says in r.stderr and "pickle" not in r.stderr
     assert r.stdout == ""
 
 
