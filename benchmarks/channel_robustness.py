@@ -4,7 +4,9 @@
 The corpus is one recording setup; users' audio is not.  This trains gender and digit
 classifiers on clean training audio and tests them on audio passed through simulated
 channels, for front ends with per-utterance cepstral mean normalisation (CMN, the default),
-mean and variance normalisation (CMVN), and neither:
+mean and variance normalisation (CMVN), and neither; and for CMN with multi-condition
+training (``speechgmm train --augment noise,reverb``: a noisy and a reverberant copy of every
+training file, drawn independently of the test conditions below):
 
 - ``clean``: unchanged;
 - ``gain -20 dB``: a quieter recording;
@@ -35,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from speechgmm._util import find_corpus, format_table  # noqa: E402
 from speechgmm.audio import load_audio  # noqa: E402
+from speechgmm.augment import augment  # noqa: E402
 from speechgmm.classifier import GMMClassifier  # noqa: E402
 from speechgmm.features import FeatureConfig, mfcc  # noqa: E402
 from speechgmm.manifest import read_manifest  # noqa: E402
@@ -71,10 +74,12 @@ CHANNELS = {
     "reverb": lambda y, i: _same_level(signal.fftconvolve(y, _reverb_ir())[: len(y)], y),
 }
 
-FRONT_ENDS = {
-    "CMN (default preset)": FeatureConfig.preset("default"),
-    "CMVN": FeatureConfig(cvn=True),
-    "no CMN": FeatureConfig(cmn=False),
+#: (front end, training-data augmentation) per row
+SYSTEMS = {
+    "CMN (default preset)": (FeatureConfig.preset("default"), ()),
+    "CMN + --augment noise,reverb": (FeatureConfig.preset("default"), ("noise", "reverb")),
+    "CMVN": (FeatureConfig(cvn=True), ()),
+    "no CMN": (FeatureConfig(cmn=False), ()),
 }
 
 
@@ -110,15 +115,18 @@ def main(argv=None) -> int:
 
     t0 = time.time()
     rows = []
-    for fe_name, cfg in FRONT_ENDS.items():
+    for fe_name, (cfg, kinds) in SYSTEMS.items():
         train_X = [mfcc(y, SR, cfg) for y in signals]
+        copies = [[mfcc(augment(y, SR, kind, seed=0, index=i), SR, cfg) for i, y in enumerate(signals)]
+                  for kind in kinds]
         test_X = {name: [mfcc(y, SR, cfg) for y in ys] for name, ys in distorted.items()}
         for task in ("gender", "digit"):
             correct = {name: 0 for name in CHANNELS}
             total = 0
             for tr_idx, te_idx in folds:
                 clf = GMMClassifier(args.components, max_iter=20, init="kmeans", random_state=0, jobs=args.jobs)
-                clf.fit([train_X[i] for i in tr_idx], list(labels[task][tr_idx]))
+                X = [train_X[i] for i in tr_idx] + [c[i] for c in copies for i in tr_idx]
+                clf.fit(X, list(labels[task][tr_idx]) * (1 + len(kinds)))
                 total += len(te_idx)
                 for name in CHANNELS:
                     pred = np.array(clf.predict([test_X[name][i] for i in te_idx]))

@@ -582,7 +582,7 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
     return np.ascontiguousarray(X, dtype=np.float32)
 
 
-def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None) -> np.ndarray:
+def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None, augment=None) -> np.ndarray:
     """Load ``path`` (resampled to ``config.sr``) and return its features.
 
     Parameters
@@ -590,6 +590,8 @@ def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None
     path : path-like
         Audio file (see :func:`speechgmm.audio.load_audio`).
     config : FeatureConfig, optional
+    augment : tuple (kind, seed, index), optional
+        Features of an augmented copy instead (see :func:`speechgmm.augment.augment`).
 
     Returns
     -------
@@ -609,6 +611,11 @@ def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None
         raise AudioError(
             f"{path}: too short ({len(y) / sr * 1000:.1f} ms; at least one {cfg.frame_length_ms:g} ms frame is needed)"
         )
+    if augment is not None:
+        from speechgmm.augment import augment as _augment
+
+        kind, seed, index = augment
+        y = _augment(y, sr, kind, seed, index)
     try:
         X = mfcc(y, sr, cfg)
     except AudioError as exc:
@@ -624,16 +631,22 @@ def _config_from_json(text: str) -> FeatureConfig:
 
 
 def _extract_one(args):
-    """Worker: ``(path, FeatureConfig or its JSON)`` -> ``(features or None, error or None)``."""
-    path, cfg = args
+    """Worker: ``(path, FeatureConfig or its JSON[, (kind, seed, index)])`` ->
+    ``(features or None, error or None)``."""
+    path, cfg, *aug = args
     try:
-        return extract_file(path, cfg if isinstance(cfg, FeatureConfig) else _config_from_json(cfg)), None
+        cfg = cfg if isinstance(cfg, FeatureConfig) else _config_from_json(cfg)
+        return extract_file(path, cfg, aug[0] if aug else None), None
     except AudioError as exc:
         return None, str(exc)
 
 
+def _aug(augment, index: int) -> tuple:
+    return () if augment is None else ((augment[0], int(augment[1]), int(index)),)
+
+
 def extract_files(paths, config: Optional[FeatureConfig] = None, jobs: int = 1, desc: str = "features",
-                  errors: str = "raise"):
+                  errors: str = "raise", augment=None, first_index: int = 0):
     """Features of many files, in parallel over ``jobs`` processes, order preserved.
 
     Parameters
@@ -647,6 +660,12 @@ def extract_files(paths, config: Optional[FeatureConfig] = None, jobs: int = 1, 
     errors : {"raise", "collect"}
         ``raise``: after trying every file, raise one AudioError naming all bad files.
         ``collect``: return ``None`` for bad files and their messages.
+    augment : tuple (kind, seed), optional
+        Features of augmented copies instead (:func:`speechgmm.augment.augment`); file ``i``
+        of ``paths`` gets index ``first_index + i``.
+    first_index : int
+        Index of the first path in its manifest (keeps copies the same when files are
+        processed in batches).
 
     Returns
     -------
@@ -665,12 +684,13 @@ def extract_files(paths, config: Optional[FeatureConfig] = None, jobs: int = 1, 
 
         # workers get the configuration as JSON (parsed once per worker), never a pickled object
         text = cfg.to_json()
-        work = [(p, text) for p in paths]
+        work = [(p, text) + _aug(augment, first_index + i) for i, p in enumerate(paths)]
         with ProcessPoolExecutor(max_workers=jobs) as ex:
             results = list(progress(ex.map(_extract_one, work, chunksize=max(1, len(work) // (8 * jobs))),
                                     total=len(work), desc=desc))
     else:
-        results = [_extract_one((p, cfg)) for p in progress(paths, total=len(paths), desc=desc)]
+        results = [_extract_one((p, cfg) + _aug(augment, first_index + i))
+                   for i, p in enumerate(progress(paths, total=len(paths), desc=desc))]
     feats = [r[0] for r in results]
     problems = [r[1] for r in results if r[1] is not None]
     if problems and errors == "raise":

@@ -31,12 +31,24 @@ def manifest_features(man, config, jobs: int = 1, client=None, desc: str = "feat
     return extract_files(man.paths, config, jobs=jobs, desc=desc)[0]
 
 
-def cache_features(man, config, cache_dir, jobs: int = 1, batch: int = 256):
+def augmented_features(man, config, kinds, seed: int, jobs: int = 1) -> List[np.ndarray]:
+    """Features of one augmented copy of every file per kind (:mod:`speechgmm.augment`),
+    kind after kind, each in manifest order."""
+    from speechgmm.features import extract_files
+
+    out: List[np.ndarray] = []
+    for kind in kinds:
+        out += extract_files(man.paths, config, jobs=jobs, desc=f"features ({kind})", augment=(kind, seed))[0]
+    return out
+
+
+def cache_features(man, config, cache_dir, jobs: int = 1, batch: int = 256, augment=(), seed: int = 0):
     """Extract a manifest's features into ``cache_dir/features.ark`` (+ .scp), batch by batch.
 
     Memory holds one batch of ``batch`` files at most.  Utterance keys are ``u00000000``,
-    ``u00000001``, ... in manifest order.  Every file is tried; if any is bad, one AudioError
-    names them and no archive is left behind.
+    ``u00000001``, ... in manifest order, then ``u00000000-noise``, ... for each kind of
+    ``augment`` copies.  Every file is tried; if any is bad, one AudioError names them and no
+    archive is left behind.
 
     Returns
     -------
@@ -49,17 +61,22 @@ def cache_features(man, config, cache_dir, jobs: int = 1, batch: int = 256):
     from speechgmm.features import extract_files
     from speechgmm.kaldi import write_feats
 
-    keys = [f"u{i:08d}" for i in range(len(man))]
+    base = [f"u{i:08d}" for i in range(len(man))]
+    keys = base + [f"{k}-{kind}" for kind in augment for k in base]
     problems: List[str] = []
 
     def items():
-        for i in range(0, len(man), batch):
-            feats, probs = extract_files(man.paths[i:i + batch], config, jobs=jobs, errors="collect",
-                                         desc=f"features {i}/{len(man)}")
-            problems.extend(probs)
-            for k, f in zip(keys[i:i + batch], feats):
-                if f is not None:
-                    yield k, f
+        for kind in (None,) + tuple(augment):
+            for i in range(0, len(man), batch):
+                feats, probs = extract_files(man.paths[i:i + batch], config, jobs=jobs, errors="collect",
+                                             desc=f"features{f' ({kind})' if kind else ''} {i}/{len(man)}",
+                                             augment=None if kind is None else (kind, seed), first_index=i)
+                problems.extend(probs)
+                for k, f in zip(base[i:i + batch], feats):
+                    if f is not None:
+                        yield (k if kind is None else f"{k}-{kind}"), f
+            if problems:  # bad files are named once, after the clean pass
+                break
         if problems:
             more = f" (and {len(problems) - 3} more bad files)" if len(problems) > 3 else ""
             raise AudioError(f"{len(problems)} bad audio file(s): " + "; ".join(problems[:3]) + more)
@@ -102,11 +119,13 @@ def train_from_manifest(manifest_path, output, label_column: str = "label", comp
                         preset: Optional[str] = None, seed: int = 0, jobs: int = 1, root=None,
                         method: str = "em", ubm_path=None, ubm_components: int = DEFAULTS["ubm_components"],
                         relevance_factor: float = DEFAULTS["relevance_factor"], adapt: str = "m", client=None,
-                        cache_dir=None) -> Dict[str, Any]:
+                        cache_dir=None, augment=()) -> Dict[str, Any]:
     """Read a manifest, extract features, train a classifier and save it atomically.
 
     With ``cache_dir``, features go to a Kaldi archive there and EM streams them from disk
     (memory: one utterance and one E-step chunk per process, whatever the corpus size).
+    ``augment`` (kinds of :mod:`speechgmm.augment`) adds one noisy and/or reverberant copy of
+    every training file (multi-condition training).
 
     Returns a summary dict (labels, frames per class, seconds, output path).
     """
@@ -130,6 +149,12 @@ def train_from_manifest(manifest_path, output, label_column: str = "label", comp
             raise ConfigError(f"--preset {preset} differs from the front end the UBM {ubm_path} was trained with")
     else:
         cfg = FeatureConfig.preset(preset or "default")
+    augment = tuple(augment or ())
+    if augment and client is not None:
+        from speechgmm.errors import ConfigError
+
+        raise ConfigError("--augment is not available with a Dask cluster yet; train without --dask/--scheduler")
+    copies = 1 + len(augment)
     clf = GMMClassifier(n_components=components, max_iter=iterations, tol=1e-4, init=init, random_state=seed, jobs=jobs)
     if client is not None:
         from speechgmm import distributed as dist
@@ -145,8 +170,8 @@ def train_from_manifest(manifest_path, output, label_column: str = "label", comp
     elif cache_dir is not None:
         from speechgmm.kaldi import ArkFeatures
 
-        keys, scp = cache_features(man, cfg, cache_dir, jobs=jobs)
-        groups = _cached_groups(keys, labels, scp)
+        keys, scp = cache_features(man, cfg, cache_dir, jobs=jobs, augment=augment, seed=seed)
+        groups = _cached_groups(keys, labels * copies, scp)
         if method == "map":
             if ubm is None:
                 ubm = train_ubm(ArkFeatures(scp, keys), ubm_components, iterations, seed)
@@ -155,6 +180,9 @@ def train_from_manifest(manifest_path, output, label_column: str = "label", comp
             clf.fit_groups(groups)
     else:
         feats = manifest_features(man, cfg, jobs=jobs)
+        if augment:
+            feats = feats + augmented_features(man, cfg, augment, seed, jobs=jobs)
+            labels = labels * copies
         if method == "map":
             if ubm is None:
                 ubm = train_ubm(feats, ubm_components, iterations, seed)
@@ -164,7 +192,8 @@ def train_from_manifest(manifest_path, output, label_column: str = "label", comp
     info = {"label_column": label_column, "manifest": str(man.source), "manifest_sha256": man.sha256,
             "n_files": len(man), "training": {"method": method, "components": components, "iterations": iterations,
                                               "init": init, "seed": seed, "relevance_factor": relevance_factor,
-                                              "adapt": adapt, "ubm": str(ubm_path) if ubm_path else None}}
+                                              "adapt": adapt, "ubm": str(ubm_path) if ubm_path else None,
+                                              "augment": list(augment)}}
     save_model(output, clf, cfg, info)
     return {"output": str(output), "labels": clf.labels_, "frames": clf.frames_, "files": len(man),
             "seconds": time.time() - t0, "method": method}

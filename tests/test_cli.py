@@ -270,3 +270,26 @@ def test_classify_path_imports_no_heavy_module():
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "male" in r.stdout and "HEAVY []" in r.stdout, r.stdout
+
+
+def test_train_with_augmentation(small, tmp_path):
+    from speechgmm.modelio import load_model
+
+    out, cached = tmp_path / "aug.npz", tmp_path / "aug_cached.npz"
+    args = ["--label-column", "gender", "--components", "4", "--iterations", "5", "--augment", "noise,reverb"]
+    r = run_cli("train", small["train"], "-o", out, *args, "--jobs", "2")
+    assert r.returncode == 0, r.stderr
+    r = run_cli("train", small["train"], "-o", cached, *args, "--cache", tmp_path / "cache")
+    assert r.returncode == 0, r.stderr
+    plain, a, c = (load_model(p) for p in (small["model"], out, cached))
+    assert a.header["training"]["augment"] == ["noise", "reverb"]
+    # one noisy and one reverberant copy of every file: three times the frames of each class
+    assert a.classifier.frames_ == {k: 3 * v for k, v in plain.classifier.frames_.items()}
+    # streamed from the cache or in memory: the same copies, the same model
+    for m, n in zip(a.classifier.models_, c.classifier.models_):
+        assert np.allclose(m.means_, n.means_, rtol=1e-4, atol=1e-4)
+    assert "augment=['noise', 'reverb']" in run_cli("info", out).stdout
+    bad = tmp_path / "bad.npz"
+    r = run_cli("train", small["train"], "-o", bad, "--label-column", "gender", "--augment", "noise,echo")
+    one_line_error(r, "echo")
+    assert not bad.exists()

@@ -26,6 +26,7 @@ examples:
   speechgmm train train.csv -o digits.npz
   speechgmm train train.csv -o gender.npz --label-column gender --preset speaker
   speechgmm train enroll.csv -o spk.npz --label-column speaker --ubm ubm.npz
+  speechgmm train train.csv -o digits.npz --augment noise,reverb   # noisy/reverberant use
 """
 
 
@@ -42,6 +43,10 @@ def add_arguments(p) -> None:
     p.add_argument("--preset", default=None, help="front end: default, asr_course, speaker (default: default, "
                                                    "or the UBM's with --ubm)")
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="random seed (default 0)")
+    p.add_argument("--augment", default="", metavar="KINDS",
+                   help="multi-condition training: also train on a noisy and/or reverberant copy of every file "
+                        "(noise, reverb, or noise,reverb); helps when the audio to classify is noisier or more "
+                        "reverberant than the training audio")
     _common.add_root(p)
     _common.add_jobs(p)
     _common.add_cache(p)
@@ -57,6 +62,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from speechgmm.augment import parse_kinds
     from speechgmm.pipeline import train_from_manifest
 
     _common.check_output_path(args.output)
@@ -67,7 +73,7 @@ def run(args) -> int:
                                 preset=args.preset, seed=args.seed, jobs=args.jobs, root=args.root,
                                 method=args.method, ubm_path=args.ubm, ubm_components=args.ubm_components,
                                 relevance_factor=args.relevance_factor, adapt=args.adapt, client=client,
-                                cache_dir=args.cache)
+                                cache_dir=args.cache, augment=parse_kinds(args.augment))
     finally:
         if client is not None:
             client.close()

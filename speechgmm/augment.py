@@ -1,0 +1,121 @@
+"""Data augmentation for multi-condition training: noisy and reverberant copies of audio.
+
+Models trained only on clean recordings lose accuracy on noisy or reverberant ones.  Adding
+a noisy and a reverberant copy of every training file ("multi-condition training") makes
+the class models cover those conditions too.  ``benchmarks/channel_robustness.py`` measured
+this by cross-validation over the corpus's training speakers (test conditions drawn
+independently of these copies).  For digits, accuracy in white noise at 20 dB SNR went from
+0.923 to 0.993 and in a room with RT60 0.3 s from 0.935 to 0.993, for 0.1 point on clean
+audio.  For gender, noise went from 0.927 to 0.947 and reverberation from 0.900 to 0.949, for
+0.3 point on clean audio and 4 points on a telephone band, so it is an option, not the default.
+
+Every copy is deterministic: its random numbers come from ``(seed, index, kind)``, where
+``index`` is the file's position in the training manifest.
+
+Examples
+--------
+>>> import numpy as np
+>>> y = np.sin(np.arange(8000) * 0.05).astype(np.float32) * 0.3
+>>> noisy = augment(y, 8000, "noise", seed=0, index=3)
+>>> round(snr_db(y, noisy - y)) in range(10, 21)
+True
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from speechgmm.errors import ConfigError
+
+#: Kinds of copies ``speechgmm train --augment`` can add.
+KINDS = ("noise", "reverb")
+
+#: Ranges the per-file parameters are drawn from (uniformly).
+SNR_DB = (10.0, 20.0)
+RT60_S = (0.2, 0.6)
+
+
+def _rms(y: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(y, dtype=np.float64))))
+
+
+def snr_db(signal: np.ndarray, noise: np.ndarray) -> float:
+    """Signal-to-noise ratio in dB of two equally long arrays."""
+    return 20.0 * np.log10(_rms(signal) / max(_rms(noise), 1e-20))
+
+
+def coloured_noise(n: int, rng: np.random.Generator, exponent: float = 0.0) -> np.ndarray:
+    """Gaussian noise of length ``n`` with power spectrum proportional to ``1 / f**exponent``
+    (0: white, 1: pink, 2: brown), unit RMS."""
+    x = rng.standard_normal(n)
+    if exponent:
+        X = np.fft.rfft(x)
+        f = np.arange(len(X), dtype=np.float64)
+        f[0] = 1.0
+        x = np.fft.irfft(X / f ** (exponent / 2.0), n=n)
+    return x / max(_rms(x), 1e-20)
+
+
+def add_noise(y: np.ndarray, snr: float, rng: np.random.Generator, exponent: float = 0.0) -> np.ndarray:
+    """``y`` plus coloured noise at ``snr`` dB below its RMS level, clipped to [-1, 1] (float32)."""
+    noise = coloured_noise(len(y), rng, exponent) * (_rms(y) * 10.0 ** (-snr / 20.0))
+    return np.clip(y + noise, -1.0, 1.0).astype(np.float32)
+
+
+def room_impulse_response(sr: int, rt60: float, rng: np.random.Generator) -> np.ndarray:
+    """A synthetic room impulse response: a direct path and a diffuse tail of Gaussian noise that
+    decays by 60 dB in ``rt60`` seconds (unit energy)."""
+    n = max(int(rt60 * sr), 2)
+    t = np.arange(n) / sr
+    ir = rng.standard_normal(n) * np.exp(-3.0 * np.log(10.0) * t / rt60)
+    ir[0] = 1.0 + abs(ir[0])
+    return ir / np.sqrt(np.sum(ir ** 2))
+
+
+def reverberate(y: np.ndarray, sr: int, rt60: float, rng: np.random.Generator) -> np.ndarray:
+    """``y`` convolved with :func:`room_impulse_response`, cut to its length and brought back to
+    its RMS level (float32)."""
+    ir = room_impulse_response(sr, rt60, rng)
+    n = len(y) + len(ir) - 1
+    nfft = 1 << (n - 1).bit_length()
+    wet = np.fft.irfft(np.fft.rfft(y, nfft) * np.fft.rfft(ir, nfft), nfft)[: len(y)]
+    wet *= _rms(y) / max(_rms(wet), 1e-20)
+    return np.clip(wet, -1.0, 1.0).astype(np.float32)
+
+
+def augment(y: np.ndarray, sr: int, kind: str, seed: int = 0, index: int = 0) -> np.ndarray:
+    """One augmented copy of ``y``.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n_samples,)
+        Mono samples in [-1, 1].
+    sr : int
+        Sample rate in Hz.
+    kind : {"noise", "reverb"}
+        ``noise``: white or pink noise (chosen at random) at an SNR drawn from :data:`SNR_DB`;
+        ``reverb``: a synthetic room with an RT60 drawn from :data:`RT60_S`.
+    seed, index : int
+        The random numbers come from ``(seed, index, kind)``: the same file gets the same copy.
+
+    Returns
+    -------
+    ndarray, shape (n_samples,), float32
+    """
+    if kind not in KINDS:
+        raise ConfigError(f"unknown augmentation {kind!r} (choose from {', '.join(KINDS)})")
+    rng = np.random.default_rng([int(seed), int(index), KINDS.index(kind)])
+    y = np.asarray(y, dtype=np.float64)
+    if kind == "noise":
+        return add_noise(y, rng.uniform(*SNR_DB), rng, exponent=float(rng.integers(0, 2)))
+    return reverberate(y, sr, rng.uniform(*RT60_S), rng)
+
+
+def parse_kinds(text: str) -> tuple:
+    """``"noise,reverb"`` -> ``("noise", "reverb")``; ConfigError for an unknown kind."""
+    kinds = tuple(k.strip() for k in str(text).split(",") if k.strip())
+    for k in kinds:
+        if k not in KINDS:
+            raise ConfigError(f"unknown augmentation {k!r} (choose from {', '.join(KINDS)})")
+    if len(set(kinds)) != len(kinds):
+        raise ConfigError(f"augmentation listed twice: {text!r}")
+    return kinds
