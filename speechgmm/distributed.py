@@ -54,15 +54,26 @@ def make_shards(items: Sequence, shard_size: int) -> List[list]:
 
 # -- pure task functions (run on workers) -------------------------------------------------
 
-def _extract_shard(paths: List[str], config: dict):
-    """(features or None per path, error messages) for one shard."""
+def _item(p):
+    """A shard entry: a path, or ``(path, (kind, seed, index))`` for an augmented copy."""
+    return (str(p[0]), (str(p[1][0]), int(p[1][1]), int(p[1][2]))) if isinstance(p, (tuple, list)) else str(p)
+
+
+def augmented_items(paths: Sequence, kinds, seed: int) -> list:
+    """``paths`` followed by one augmented-copy entry per path and kind (the order of
+    :func:`speechgmm.pipeline.augmented_features`)."""
+    return list(paths) + [(p, (kind, seed, i)) for kind in kinds for i, p in enumerate(paths)]
+
+
+def _extract_shard(paths: List, config: dict):
+    """(features or None per path, error messages) for one shard; entries as in :func:`_item`."""
     from speechgmm.features import FeatureConfig, extract_file
 
     cfg = FeatureConfig.from_dict(config)
     feats, problems = [], []
     for p in paths:
         try:
-            feats.append(extract_file(p, cfg))
+            feats.append(extract_file(p[0], cfg, p[1]) if isinstance(p, tuple) else extract_file(p, cfg))
         except AudioError as exc:
             feats.append(None)
             problems.append(str(exc))
@@ -133,7 +144,7 @@ def extract_shards(client, paths: Sequence, config, shard_size: int = 64):
         After every shard is done, naming the bad files (like local extraction).
     """
     cfg = config.to_dict()
-    raw = [client.submit(_extract_shard, [str(p) for p in sh], cfg, pure=True) for sh in make_shards(paths, shard_size)]
+    raw = [client.submit(_extract_shard, [_item(p) for p in sh], cfg, pure=True) for sh in make_shards(paths, shard_size)]
     problems = [m for _, probs in client.gather([client.submit(lambda r: (None, r[1]), f) for f in raw]) for m in probs]
     if problems:
         more = f" (and {len(problems) - 3} more bad files)" if len(problems) > 3 else ""

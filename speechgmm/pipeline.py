@@ -150,23 +150,21 @@ def train_from_manifest(manifest_path, output, label_column: str = "label", comp
     else:
         cfg = FeatureConfig.preset(preset or "default")
     augment = tuple(augment or ())
-    if augment and client is not None:
-        from speechgmm.errors import ConfigError
-
-        raise ConfigError("--augment is not available with a Dask cluster yet; train without --dask/--scheduler")
     copies = 1 + len(augment)
     clf = GMMClassifier(n_components=components, max_iter=iterations, tol=1e-4, init=init, random_state=seed, jobs=jobs)
     if client is not None:
         from speechgmm import distributed as dist
         from speechgmm.gmm import DiagGMM
 
+        items = dist.augmented_items(man.paths, augment, seed)
+        labels = labels * copies
         if method == "map":
             if ubm is None:
-                ubm = dist.train_ubm_distributed(client, man.paths, cfg, DiagGMM(
+                ubm = dist.train_ubm_distributed(client, items, cfg, DiagGMM(
                     ubm_components, max_iter=iterations, tol=0, init="split", random_state=seed))
-            clf = dist.fit_map_distributed(client, man.paths, labels, cfg, clf, ubm, relevance_factor, adapt)
+            clf = dist.fit_map_distributed(client, items, labels, cfg, clf, ubm, relevance_factor, adapt)
         else:
-            clf = dist.train_classifier_distributed(client, man.paths, labels, cfg, clf)
+            clf = dist.train_classifier_distributed(client, items, labels, cfg, clf)
     elif cache_dir is not None:
         from speechgmm.kaldi import ArkFeatures
 

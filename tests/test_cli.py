@@ -293,3 +293,15 @@ def test_train_with_augmentation(small, tmp_path):
     r = run_cli("train", small["train"], "-o", bad, "--label-column", "gender", "--augment", "noise,echo")
     one_line_error(r, "echo")
     assert not bad.exists()
+
+
+def test_train_ubm_with_augmentation(small, tmp_path):
+    from speechgmm.modelio import load_model
+
+    plain, aug = tmp_path / "ubm.npz", tmp_path / "ubm_aug.npz"
+    for out, extra in ((plain, []), (aug, ["--augment", "reverb"])):
+        r = run_cli("train-ubm", small["train"], "-o", out, "--components", "8", "--iterations", "3", *extra)
+        assert r.returncode == 0, r.stderr
+    a, b = load_model(plain), load_model(aug)
+    assert a.header["training"]["augment"] == [] and b.header["training"]["augment"] == ["reverb"]
+    assert not np.allclose(a.ubm.means_, b.ubm.means_)

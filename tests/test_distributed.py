@@ -129,3 +129,22 @@ def test_lost_worker_shards_are_recomputed(paths_labels):
         c.close()
     assert np.allclose(local.means_, dist.means_, rtol=1e-5, atol=1e-5 * np.abs(local.means_).max())
     assert np.allclose(local.variances_, dist.variances_, rtol=1e-5, atol=1e-5 * np.abs(local.variances_).max())
+
+
+def test_augmented_training_on_the_cluster_equals_local(client, paths_labels, tmp_path):
+    """--augment with Dask: the copies are made on the workers from (seed, index, kind), so the
+    cluster trains on exactly the local copies."""
+    from speechgmm.modelio import load_model
+    from speechgmm.pipeline import train_from_manifest
+
+    paths, labels = paths_labels
+    man = tmp_path / "m.csv"
+    man.write_text("path,gender\n" + "".join(f"{p},{g}\n" for p, g in zip(paths, labels)))
+    kw = dict(label_column="gender", components=4, iterations=4, augment=("noise", "reverb"))
+    train_from_manifest(man, tmp_path / "local.npz", **kw)
+    train_from_manifest(man, tmp_path / "dask.npz", client=client, **kw)
+    a, b = load_model(tmp_path / "local.npz").classifier, load_model(tmp_path / "dask.npz").classifier
+    assert a.frames_ == b.frames_
+    for m, n in zip(a.models_, b.models_):
+        assert np.allclose(m.means_, n.means_, rtol=1e-4, atol=1e-4 * np.abs(m.means_).max())
+        assert np.allclose(m.weights_, n.weights_, rtol=1e-4, atol=1e-6)

@@ -27,6 +27,8 @@ def add_arguments(p) -> None:
     p.add_argument("--init", choices=["split", "kmeans", "random"], default="split", help="initialisation (default split)")
     p.add_argument("--preset", default="speaker", help="front end (default: speaker, no CMN)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--augment", default="", metavar="KINDS",
+                   help="also train on a noisy and/or reverberant copy of every file (noise, reverb, or noise,reverb)")
     _common.add_root(p)
     _common.add_jobs(p)
     _common.add_cache(p)
@@ -38,34 +40,39 @@ def run(args) -> int:
 
     from speechgmm.manifest import read_manifest
     from speechgmm.modelio import save_ubm
-    from speechgmm.pipeline import manifest_features, train_ubm
+    from speechgmm.augment import parse_kinds
+    from speechgmm.pipeline import augmented_features, manifest_features, train_ubm
 
     t0 = time.time()
     _common.check_output_path(args.output)
+    kinds = parse_kinds(args.augment)
     cfg = _common.feature_config(args.preset)
     man = read_manifest(args.manifest, root=args.root)
     client = _common.dask_client(args)
     try:
         if client is not None:
-            from speechgmm.distributed import train_ubm_distributed
+            from speechgmm.distributed import augmented_items, train_ubm_distributed
             from speechgmm.gmm import DiagGMM
 
-            ubm = train_ubm_distributed(client, man.paths, cfg, DiagGMM(args.components, max_iter=args.iterations, tol=0,
+            ubm = train_ubm_distributed(client, augmented_items(man.paths, kinds, args.seed), cfg, DiagGMM(args.components, max_iter=args.iterations, tol=0,
                                                                         init=args.init, random_state=args.seed))
         else:
             if args.cache:
                 from speechgmm.kaldi import ArkFeatures
                 from speechgmm.pipeline import cache_features
 
-                keys, scp = cache_features(man, cfg, args.cache, jobs=args.jobs)
+                keys, scp = cache_features(man, cfg, args.cache, jobs=args.jobs, augment=kinds, seed=args.seed)
                 feats = ArkFeatures(scp, keys)
             else:
                 feats = manifest_features(man, cfg, jobs=args.jobs)
+                if kinds:
+                    feats = feats + augmented_features(man, cfg, kinds, args.seed, jobs=args.jobs)
             ubm = train_ubm(feats, args.components, args.iterations, args.seed, init=args.init)
     finally:
         if client is not None:
             client.close()
     save_ubm(args.output, ubm, cfg, {"manifest": str(man.source), "manifest_sha256": man.sha256, "n_files": len(man),
-                                      "training": {"iterations": args.iterations, "init": args.init, "seed": args.seed}})
+                                      "training": {"iterations": args.iterations, "init": args.init, "seed": args.seed,
+                                                   "augment": list(kinds)}})
     print(f"trained a {args.components}-component UBM on {len(man)} files in {time.time() - t0:.1f} s -> {args.output}")
     return 0
