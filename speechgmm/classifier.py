@@ -112,17 +112,17 @@ class GMMClassifier:
                     f"(need at least {2 * K}); use --components {max(1, n // 10)} or add data")
         base = dict(n_components=K, max_iter=self.max_iter, tol=self.tol, init=self.init,
                     var_floor=self.var_floor, hard=self.hard)
+        if self.jobs and self.jobs > 1:
+            from speechgmm.gmm import _cpu_count
+
+            # the processes share the CPUs: each E-step gets its share of threads
+            base["n_threads"] = max(1, _cpu_count() // int(self.jobs))
         work = [(lab, arrays, dict(base, random_state=int(self.random_state) + i))
                 for i, (lab, arrays) in enumerate(groups.items())]
         from speechgmm._util import progress
 
         if self.jobs and self.jobs > 1:
             from concurrent.futures import ProcessPoolExecutor
-
-            from speechgmm.gmm import _cpu_count
-
-            # the processes share the CPUs: each E-step gets its share of threads
-            work = [(lab, arrays, dict(p, n_threads=max(1, _cpu_count() // int(self.jobs)))) for lab, arrays, p in work]
 
             with ProcessPoolExecutor(max_workers=self.jobs) as ex:
                 fitted = dict(progress(ex.map(_fit_one, work), total=len(work), desc="train"))

@@ -127,7 +127,7 @@ def exp_shifted(a: np.ndarray, floor: float = None) -> np.ndarray:
     enter is below 1e-300 relative (1e-36 in float32).
     """
     if floor is None:
-        floor = float(np.log(np.finfo(a.dtype).tiny)) + 2.0
+        floor = _exp_floor(a.dtype, 1)
     # against a row rather than a scalar: numpy's SIMD loop for maximum is used only when
     # both operands are arrays (measured 3x faster than the scalar form)
     row = np.full((1,) * (a.ndim - 1) + (a.shape[-1],), floor, dtype=a.dtype) if a.ndim else floor

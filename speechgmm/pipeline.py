@@ -150,14 +150,13 @@ def train_from_manifest(manifest_path, output, label_column: str = "label", comp
     else:
         cfg = FeatureConfig.preset(preset or "default")
     augment = tuple(augment or ())
-    copies = 1 + len(augment)
+    labels = labels * (1 + len(augment))  # the copies follow the originals, kind after kind
     clf = GMMClassifier(n_components=components, max_iter=iterations, tol=1e-4, init=init, random_state=seed, jobs=jobs)
     if client is not None:
         from speechgmm import distributed as dist
         from speechgmm.gmm import DiagGMM
 
         items = dist.augmented_items(man.paths, augment, seed)
-        labels = labels * copies
         if method == "map":
             if ubm is None:
                 ubm = dist.train_ubm_distributed(client, items, cfg, DiagGMM(
@@ -169,7 +168,7 @@ def train_from_manifest(manifest_path, output, label_column: str = "label", comp
         from speechgmm.kaldi import ArkFeatures
 
         keys, scp = cache_features(man, cfg, cache_dir, jobs=jobs, augment=augment, seed=seed)
-        groups = _cached_groups(keys, labels * copies, scp)
+        groups = _cached_groups(keys, labels, scp)
         if method == "map":
             if ubm is None:
                 ubm = train_ubm(ArkFeatures(scp, keys), ubm_components, iterations, seed)
@@ -180,7 +179,6 @@ def train_from_manifest(manifest_path, output, label_column: str = "label", comp
         feats = manifest_features(man, cfg, jobs=jobs)
         if augment:
             feats = feats + augmented_features(man, cfg, augment, seed, jobs=jobs)
-            labels = labels * copies
         if method == "map":
             if ubm is None:
                 ubm = train_ubm(feats, ubm_components, iterations, seed)

@@ -38,9 +38,9 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import time
 
+    from speechgmm.augment import parse_kinds
     from speechgmm.manifest import read_manifest
     from speechgmm.modelio import save_ubm
-    from speechgmm.augment import parse_kinds
     from speechgmm.pipeline import augmented_features, manifest_features, train_ubm
 
     t0 = time.time()
@@ -54,8 +54,8 @@ def run(args) -> int:
             from speechgmm.distributed import augmented_items, train_ubm_distributed
             from speechgmm.gmm import DiagGMM
 
-            ubm = train_ubm_distributed(client, augmented_items(man.paths, kinds, args.seed), cfg, DiagGMM(args.components, max_iter=args.iterations, tol=0,
-                                                                        init=args.init, random_state=args.seed))
+            gmm = DiagGMM(args.components, max_iter=args.iterations, tol=0, init=args.init, random_state=args.seed)
+            ubm = train_ubm_distributed(client, augmented_items(man.paths, kinds, args.seed), cfg, gmm)
         else:
             if args.cache:
                 from speechgmm.kaldi import ArkFeatures
