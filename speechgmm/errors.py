@@ -30,3 +30,35 @@ class InsufficientDataError(SpeechGMMError):
 
 class ConfigError(SpeechGMMError):
     """An invalid option or configuration value."""
+
+
+# -- one place for each recurring message --------------------------------------------------
+
+def bad_files_message(problems) -> str:
+    """One line summarising per-file problems: the count, the first three, and how many more."""
+    problems = list(problems)
+    n = len(problems)
+    more = f" (and {n - 3} more)" if n > 3 else ""
+    return f"{n} bad audio file{'s' if n != 1 else ''}: " + "; ".join(problems[:3]) + more
+
+
+def raise_bad_files(problems) -> None:
+    """Raise one :class:`AudioError` naming the bad files, if there are any."""
+    if problems:
+        raise AudioError(bad_files_message(problems))
+
+
+def too_few_frames(n_frames: int, n_components: int, what: str = "") -> InsufficientDataError:
+    """The error for fitting ``n_components`` Gaussians to ``n_frames`` frames (at least 2 per component).
+
+    ``what`` names the data, e.g. ``"class 'yes' (12 files)"`` or ``"the UBM data"``.
+    """
+    subject = f"{what} has {n_frames} frames" if what else f"{n_frames} frames"
+    return InsufficientDataError(
+        f"{subject}, too few for {n_components} components (need at least {2 * n_components}); "
+        f"use --components {max(1, n_frames // 10)} or add data")
+
+
+def need_two_classes(labels) -> InsufficientDataError:
+    """The error for training a classifier on fewer than two classes."""
+    return InsufficientDataError(f"need at least 2 classes to train a classifier, got {sorted(map(str, labels))}")
