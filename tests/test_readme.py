@@ -18,16 +18,78 @@ def sh_blocks():
 
 
 def commands():
-    return [ln.strip() for b in sh_blocks() for ln in b.splitlines() if ln.strip() and not ln.startswith("#")]
+    """The README's shell commands, one per line, without their ``pip install ... &&`` steps."""
+    out = [ln.strip() for b in sh_blocks() for ln in b.splitlines() if ln.strip() and not ln.startswith("#")]
+    return [without_install(c) for c in out if without_install(c)]
+
+
+def section_command(title):
+    """The one sh command of the README section ``## title``."""
+    m = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", README, flags=re.S | re.M)
+    assert m, f"README needs a '## {title}' section"
+    blocks = re.findall(r"```sh\n(.*?)```", m.group(1), flags=re.S)
+    assert len(blocks) == 1 and len(blocks[0].strip().splitlines()) == 1, f"'## {title}' needs one sh command"
+    return blocks[0].strip()
+
+
+def without_install(cmd):
+    """``cmd`` minus its leading ``... pip install ... &&`` step."""
+    return " && ".join(p for p in cmd.split(" && ") if "pip install" not in p).strip()
 
 
 def test_ci_runs_the_readme_test_command():
-    m = re.search(r"## Run the tests\s+```sh\n(.+?)\n```", README, flags=re.S)
-    assert m, "README needs a '## Run the tests' section with one sh command"
-    cmd = m.group(1).strip()
+    cmd = section_command("Run the tests")
     ci = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
     assert ci[-1] == cmd, (ci[-1], cmd)
-    assert any("pip install" in ln and ".[test]" in ln for ln in ci)
+    # it works alone on a fresh clone: it installs the test extra itself, then runs pytest
+    install, run = cmd.split(" && ")
+    assert re.fullmatch(r"python3 -m pip install -e '\.\[test\]'", install), install
+    assert run == "python3 -m pytest -q"
+    assert not any("pip install" in ln for ln in ci[:-1]), "CI must not install more than the README says"
+
+
+def test_readme_main_job_command_installs_and_runs():
+    cmd = section_command("Install and run the main job: classify wav files")
+    install, run = cmd.split(" && ")
+    assert re.fullmatch(r"python3 -m pip install -e \.", install), install
+    assert run == "speechgmm classify examples/*.wav"
+
+
+# import name -> distribution name, where they differ
+DIST = {"sklearn": "scikit-learn", "kaldi_native_fbank": "kaldi-native-fbank", "distributed": "dask",
+        "yaml": "pyyaml", "PIL": "pillow"}
+
+
+def test_test_extra_has_what_the_tests_import():
+    """Every third-party module the tests import is a runtime dependency or in the ``test`` extra,
+    so the README's test command alone is enough on a fresh machine."""
+    import ast
+
+    if not hasattr(sys, "stdlib_module_names"):
+        import pytest
+
+        pytest.skip("needs Python 3.10+ (sys.stdlib_module_names)")
+    text = (ROOT / "pyproject.toml").read_text()
+
+    def names(block):
+        return {re.split(r"[\[<>=!~ ;]", d, maxsplit=1)[0].lower() for d in re.findall(r'"([^"]+)"', block)}
+
+    deps = names(re.search(r"^dependencies = \[(.*?)^\]", text, flags=re.S | re.M).group(1))
+    test = names(re.search(r"^test = \[(.*?)^\]", text, flags=re.S | re.M).group(1))
+    local = {p.stem for p in (ROOT / "tests").glob("*.py")} | {"speechgmm", "recipes", "benchmarks"}
+    missing = set()
+    for f in (ROOT / "tests").glob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text())):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            for m in mods:
+                top = m.split(".")[0]
+                if top in sys.stdlib_module_names or top in local:
+                    continue
+                if DIST.get(top, top).lower().replace("_", "-") not in deps | test:
+                    missing.add(f"{f.name}: {top}")
+    assert "pytest" in test
+    assert not missing, sorted(missing)
 
 
 def test_readme_scripts_exist_and_explain_themselves():
