@@ -119,3 +119,34 @@ def parse_kinds(text: str) -> tuple:
     if len(set(kinds)) != len(kinds):
         raise ConfigError(f"augmentation listed twice: {text!r}")
     return kinds
+
+
+def pad_with_pauses(y: np.ndarray, sr: int, before_s: float, after_s: float, level_dbfs: float,
+                    seed: int = 0, exponent: float = 0.0) -> np.ndarray:
+    """``y`` with pauses of low noise before and after it, as ordinary recordings have.
+
+    The pauses hold coloured noise (see :func:`coloured_noise`) at an RMS of ``level_dbfs``
+    (e.g. -60 for a quiet room, -45 for room tone); the same noise continues under ``y``.
+    Used to measure speech detection and classification on un-end-pointed audio.
+
+    Returns
+    -------
+    ndarray, shape (len(y) + round(before_s * sr) + round(after_s * sr),), float32
+    """
+    a, b = int(round(before_s * sr)), int(round(after_s * sr))
+    rng = np.random.default_rng([int(seed), 7])
+    out = coloured_noise(a + len(y) + b, rng, exponent) * 10.0 ** (level_dbfs / 20.0)
+    out[a:a + len(y)] += np.asarray(y, dtype=np.float64)
+    return np.clip(out, -1.0, 1.0).astype(np.float32)
+
+
+def noise_burst(n: int, sr: int, level_dbfs: float, rng: np.random.Generator, exponent: float = 0.0) -> np.ndarray:
+    """A burst of ``n`` samples of coloured noise at ``level_dbfs`` RMS with 10 ms raised-cosine
+    ramps (a door, rustle or a breath of wind: loud, aperiodic, not speech)."""
+    x = coloured_noise(n, rng, exponent) * 10.0 ** (level_dbfs / 20.0)
+    r = min(n // 2, int(0.01 * sr))
+    if r > 0:
+        ramp = 0.5 - 0.5 * np.cos(np.pi * np.arange(r) / r)
+        x[:r] *= ramp
+        x[n - r:] *= ramp[::-1]
+    return x.astype(np.float32)
