@@ -24,13 +24,110 @@ import functools
 import json
 import math
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
-from speechgmm.errors import AudioError, ConfigError
+from speechgmm.errors import AudioError, ConfigError, raise_bad_files
 
 _EPS = float(np.finfo(np.float32).eps)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+class _Rule(NamedTuple):
+    """Constraint on one :class:`FeatureConfig` field: its type and, for numbers, an interval."""
+
+    kind: type  # bool, int, float or str
+    lo: Optional[float] = None  # None: unbounded
+    hi: Optional[float] = None
+    bounds: str = "[]"  # "[" or "(": lo allowed or excluded; "]" or ")": the same for hi
+    choices: Tuple[str, ...] = ()  # allowed strings
+    hint: str = ""  # appended to the message
+
+    def coerce(self, v):
+        """JSON numbers to the field's type (an integral number may stand for a float)."""
+        return float(v) if self.kind is float and _is_real(v) else v
+
+    def check(self, name: str, v) -> Optional[str]:
+        """The problem with value ``v`` of field ``name``, or None."""
+        if self.kind is bool:
+            return None if isinstance(v, (bool, np.bool_)) else f"{name} must be true/false, not {v!r}"
+        if self.kind is str:
+            if isinstance(v, str) and (not self.choices or v in self.choices):
+                return None
+            return f"{name} must be {' or '.join(self.choices) if self.choices else 'a string'}, not {v!r}"
+        fits = _is_int(v) if self.kind is int else _is_real(v) and math.isfinite(v)
+        if fits and self._in_range(v):
+            return None
+        what = "an integer" if self.kind is int else "a finite number"
+        return f"{name} must be {what}{self._range_text()}{self.hint}, not {v!r}"
+
+    def _in_range(self, v) -> bool:
+        lo_ok = self.lo is None or v > self.lo or (v == self.lo and self.bounds[0] == "[")
+        hi_ok = self.hi is None or v < self.hi or (v == self.hi and self.bounds[1] == "]")
+        return lo_ok and hi_ok
+
+    def _range_text(self) -> str:
+        parts = ([f"{'>=' if self.bounds[0] == '[' else '>'} {self.lo:g}"] if self.lo is not None else []) + \
+                ([f"{'<=' if self.bounds[1] == ']' else '<'} {self.hi:g}"] if self.hi is not None else [])
+        return (" " + " and ".join(parts)) if parts else ""
+
+
+_NUM, _POS, _NONNEG = _Rule(float), _Rule(float, 0, None, "(]"), _Rule(float, 0)
+
+#: Every :class:`FeatureConfig` field and its constraint, checked by one loop in
+#: ``__post_init__`` (so by ``from_dict`` too).  A new field needs one line here.
+#: Rules between fields are in :func:`_cross_field_problems`.
+_RULES: Dict[str, _Rule] = {
+    "sr": _Rule(int, 1000, 384000, hint=" Hz"),
+    "frame_length_ms": _Rule(float, 0, 1000, "(]", hint=" ms"),
+    "frame_shift_ms": _Rule(float, 0, 1000, "(]", hint=" ms"),
+    "n_fft": _Rule(int, 0, hint=" (0 = next power of two)"),
+    "window": _Rule(str, choices=("povey", "hamming", "hann")),
+    "preemph": _Rule(float, 0, 1, "[)"),
+    "remove_dc": _Rule(bool),
+    "n_mels": _Rule(int, 1),
+    "fmin": _NONNEG,
+    "fmax": _NUM,
+    "n_mfcc": _Rule(int, 1),
+    "lifter": _NONNEG,
+    "use_energy": _Rule(bool),
+    "scale": _POS,
+    "cmn": _Rule(bool),
+    "cvn": _Rule(bool),
+    "delta_order": _Rule(int, 0, 2),
+    "delta_window": _Rule(int, 1),
+    "vad": _Rule(bool),
+    "vad_threshold_db": _POS,
+    "vad_floor_db": _NUM,
+    "pitch": _Rule(bool),
+    "fmin_pitch": _NUM,
+    "fmax_pitch": _NUM,
+}
+
+
+def _cross_field_problems(c: "FeatureConfig") -> List[str]:
+    """Rules between fields (each field already passed its own rule)."""
+    problems = []
+    if c.win_length < 2 or c.hop_length < 1:
+        problems.append("frame length must span >= 2 samples and the shift >= 1 sample")
+    elif c.n_fft and c.n_fft < c.win_length:
+        problems.append("n_fft must be >= the window length in samples")
+    if c.n_mfcc > c.n_mels:
+        problems.append("need 1 <= n_mfcc <= n_mels")
+    hi = c.fmax if c.fmax > 0 else c.sr / 2 + c.fmax
+    if not (c.fmin < hi <= c.sr / 2 + 1e-6):
+        problems.append(f"need 0 <= fmin < fmax <= sr/2 (fmin={c.fmin}, fmax={hi})")
+    if c.pitch and not (0 < c.fmin_pitch < c.fmax_pitch < c.sr / 2):
+        problems.append("need 0 < fmin_pitch < fmax_pitch < sr/2")
+    return problems
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,43 +204,9 @@ class FeatureConfig:
     fmax_pitch: float = 400.0
 
     def __post_init__(self):
-        problems = []
-        nums = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.type in ("int", "float", int, float)}
-        bad = [k for k, v in nums.items()
-               if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)]
-        if bad:
-            raise ConfigError(f"invalid feature configuration: {', '.join(bad)} must be finite numbers")
-        if not (1000 <= int(self.sr) <= 384000):
-            problems.append(f"sr must be between 1000 and 384000 Hz, not {self.sr}")
-        if not (0 < self.frame_shift_ms <= 1000 and 0 < self.frame_length_ms <= 1000):
-            problems.append("frame length and shift must be > 0 and <= 1000 ms")
-        elif self.win_length < 2 or self.hop_length < 1:
-            problems.append("frame length must span >= 2 samples and the shift >= 1 sample")
-        if self.n_fft < 0:
-            problems.append("n_fft must be >= 0 (0 = next power of two)")
-        if not (self.scale > 0):
-            problems.append("scale must be > 0")
-        if self.lifter < 0:
-            problems.append("lifter must be >= 0")
-        if not (self.vad_threshold_db > 0):
-            problems.append("vad_threshold_db must be > 0")
-        if self.window not in ("povey", "hamming", "hann"):
-            problems.append(f"window must be povey, hamming or hann, not {self.window!r}")
-        if not (1 <= self.n_mfcc <= self.n_mels):
-            problems.append("need 1 <= n_mfcc <= n_mels")
-        if self.delta_order not in (0, 1, 2):
-            problems.append("delta_order must be 0, 1 or 2")
-        if self.delta_window < 1:
-            problems.append("delta_window must be >= 1")
-        if not (0.0 <= self.preemph < 1.0):
-            problems.append("preemph must be in [0, 1)")
-        if self.win_length > 0 and self.n_fft and self.n_fft < self.win_length:
-            problems.append("n_fft must be >= the window length in samples")
-        hi = self.fmax if self.fmax > 0 else self.sr / 2 + self.fmax
-        if not (0 <= self.fmin < hi <= self.sr / 2 + 1e-6):
-            problems.append(f"need 0 <= fmin < fmax <= sr/2 (fmin={self.fmin}, fmax={hi})")
-        if self.pitch and not (0 < self.fmin_pitch < self.fmax_pitch < self.sr / 2):
-            problems.append("need 0 < fmin_pitch < fmax_pitch < sr/2")
+        problems = [p for name, rule in _RULES.items() if (p := rule.check(name, getattr(self, name)))]
+        if not problems:
+            problems = _cross_field_problems(self)
         if problems:
             raise ConfigError("invalid feature configuration: " + "; ".join(problems))
 
@@ -177,27 +240,11 @@ class FeatureConfig:
         """Build from :meth:`to_dict` output; unknown keys or bad values raise ConfigError."""
         if not isinstance(d, dict):
             raise ConfigError("feature configuration must be a JSON object")
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - set(fields))
+        unknown = sorted(set(d) - set(_RULES))
         if unknown:
             raise ConfigError(f"unknown feature option(s): {', '.join(unknown)}")
-        kw = {}
-        for k, v in d.items():
-            typ = type(getattr(cls, k))
-            if typ is bool:
-                if not isinstance(v, bool):
-                    raise ConfigError(f"feature option {k} must be true/false, not {v!r}")
-            elif typ is int:
-                if isinstance(v, bool) or not isinstance(v, int):
-                    raise ConfigError(f"feature option {k} must be an integer, not {v!r}")
-            elif typ is float:
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                    raise ConfigError(f"feature option {k} must be a number, not {v!r}")
-                v = float(v)
-            elif typ is str and not isinstance(v, str):
-                raise ConfigError(f"feature option {k} must be a string, not {v!r}")
-            kw[k] = v
-        return cls(**kw)
+        # JSON writes 20.0 as 20.0 but a hand-written file may say 20: numbers become floats here
+        return cls(**{k: _RULES[k].coerce(v) for k, v in d.items()})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -630,36 +677,36 @@ def _config_from_json(text: str) -> FeatureConfig:
     return FeatureConfig.from_dict(json.loads(text))
 
 
-def _extract_one(args):
-    """Worker: ``(path, FeatureConfig or its JSON[, (kind, seed, index)])`` ->
-    ``(features or None, error or None)``."""
-    path, cfg, *aug = args
+class Job(NamedTuple):
+    """One file's extraction: what a worker process receives."""
+
+    path: Any  # path-like, or a region of a recording (:class:`speechgmm.manifest.AudioRegion`)
+    config: Any  # FeatureConfig; its JSON when sent to another process (parsed once per worker)
+    augment: Optional[tuple] = None  # (kind, seed, index) for an augmented copy
+
+
+def _run_job(job: Job):
+    """``(features, None)`` or ``(None, error message)``."""
     try:
-        cfg = cfg if isinstance(cfg, FeatureConfig) else _config_from_json(cfg)
-        return extract_file(path, cfg, aug[0] if aug else None), None
+        cfg = job.config if isinstance(job.config, FeatureConfig) else _config_from_json(job.config)
+        return extract_file(job.path, cfg, job.augment), None
     except AudioError as exc:
         return None, str(exc)
 
 
-def _aug(augment, index: int) -> tuple:
-    return () if augment is None else ((augment[0], int(augment[1]), int(index)),)
-
-
-def extract_files(paths, config: Optional[FeatureConfig] = None, jobs: int = 1, desc: str = "features",
-                  errors: str = "raise", augment=None, first_index: int = 0):
-    """Features of many files, in parallel over ``jobs`` processes, order preserved.
+def collect_features(paths, config: Optional[FeatureConfig] = None, jobs: int = 1, desc: str = "features",
+                     augment=None, first_index: int = 0):
+    """Features of many files, in parallel over ``jobs`` processes, order preserved; bad files
+    give ``None`` and a message.
 
     Parameters
     ----------
-    paths : sequence of path-like
+    paths : sequence of path-like (or :class:`~speechgmm.manifest.AudioRegion`)
     config : FeatureConfig, optional
     jobs : int
         Worker processes (1 = in this process).
     desc : str
         Progress-bar label (a bar is shown only on a terminal).
-    errors : {"raise", "collect"}
-        ``raise``: after trying every file, raise one AudioError naming all bad files.
-        ``collect``: return ``None`` for bad files and their messages.
     augment : tuple (kind, seed), optional
         Features of augmented copies instead (:func:`speechgmm.augment.augment`); file ``i``
         of ``paths`` gets index ``first_index + i``.
@@ -669,32 +716,50 @@ def extract_files(paths, config: Optional[FeatureConfig] = None, jobs: int = 1, 
 
     Returns
     -------
-    feats : list of ndarray (or None), one per path
+    feats : list of ndarray or None, one per path
     problems : list of str
-        One message per bad file (only with ``errors="collect"``).
+        One message per bad file, in order.
     """
     from speechgmm._util import progress
 
     cfg = config or FeatureConfig.preset("default")
-    paths = [str(p) for p in paths]
-    if errors not in ("raise", "collect"):
-        raise ConfigError(f"errors must be 'raise' or 'collect', not {errors!r}")
-    if jobs and jobs > 1 and len(paths) > 1:
+    paths = list(paths)
+    parallel = bool(jobs and jobs > 1 and len(paths) > 1)
+    # workers get the configuration as JSON (parsed once per worker), never a pickled object
+    sent = cfg.to_json() if parallel else cfg
+    work = [Job(p, sent, None if augment is None else (augment[0], int(augment[1]), first_index + i))
+            for i, p in enumerate(paths)]
+    if parallel:
         from concurrent.futures import ProcessPoolExecutor
 
-        # workers get the configuration as JSON (parsed once per worker), never a pickled object
-        text = cfg.to_json()
-        work = [(p, text) + _aug(augment, first_index + i) for i, p in enumerate(paths)]
         with ProcessPoolExecutor(max_workers=jobs) as ex:
-            results = list(progress(ex.map(_extract_one, work, chunksize=max(1, len(work) // (8 * jobs))),
+            results = list(progress(ex.map(_run_job, work, chunksize=max(1, len(work) // (8 * jobs))),
                                     total=len(work), desc=desc))
     else:
-        results = [_extract_one((p, cfg) + _aug(augment, first_index + i))
-                   for i, p in enumerate(progress(paths, total=len(paths), desc=desc))]
-    feats = [r[0] for r in results]
-    problems = [r[1] for r in results if r[1] is not None]
-    if problems and errors == "raise":
-        more = f" (and {len(problems) - 3} more bad files)" if len(problems) > 3 else ""
-        n = len(problems)
-        raise AudioError(f"{n} bad audio file{'s' if n > 1 else ''}: " + "; ".join(problems[:3]) + more)
+        results = [_run_job(j) for j in progress(work, total=len(work), desc=desc)]
+    return [r[0] for r in results], [r[1] for r in results if r[1] is not None]
+
+
+def extract_files(paths, config: Optional[FeatureConfig] = None, jobs: int = 1, desc: str = "features",
+                  errors: str = "raise", augment=None, first_index: int = 0):
+    """:func:`collect_features`, raising one AudioError naming every bad file by default.
+
+    Parameters
+    ----------
+    errors : {"raise", "collect"}
+        ``raise``: after trying every file, raise one AudioError naming all bad files
+        (:func:`speechgmm.errors.raise_bad_files`).  ``collect``: as :func:`collect_features`.
+    (the others as :func:`collect_features`)
+
+    Returns
+    -------
+    feats : list of ndarray (or None), one per path
+    problems : list of str
+        One message per bad file (only with ``errors="collect"``).
+    """
+    if errors not in ("raise", "collect"):
+        raise ConfigError(f"errors must be 'raise' or 'collect', not {errors!r}")
+    feats, problems = collect_features(paths, config, jobs=jobs, desc=desc, augment=augment, first_index=first_index)
+    if errors == "raise":
+        raise_bad_files(problems)
     return feats, problems

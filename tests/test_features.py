@@ -145,6 +145,43 @@ def test_config_rejects_more_bad_values(bad):
         FeatureConfig(**bad)
 
 
+
+def test_every_config_field_has_one_rule():
+    """The constraint table covers every field, so a new field cannot go unchecked."""
+    import dataclasses
+
+    from speechgmm.features import _RULES
+
+    assert list(_RULES) == [f.name for f in dataclasses.fields(FeatureConfig)]
+
+
+@pytest.mark.parametrize("name", [f for f, v in FeatureConfig().to_dict().items() if isinstance(v, float)])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_config_rejects_non_finite_everywhere(name, value):
+    for build in (lambda d: FeatureConfig(**d), lambda d: FeatureConfig.from_dict(dict(FeatureConfig().to_dict(), **d))):
+        with pytest.raises(ConfigError, match=f"invalid feature configuration: {name} must be a finite number"):
+            build({name: value})
+
+
+@pytest.mark.parametrize("bad, msg", [({"cmn": "yes"}, "cmn must be true/false, not 'yes'"),
+                                      ({"window": 3}, "window must be povey or hamming or hann"),
+                                      ({"sr": 8000.5}, "sr must be an integer >= 1000 and <= 384000 Hz"),
+                                      ({"n_mels": True}, "n_mels must be an integer >= 1"),
+                                      ({"preemph": 1.0}, r"preemph must be a finite number >= 0 and < 1, not 1.0")])
+def test_config_checks_types_in_the_constructor_too(bad, msg):
+    """The constructor and from_dict share one checker (the constructor used to accept cmn='yes')."""
+    with pytest.raises(ConfigError, match=msg):
+        FeatureConfig(**bad)
+    with pytest.raises(ConfigError, match=msg):
+        FeatureConfig.from_dict(dict(FeatureConfig().to_dict(), **bad))
+
+
+def test_config_from_dict_reads_integral_numbers_as_floats():
+    cfg = FeatureConfig.from_dict({"fmin": 20, "fmax": 3800})
+    assert cfg == FeatureConfig(fmin=20.0, fmax=3800.0) and isinstance(cfg.fmin, float)
+    with pytest.raises(ConfigError, match="unknown feature option"):
+        FeatureConfig.from_dict({"nonsense": 1})
+
 # --- Kaldi I/O (speechgmm.kaldi) ---------------------------------------------------------
 
 def test_write_feats_round_trip_and_scp_points_at_final_ark(tmp_path):
@@ -273,6 +310,24 @@ def test_extract_files_parallel_equals_serial_and_collects_errors(tmp_path):
         extract_files(paths, cfg)
     with pytest.raises(ConfigError):
         extract_files(paths, cfg, errors="ignore")
+
+
+def test_collect_features_returns_none_and_a_message_per_bad_file(tmp_path):
+    import soundfile as sf
+
+    from speechgmm.features import Job, _run_job, collect_features
+
+    good = tmp_path / "good.wav"
+    sf.write(good, (np.random.default_rng(3).standard_normal(4000) * 0.1).astype(np.float32), 8000)
+    short = tmp_path / "short.wav"
+    sf.write(short, np.full(50, 0.1, np.float32), 8000)
+    feats, problems = collect_features([short, good, tmp_path / "gone.wav"], FeatureConfig())
+    assert feats[0] is None and feats[2] is None and feats[1].shape == (48, 39)
+    assert len(problems) == 2 and "short.wav: too short" in problems[0] and "gone.wav: no such file" in problems[1]
+    job = Job(good, FeatureConfig().to_json(), ("noise", 0, 3))
+    assert job.augment == ("noise", 0, 3)
+    X, err = _run_job(job)
+    assert err is None and X.shape == (48, 39) and not np.array_equal(X, feats[1])
 
 
 def test_cmn_removes_gain_and_a_fixed_channel(corpus):
