@@ -21,6 +21,7 @@ _LAZY = {
     "mfcc": "speechgmm.features",
     "extract_file": "speechgmm.features",
     "load_audio": "speechgmm.audio",
+    "segment_file": "speechgmm.segment",
     "SpeechGMMError": "speechgmm.errors",
     "AudioError": "speechgmm.errors",
     "ManifestError": "speechgmm.errors",

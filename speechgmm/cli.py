@@ -29,6 +29,7 @@ COMMANDS = {
     "info": "info",
     "train-ubm": "train_ubm",
     "verify": "verify",
+    "segment": "segment",
 }
 
 

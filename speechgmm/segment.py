@@ -1,0 +1,593 @@
+"""Who spoke when: find the speech in a long recording and label it over time.
+
+The audio is streamed in blocks (soundfile blocks, channels averaged per block, rate
+converted by ``soxr.ResampleStream``), so memory does not grow with the file's length; only
+one byte per 10 ms frame (the speech decision) and the class scores per 0.1 s chunk are kept.
+
+Per frame:
+
+1. the model's own front end (:mod:`speechgmm.features`): static cepstra and log-energy of
+   each 25 ms frame, Kaldi framing;
+2. speech detection (:func:`speech_frames`): an energy threshold over a noise floor that
+   follows the room noise (the minimum of the smoothed level over a sliding window), and a
+   voicing check (normalised autocorrelation peak in the F0 range) so that noise bursts,
+   knocks and hum are not taken for speech;
+3. mean (and variance) normalisation over a sliding window of a few seconds of *speech*
+   frames (not over the whole hour), deltas, and the per-frame log-likelihood of every class
+   (:meth:`GMMClassifier.frame_scores`).
+
+Per file: the speech decisions are smoothed (pauses shorter than ``min_pause`` bridged,
+speech shorter than ``min_speech`` dropped), and the labels inside the speech are decoded by
+Viterbi over 0.1 s chunks with a minimum duration per label and a switch penalty, lower at
+a pause than inside continuous speech (speakers change at pauses). Segments are contiguous
+runs of one label inside the speech.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from pathlib import Path
+from typing import Dict, List, NamedTuple, Optional, Tuple
+
+import numpy as np
+
+from speechgmm.errors import AudioError, ConfigError
+
+# -- defaults: one place ---------------------------------------------------------------------
+#: shortest speech segment kept (s)
+MIN_SPEECH = 0.2
+#: shorter pauses inside speech are bridged (s)
+MIN_PAUSE = 0.3
+#: sliding window of the mean normalisation (s, centred; speech frames only)
+CMN_WINDOW = 6.0
+#: shortest run of one label (s)
+MIN_LABEL = 1.0
+#: Viterbi switch penalty in nats of (scaled) evidence, inside continuous speech / at a pause
+SWITCH_PENALTY = 20.0
+PAUSE_SWITCH_PENALTY = 4.0
+#: frame log-likelihoods are correlated; they are scaled by this before decoding
+SCORE_SCALE = 0.05
+#: frames per label chunk (0.1 s at a 10 ms hop)
+CHUNK = 10
+#: audio read per block (s of the file)
+BLOCK_SECONDS = 30.0
+#: largest accepted value of a duration option (s)
+MAX_OPTION_SECONDS = 600.0
+
+# speech detection (stand-in for speechgmm.vad until it lands)
+_FLOOR_WINDOW = 3.0      # s: noise floor = minimum of the smoothed level over this centred window
+_MARGIN_DB = 9.0         # dB above the noise floor
+_ABS_FLOOR_DBFS = -62.0  # frames quieter than this are never speech
+_VOICED = 0.6            # autocorrelation peak of a voiced frame
+_VOICED_WINDOW = 0.3     # s: among the active frames within +- this of a speech frame ...
+_VOICED_DENSITY = 0.2    # ... at least this share ...
+_MIN_VOICED_FRAMES = 4   # ... and this many are voiced
+
+
+@dataclasses.dataclass(frozen=True)
+class SegmentOptions:
+    """Options of :func:`segment`; validated on construction (ConfigError, one line)."""
+
+    min_speech: float = MIN_SPEECH
+    min_pause: float = MIN_PAUSE
+    cmn_window: float = CMN_WINDOW
+    min_label: float = MIN_LABEL
+    block_seconds: float = BLOCK_SECONDS
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            flag = "--" + f.name.replace("_", "-")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ConfigError(f"{flag} must be a finite number of seconds, not {v!r}")
+            if not (0 < v <= MAX_OPTION_SECONDS):
+                raise ConfigError(f"{flag} must be > 0 and <= {MAX_OPTION_SECONDS:g} seconds, not {v:g}")
+
+
+class Segmentation(NamedTuple):
+    """Result of :func:`segment` for one file."""
+
+    path: str
+    duration: float                            # seconds
+    segments: List[Tuple[float, float, str]]   # (start, end, label), seconds
+    labels: List[str]                          # the model's classes
+
+    def speaking_time(self) -> Dict[str, float]:
+        out = {lab: 0.0 for lab in self.labels}
+        for a, b, lab in self.segments:
+            out[lab] += b - a
+        return out
+
+
+# -- audio streaming -------------------------------------------------------------------------
+
+def _open(path):
+    import soundfile as sf
+
+    p = Path(path)
+    if not p.exists():
+        raise AudioError(f"{p}: no such file")
+    if p.is_dir():
+        raise AudioError(f"{p}: is a directory, not an audio file")
+    if p.stat().st_size == 0:
+        raise AudioError(f"{p}: empty file (0 bytes)")
+    try:
+        return sf.SoundFile(str(p))
+    except Exception as exc:  # libsndfile raises several types for foreign/damaged files
+        raise AudioError(f"{p}: not a readable audio file ({' '.join(str(exc).split())})") from None
+
+
+def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS):
+    """Yield the file as mono float32 blocks at ``sr`` Hz (channels averaged, soxr HQ
+    stream resampling); the whole file is never in memory."""
+    import soxr
+
+    with _open(path) as f:
+        file_sr, ch = int(f.samplerate), int(f.channels)
+        rs = soxr.ResampleStream(file_sr, sr, 1, dtype="float32", quality="HQ") if file_sr != sr else None
+        n = max(1, int(block_seconds * file_sr))
+        try:
+            for blk in f.blocks(blocksize=n, dtype="float32", always_2d=True):
+                if ch == 1:
+                    y = blk[:, 0]
+                else:  # sum of columns: much faster than mean(axis=1) on an (n, 2) array
+                    y = blk[:, 0].copy()
+                    for c in range(1, ch):
+                        y += blk[:, c]
+                    y *= np.float32(1.0 / ch)
+                if not np.all(np.isfinite(y)):
+                    raise AudioError(f"{path}: contains NaN or infinite samples")
+                yield np.ascontiguousarray(rs.resample_chunk(y, last=False)) if rs is not None else y
+        except RuntimeError as exc:
+            raise AudioError(f"{path}: cannot decode audio ({' '.join(str(exc).split())})") from None
+        if rs is not None:
+            yield np.ascontiguousarray(rs.resample_chunk(np.zeros(0, np.float32), last=True))
+
+
+def _file_info(path):
+    with _open(path) as f:
+        return int(f.samplerate), int(f.channels), int(f.frames)
+
+
+def check_rate(path, file_sr: int, cfg, model_name: str = "the model") -> None:
+    """The model's front end needs audio of at least its own rate (upsampling cannot add the
+    missing band): raise a one-line ConfigError naming both otherwise."""
+    if file_sr < cfg.sr:
+        raise ConfigError(f"{path} is {file_sr} Hz audio but {model_name} analyses {cfg.sr} Hz "
+                          f"(needs audio of at least {cfg.sr} Hz)")
+
+
+# -- per-frame front end -------------------------------------------------------------------
+
+def _voicing(frames: np.ndarray, sr: int, every: int = 2) -> np.ndarray:
+    """Normalised autocorrelation peak in 60-400 Hz of every ``every``-th frame (others copy
+    the previous one), computed at half the rate on pre-emphasised frames (cheap, and the
+    pre-emphasis keeps low-frequency noise from looking periodic)."""
+    from speechgmm.features import pitch_features
+
+    n = frames.shape[0]
+    out = np.zeros(n, dtype=np.float32)
+    if n == 0:
+        return out
+    sub = frames[::every]
+    # [1, 2, 1]/4 low-pass then 2:1 decimation inside each frame
+    lp = 0.25 * sub[:, :-2:2] + 0.5 * sub[:, 1:-1:2] + 0.25 * sub[:, 2::2]
+    lp = lp - lp.mean(axis=1, keepdims=True)
+    pe = lp[:, 1:] - 0.97 * lp[:, :-1]
+    v = pitch_features(pe.astype(np.float32), sr // 2, 60.0, 400.0)[:, 1]
+    out[:] = np.repeat(v, every)[:n]
+    return out
+
+
+class _FrameStream:
+    """Cut a stream of sample blocks into the front end's frames (Kaldi snip-edges, exactly as
+    for the whole signal) and compute each frame's static cepstra, log-energy and voicing."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.tail = np.zeros(0, np.float32)
+        self.samples = 0
+
+    def push(self, y: np.ndarray):
+        from speechgmm.features import _static_features, frame_signal
+
+        cfg = self.cfg
+        self.samples += len(y)
+        buf = np.concatenate([self.tail, y]) if len(self.tail) else y
+        win, hop = cfg.win_length, cfg.hop_length
+        if len(buf) < win:
+            self.tail = buf
+            return None
+        n = 1 + (len(buf) - win) // hop
+        used = buf[:(n - 1) * hop + win] * np.float32(cfg.scale)
+        self.tail = np.array(buf[n * hop:], dtype=np.float32)
+        C, log_e, pitch = _static_features(used, cfg)
+        frames = np.array(frame_signal(used, win, hop), dtype=np.float32)
+        voiced = _voicing(frames, cfg.sr)
+        if cfg.use_energy:
+            C[:, 0] = log_e
+        return C, log_e, pitch, voiced
+
+
+# -- speech detection ----------------------------------------------------------------------
+
+def _centred(fn, x: np.ndarray, half: int, fill) -> np.ndarray:
+    """``fn`` (min/max/mean over axis 1) of a centred window of +-``half`` frames, edges padded."""
+    if half <= 0 or len(x) == 0:
+        return x.copy()
+    p = np.concatenate([np.full(half, fill, x.dtype), x, np.full(half, fill, x.dtype)])
+    w = np.lib.stride_tricks.sliding_window_view(p, 2 * half + 1)
+    return fn(w, axis=1)
+
+
+def _level_db(log_e: np.ndarray, cfg) -> np.ndarray:
+    """Frame RMS in dB re full scale from the natural-log frame energy at ``cfg.scale``."""
+    return (10.0 / math.log(10.0)) * (log_e.astype(np.float64) - math.log(cfg.win_length * cfg.scale ** 2))
+
+
+def speech_frames(log_e: np.ndarray, voiced: np.ndarray, cfg, frame_rate: float) -> np.ndarray:
+    """Candidate speech frames: the level is above the local noise floor (and an absolute
+    floor), and among the active frames within ``+-_VOICED_WINDOW`` s enough are voiced (so an
+    unvoiced onset next to a vowel is kept, a noise burst is not). Frame ``t``'s decision
+    uses frames ``t +- (_FLOOR_WINDOW / 2 + _VOICED_WINDOW)`` s."""
+    db = _level_db(log_e, cfg)
+    smooth = _centred(np.mean, db, 2, -200.0) if len(db) > 4 else db
+    half = int(round(_FLOOR_WINDOW * frame_rate / 2))
+    floor = _centred(np.min, np.where(np.isfinite(smooth), smooth, 0.0), half, np.inf)
+    active = (db > floor + _MARGIN_DB) & (db > _ABS_FLOOR_DBFS)
+    w = int(round(_VOICED_WINDOW * frame_rate))
+    num = _centred(np.sum, (active & (voiced >= _VOICED)).astype(np.int32), w, 0)
+    den = _centred(np.sum, active.astype(np.int32), w, 0)
+    return active & (num >= _VOICED_DENSITY * den) & (num >= _MIN_VOICED_FRAMES)
+
+
+# -- sliding mean normalisation, deltas, scores ---------------------------------------------
+
+def _sliding_cmvn(C: np.ndarray, mask: np.ndarray, half: int, variance: bool) -> np.ndarray:
+    """Subtract from each frame the mean of the speech frames (``mask``) within +-``half``
+    frames (all frames of the window if none is speech); optionally divide by their std."""
+    T = len(C)
+    w = mask.astype(np.float64)
+    Cm = C.astype(np.float64) * w[:, None]
+    cs = np.concatenate([np.zeros((1, C.shape[1])), np.cumsum(Cm, axis=0)])
+    cn = np.concatenate([[0.0], np.cumsum(w)])
+    lo = np.clip(np.arange(T) - half, 0, T)
+    hi = np.clip(np.arange(T) + half + 1, 0, T)
+    n = cn[hi] - cn[lo]
+    s = cs[hi] - cs[lo]
+    ca = np.concatenate([np.zeros((1, C.shape[1])), np.cumsum(C, axis=0, dtype=np.float64)])
+    none = n < 1
+    mean = np.where(none[:, None], (ca[hi] - ca[lo]) / (hi - lo)[:, None], s / np.maximum(n, 1)[:, None])
+    out = C - mean
+    if variance:
+        cq = np.concatenate([np.zeros((1, C.shape[1])), np.cumsum(Cm * C, axis=0)])
+        aq = np.concatenate([np.zeros((1, C.shape[1])), np.cumsum(C.astype(np.float64) ** 2, axis=0)])
+        sq = np.where(none[:, None], (aq[hi] - aq[lo]) / (hi - lo)[:, None], (cq[hi] - cq[lo]) / np.maximum(n, 1)[:, None])
+        sd = np.sqrt(np.maximum(sq - mean ** 2, 0.0))
+        out = out / np.maximum(sd, 1e-5)
+    return out.astype(np.float32)
+
+
+class _Scorer:
+    """Turns the frame stream into speech decisions and chunk class scores, block by block,
+    with enough context on both sides that the result does not depend on the block size."""
+
+    def __init__(self, clf, cfg, options: SegmentOptions):
+        self.clf, self.cfg, self.opt = clf, cfg, options
+        self.rate = 1000.0 / cfg.frame_shift_ms
+        self.cmn_half = int(round(options.cmn_window * self.rate / 2))
+        det = int(round(_FLOOR_WINDOW * self.rate / 2)) + int(round(_VOICED_WINDOW * self.rate)) + 3
+        # decisions need +-det frames; the normalisation needs decisions +-cmn_half; deltas +-4
+        self.ctx = det + max(self.cmn_half, cfg.delta_order * cfg.delta_window)
+        self.block = max(CHUNK, int(options.block_seconds * self.rate) // CHUNK * CHUNK)
+        self.parts = []           # pending (C, log_e, pitch, voiced) arrays
+        self.start = 0            # index of the first pending frame
+        self.pending = 0          # pending frames
+        self.next = 0             # first frame not yet decided
+        self.speech: List[np.ndarray] = []
+        self.chunks: List[np.ndarray] = []   # (n_chunks, n_classes) scores over speech frames
+        self.counts: List[np.ndarray] = []   # speech frames per chunk
+
+    def push(self, item, final=False):
+        if item is not None:
+            self.parts.append(item)
+            self.pending += len(item[0])
+        end = self.start + self.pending
+        while (end - self.next >= self.block + self.ctx) or (final and self.next < end):
+            self._process(min(end, self.next + self.block), end)
+
+    def _process(self, b, end):
+        a = self.next
+        lo, hi = max(0, a - self.ctx), min(end, b + self.ctx)
+        C, log_e, pitch, voiced = (np.concatenate([p[i] for p in self.parts]) if self.parts[0][i] is not None else None
+                                   for i in range(4))
+        off = self.start
+        sl = slice(lo - off, hi - off)
+        Cs, es, vs = C[sl], log_e[sl], voiced[sl]
+        sp = speech_frames(es, vs, self.cfg, self.rate)
+        cfg = self.cfg
+        if cfg.cmn or cfg.cvn:
+            Cs = _sliding_cmvn(Cs, sp, self.cmn_half, cfg.cvn)
+        if pitch is not None:
+            Cs = np.concatenate([Cs, pitch[sl]], axis=1)
+        from speechgmm.features import add_deltas
+
+        X = add_deltas(Cs, cfg.delta_order, cfg.delta_window)[a - lo:b - lo]
+        spb = sp[a - lo:b - lo]
+        self.speech.append(spb)
+        scores = np.zeros((len(X), len(self.clf.labels_)))
+        if spb.any():
+            scores[spb] = self.clf.frame_scores(X[spb])
+        n = len(X)
+        nc = -(-n // CHUNK)
+        pad = nc * CHUNK - n
+        if pad:
+            scores = np.concatenate([scores, np.zeros((pad, scores.shape[1]))])
+            spb = np.concatenate([spb, np.zeros(pad, bool)])
+        self.chunks.append(scores.reshape(nc, CHUNK, -1).sum(1))
+        self.counts.append(spb.reshape(nc, CHUNK).sum(1))
+        self.next = b
+        # keep only the context the next block needs
+        keep_from = max(0, b - self.ctx)
+        drop = keep_from - off
+        if drop > 0:
+            merged = tuple(None if x is None else x[drop:] for x in (C, log_e, pitch, voiced))
+            self.parts = [merged]
+            self.start = keep_from
+            self.pending = len(merged[0])
+
+
+# -- smoothing and labelling ---------------------------------------------------------------
+
+def _runs(mask: np.ndarray):
+    """(start, end) index pairs of the True runs of ``mask``."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
+def smooth_speech(speech: np.ndarray, min_speech: int, min_pause: int) -> np.ndarray:
+    """Bridge pauses shorter than ``min_pause`` frames, then drop speech runs shorter than
+    ``min_speech`` frames."""
+    s = speech.copy()
+    a, b = _runs(~s)
+    for x, y in zip(a, b):
+        if 0 < x and y < len(s) and y - x < min_pause:
+            s[x:y] = True
+    a, b = _runs(s)
+    for x, y in zip(a, b):
+        if y - x < min_speech:
+            s[x:y] = False
+    return s
+
+
+def viterbi_labels(scores: np.ndarray, pause_before: np.ndarray, min_len: int,
+                   switch: float = SWITCH_PENALTY, pause_switch: float = PAUSE_SWITCH_PENALTY) -> np.ndarray:
+    """Most likely label sequence over chunks with a minimum run length.
+
+    Parameters
+    ----------
+    scores : ndarray, shape (n, C)
+        Evidence of each class per chunk (log domain).
+    pause_before : ndarray of bool, shape (n,)
+        A pause precedes chunk ``i``: a label change there costs ``pause_switch`` instead of
+        ``switch``, and the minimum run length may be cut short there.
+    min_len : int
+        Minimum run length in chunks (within continuous speech).
+
+    Returns
+    -------
+    ndarray of int, shape (n,)
+    """
+    n, C = scores.shape
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    D = max(1, int(min_len))
+    S = C * D  # state (c, d): d chunks into a run of class c, saturating at D - 1
+    cls = np.repeat(np.arange(C), D)
+    dur = np.tile(np.arange(D), C)
+    NEG = -1e30
+    delta = np.full(S, NEG)
+    delta[dur == 0] = scores[0]
+    back = np.zeros((n, S), dtype=np.int32)
+    first = np.flatnonzero(dur == 0)
+    idx = np.arange(S)
+    prev_in_run = np.where(dur > 0, idx - 1, idx)
+    for t in range(1, n):
+        # staying in a run: (c, d-1) -> (c, d); (c, D-1) -> (c, D-1)
+        stay = delta[prev_in_run].copy()
+        stay_from = prev_in_run.copy()
+        sat = dur == D - 1
+        if D > 1:
+            alt = delta[sat]  # (c, D-1) self loop
+            better = alt > stay[sat]
+            stay[sat] = np.where(better, alt, stay[sat])
+            stay_from[sat] = np.where(better, idx[sat], stay_from[sat])
+        stay[dur == 0] = NEG
+        if D == 1:
+            stay = delta.copy()
+            stay_from = idx.copy()
+        # switching: from a finished run (any state at a pause) of another class to (c', 0)
+        pen = pause_switch if pause_before[t] else switch
+        src = delta if pause_before[t] else np.where(sat, delta, NEG)
+        nd = stay
+        for c in range(C):
+            other = cls != c
+            j = int(np.argmax(np.where(other, src, NEG)))
+            v = src[j] - pen
+            s0 = first[c]
+            if v > nd[s0]:
+                nd[s0] = v
+                stay_from[s0] = j
+        back[t] = stay_from
+        delta = nd + scores[t][cls]
+    path = np.empty(n, dtype=np.int64)
+    s = int(np.argmax(delta))
+    for t in range(n - 1, -1, -1):
+        path[t] = cls[s]
+        s = back[t, s]
+    return path
+
+
+# -- driver ---------------------------------------------------------------------------------
+
+def _model(model):
+    """(classifier, FeatureConfig, name) from a path, a ModelFile or None (bundled gender model)."""
+    if model is None or isinstance(model, (str, os.PathLike)):
+        from speechgmm.commands._common import load_classifier
+
+        mf = load_classifier(model)
+        name = f"model {model}" if model is not None else "the bundled gender model"
+        return mf.classifier, mf.feature_config, name
+    if hasattr(model, "classifier") and hasattr(model, "feature_config"):
+        return model.classifier, model.feature_config, getattr(model, "name", "the model")
+    raise ConfigError(f"model must be a model file path or a loaded model file, not {type(model).__name__}")
+
+
+def segment(path, model=None, options: Optional[SegmentOptions] = None, show_progress: bool = False) -> Segmentation:
+    """Find the speech in ``path`` and label it with the classes of ``model``.
+
+    Parameters
+    ----------
+    path : path-like
+        Audio file of any length, rate and channel count (streamed).
+    model : path-like or ModelFile, optional
+        A classifier model (default: the bundled gender model).
+    options : SegmentOptions, optional
+    show_progress : bool
+        Progress bar on a terminal.
+
+    Raises
+    ------
+    AudioError
+        Unreadable file, or shorter than one frame.
+    ConfigError
+        The model's front end cannot run on the file (its rate is below the model's).
+    """
+    from speechgmm._util import progress
+
+    opt = options or SegmentOptions()
+    clf, cfg, name = _model(model)
+    file_sr, _, n_samples = _file_info(path)
+    check_rate(path, file_sr, cfg, name)
+    duration = n_samples / file_sr if file_sr else 0.0
+    if n_samples * cfg.sr / max(file_sr, 1) < cfg.win_length:
+        raise AudioError(f"{path}: too short ({duration * 1000:.1f} ms; at least one "
+                         f"{cfg.frame_length_ms:g} ms frame is needed)")
+    frames = _FrameStream(cfg)
+    scorer = _Scorer(clf, cfg, opt)
+    n_blocks = max(1, math.ceil(duration / opt.block_seconds))
+    for y in progress(audio_blocks(path, cfg.sr, opt.block_seconds), total=n_blocks + (file_sr != cfg.sr),
+                      desc=Path(path).name, enabled=None if show_progress else False):
+        if len(y):
+            scorer.push(frames.push(y))
+    scorer.push(None, final=True)
+    if not scorer.speech:
+        raise AudioError(f"{path}: too short (at least one {cfg.frame_length_ms:g} ms frame is needed)")
+    segs = _decode(np.concatenate(scorer.speech), np.concatenate(scorer.chunks), np.concatenate(scorer.counts),
+                   clf.labels_, cfg, opt)
+    return Segmentation(str(path), float(duration), segs, list(clf.labels_))
+
+
+def _decode(speech, chunks, counts, labels, cfg, opt: SegmentOptions):
+    rate = 1000.0 / cfg.frame_shift_ms
+    sp = smooth_speech(speech, max(1, int(round(opt.min_speech * rate))), max(1, int(round(opt.min_pause * rate))))
+    T = len(sp)
+    if not sp.any():
+        return []
+    # chunks touched by smoothed speech; a chunk with no detected speech frame inside bridged
+    # speech carries no evidence (score 0)
+    nc = len(chunks)
+    pad = nc * CHUNK - T
+    spc = np.concatenate([sp, np.zeros(pad, bool)]).reshape(nc, CHUNK).any(1)
+    idx = np.flatnonzero(spc)
+    ev = chunks[idx] * SCORE_SCALE
+    ev -= ev.max(axis=1, keepdims=True)
+    pause_before = np.zeros(len(idx), dtype=bool)
+    if len(idx):
+        pause_before[1:] = np.diff(idx) > 1
+    path = viterbi_labels(ev, pause_before, int(round(opt.min_label * rate / CHUNK)))
+    lab_chunk = np.full(nc, -1, dtype=np.int64)
+    lab_chunk[idx] = path
+    lab_frame = np.repeat(lab_chunk, CHUNK)[:T]
+    lab_frame[~sp] = -1
+    # runs of one label
+    change = np.flatnonzero(np.diff(lab_frame)) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [T]])
+    hop = cfg.hop_length / cfg.sr
+    off = (cfg.win_length - cfg.hop_length) / 2 / cfg.sr
+    out = []
+    for a, b in zip(starts, ends):
+        c = lab_frame[a]
+        if c >= 0:
+            out.append((round(float(a * hop + off), 3), round(float(b * hop + off), 3), str(labels[c])))
+    return out
+
+
+def segment_file(path, model=None, **options) -> List[Tuple[float, float, str]]:
+    """Speech segments of ``path`` as ``(start, end, label)`` in seconds (see :func:`segment`).
+
+    ``model`` is a model file path or loaded model (default: the bundled gender model);
+    keyword options are those of :class:`SegmentOptions` (``min_speech``, ``min_pause``, ...).
+    """
+    return segment(path, model, SegmentOptions(**options)).segments
+
+
+def rttm_lines(result: Segmentation) -> List[str]:
+    """NIST RTTM ``SPEAKER`` lines of one file (file id: the file name without extension)."""
+    fid = "_".join(Path(result.path).stem.split()) or "file"
+    return [f"SPEAKER {fid} 1 {a:.3f} {b - a:.3f} <NA> <NA> {lab} <NA> <NA>" for a, b, lab in result.segments]
+
+
+def _envelope(path, bins: int):
+    """Peak absolute amplitude of ``bins`` equal slices of the file (streamed)."""
+    with _open(path) as f:
+        n = max(1, f.frames)
+        step = max(1, -(-n // bins))
+        out = np.zeros(-(-n // step), dtype=np.float32)
+        pos = 0
+        for blk in f.blocks(blocksize=step * 4096, dtype="float32", always_2d=True):
+            m = np.abs(blk).max(axis=1)
+            k = len(m) // step * step
+            i = pos // step
+            if k:
+                out[i:i + k // step] = m[:k].reshape(-1, step).max(1)
+            if len(m) > k:
+                out[i + k // step] = m[k:].max()
+            pos += len(m)
+    return out, n / f.samplerate
+
+
+def plot_segments(results, output) -> None:
+    """PNG of each file's waveform (peak envelope) with its segments coloured by label
+    (needs matplotlib, the ``[plot]`` extra); written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from speechgmm._util import atomic_output
+
+    labels = sorted({lab for r in results for lab in r.labels})
+    colours = {lab: plt.get_cmap("tab10")(i % 10) for i, lab in enumerate(labels)}
+    fig, axes = plt.subplots(len(results), 1, figsize=(12, 1.8 * len(results) + 0.6), squeeze=False)
+    for ax, r in zip(axes[:, 0], results):
+        env, dur = _envelope(r.path, 4000)
+        t = np.linspace(0, dur, len(env))
+        ax.fill_between(t, -env, env, color="0.45", linewidth=0)
+        for a, b, lab in r.segments:
+            ax.axvspan(a, b, color=colours[lab], alpha=0.35, linewidth=0)
+        ax.set_xlim(0, max(dur, 1e-3))
+        ax.set_ylim(-1, 1)
+        ax.set_yticks([])
+        ax.set_title(Path(r.path).name, fontsize=9, loc="left")
+    axes[-1, 0].set_xlabel("time (s)")
+    from matplotlib.patches import Patch
+
+    fig.legend(handles=[Patch(color=colours[lab], alpha=0.5, label=lab) for lab in labels], loc="upper right",
+               ncol=len(labels), fontsize=8)
+    fig.tight_layout()
+    with atomic_output(output, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)

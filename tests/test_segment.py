@@ -1,0 +1,215 @@
+"""speechgmm segment: who spoke when, on a short conversation built from real corpus audio."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from speechgmm.errors import AudioError, ConfigError
+
+SR = 16000
+
+
+def _conversation(gmm_dir, path, stereo=True):
+    """Two TI test speakers (a man, a woman), turns of 3 digits, 0.6-1.4 s pauses of room noise
+    at -50 dBFS, one 0.8 s white-noise burst at speech level in a pause; 16 kHz (stereo).
+    Returns the truth [(start, end, gender)] of each utterance's file span."""
+    from speechgmm.audio import load_audio
+
+    base = gmm_dir / "test" / "isolated_digits_ti_test_endpt"
+    man = sorted((base / "MAN").iterdir())[0]
+    woman = sorted((base / "WOMAN").iterdir())[0]
+    rng = np.random.default_rng(3)
+    parts, truth, t = [], [], 0
+
+    def pause(sec, burst=False):
+        nonlocal t
+        n = int(sec * SR)
+        x = np.zeros(n)
+        if burst:
+            b = int(0.8 * SR)
+            a = (n - b) // 2
+            x[a:a + b] = rng.standard_normal(b) * 0.05
+        parts.append(x)
+        t += n
+
+    pause(1.0)
+    turns = [(man, "male"), (woman, "female"), (man, "male"), (woman, "female")]
+    for k, (spk, gender) in enumerate(turns):
+        files = sorted(spk.glob("*.wav"))[3 * k:3 * k + 3]
+        for f in files:
+            y, _ = load_audio(f, sr=SR)
+            y = y / np.sqrt(np.mean(y ** 2)) * 0.05
+            truth.append((t / SR, (t + len(y)) / SR, gender))
+            parts.append(y)
+            t += len(y)
+            pause(rng.uniform(0.6, 1.4))
+        if k == 1:
+            pause(2.4, burst=True)
+    x = np.concatenate(parts)
+    x = x + rng.standard_normal(len(x)) * 10 ** (-50 / 20)
+    data = np.stack([x, 0.8 * x], axis=1) if stereo else x
+    sf.write(str(path), data.astype(np.float32), SR, subtype="PCM_16")
+    return truth
+
+
+@pytest.fixture(scope="module")
+def conv(gmm_dir, tmp_path_factory):
+    d = tmp_path_factory.mktemp("seg")
+    path = d / "conversation.wav"
+    truth = _conversation(gmm_dir, path)
+    from speechgmm.segment import segment
+
+    return path, truth, segment(path)
+
+
+def test_segments_at_the_right_times_with_the_right_labels(conv):
+    path, truth, r = conv
+    assert r.labels == ["female", "male"]
+    assert abs(r.duration - sf.info(str(path)).duration) < 1e-6
+    segs = r.segments
+    assert segs, "no speech found"
+    # every utterance is found: a segment overlaps it with the right label
+    for a, b, g in truth:
+        hits = [s for s in segs if s[0] < b and s[1] > a]
+        assert hits and all(s[2] == g for s in hits), (a, b, g, hits)
+    # every segment lies inside an utterance (the TI files are end-pointed: tolerance 0.15 s)
+    for s0, s1, lab in segs:
+        assert any(s0 >= a - 0.15 and s1 <= b + 0.15 and lab == g for a, b, g in truth), (s0, s1, lab)
+    # the noise burst is not speech; segments are ordered and do not overlap
+    assert all(segs[i][1] <= segs[i + 1][0] for i in range(len(segs) - 1))
+    # speaking time per label: most of each file's span (which holds some silence), right shares
+    times = r.speaking_time()
+    true_f = sum(b - a for a, b, g in truth if g == "female")
+    true_m = sum(b - a for a, b, g in truth if g == "male")
+    assert 0.4 * true_f < times["female"] <= true_f + 0.3 and 0.4 * true_m < times["male"] <= true_m + 0.3
+    share = times["female"] / (times["female"] + times["male"])
+    assert abs(share - true_f / (true_f + true_m)) < 0.1
+
+
+def test_python_api(conv):
+    import speechgmm
+
+    path, _, r = conv
+    segs = speechgmm.segment_file(path, None)
+    assert segs == r.segments
+    assert all(isinstance(a, float) and isinstance(b, float) and isinstance(lab, str) for a, b, lab in segs)
+
+
+def test_streaming_equals_whole_file(gmm_dir, tmp_path):
+    """Blocks of 0.7 s give exactly the segments of one block holding the whole file (no
+    resampling: 8 kHz mono), and nearly the same with stream resampling (16 kHz stereo)."""
+    from speechgmm.segment import SegmentOptions, segment
+
+    p8 = tmp_path / "c8.wav"
+    p16 = tmp_path / "c16.wav"
+    _conversation(gmm_dir, p16)
+    from speechgmm.audio import load_audio
+
+    y, _ = load_audio(p16, sr=8000)
+    sf.write(str(p8), y, 8000, subtype="FLOAT")
+    small, whole = SegmentOptions(block_seconds=0.7), SegmentOptions(block_seconds=600)
+    assert segment(p8, None, small).segments == segment(p8, None, whole).segments
+    a, b = segment(p16, None, small).segments, segment(p16, None, whole).segments
+    assert len(a) == len(b)
+    assert all(sa[2] == sb[2] and abs(sa[0] - sb[0]) <= 0.05 and abs(sa[1] - sb[1]) <= 0.05 for sa, sb in zip(a, b))
+
+
+def test_min_speech_and_min_pause_honoured(conv):
+    from speechgmm.segment import SegmentOptions, segment
+
+    path, _, r = conv
+    for min_speech, min_pause in [(0.6, 0.3), (0.2, 2.0)]:
+        segs = segment(path, None, SegmentOptions(min_speech=min_speech, min_pause=min_pause)).segments
+        # maximal runs of speech (adjacent segments differ only by label)
+        runs = []
+        for a, b, _ in segs:
+            if runs and abs(a - runs[-1][1]) < 1e-6:
+                runs[-1][1] = b
+            else:
+                runs.append([a, b])
+        assert all(b - a >= min_speech - 1e-6 for a, b in runs)
+        assert all(runs[i + 1][0] - runs[i][1] >= min_pause - 1e-6 for i in range(len(runs) - 1))
+    # a long min-pause bridges the pauses of a turn: fewer, longer runs than the default
+    assert len(segment(path, None, SegmentOptions(min_pause=2.0)).segments) < len(r.segments)
+
+
+def test_cli_table_json_rttm_plot(conv, cli, tmp_path):
+    path, _, r = conv
+    rttm = tmp_path / "out.rttm"
+    png = tmp_path / "out.png"
+    p = cli("segment", path, "--rttm", rttm, "--plot", png)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].split("\t") == ["path", "start", "end", "label"]
+    rows = [ln.split("\t") for ln in lines[1:] if not ln.startswith("#")]
+    assert [(float(a), float(b), lab) for _, a, b, lab in rows] == [(round(a, 2), round(b, 2), lab)
+                                                                    for a, b, lab in r.segments]
+    assert lines[-1].startswith(f"# {path}:") and "female" in lines[-1] and "male" in lines[-1]
+    # RTTM: SPEAKER <file-id> 1 <start> <duration> <NA> <NA> <label> <NA> <NA>
+    rt = rttm.read_text().splitlines()
+    assert len(rt) == len(r.segments)
+    for ln, (a, b, lab) in zip(rt, r.segments):
+        f = ln.split()
+        assert len(f) == 10 and f[0] == "SPEAKER" and f[1] == "conversation" and f[2] == "1"
+        assert abs(float(f[3]) - a) < 1e-3 and abs(float(f[4]) - (b - a)) < 2e-3
+        assert f[5:7] == ["<NA>", "<NA>"] and f[7] == lab and f[8:] == ["<NA>", "<NA>"]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # JSON: one object per file
+    p = cli("segment", "--json", path)
+    assert p.returncode == 0, p.stderr
+    obj = json.loads(p.stdout)
+    assert set(obj) == {"path", "duration", "segments", "speaking_time"}
+    assert obj["path"] == str(path) and abs(obj["duration"] - r.duration) < 1e-3
+    assert [(s["start"], s["end"], s["label"]) for s in obj["segments"]] == r.segments
+    assert set(obj["speaking_time"]) == {"female", "male"}
+    assert abs(sum(obj["speaking_time"].values()) - sum(b - a for a, b, _ in r.segments)) < 1e-2
+
+
+def test_no_speech_is_not_an_error(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    quiet = tmp_path / "silence.wav"
+    sf.write(str(quiet), np.zeros(8000 * 5, np.float32), 8000)
+    noise = tmp_path / "noise.wav"   # room noise with a loud white-noise burst and knocks
+    x = rng.standard_normal(8000 * 6) * 10 ** (-50 / 20)
+    x[16000:24000] += rng.standard_normal(8000) * 0.1
+    for k in range(32000, 44000, 2000):
+        x[k:k + 400] += rng.standard_normal(400) * np.exp(-np.arange(400) / 60) * 0.5
+    sf.write(str(noise), x.astype(np.float32), 8000)
+    p = cli("segment", "--json", quiet, noise)
+    assert p.returncode == 0, p.stderr
+    for ln in p.stdout.splitlines():
+        obj = json.loads(ln)
+        assert obj["segments"] == [] and obj["speaking_time"] == {"female": 0.0, "male": 0.0}
+
+
+def test_bad_files_one_line_errors(conv, cli, tmp_path):
+    path, _, _ = conv
+    short = tmp_path / "short.wav"
+    sf.write(str(short), np.full(120, 0.1, np.float32), 8000)   # 15 ms < one 25 ms frame
+    low = tmp_path / "phone4k.wav"
+    sf.write(str(low), np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.1, 4000)
+    p = cli("segment", short, low, path)
+    assert p.returncode == 2
+    err = p.stderr.strip().splitlines()
+    assert len(err) == 2
+    assert str(short) in err[0] and "too short" in err[0]
+    assert str(low) in err[1] and "4000 Hz" in err[1] and "8000 Hz" in err[1] and "gender model" in err[1]
+    assert str(path) in p.stdout     # the good file is still segmented
+    from speechgmm.segment import segment
+
+    with pytest.raises(AudioError):
+        segment(short)
+    with pytest.raises(ConfigError, match="4000 Hz"):
+        segment(low)
+
+
+@pytest.mark.parametrize("flag", ["--min-speech", "--min-pause"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "1e9", "abc"])
+def test_option_validation(cli, flag, value, tmp_path):
+    p = cli("segment", f"{flag}={value}", tmp_path / "never-read.wav")
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and flag in lines[0], p.stderr
