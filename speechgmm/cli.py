@@ -33,8 +33,15 @@ COMMANDS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error (exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="speechgmm",
         description="Classify speech with Gaussian mixture models: MFCC features, one GMM per class, "
         "highest total log-likelihood wins.",
@@ -43,12 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"speechgmm {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, modname in COMMANDS.items():
-        try:
-            mod = importlib.import_module(f"speechgmm.commands.{modname}")
-        except ModuleNotFoundError as exc:  # command not built yet in this checkout
-            if exc.name == f"speechgmm.commands.{modname}":
-                continue
-            raise
+        mod = importlib.import_module(f"speechgmm.commands.{modname}")
         p = sub.add_parser(
             name,
             help=mod.HELP,
@@ -84,10 +86,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 130
     except BrokenPipeError:
         # e.g. `speechgmm classify ... | head`: not an error of ours
-        try:
-            sys.stdout = None  # type: ignore[assignment]
-        finally:
-            return 0
+        sys.stdout = None  # type: ignore[assignment]  # nothing left to flush at exit
+        return 0
     except MemoryError:
         print(f"speechgmm {args.command}: error: out of memory", file=sys.stderr)
         return 1

@@ -14,13 +14,14 @@ Files are written atomically and validated on load: any damage or a foreign file
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -32,10 +33,181 @@ FORMAT = "speechgmm-model"
 FORMAT_VERSION = 1
 
 
-def _gmm_arrays(prefix: str, g) -> Dict[str, np.ndarray]:
+# -- one writer and one reader per object (files and Dask both use them) -----------------------
+# A writer returns (header fields, arrays); a reader takes them back and validates them, raising
+# a one-line ModelFileError that names ``where`` (the file, or "model" for objects in memory).
+
+def gmm_to_arrays(g, prefix: str) -> Dict[str, np.ndarray]:
+    """A DiagGMM's parameters as float64 arrays ``{prefix}_weights``, ``_means``, ``_variances``."""
     return {f"{prefix}_weights": np.asarray(g.weights_, np.float64), f"{prefix}_means": np.asarray(g.means_, np.float64),
             f"{prefix}_variances": np.asarray(g.variances_, np.float64)}
 
+
+def _damaged(where, what: str) -> ModelFileError:
+    return ModelFileError(f"{where}: damaged model file ({what})")
+
+
+def _check_gmm_arrays(where, prefix: str, w, mu, var, n_features: Optional[int]) -> None:
+    for name, a in (("weights", w), ("means", mu), ("variances", var)):
+        if a.dtype.kind != "f":
+            raise _damaged(where, f"{prefix} {name} are not floating point")
+        if not np.all(np.isfinite(a)):
+            raise _damaged(where, f"{prefix} {name} contain NaN/inf")
+    K = w.shape[0] if w.ndim == 1 else -1
+    if K < 1 or mu.ndim != 2 or mu.shape[0] != K or var.shape != mu.shape or \
+            (n_features is not None and mu.shape[1] != n_features):
+        raise _damaged(where, f"inconsistent shapes for {prefix}")
+    if np.any(w < 0) or abs(w.sum() - 1.0) > 1e-6 or np.any(var <= 0):
+        raise _damaged(where, f"{prefix}: weights must sum to 1, variances be > 0")
+
+
+def gmm_from_arrays(arrays, prefix: str, *, where="model", n_features: Optional[int] = None):
+    """The DiagGMM stored under ``prefix`` in ``arrays``, validated (finite, shapes, weights, variances)."""
+    from speechgmm.gmm import DiagGMM
+
+    try:
+        w, mu, var = (np.asarray(arrays[f"{prefix}_{n}"]) for n in ("weights", "means", "variances"))
+    except KeyError as exc:
+        raise _damaged(where, f"missing array {exc.args[0]}") from None
+    _check_gmm_arrays(where, prefix, w, mu, var, n_features)
+    g = DiagGMM(n_components=w.shape[0])
+    g.weights_, g.means_, g.variances_ = w.astype(np.float64), mu.astype(np.float64), var.astype(np.float64)
+    return g
+
+
+def ubm_to_arrays(ubm) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+    """A background DiagGMM (``kind="ubm"``): header fields and arrays."""
+    header = dict(kind="ubm", n_components=int(ubm.n_components), n_features=int(ubm.means_.shape[1]),
+                  var_floor=float(ubm.var_floor))
+    arrays = gmm_to_arrays(ubm, "ubm")
+    if hasattr(ubm, "var_floor_"):
+        arrays["ubm_var_floor"] = np.asarray(ubm.var_floor_, np.float64)
+    return header, arrays
+
+
+def ubm_from_arrays(header, arrays, *, where="model"):
+    ubm = gmm_from_arrays(arrays, "ubm", where=where, n_features=header.get("n_features"))
+    if "ubm_var_floor" in arrays:
+        floor = np.asarray(arrays["ubm_var_floor"])
+        if floor.shape != ubm.means_.shape[1:] or floor.dtype.kind != "f" or not np.all(np.isfinite(floor)) \
+                or np.any(floor <= 0):
+            raise _damaged(where, "bad ubm_var_floor")
+        ubm.var_floor_ = floor.astype(np.float64)
+    ubm.var_floor = _number(header.get("var_floor", 1e-3), where, "var_floor")
+    return ubm
+
+
+def classifier_to_arrays(clf) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+    """A trained GMMClassifier: header fields (labels, method, priors, ...) and arrays (``c{i}_*``, ``ubm_*``)."""
+    if not getattr(clf, "models_", None):
+        raise ConfigError("cannot save an untrained classifier")
+    arrays: Dict[str, np.ndarray] = {}
+    for i, g in enumerate(clf.models_):
+        arrays.update(gmm_to_arrays(g, f"c{i}"))
+    header: Dict[str, Any] = dict(kind="classifier", method=clf.method_, labels=list(clf.labels_),
+                                  n_components=[int(g.n_components) for g in clf.models_],
+                                  n_features=int(clf.models_[0].means_.shape[1]), frames=clf.frames_,
+                                  priors=clf.priors, top_c=int(clf.top_c))
+    if clf.method_ == "map":
+        arrays.update(gmm_to_arrays(clf.ubm_, "ubm"))
+        header.update(relevance_factor=float(clf.relevance_factor), adapt=clf.adapt)
+    return header, arrays
+
+
+def _number(v, where, name: str, lo: float = 0.0) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < lo:
+        raise _damaged(where, f"{name} must be a finite number >= {lo:g}, not {v!r}")
+    return float(v)
+
+
+def _labels(header, arrays, where):
+    labels = header.get("labels")
+    if not isinstance(labels, list) or len(labels) < 1 or len(set(map(str, labels))) != len(labels):
+        raise _damaged(where, "bad label list")
+    n_arrays = sum(1 for k in arrays if k.startswith("c") and k.endswith("_weights"))
+    if n_arrays != len(labels):
+        raise _damaged(where, f"{len(labels)} labels but {n_arrays} class models")
+    return [str(x) for x in labels]
+
+
+def _priors(header, labels, where):
+    priors = header.get("priors")
+    if priors is None:
+        return None
+    if not isinstance(priors, dict) or set(priors) - set(labels):
+        raise _damaged(where, "priors must map the model's labels to numbers")
+    if not sum(_number(v, where, f"prior of {k!r}") for k, v in priors.items()) > 0:
+        raise _damaged(where, "priors must not all be 0")
+    return priors
+
+
+def classifier_from_arrays(header, arrays, *, where="model"):
+    """The GMMClassifier that :func:`classifier_to_arrays` wrote, validated."""
+    from speechgmm.classifier import GMMClassifier
+    from speechgmm.options import RELEVANCE_FACTOR
+
+    labels = _labels(header, arrays, where)
+    method = header.get("method", "em")
+    if method not in ("em", "map"):
+        raise _damaged(where, f"unknown method {method!r}")
+    top_c = header.get("top_c", 5)
+    if isinstance(top_c, bool) or not isinstance(top_c, int) or top_c < 1:
+        raise _damaged(where, f"top_c must be a positive integer, not {top_c!r}")
+    frames = header.get("frames") or {}
+    if not isinstance(frames, dict):
+        raise _damaged(where, "bad frame counts")
+    D = header.get("n_features")
+    clf = GMMClassifier(priors=_priors(header, labels, where), top_c=top_c)
+    clf.labels_ = labels
+    clf.models_ = [gmm_from_arrays(arrays, f"c{i}", where=where, n_features=D) for i in range(len(labels))]
+    clf.frames_ = frames
+    clf.method_ = method
+    if method == "map":
+        clf.ubm_ = gmm_from_arrays(arrays, "ubm", where=where, n_features=D)
+        clf.relevance_factor = _number(header.get("relevance_factor", RELEVANCE_FACTOR), where, "relevance_factor")
+        clf.adapt = str(header.get("adapt", "m"))
+        if any(m.n_components != clf.ubm_.n_components for m in clf.models_):
+            raise _damaged(where, "MAP models differ from the UBM in size")
+    return clf
+
+
+def front_end_to_header(feature_config) -> Optional[Dict[str, Any]]:
+    return feature_config.to_dict() if feature_config is not None else None
+
+
+def _version(text) -> Tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in str(text).split(".")[:3])
+    except ValueError:
+        return ()
+
+
+def _newer(header) -> Optional[str]:
+    """The writer's version if it is newer than this speechgmm, else None."""
+    v = header.get("speechgmm_version")
+    return str(v) if _version(v) > _version(__version__) else None
+
+
+def front_end_from_header(header, *, where="model"):
+    """The FeatureConfig stored in a header (None if there is none)."""
+    from speechgmm.features import FeatureConfig
+
+    d = header.get("features")
+    if not d:
+        return None
+    newer = _newer(header)
+    if newer and isinstance(d, dict):
+        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(FeatureConfig)})
+        if unknown:
+            raise ModelFileError(f"{where}: written by a newer speechgmm ({newer}) with front-end option(s) "
+                                 f"{', '.join(unknown)}; upgrade speechgmm to use it")
+    try:
+        return FeatureConfig.from_dict(d)
+    except ConfigError as exc:
+        raise _damaged(where, f"front end: {exc}") from None
+
+
+# -- files -------------------------------------------------------------------------------------
 
 def _write(path, arrays: Dict[str, np.ndarray], header: Dict[str, Any]) -> Path:
     # SOURCE_DATE_EPOCH (reproducible-builds convention) fixes the date for bit-identical files
@@ -70,32 +242,15 @@ def save_model(path: os.PathLike | str, clf, feature_config=None, info: Optional
     info : dict, optional
         Extra JSON-able header fields (label column, manifest hash, training options, ...).
     """
-    if not getattr(clf, "models_", None):
-        raise ConfigError("cannot save an untrained classifier")
-    arrays: Dict[str, np.ndarray] = {}
-    for i, g in enumerate(clf.models_):
-        arrays.update(_gmm_arrays(f"c{i}", g))
-    header: Dict[str, Any] = dict(info or {})
-    header.update(kind="classifier", method=clf.method_, labels=list(clf.labels_),
-                  n_components=[int(g.n_components) for g in clf.models_],
-                  n_features=int(clf.models_[0].means_.shape[1]), frames=clf.frames_,
-                  priors=clf.priors, top_c=int(clf.top_c),
-                  features=feature_config.to_dict() if feature_config is not None else None)
-    if clf.method_ == "map":
-        arrays.update(_gmm_arrays("ubm", clf.ubm_))
-        header.update(relevance_factor=float(clf.relevance_factor), adapt=clf.adapt)
+    fields, arrays = classifier_to_arrays(clf)
+    header = dict(info or {}, **fields, features=front_end_to_header(feature_config))
     return _write(path, arrays, header)
 
 
 def save_ubm(path: os.PathLike | str, ubm, feature_config=None, info: Optional[Dict[str, Any]] = None) -> Path:
     """Write a background :class:`~speechgmm.gmm.DiagGMM` (``kind="ubm"``) atomically."""
-    header = dict(info or {})
-    header.update(kind="ubm", n_components=int(ubm.n_components), n_features=int(ubm.means_.shape[1]),
-                  var_floor=float(ubm.var_floor),
-                  features=feature_config.to_dict() if feature_config is not None else None)
-    arrays = _gmm_arrays("ubm", ubm)
-    if hasattr(ubm, "var_floor_"):
-        arrays["ubm_var_floor"] = np.asarray(ubm.var_floor_, np.float64)
+    fields, arrays = ubm_to_arrays(ubm)
+    header = dict(info or {}, **fields, features=front_end_to_header(feature_config))
     return _write(path, arrays, header)
 
 
@@ -116,26 +271,55 @@ class ModelFile:
         self.kind = header["kind"]
 
 
-def _gmm_from(path, z, prefix: str, D: Optional[int]):
-    from speechgmm.gmm import DiagGMM
+_NPZ_ERRORS = (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, zipfile.LargeZipFile, RuntimeError,
+               zlib.error, NotImplementedError, UnicodeDecodeError)
 
+
+def _read_npz(path: Path) -> Dict[str, np.ndarray]:
+    """Every array of a model file; ModelFileError for anything that is not a readable .npz with a header."""
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a directory, not a model file")
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such model file")
     try:
-        w, mu, var = (z[f"{prefix}_{n}"] for n in ("weights", "means", "variances"))
-    except KeyError as exc:
-        raise ModelFileError(f"{path}: damaged model file (missing array {exc.args[0]})") from None
-    for name, a in (("weights", w), ("means", mu), ("variances", var)):
-        if a.dtype.kind != "f":
-            raise ModelFileError(f"{path}: damaged model file ({prefix} {name} are not floating point)")
-        if not np.all(np.isfinite(a)):
-            raise ModelFileError(f"{path}: damaged model file ({prefix} {name} contain NaN/inf)")
-    K = w.shape[0] if w.ndim == 1 else -1
-    if K < 1 or mu.ndim != 2 or mu.shape[0] != K or var.shape != mu.shape or (D is not None and mu.shape[1] != D):
-        raise ModelFileError(f"{path}: damaged model file (inconsistent shapes for {prefix})")
-    if np.any(w < 0) or abs(w.sum() - 1.0) > 1e-6 or np.any(var <= 0):
-        raise ModelFileError(f"{path}: damaged model file ({prefix}: weights must sum to 1, variances be > 0)")
-    g = DiagGMM(n_components=K)
-    g.weights_, g.means_, g.variances_ = w.astype(np.float64), mu.astype(np.float64), var.astype(np.float64)
-    return g
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot read model file ({exc.strerror or exc})") from None
+    if magic != b"PK\x03\x04":  # every .npz is a zip archive
+        what = "an empty file" if not magic else "not an .npz archive"
+        raise ModelFileError(f"{path}: not a speechgmm model file ({what})")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "header" not in z.files:
+                raise ModelFileError(f"{path}: not a speechgmm model file (no header)")
+            return {k: z[k] for k in z.files}
+    except _NPZ_ERRORS as exc:
+        raise ModelFileError(f"{path}: not a speechgmm model file or damaged ({' '.join(str(exc).split())[:120]})") \
+            from None
+
+
+def _read_header(path: Path, arrays, kind: Optional[str]) -> Dict[str, Any]:
+    try:
+        header = json.loads(arrays["header"].astype(np.uint8).tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError):
+        raise _damaged(path, "unreadable header") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not a speechgmm model file")
+    version = header.get("format_version")
+    if version != FORMAT_VERSION:
+        newer = _newer(header) if isinstance(version, int) and version > FORMAT_VERSION else None
+        hint = f"written by a newer speechgmm ({newer}); upgrade" if newer else \
+            f"this speechgmm reads version {FORMAT_VERSION}"
+        raise ModelFileError(f"{path}: unsupported model format version {version!r} ({hint})")
+    if header.get("kind") not in _READERS:
+        raise ModelFileError(f"{path}: unknown model kind {header.get('kind')!r}")
+    if kind is not None and header.get("kind") != kind:
+        raise ModelFileError(f"{path}: is a {header.get('kind')!r} model, expected a {kind!r} model")
+    return header
+
+
+_READERS = {"classifier": classifier_from_arrays, "ubm": ubm_from_arrays}
 
 
 def load_model(path: os.PathLike | str, kind: Optional[str] = None) -> ModelFile:
@@ -152,75 +336,17 @@ def load_model(path: os.PathLike | str, kind: Optional[str] = None) -> ModelFile
     ModelFileError
         Missing, truncated, corrupted or foreign file; unsupported version; wrong kind.
     """
-    from speechgmm.classifier import GMMClassifier
-    from speechgmm.features import FeatureConfig
-
     path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: no such model file")
+    arrays = _read_npz(path)
+    header = _read_header(path, arrays, kind)
+    fc = front_end_from_header(header, where=path)
     try:
-        with open(path, "rb") as fh:
-            magic = fh.read(4)
-    except OSError as exc:
-        raise ModelFileError(f"{path}: cannot read model file ({exc.strerror or exc})") from None
-    if magic != b"PK\x03\x04":  # every .npz is a zip archive
-        what = "an empty file" if not magic else "not an .npz archive"
-        raise ModelFileError(f"{path}: not a speechgmm model file ({what})")
-    try:
-        z = np.load(path, allow_pickle=False)
-        if not hasattr(z, "files"):
-            raise ModelFileError(f"{path}: not a speechgmm model file (a bare .npy array)")
-        with z:
-            if "header" not in z.files:
-                raise ModelFileError(f"{path}: not a speechgmm model file (no header)")
-            arrays = {k: z[k] for k in z.files}
-    except ModelFileError:
-        raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, zipfile.LargeZipFile, RuntimeError,
-            zlib.error, NotImplementedError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{path}: not a speechgmm model file or damaged ({' '.join(str(exc).split())[:120]})") from None
-    try:
-        header = json.loads(arrays["header"].astype(np.uint8).tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, ValueError):
-        raise ModelFileError(f"{path}: damaged model file (unreadable header)") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not a speechgmm model file")
-    if header.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(f"{path}: unsupported model format version {header.get('format_version')!r} "
-                             f"(this speechgmm reads version {FORMAT_VERSION})")
-    if kind is not None and header.get("kind") != kind:
-        raise ModelFileError(f"{path}: is a {header.get('kind')!r} model, expected a {kind!r} model")
-    try:
-        fc = FeatureConfig.from_dict(header["features"]) if header.get("features") else None
-    except ConfigError as exc:
-        raise ModelFileError(f"{path}: damaged model file (front end: {exc})") from None
+        obj = _READERS[header["kind"]](header, arrays, where=path)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _damaged(path, exc) from None
     D = header.get("n_features")
-    clf = ubm = None
-    try:
-        if header.get("kind") == "ubm":
-            ubm = _gmm_from(path, arrays, "ubm", D)
-            if "ubm_var_floor" in arrays:
-                ubm.var_floor_ = arrays["ubm_var_floor"].astype(np.float64)
-            ubm.var_floor = float(header.get("var_floor", 1e-3))
-        elif header.get("kind") == "classifier":
-            labels = header["labels"]
-            if not isinstance(labels, list) or len(labels) < 1 or len(set(labels)) != len(labels):
-                raise ModelFileError(f"{path}: damaged model file (bad label list)")
-            clf = GMMClassifier(priors=header.get("priors"), top_c=int(header.get("top_c", 5)))
-            clf.labels_ = [str(x) for x in labels]
-            clf.models_ = [_gmm_from(path, arrays, f"c{i}", D) for i in range(len(labels))]
-            clf.frames_ = header.get("frames") or {}
-            clf.method_ = header.get("method", "em")
-            if clf.method_ == "map":
-                clf.ubm_ = ubm = _gmm_from(path, arrays, "ubm", D)
-                clf.relevance_factor = float(header.get("relevance_factor", 16.0))
-                clf.adapt = header.get("adapt", "m")
-                if any(m.n_components != ubm.n_components for m in clf.models_):
-                    raise ModelFileError(f"{path}: damaged model file (MAP models differ from the UBM in size)")
-        else:
-            raise ModelFileError(f"{path}: unknown model kind {header.get('kind')!r}")
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"{path}: damaged model file ({exc})") from None
     if fc is not None and D is not None and fc.dim != D:
-        raise ModelFileError(f"{path}: damaged model file (front end gives {fc.dim} dims, models have {D})")
-    return ModelFile(path, header, clf, ubm, fc)
+        raise _damaged(path, f"front end gives {fc.dim} dims, models have {D}")
+    if header["kind"] == "classifier":
+        return ModelFile(path, header, obj, obj.ubm_, fc)
+    return ModelFile(path, header, None, obj, fc)

@@ -7,17 +7,32 @@ The command line and the recipes call these; they only glue the library's parts
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, List, Optional
+from dataclasses import dataclass
+from typing import Dict, List, Optional
 
 import numpy as np
 
-from speechgmm.errors import InsufficientDataError
+from speechgmm.errors import ConfigError, raise_bad_files, too_few_frames
+from speechgmm.options import RELEVANCE_FACTOR, TrainOptions, UbmOptions
+
+#: Training defaults of ``speechgmm train`` under their command-line names (held by
+#: :class:`~speechgmm.options.TrainOptions`; chosen by cross-validation on the corpus's
+#: training speakers, see benchmarks/choose_defaults.py and the README).
+DEFAULTS = {"components": TrainOptions.n_components, "iterations": TrainOptions.max_iter, "init": TrainOptions.init,
+            "seed": TrainOptions.random_state, "ubm_components": TrainOptions.ubm_components,
+            "relevance_factor": RELEVANCE_FACTOR}
 
 
-#: Training defaults of ``speechgmm train``, chosen by cross-validation on the corpus's
-#: training speakers (see benchmarks/choose_defaults.py and the README).
-DEFAULTS = {"components": 64, "iterations": 20, "init": "kmeans", "seed": 0, "ubm_components": 256,
-            "relevance_factor": 4.0}
+@dataclass
+class TrainSummary:
+    """What :func:`train_from_manifest` / :func:`train_ubm_from_manifest` did."""
+
+    output: str
+    files: int
+    seconds: float
+    method: str = "ubm"
+    labels: Optional[List[str]] = None
+    frames: Optional[Dict[str, int]] = None
 
 
 def manifest_features(man, config, jobs: int = 1, client=None, desc: str = "features") -> List[np.ndarray]:
@@ -57,7 +72,6 @@ def cache_features(man, config, cache_dir, jobs: int = 1, batch: int = 256, augm
     """
     from pathlib import Path
 
-    from speechgmm.errors import AudioError
     from speechgmm.features import extract_files
     from speechgmm.kaldi import write_feats
 
@@ -77,9 +91,7 @@ def cache_features(man, config, cache_dir, jobs: int = 1, batch: int = 256, augm
                         yield (k if kind is None else f"{k}-{kind}"), f
             if problems:  # bad files are named once, after the clean pass
                 break
-        if problems:
-            more = f" (and {len(problems) - 3} more bad files)" if len(problems) > 3 else ""
-            raise AudioError(f"{len(problems)} bad audio file(s): " + "; ".join(problems[:3]) + more)
+        raise_bad_files(problems)
 
     d = Path(cache_dir).resolve()
     d.mkdir(parents=True, exist_ok=True)
@@ -96,17 +108,21 @@ def _cached_groups(keys, labels, scp):
     return {lab: ArkFeatures(scp, ks) for lab, ks in by.items()}
 
 
-def train_ubm(feats: List[np.ndarray], n_components: int, iterations: int, seed: int, init: str = "split",
-              client=None):
-    """Fit a background DiagGMM on all frames of ``feats``."""
+def train_ubm(feats, n_components: int, iterations: int, seed: int, init: str = "split", client=None):
+    """Fit a background DiagGMM on all frames of ``feats`` (arrays or a feature stream)."""
+    return fit_ubm(feats, UbmOptions(n_components=n_components, max_iter=iterations, init=init, random_state=seed),
+                   client=client)
+
+
+def fit_ubm(feats, options: UbmOptions, client=None):
+    """Fit the background DiagGMM that ``options`` describes on all frames of ``feats``."""
     from speechgmm.gmm import DiagGMM
 
-    from speechgmm.gmm import DiagGMM as _G
-
-    n = _G._count(feats)[0] if client is None else sum(f.shape[0] for f in feats)
-    if n < 2 * n_components:
-        raise InsufficientDataError(f"{n} frames are too few for a {n_components}-component UBM")
-    ubm = DiagGMM(n_components, max_iter=iterations, tol=0, init=init, random_state=seed)
+    n = DiagGMM._count(feats)[0] if client is None else sum(f.shape[0] for f in feats)
+    if n < 2 * options.n_components:
+        raise too_few_frames(n, options.n_components, "the UBM data")
+    ubm = DiagGMM(options.n_components, max_iter=options.max_iter, tol=options.tol, init=options.init,
+                  random_state=options.random_state)
     if client is not None:
         from speechgmm.distributed import fit_gmm_distributed
 
@@ -114,54 +130,55 @@ def train_ubm(feats: List[np.ndarray], n_components: int, iterations: int, seed:
     return ubm.fit(feats)
 
 
-def train_from_manifest(manifest_path, output, label_column: str = "label", components: int = DEFAULTS["components"],
-                        iterations: int = DEFAULTS["iterations"], init: str = DEFAULTS["init"],
-                        preset: Optional[str] = None, seed: int = 0, jobs: int = 1, root=None,
-                        method: str = "em", ubm_path=None, ubm_components: int = DEFAULTS["ubm_components"],
-                        relevance_factor: float = DEFAULTS["relevance_factor"], adapt: str = "m", client=None,
-                        cache_dir=None, augment=()) -> Dict[str, Any]:
-    """Read a manifest, extract features, train a classifier and save it atomically.
+def _front_end(options: TrainOptions):
+    """(front end, UBM or None): ``--ubm``'s model and front end, else ``--preset``'s."""
+    from speechgmm.features import FeatureConfig
+    from speechgmm.modelio import load_model
+
+    if options.ubm is None:
+        return FeatureConfig.preset(options.preset or "default"), None
+    mf = load_model(options.ubm, kind="ubm")
+    cfg = mf.feature_config or FeatureConfig.preset(options.preset or "default")
+    if options.preset and FeatureConfig.preset(options.preset) != cfg:
+        raise ConfigError(f"--preset {options.preset} differs from the front end the UBM {options.ubm} was trained "
+                          "with")
+    return cfg, mf.ubm
+
+
+def train_from_manifest(manifest, output, options: Optional[TrainOptions] = None, *, root=None, jobs: int = 1,
+                        cache_dir=None, client=None) -> TrainSummary:
+    """Read a manifest, extract features, train a classifier as ``options`` say and save it atomically.
 
     With ``cache_dir``, features go to a Kaldi archive there and EM streams them from disk
-    (memory: one utterance and one E-step chunk per process, whatever the corpus size).
-    ``augment`` (kinds of :mod:`speechgmm.augment`) adds one noisy and/or reverberant copy of
-    every training file (multi-condition training).
-
-    Returns a summary dict (labels, frames per class, seconds, output path).
+    (memory: one utterance and one E-step chunk per process, whatever the corpus size); with a
+    Dask ``client`` they stay on the cluster's workers.  ``options.augment`` (kinds of
+    :mod:`speechgmm.augment`) adds one noisy and/or reverberant copy of every training file.
     """
     from speechgmm.classifier import GMMClassifier
-    from speechgmm.features import FeatureConfig
     from speechgmm.manifest import read_manifest
-    from speechgmm.modelio import load_model, save_model
+    from speechgmm.modelio import save_model
 
+    options = options or TrainOptions()
     t0 = time.time()
-    man = read_manifest(manifest_path, root=root)
-    labels = man.labels(label_column)
-    ubm = None
-    if ubm_path is not None:
-        method = "map"
-        mf = load_model(ubm_path, kind="ubm")
-        ubm = mf.ubm
-        cfg = mf.feature_config or FeatureConfig.preset(preset or "default")
-        if preset and FeatureConfig.preset(preset) != cfg:
-            from speechgmm.errors import ConfigError
-
-            raise ConfigError(f"--preset {preset} differs from the front end the UBM {ubm_path} was trained with")
-    else:
-        cfg = FeatureConfig.preset(preset or "default")
-    augment = tuple(augment or ())
+    man = read_manifest(manifest, root=root)
+    labels = man.labels(options.label_column)
+    cfg, ubm = _front_end(options)
+    augment, seed = options.augment, options.random_state
     labels = labels * (1 + len(augment))  # the copies follow the originals, kind after kind
-    clf = GMMClassifier(n_components=components, max_iter=iterations, tol=1e-4, init=init, random_state=seed, jobs=jobs)
+    clf = GMMClassifier(n_components=options.n_components, max_iter=options.max_iter, tol=options.tol,
+                        init=options.init, random_state=seed, jobs=jobs)
+    mo = options.map
     if client is not None:
         from speechgmm import distributed as dist
         from speechgmm.gmm import DiagGMM
 
         items = dist.augmented_items(man.paths, augment, seed)
-        if method == "map":
+        if options.method == "map":
             if ubm is None:
+                u = options.ubm_options()
                 ubm = dist.train_ubm_distributed(client, items, cfg, DiagGMM(
-                    ubm_components, max_iter=iterations, tol=0, init="split", random_state=seed))
-            clf = dist.fit_map_distributed(client, items, labels, cfg, clf, ubm, relevance_factor, adapt)
+                    u.n_components, max_iter=u.max_iter, tol=u.tol, init=u.init, random_state=u.random_state))
+            clf = dist.fit_map_distributed(client, items, labels, cfg, clf, ubm, mo.relevance_factor, mo.adapt)
         else:
             clf = dist.train_classifier_distributed(client, items, labels, cfg, clf)
     elif cache_dir is not None:
@@ -169,30 +186,63 @@ def train_from_manifest(manifest_path, output, label_column: str = "label", comp
 
         keys, scp = cache_features(man, cfg, cache_dir, jobs=jobs, augment=augment, seed=seed)
         groups = _cached_groups(keys, labels, scp)
-        if method == "map":
+        if options.method == "map":
             if ubm is None:
-                ubm = train_ubm(ArkFeatures(scp, keys), ubm_components, iterations, seed)
-            clf.fit_map_groups(groups, ubm, relevance_factor=relevance_factor, adapt=adapt)
+                ubm = fit_ubm(ArkFeatures(scp, keys), options.ubm_options())
+            clf.fit_map_groups(groups, ubm, relevance_factor=mo.relevance_factor, adapt=mo.adapt)
         else:
             clf.fit_groups(groups)
     else:
         feats = manifest_features(man, cfg, jobs=jobs)
         if augment:
             feats = feats + augmented_features(man, cfg, augment, seed, jobs=jobs)
-        if method == "map":
+        if options.method == "map":
             if ubm is None:
-                ubm = train_ubm(feats, ubm_components, iterations, seed)
-            clf.fit_map(feats, labels, ubm, relevance_factor=relevance_factor, adapt=adapt)
+                ubm = fit_ubm(feats, options.ubm_options())
+            clf.fit_map(feats, labels, ubm, relevance_factor=mo.relevance_factor, adapt=mo.adapt)
         else:
             clf.fit(feats, labels)
-    info = {"label_column": label_column, "manifest": str(man.source), "manifest_sha256": man.sha256,
-            "n_files": len(man), "training": {"method": method, "components": components, "iterations": iterations,
-                                              "init": init, "seed": seed, "relevance_factor": relevance_factor,
-                                              "adapt": adapt, "ubm": str(ubm_path) if ubm_path else None,
-                                              "augment": list(augment)}}
+    info = {"label_column": options.label_column, "manifest": str(man.source), "manifest_sha256": man.sha256,
+            "n_files": len(man), "training": options.record()}
     save_model(output, clf, cfg, info)
-    return {"output": str(output), "labels": clf.labels_, "frames": clf.frames_, "files": len(man),
-            "seconds": time.time() - t0, "method": method}
+    return TrainSummary(output=str(output), files=len(man), seconds=time.time() - t0, method=options.method,
+                        labels=clf.labels_, frames=clf.frames_)
+
+
+def train_ubm_from_manifest(manifest, output, options: Optional[UbmOptions] = None, *, root=None, jobs: int = 1,
+                            cache_dir=None, client=None) -> TrainSummary:
+    """Train a universal background model on every file of a manifest (labels ignored); save it atomically."""
+    from speechgmm.features import FeatureConfig
+    from speechgmm.manifest import read_manifest
+    from speechgmm.modelio import save_ubm
+
+    options = options or UbmOptions()
+    t0 = time.time()
+    cfg = FeatureConfig.preset(options.preset)
+    man = read_manifest(manifest, root=root)
+    kinds, seed = options.augment, options.random_state
+    if client is not None:
+        from speechgmm.distributed import augmented_items, train_ubm_distributed
+        from speechgmm.gmm import DiagGMM
+
+        gmm = DiagGMM(options.n_components, max_iter=options.max_iter, tol=options.tol, init=options.init,
+                      random_state=seed)
+        ubm = train_ubm_distributed(client, augmented_items(man.paths, kinds, seed), cfg, gmm)
+    else:
+        if cache_dir is not None:
+            from speechgmm.kaldi import ArkFeatures
+
+            keys, scp = cache_features(man, cfg, cache_dir, jobs=jobs, augment=kinds, seed=seed)
+            feats = ArkFeatures(scp, keys)
+        else:
+            feats = manifest_features(man, cfg, jobs=jobs)
+            if kinds:
+                feats = feats + augmented_features(man, cfg, kinds, seed, jobs=jobs)
+        ubm = fit_ubm(feats, options)
+    save_ubm(output, ubm, cfg, {"manifest": str(man.source), "manifest_sha256": man.sha256, "n_files": len(man),
+                                "training": {"iterations": options.max_iter, "init": options.init, "seed": seed,
+                                             "augment": list(kinds)}})
+    return TrainSummary(output=str(output), files=len(man), seconds=time.time() - t0)
 
 
 def score_files(clf, config, paths, jobs: int = 1, client=None):
@@ -220,9 +270,9 @@ def score_files(clf, config, paths, jobs: int = 1, client=None):
 
 
 def evaluate_manifest(model_file, manifest_path, label_column: Optional[str] = None, root=None, jobs: int = 1,
-                      client=None) -> Dict[str, Any]:
+                      client=None) -> dict:
     """Classify every file of a labelled manifest with a loaded model; classification report."""
-    from speechgmm.errors import AudioError, ManifestError
+    from speechgmm.errors import ManifestError
     from speechgmm.manifest import read_manifest
     from speechgmm.metrics import classification_report
 
@@ -236,9 +286,7 @@ def evaluate_manifest(model_file, manifest_path, label_column: Optional[str] = N
         raise ManifestError(f"{man.source}: labels {', '.join(unknown[:5])} of column {col!r} are not classes of the "
                             f"model ({', '.join(clf.labels_)})")
     totals, frames, good, problems = score_files(clf, model_file.feature_config, man.paths, jobs=jobs, client=client)
-    if problems:
-        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-        raise AudioError(f"{len(problems)} bad audio file(s): " + "; ".join(problems[:3]) + more)
+    raise_bad_files(problems)
     pred = [clf.labels_[i] for i in (totals + clf._log_priors()).argmax(1)]
     rep = classification_report(truth, pred, clf.labels_)
     rep["label_column"] = col

@@ -135,14 +135,15 @@ def test_augmented_training_on_the_cluster_equals_local(client, paths_labels, tm
     """--augment with Dask: the copies are made on the workers from (seed, index, kind), so the
     cluster trains on exactly the local copies."""
     from speechgmm.modelio import load_model
+    from speechgmm.options import TrainOptions
     from speechgmm.pipeline import train_from_manifest
 
     paths, labels = paths_labels
     man = tmp_path / "m.csv"
     man.write_text("path,gender\n" + "".join(f"{p},{g}\n" for p, g in zip(paths, labels)))
-    kw = dict(label_column="gender", components=4, iterations=4, augment=("noise", "reverb"))
-    train_from_manifest(man, tmp_path / "local.npz", **kw)
-    train_from_manifest(man, tmp_path / "dask.npz", client=client, **kw)
+    opts = TrainOptions(label_column="gender", n_components=4, max_iter=4, augment=("noise", "reverb"))
+    train_from_manifest(man, tmp_path / "local.npz", opts)
+    train_from_manifest(man, tmp_path / "dask.npz", opts, client=client)
     a, b = load_model(tmp_path / "local.npz").classifier, load_model(tmp_path / "dask.npz").classifier
     assert a.frames_ == b.frames_
     for m, n in zip(a.models_, b.models_):

@@ -1,53 +1,46 @@
 """Pieces shared by the sub-commands."""
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
-import os
 import sys
 from pathlib import Path
 
 from speechgmm.errors import ConfigError, ModelFileError
+from speechgmm.options import ROOT_HELP, DaskOptions, RunOptions, add_dataclass_arguments
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "gender.npz"
 
 
 def positive_int(s: str) -> int:
+    """argparse type: an integer >= 1 (as the options' ``Int`` rule)."""
+    from speechgmm.options import Int
+
     try:
-        v = int(s)
+        return Int(1, 2 ** 63 - 1).convert(s)
     except ValueError:
-        raise __import__("argparse").ArgumentTypeError(f"expected a positive integer, got {s!r}") from None
-    if v < 1:
-        raise __import__("argparse").ArgumentTypeError(f"expected a positive integer, got {s!r}")
-    return v
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}") from None
 
 
-def default_jobs() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
-
-
-def add_jobs(p) -> None:
-    p.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N",
-                   help="worker processes for feature extraction and training (default 1)")
+def add_jobs(p, what: str = "feature extraction") -> None:
+    """``--jobs/-j``; ``what`` says what the processes do in this command (e.g. "feature extraction and
+    training")."""
+    add_dataclass_arguments(p, RunOptions, only=["jobs"], help={"jobs": f"worker processes for {what}"})
 
 
 def add_cache(p) -> None:
-    p.add_argument("--cache", metavar="DIR",
-                   help="write features to a Kaldi archive in DIR and stream them from disk in every EM pass "
-                        "(memory stays at one utterance per process: for corpora larger than RAM)")
+    add_dataclass_arguments(p, RunOptions, only=["cache_dir"])
 
 
-def add_root(p) -> None:
-    p.add_argument("--root", metavar="DIR",
-                   help="folder that relative audio paths in the manifest are relative to "
-                        "(default: the manifest's own folder)")
+def add_root(p, what: str = "the manifest") -> None:
+    """``--root DIR``; ``what`` names the file whose relative audio paths it resolves."""
+    add_dataclass_arguments(p, RunOptions, only=["root"], help={"root": ROOT_HELP.format(what=what)})
 
 
 def add_dask(p) -> None:
     g = p.add_argument_group("distributed (needs: pip install 'speechgmm[dask]')")
-    g.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster at ADDRESS (e.g. tcp://host:8786)")
-    g.add_argument("--dask", choices=["local"], help="start a local Dask cluster (LocalCluster) for this run")
-    g.add_argument("--dask-workers", type=positive_int, default=2, metavar="N",
-                   help="workers of the local cluster (default 2)")
+    add_dataclass_arguments(g, DaskOptions)
 
 
 def dask_client(args):
@@ -57,6 +50,18 @@ def dask_client(args):
     from speechgmm.distributed import dask_client as make
 
     return make(scheduler=args.scheduler, local_workers=args.dask_workers if args.dask else None)
+
+
+@contextlib.contextmanager
+def dask_session(args):
+    """``with dask_session(args) as client:`` -- a Dask client for --scheduler/--dask (closed on
+    exit), or None when the command runs locally."""
+    client = dask_client(args)
+    try:
+        yield client
+    finally:
+        if client is not None:
+            client.close()
 
 
 def feature_config(preset: str | None, fallback=None):

@@ -28,8 +28,28 @@ def add_arguments(p) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files")
     p.add_argument("--model", "-m", metavar="MODEL.npz", help="model file (default: bundled gender model)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
-    _common.add_jobs(p)
+    _common.add_jobs(p, "feature extraction and scoring")
     _common.add_dask(p)
+
+
+def _table(args, clf, totals, frames, good, post, pred) -> None:
+    width = max(len(args.files[i]) for i in good)
+    heads = "  ".join(f"{lab:>9}" for lab in clf.labels_)
+    what = "log-likelihood ratio against the UBM" if clf.method_ == "map" else "log-likelihood"
+    print(f"{'file':<{width}}  {'label':>8}  {'posterior':>9}  {heads}   (mean {what} per frame)")
+    for row, i in enumerate(good):
+        scores = "  ".join(f"{v / frames[row]:9.3f}" for v in totals[row])
+        print(f"{args.files[i]:<{width}}  {clf.labels_[pred[row]]:>8}  {post[row, pred[row]]:9.4f}  {scores}")
+
+
+def _json_lines(args, clf, totals, frames, good, post, pred) -> None:
+    for row, i in enumerate(good):
+        _common.print_json({
+            "path": args.files[i], "label": clf.labels_[pred[row]],
+            "scores": {lab: float(v) for lab, v in zip(clf.labels_, totals[row])},
+            "mean_scores": {lab: float(v / frames[row]) for lab, v in zip(clf.labels_, totals[row])},
+            "posteriors": {lab: float(v) for lab, v in zip(clf.labels_, post[row])},
+            "frames": int(frames[row])})
 
 
 def run(args) -> int:
@@ -39,30 +59,12 @@ def run(args) -> int:
 
     mf = _common.load_classifier(args.model)
     clf = mf.classifier
-    client = _common.dask_client(args)
-    try:
+    with _common.dask_session(args) as client:
         totals, frames, good, problems = score_files(clf, mf.feature_config, args.files, jobs=args.jobs, client=client)
-    finally:
-        if client is not None:
-            client.close()
     post = clf.posteriors_from_scores(totals) if len(good) else np.zeros((0, len(clf.labels_)))
-    if not args.json and good:
-        width = max(len(args.files[i]) for i in good)
-        heads = "  ".join(f"{lab:>9}" for lab in clf.labels_)
-        print(f"{'file':<{width}}  {'label':>8}  {'posterior':>9}  {heads}   (mean log-likelihood per frame)")
-    for row, i in enumerate(good):
-        best = int(np.argmax(totals[row] + clf._log_priors()))
-        label = clf.labels_[best]
-        if args.json:
-            _common.print_json({
-                "path": args.files[i], "label": label,
-                "scores": {lab: float(v) for lab, v in zip(clf.labels_, totals[row])},
-                "mean_scores": {lab: float(v / frames[row]) for lab, v in zip(clf.labels_, totals[row])},
-                "posteriors": {lab: float(v) for lab, v in zip(clf.labels_, post[row])},
-                "frames": int(frames[row])})
-        else:
-            scores = "  ".join(f"{v / frames[row]:9.3f}" for v in totals[row])
-            print(f"{args.files[i]:<{width}}  {label:>8}  {post[row, best]:9.4f}  {scores}")
+    pred = (totals + clf._log_priors()).argmax(1)  # TODO predict_from_scores
+    if good:
+        (_json_lines if args.json else _table)(args, clf, totals, frames, good, post, pred)
     for msg in problems:
         print(f"speechgmm classify: error: {msg}", file=sys.stderr)
     return 2 if problems else 0

@@ -24,7 +24,7 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.add_argument("--plot", metavar="FILE.png", help="save the confusion matrix as a PNG")
     _common.add_root(p)
-    _common.add_jobs(p)
+    _common.add_jobs(p, "feature extraction and scoring")
     _common.add_dask(p)
 
 
@@ -33,12 +33,8 @@ def run(args) -> int:
     from speechgmm.pipeline import evaluate_manifest
 
     mf = _common.load_classifier(args.model)
-    client = _common.dask_client(args)
-    try:
+    with _common.dask_session(args) as client:
         rep = evaluate_manifest(mf, args.manifest, args.label_column, root=args.root, jobs=args.jobs, client=client)
-    finally:
-        if client is not None:
-            client.close()
     if args.plot:
         plot_confusion(rep, args.plot, title=f"{args.manifest}: accuracy {rep['accuracy']:.4f}")
     if args.json:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from speechgmm.commands import _common
-from speechgmm.pipeline import DEFAULTS
+from speechgmm.options import MapOptions, RunOptions, TrainOptions, add_dataclass_arguments, defaults
+
+DEFAULTS = defaults(TrainOptions)
 
 HELP = "train a classifier (one GMM per label) from a manifest"
 DESCRIPTION = f"""\
@@ -19,7 +21,7 @@ Two methods:
        from 'speechgmm train-ubm', or one trained here on the whole manifest) -- best when
        classes have little data each, e.g. speakers.
 
-Defaults (K={DEFAULTS['components']}, {DEFAULTS['iterations']} iterations, {DEFAULTS['init']} init) were chosen by
+Defaults (K={DEFAULTS['n_components']}, {DEFAULTS['max_iter']} iterations, {DEFAULTS['init']} init) were chosen by
 cross-validation on the training speakers of the TI digits corpus.
 
 examples:
@@ -33,51 +35,25 @@ examples:
 def add_arguments(p) -> None:
     p.add_argument("manifest", metavar="MANIFEST", help="CSV/TSV manifest, Kaldi data dir or wav.scp")
     p.add_argument("-o", "--output", required=True, metavar="MODEL.npz", help="model file to write")
-    p.add_argument("--label-column", default="label", metavar="COL", help="column holding the class label (default: label)")
-    p.add_argument("--components", "-k", type=_common.positive_int, default=DEFAULTS["components"], metavar="K",
-                   help=f"Gaussians per class (default {DEFAULTS['components']})")
-    p.add_argument("--iterations", type=_common.positive_int, default=DEFAULTS["iterations"], metavar="N",
-                   help=f"EM iterations (default {DEFAULTS['iterations']})")
-    p.add_argument("--init", choices=["kmeans", "split", "random"], default=DEFAULTS["init"],
-                   help=f"initialisation (default {DEFAULTS['init']})")
-    p.add_argument("--preset", default=None, help="front end: default, asr_course, speaker (default: default, "
-                                                   "or the UBM's with --ubm)")
-    p.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="random seed (default 0)")
-    p.add_argument("--augment", default="", metavar="KINDS",
-                   help="multi-condition training: also train on a noisy and/or reverberant copy of every file "
-                        "(noise, reverb, or noise,reverb); helps when the audio to classify is noisier or more "
-                        "reverberant than the training audio")
+    add_dataclass_arguments(p, TrainOptions, skip=("method", "ubm", "ubm_components"))
     _common.add_root(p)
-    _common.add_jobs(p)
+    _common.add_jobs(p, "feature extraction and training")
     _common.add_cache(p)
     g = p.add_argument_group("GMM-UBM / MAP adaptation")
-    g.add_argument("--method", choices=["em", "map"], default="em", help="em (default) or map")
-    g.add_argument("--ubm", metavar="UBM.npz", help="background model from 'speechgmm train-ubm' (implies --method map)")
-    g.add_argument("--ubm-components", type=_common.positive_int, default=DEFAULTS["ubm_components"], metavar="K",
-                   help=f"size of the UBM trained here when --method map has no --ubm (default {DEFAULTS['ubm_components']})")
-    g.add_argument("--relevance-factor", type=float, default=DEFAULTS["relevance_factor"], metavar="R",
-                   help=f"MAP relevance factor (default {DEFAULTS['relevance_factor']:g}: best in cross-validation on the corpus's training speakers)")
-    g.add_argument("--adapt", default="m", metavar="PARAMS", help="parameters to adapt: m, mw, mwv, ... (default m)")
+    add_dataclass_arguments(g, TrainOptions, only=("method", "ubm", "ubm_components"))
+    add_dataclass_arguments(g, MapOptions)
     _common.add_dask(p)
 
 
 def run(args) -> int:
-    from speechgmm.augment import parse_kinds
     from speechgmm.pipeline import train_from_manifest
 
+    options = TrainOptions.from_args(args)
+    run_opts = RunOptions.from_args(args)
     _common.check_output_path(args.output)
-    client = _common.dask_client(args)
-    try:
-        s = train_from_manifest(args.manifest, args.output, label_column=args.label_column,
-                                components=args.components, iterations=args.iterations, init=args.init,
-                                preset=args.preset, seed=args.seed, jobs=args.jobs, root=args.root,
-                                method=args.method, ubm_path=args.ubm, ubm_components=args.ubm_components,
-                                relevance_factor=args.relevance_factor, adapt=args.adapt, client=client,
-                                cache_dir=args.cache, augment=parse_kinds(args.augment))
-    finally:
-        if client is not None:
-            client.close()
-    frames = s["frames"]
-    print(f"trained {len(s['labels'])} classes ({s['method']}) on {s['files']} files, "
-          f"{sum(frames.values())} frames in {s['seconds']:.1f} s -> {s['output']}")
+    with _common.dask_session(args) as client:
+        s = train_from_manifest(args.manifest, args.output, options, root=run_opts.root, jobs=run_opts.jobs,
+                                cache_dir=run_opts.cache_dir, client=client)
+    print(f"trained {len(s.labels)} classes ({s.method}) on {s.files} files, "
+          f"{sum(s.frames.values())} frames in {s.seconds:.1f} s -> {s.output}")
     return 0

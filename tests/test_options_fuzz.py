@@ -1,0 +1,95 @@
+"""Fuzz the numeric options of the commands: nan, inf, negative, 0 and huge values must either
+work or exit 2 with one line naming the option -- before any work starts (issue 13)."""
+from __future__ import annotations
+
+import argparse
+import csv
+
+import pytest
+
+from speechgmm.cli import build_parser, main
+from speechgmm.modelio import load_model
+
+from conftest import ROOT
+
+VALUES = ["nan", "inf", "-inf", "-1", "0", "1e30", "1" + "0" * 30]
+
+
+def numeric_flags(command: str):
+    """Long flags of ``command`` whose value is a number (found from the parser itself)."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    out = []
+    for a in sub._actions:
+        longs = [s for s in a.option_strings if s.startswith("--")]
+        if not longs or a.type is None:
+            continue
+        if _accepts(a.type, "3") and not _accepts(a.type, "three"):  # a number flag
+            out.append(longs[0])
+    return out
+
+
+def _accepts(convert, text) -> bool:
+    try:
+        convert(text)
+    except (argparse.ArgumentTypeError, ValueError, TypeError):
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def setup(corpus, tmp_path_factory):
+    rows = [r for r in csv.DictReader(open(ROOT / "data_manifest/asr_course/train.csv"))
+            if r["speaker"] in ("AE", "AC") and r["take"] == "A"]
+    d = tmp_path_factory.mktemp("fuzz")
+    with open(d / "m.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(dict(r, path=str(corpus / r["path"])) for r in rows)
+    model = d / "model.npz"
+    assert main(["train", str(d / "m.csv"), "-o", str(model), "--label-column", "gender", "-k", "2",
+                 "--iterations", "2"]) == 0
+    wav = str(corpus / rows[0]["path"])
+    return {
+        "train": ["train", str(d / "m.csv"), "-o", str(d / "out.npz"), "--label-column", "gender", "--method", "map",
+                  "--ubm-components", "2", "-k", "2", "--iterations", "2"],
+        "train-ubm": ["train-ubm", str(d / "m.csv"), "-o", str(d / "out.npz"), "-k", "2", "--iterations", "1"],
+        "evaluate": ["evaluate", str(d / "m.csv"), "-m", str(model), "--json"],
+        "classify": ["classify", wav, "-m", str(model), "--json"],
+    }, d
+
+
+def _run(argv):
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse
+        return exc.code
+
+
+def test_the_fuzzer_finds_the_numeric_options():
+    assert set(numeric_flags("train")) == {"--components", "--iterations", "--seed", "--jobs", "--ubm-components",
+                                           "--relevance-factor", "--dask-workers"}
+    assert set(numeric_flags("classify")) == {"--jobs", "--dask-workers"}
+
+
+@pytest.mark.parametrize("command", ["train", "train-ubm", "evaluate", "classify"])
+def test_numeric_options_are_refused_in_one_line_or_work(setup, command, capsys):
+    argvs, d = setup
+    flags = numeric_flags(command)
+    assert flags
+    for flag in flags:
+        for value in VALUES:
+            out = d / "out.npz"
+            out.unlink(missing_ok=True)
+            code = _run(argvs[command] + [f"{flag}={value}"])
+            cap = capsys.readouterr()
+            lines = cap.err.strip().splitlines()
+            if code == 0:  # it worked: a model that loads, or results
+                if command.startswith("train"):
+                    load_model(out)
+                else:
+                    assert cap.out.strip(), (flag, value)
+                continue
+            assert code == 2 and len(lines) == 1 and flag in lines[0], (flag, value, code, cap.err)
+            assert "Traceback" not in cap.err and "internal error" not in cap.err
+            assert not out.exists(), (flag, value)  # refused before any work
