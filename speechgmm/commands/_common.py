@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from speechgmm.errors import ConfigError, ModelFileError
@@ -90,8 +92,31 @@ def print_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, sort_keys=False) + "\n")
 
 
-def check_output_path(path) -> Path:
+def _writable_folder(p: Path) -> None:
+    """ConfigError naming the folder unless a file can be created where ``p`` will go."""
+    folder = p.parent if str(p.parent) else Path(".")
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # atomic_output creates the missing folders
+    if not folder.is_dir():
+        raise ConfigError(f"{p}: cannot write there: {folder} is not a folder")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".speechgmm-write-test.", dir=folder)
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot write to the folder {folder} ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
+def check_output_path(path, inputs=(), suffix: str = "") -> Path:
+    """Check an output path before any work starts: not a folder, not one of ``inputs``, in a
+    folder that can be written; a warning on stderr when it does not end in ``suffix``."""
     p = Path(path)
     if p.is_dir():
         raise ConfigError(f"{p}: output path is a directory")
+    for src in inputs:
+        if src is not None and Path(src).exists() and p.exists() and p.resolve() == Path(src).resolve():
+            raise ConfigError(f"{p}: output path is an input of this command; choose another -o")
+    _writable_folder(p)
+    if suffix and p.suffix.lower() != suffix:
+        print(f"speechgmm: warning: {p} does not end in {suffix}", file=sys.stderr)
     return p

@@ -1,7 +1,10 @@
 """speechgmm evaluate: accuracy and confusion matrix on a labelled manifest."""
 from __future__ import annotations
 
+import sys
+
 from speechgmm.commands import _common
+from speechgmm.errors import ConfigError
 
 HELP = "evaluate a model on a labelled manifest (accuracy, confusion matrix)"
 DESCRIPTION = """\
@@ -32,15 +35,27 @@ def run(args) -> int:
     from speechgmm.metrics import format_report, plot_confusion
     from speechgmm.pipeline import evaluate_manifest
 
+    if args.plot:
+        _common.check_output_path(args.plot, inputs=[args.manifest, args.model], suffix=".png")
     mf = _common.load_classifier(args.model)
     with _common.dask_session(args) as client:
         rep = evaluate_manifest(mf, args.manifest, args.label_column, root=args.root, jobs=args.jobs, client=client)
-    if args.plot:
-        plot_confusion(rep, args.plot, title=f"{args.manifest}: accuracy {rep['accuracy']:.4f}")
+    # the report first: a plot that fails must not lose it
     if args.json:
         _common.print_json(rep)
     else:
         print(format_report(rep))
-        if args.plot:
+    if args.plot:
+        _need_matplotlib()
+        plot_confusion(rep, args.plot, title=f"{args.manifest}: accuracy {rep['accuracy']:.4f}")
+        if not args.json:
             print(f"\nconfusion matrix saved to {args.plot}")
     return 0
+
+
+def _need_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        sys.stdout.flush()
+        raise ConfigError("--plot needs matplotlib: pip install 'speechgmm[plot]'") from None

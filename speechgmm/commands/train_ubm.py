@@ -32,7 +32,7 @@ def run(args) -> int:
 
     options = UbmOptions.from_args(args)
     run_opts = RunOptions.from_args(args)
-    _common.check_output_path(args.output)
+    _common.check_output_path(args.output, inputs=[args.manifest], suffix=".npz")
     with _common.dask_session(args) as client:
         s = train_ubm_from_manifest(args.manifest, args.output, options, root=run_opts.root, jobs=run_opts.jobs,
                                     cache_dir=run_opts.cache_dir, client=client)

@@ -1,0 +1,81 @@
+"""Output paths are checked before any work (issue 13, items 5 and 6), in-process."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from speechgmm.cli import main
+
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def small(corpus, tmp_path_factory):
+    rows = [r for r in csv.DictReader(open(ROOT / "data_manifest/asr_course/train.csv"))
+            if r["speaker"] in ("AE", "AC") and r["take"] == "A"]
+    d = tmp_path_factory.mktemp("outputs")
+    with open(d / "m.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(dict(r, path=str(corpus / r["path"])) for r in rows)
+    model = d / "model.npz"
+    assert main(["train", str(d / "m.csv"), "-o", str(model), "--label-column", "gender", "-k", "2",
+                 "--iterations", "2"]) == 0
+    return d / "m.csv", model
+
+
+def _err(capsys):
+    return capsys.readouterr().err.strip().splitlines()
+
+
+@pytest.mark.parametrize("command", ["train", "train-ubm"])
+def test_output_equal_to_the_manifest_is_refused(small, command, capsys):
+    man, _ = small
+    before = man.read_bytes()
+    extra = ["--label-column", "gender"] if command == "train" else []
+    assert main([command, str(man), "-o", str(man), "-k", "2", *extra]) == 2
+    err = _err(capsys)
+    assert len(err) == 1 and "is an input" in err[0] and str(man) in err[0]
+    assert man.read_bytes() == before
+
+
+def test_output_equal_to_the_ubm_is_refused(small, tmp_path, capsys):
+    man, _ = small
+    ubm = tmp_path / "ubm.npz"
+    assert main(["train-ubm", str(man), "-o", str(ubm), "-k", "2", "--iterations", "1"]) == 0
+    before = ubm.read_bytes()
+    capsys.readouterr()
+    assert main(["train", str(man), "-o", str(ubm), "--ubm", str(ubm), "--label-column", "gender"]) == 2
+    assert "is an input" in _err(capsys)[0] and ubm.read_bytes() == before
+
+
+def test_unwritable_output_folder_is_named_before_work(small, capsys):
+    man, _ = small
+    assert main(["train", str(man), "-o", "/proc/speechgmm-test.npz", "--label-column", "gender"]) == 2
+    err = _err(capsys)
+    assert len(err) == 1 and "cannot write to the folder /proc" in err[0], err
+    assert main(["train", str(man), "-o", f"{man}/sub/x.npz", "--label-column", "gender"]) == 2
+    assert f"{man} is not a folder" in _err(capsys)[0]
+
+
+def test_output_without_npz_gets_a_warning(small, tmp_path, capsys):
+    man, _ = small
+    out = tmp_path / "model.bin"
+    assert main(["train-ubm", str(man), "-o", str(out), "-k", "2", "--iterations", "1"]) == 0
+    err = _err(capsys)
+    assert out.is_file() and any("warning" in ln and "does not end in .npz" in ln for ln in err)
+
+
+def test_bad_plot_path_refused_before_scoring_and_report_printed_first(small, tmp_path, capsys):
+    man, model = small
+    assert main(["evaluate", str(man), "-m", str(model), "--plot", "/proc/conf.png"]) == 2
+    cap = capsys.readouterr()
+    assert cap.out == "" and "cannot write to the folder /proc" in cap.err
+    assert main(["evaluate", str(man), "-m", str(model), "--plot", str(man)]) == 2
+    assert "is an input" in capsys.readouterr().err
+    png = tmp_path / "c.png"
+    assert main(["evaluate", str(man), "-m", str(model), "--json", "--plot", str(png)]) == 0
+    rep = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rep["n"] == 22 and png.read_bytes()[:4] == b"\x89PNG"
