@@ -60,16 +60,17 @@ class Int(Rule):
         self.expect = f"a positive integer (at most {hi})" if lo == 1 else f"an integer from {lo} to {hi}"
 
     def convert(self, value):
+        given = value
         if isinstance(value, str):
             try:
                 value = int(value.strip())
             except ValueError:
-                self.fail(value)
+                self.fail(given)
         elif isinstance(value, bool) or not hasattr(value, "__index__"):
-            self.fail(value)
+            self.fail(given)
         value = int(value)
         if not self.lo <= value <= self.hi:
-            self.fail(value)
+            self.fail(given)
         return value
 
 
