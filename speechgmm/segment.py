@@ -8,10 +8,9 @@ Per frame:
 
 1. the model's own front end (:mod:`speechgmm.features`): static cepstra and log-energy of
    each 25 ms frame, Kaldi framing;
-2. speech detection (:func:`speech_frames`): an energy threshold over a noise floor that
-   follows the room noise (the minimum of the smoothed level over a sliding window), and a
-   voicing check (normalised autocorrelation peak in the F0 range) so that noise bursts,
-   knocks and hum are not taken for speech;
+2. speech detection, shared with the front end (:class:`speechgmm.vad.SpeechDetector`,
+   streaming): energy over a noise floor that follows the room noise, and a voicing test
+   so that noise bursts are not taken for speech;
 3. mean (and variance) normalisation over a sliding window of a few seconds of *speech*
    frames (not over the whole hour), deltas, and the per-frame log-likelihood of every class
    (:meth:`GMMClassifier.frame_scores`).
@@ -55,14 +54,8 @@ BLOCK_SECONDS = 30.0
 #: largest accepted value of a duration option (s)
 MAX_OPTION_SECONDS = 600.0
 
-# speech detection (stand-in for speechgmm.vad until it lands)
-_FLOOR_WINDOW = 3.0      # s: noise floor = minimum of the smoothed level over this centred window
-_MARGIN_DB = 9.0         # dB above the noise floor
-_ABS_FLOOR_DBFS = -62.0  # frames quieter than this are never speech
-_VOICED = 0.6            # autocorrelation peak of a voiced frame
-_VOICED_WINDOW = 0.3     # s: among the active frames within +- this of a speech frame ...
-_VOICED_DENSITY = 0.2    # ... at least this share ...
-_MIN_VOICED_FRAMES = 4   # ... and this many are voiced
+#: audio per SpeechDetector call (s), independent of the read block so decisions are too
+_DETECTOR_BLOCK = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,86 +153,59 @@ def check_rate(path, file_sr: int, cfg, model_name: str = "the model") -> None:
 
 # -- per-frame front end -------------------------------------------------------------------
 
-def _voicing(frames: np.ndarray, sr: int, every: int = 2) -> np.ndarray:
-    """Normalised autocorrelation peak in 60-400 Hz of every ``every``-th frame (others copy
-    the previous one), computed at half the rate on pre-emphasised frames (cheap, and the
-    pre-emphasis keeps low-frequency noise from looking periodic)."""
-    from speechgmm.features import pitch_features
-
-    n = frames.shape[0]
-    out = np.zeros(n, dtype=np.float32)
-    if n == 0:
-        return out
-    sub = frames[::every]
-    # [1, 2, 1]/4 low-pass then 2:1 decimation inside each frame
-    lp = 0.25 * sub[:, :-2:2] + 0.5 * sub[:, 1:-1:2] + 0.25 * sub[:, 2::2]
-    lp = lp - lp.mean(axis=1, keepdims=True)
-    pe = lp[:, 1:] - 0.97 * lp[:, :-1]
-    v = pitch_features(pe.astype(np.float32), sr // 2, 60.0, 400.0)[:, 1]
-    out[:] = np.repeat(v, every)[:n]
-    return out
-
-
 class _FrameStream:
     """Cut a stream of sample blocks into the front end's frames (Kaldi snip-edges, exactly as
-    for the whole signal) and compute each frame's static cepstra, log-energy and voicing."""
+    for the whole signal) and compute each frame's static cepstra; run the speech detector
+    (:class:`speechgmm.vad.SpeechDetector`, framed the same way) on the same stream.
+
+    ``push(y)`` returns ``{name: per-frame array}`` for the frames completed so far; the
+    detector's decisions (``"speech"``) may lag behind the features: it is fed fixed blocks of
+    ``_DETECTOR_BLOCK`` seconds, so its decisions do not depend on how the file is read.
+    """
 
     def __init__(self, cfg):
         self.cfg = cfg
         self.tail = np.zeros(0, np.float32)
-        self.samples = 0
+        from speechgmm.vad import SpeechDetector
 
-    def push(self, y: np.ndarray):
-        from speechgmm.features import _static_features, frame_signal
+        self.det = SpeechDetector(cfg.sr, cfg)
+        self.det_buf: List[np.ndarray] = []
+        self.det_n = 0
+        self.det_block = int(round(_DETECTOR_BLOCK * cfg.sr))
+
+    def _detect(self, y, final):
+        out = []
+        if len(y):
+            self.det_buf.append(y)
+            self.det_n += len(y)
+        while self.det_n >= self.det_block or (final and self.det_n):
+            buf = np.concatenate(self.det_buf)
+            k = min(self.det_block, len(buf))
+            out.append(self.det.process(buf[:k]))
+            self.det_buf = [buf[k:]] if k < len(buf) else []
+            self.det_n = len(buf) - k
+        return np.concatenate(out) if out else np.zeros(0, bool)
+
+    def push(self, y: np.ndarray, final: bool = False) -> Dict[str, np.ndarray]:
+        from speechgmm.features import _static_features
 
         cfg = self.cfg
-        self.samples += len(y)
+        out: Dict[str, np.ndarray] = {"speech": self._detect(y, final)}
         buf = np.concatenate([self.tail, y]) if len(self.tail) else y
         win, hop = cfg.win_length, cfg.hop_length
         if len(buf) < win:
             self.tail = buf
-            return None
+            return out
         n = 1 + (len(buf) - win) // hop
         used = buf[:(n - 1) * hop + win] * np.float32(cfg.scale)
         self.tail = np.array(buf[n * hop:], dtype=np.float32)
         C, log_e, pitch = _static_features(used, cfg)
-        frames = np.array(frame_signal(used, win, hop), dtype=np.float32)
-        voiced = _voicing(frames, cfg.sr)
         if cfg.use_energy:
             C[:, 0] = log_e
-        return C, log_e, pitch, voiced
-
-
-# -- speech detection ----------------------------------------------------------------------
-
-def _centred(fn, x: np.ndarray, half: int, fill) -> np.ndarray:
-    """``fn`` (min/max/mean over axis 1) of a centred window of +-``half`` frames, edges padded."""
-    if half <= 0 or len(x) == 0:
-        return x.copy()
-    p = np.concatenate([np.full(half, fill, x.dtype), x, np.full(half, fill, x.dtype)])
-    w = np.lib.stride_tricks.sliding_window_view(p, 2 * half + 1)
-    return fn(w, axis=1)
-
-
-def _level_db(log_e: np.ndarray, cfg) -> np.ndarray:
-    """Frame RMS in dB re full scale from the natural-log frame energy at ``cfg.scale``."""
-    return (10.0 / math.log(10.0)) * (log_e.astype(np.float64) - math.log(cfg.win_length * cfg.scale ** 2))
-
-
-def speech_frames(log_e: np.ndarray, voiced: np.ndarray, cfg, frame_rate: float) -> np.ndarray:
-    """Candidate speech frames: the level is above the local noise floor (and an absolute
-    floor), and among the active frames within ``+-_VOICED_WINDOW`` s enough are voiced (so an
-    unvoiced onset next to a vowel is kept, a noise burst is not). Frame ``t``'s decision
-    uses frames ``t +- (_FLOOR_WINDOW / 2 + _VOICED_WINDOW)`` s."""
-    db = _level_db(log_e, cfg)
-    smooth = _centred(np.mean, db, 2, -200.0) if len(db) > 4 else db
-    half = int(round(_FLOOR_WINDOW * frame_rate / 2))
-    floor = _centred(np.min, np.where(np.isfinite(smooth), smooth, 0.0), half, np.inf)
-    active = (db > floor + _MARGIN_DB) & (db > _ABS_FLOOR_DBFS)
-    w = int(round(_VOICED_WINDOW * frame_rate))
-    num = _centred(np.sum, (active & (voiced >= _VOICED)).astype(np.int32), w, 0)
-    den = _centred(np.sum, active.astype(np.int32), w, 0)
-    return active & (num >= _VOICED_DENSITY * den) & (num >= _MIN_VOICED_FRAMES)
+        out["C"] = C
+        if pitch is not None:
+            out["pitch"] = pitch
+        return out
 
 
 # -- sliding mean normalisation, deltas, scores ---------------------------------------------
@@ -277,40 +243,40 @@ class _Scorer:
         self.clf, self.cfg, self.opt = clf, cfg, options
         self.rate = 1000.0 / cfg.frame_shift_ms
         self.cmn_half = int(round(options.cmn_window * self.rate / 2))
-        det = int(round(_FLOOR_WINDOW * self.rate / 2)) + int(round(_VOICED_WINDOW * self.rate)) + 3
-        # decisions need +-det frames; the normalisation needs decisions +-cmn_half; deltas +-4
-        self.ctx = det + max(self.cmn_half, cfg.delta_order * cfg.delta_window)
+        # the normalisation needs decisions +-cmn_half; deltas +-4
+        self.ctx = max(self.cmn_half, cfg.delta_order * cfg.delta_window)
         self.block = max(CHUNK, int(options.block_seconds * self.rate) // CHUNK * CHUNK)
-        self.parts = []           # pending (C, log_e, pitch, voiced) arrays
+        self.parts: Dict[str, List[np.ndarray]] = {}   # pending per-frame arrays by name
+        self.have: Dict[str, int] = {}                 # frames received so far, by name
         self.start = 0            # index of the first pending frame
-        self.pending = 0          # pending frames
         self.next = 0             # first frame not yet decided
         self.speech: List[np.ndarray] = []
         self.chunks: List[np.ndarray] = []   # (n_chunks, n_classes) scores over speech frames
         self.counts: List[np.ndarray] = []   # speech frames per chunk
 
-    def push(self, item, final=False):
-        if item is not None:
-            self.parts.append(item)
-            self.pending += len(item[0])
-        end = self.start + self.pending
+    def push(self, item: Dict[str, np.ndarray], final=False):
+        for k, v in item.items():
+            self.parts.setdefault(k, []).append(v)
+            self.have[k] = self.have.get(k, 0) + len(v)
+        if "C" not in self.have:
+            return
+        end = min(self.have.values())
         while (end - self.next >= self.block + self.ctx) or (final and self.next < end):
             self._process(min(end, self.next + self.block), end)
 
     def _process(self, b, end):
         a = self.next
         lo, hi = max(0, a - self.ctx), min(end, b + self.ctx)
-        C, log_e, pitch, voiced = (np.concatenate([p[i] for p in self.parts]) if self.parts[0][i] is not None else None
-                                   for i in range(4))
         off = self.start
+        P = {k: np.concatenate(v) if len(v) > 1 else v[0] for k, v in self.parts.items()}
         sl = slice(lo - off, hi - off)
-        Cs, es, vs = C[sl], log_e[sl], voiced[sl]
-        sp = speech_frames(es, vs, self.cfg, self.rate)
         cfg = self.cfg
+        Cs = P["C"][sl]
+        sp = P["speech"][sl]
         if cfg.cmn or cfg.cvn:
             Cs = _sliding_cmvn(Cs, sp, self.cmn_half, cfg.cvn)
-        if pitch is not None:
-            Cs = np.concatenate([Cs, pitch[sl]], axis=1)
+        if "pitch" in P:
+            Cs = np.concatenate([Cs, P["pitch"][sl]], axis=1)
         from speechgmm.features import add_deltas
 
         X = add_deltas(Cs, cfg.delta_order, cfg.delta_window)[a - lo:b - lo]
@@ -332,10 +298,10 @@ class _Scorer:
         keep_from = max(0, b - self.ctx)
         drop = keep_from - off
         if drop > 0:
-            merged = tuple(None if x is None else x[drop:] for x in (C, log_e, pitch, voiced))
-            self.parts = [merged]
+            self.parts = {k: [v[drop:]] for k, v in P.items()}
             self.start = keep_from
-            self.pending = len(merged[0])
+        else:
+            self.parts = {k: [v] for k, v in P.items()}
 
 
 # -- smoothing and labelling ---------------------------------------------------------------
@@ -481,7 +447,7 @@ def segment(path, model=None, options: Optional[SegmentOptions] = None, show_pro
                       desc=Path(path).name, enabled=None if show_progress else False):
         if len(y):
             scorer.push(frames.push(y))
-    scorer.push(None, final=True)
+    scorer.push(frames.push(np.zeros(0, np.float32), final=True), final=True)
     if not scorer.speech:
         raise AudioError(f"{path}: too short (at least one {cfg.frame_length_ms:g} ms frame is needed)")
     segs = _decode(np.concatenate(scorer.speech), np.concatenate(scorer.chunks), np.concatenate(scorer.counts),
