@@ -213,3 +213,34 @@ def test_option_validation(cli, flag, value, tmp_path):
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and flag in lines[0], p.stderr
+
+
+def test_benchmark_scorer_and_small_run(tmp_path):
+    """The benchmark's scorer (0.25 s collar) on a hand-made case, and a 0.5-minute run."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_segment", ROOT / "benchmarks" / "bench_segment.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    score = bench.score
+    truth = [(1.0, 3.0, "female"), (4.0, 6.0, "male")]
+    # right labels, but 0.1 s late (inside the collar), and 1 s of noise claimed in the pause region 7-8 s
+    hyp = [(1.1, 3.1, "female"), (4.1, 5.0, "male"), (5.0, 6.0, "female"), (7.0, 8.0, "male")]
+    r = score(truth, hyp, 10.0)
+    # scored speech: 1.25-2.75 and 4.25-5.75 (3 s); right: 1.25-2.75 and 4.25-5.0 (2.25 s)
+    assert r["speech_frames"] == 300 and r["speech_ok_frames"] == 225
+    # scored non-speech: 0-0.75, 3.25-3.75, 6.25-10 (5 s); claimed: 7-8 (1 s)
+    assert r["nonspeech_frames"] == 500 and r["fa_frames"] == 100
+    # female share (no collar): truth 2 of 4 s, hypothesis 3 of 4.9 s
+    assert abs(r["true_female"] - 50.0) < 1e-9 and abs(r["female_err"] - (3.0 / 4.9 * 100 - 50.0)) < 1e-6
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_segment.py"), "--set", "test",
+                        "--conversations", "1", "--minutes", "0.5", "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[1].startswith("segment") and lines[2].startswith("naive")
