@@ -198,6 +198,9 @@ def test_bad_files_one_line_errors(conv, cli, tmp_path):
     assert str(short) in err[0] and "too short" in err[0]
     assert str(low) in err[1] and "4000 Hz" in err[1] and "8000 Hz" in err[1] and "gender model" in err[1]
     assert str(path) in p.stdout     # the good file is still segmented
+    # an output that is an input is refused before any work
+    p = cli("segment", path, "--rttm", path)
+    assert p.returncode == 2 and "input" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     from speechgmm.segment import segment
 
     with pytest.raises(AudioError):

@@ -61,14 +61,20 @@ def _plot_available() -> bool:
 
 
 def run(args) -> int:
-    from speechgmm.errors import SpeechGMMError
+    from pathlib import Path
+
+    from speechgmm.errors import ConfigError, SpeechGMMError
     from speechgmm.segment import SegmentOptions, rttm_lines, segment
 
     opt = SegmentOptions(min_speech=_seconds("--min-speech", args.min_speech),
                          min_pause=_seconds("--min-pause", args.min_pause))
-    for out in (args.rttm, args.plot):
-        if out:
-            _common.check_output_path(out)
+    if args.rttm and args.plot and Path(args.rttm).resolve() == Path(args.plot).resolve():
+        raise ConfigError(f"{args.rttm}: --rttm and --plot name the same file")
+    inputs = list(args.files) + [args.model]
+    if args.rttm:
+        _common.check_output_path(args.rttm, inputs, ".rttm")
+    if args.plot:
+        _common.check_output_path(args.plot, inputs, ".png")
     model = _Named(_common.load_classifier(args.model), args.model)
     results, problems = [], []
     if not args.json:
