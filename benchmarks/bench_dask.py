@@ -31,7 +31,7 @@ def main() -> int:
     ap.add_argument("--shards", type=int, default=8)
     args = ap.parse_args()
     from speechgmm._util import find_corpus
-    from speechgmm.distributed import _shard_stats, accumulate_distributed, dask_client
+    from speechgmm.distributed import DaskSource, _shard_stats, dask_client
     from speechgmm.features import FeatureConfig, extract_files
     from speechgmm.gmm import DiagGMM
     from speechgmm.manifest import read_manifest
@@ -49,10 +49,10 @@ def main() -> int:
     t_local = time.perf_counter() - t
     client = dask_client(local_workers=args.workers)
     try:
-        futs = client.scatter([[s] for s in shards])  # shards live on the workers
-        accumulate_distributed(client, futs, gmm)  # warm-up
+        source = DaskSource(client, client.scatter([[s] for s in shards]), [1] * len(shards))  # shards on the workers
+        source.accumulate(gmm)  # warm-up
         t = time.perf_counter()
-        dist = accumulate_distributed(client, futs, gmm)
+        dist = source.accumulate(gmm)
         t_dist = time.perf_counter() - t
     finally:
         client.close()

@@ -18,13 +18,14 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from speechgmm.errors import ConfigError, InsufficientDataError
+from speechgmm.errors import ConfigError, need_two_classes, too_few_frames
 from speechgmm.gmm import DiagGMM, exp_shifted, log_gaussian_matrices, logsumexp_rows
+from speechgmm.options import RELEVANCE_FACTOR
 
 
 def _fit_one(args):
-    label, arrays, params = args
-    return label, DiagGMM(**params).fit(arrays)
+    label, source, params = args
+    return label, DiagGMM(**params).fit(source)
 
 
 class GMMClassifier:
@@ -40,14 +41,20 @@ class GMMClassifier:
     priors : dict of str to float, optional
         Class priors for :meth:`predict_proba` (default uniform).
     jobs : int
-        Processes used to train classes in parallel.
+        Processes used to train classes in parallel (local feature sources only).
     top_c : int
         Components per frame for MAP scoring.
+    relevance_factor : float
+        MAP relevance factor r (:func:`speechgmm.map.map_adapt`; default
+        :data:`speechgmm.options.RELEVANCE_FACTOR`).
+    adapt : str
+        MAP: which parameters to adapt, any of ``"m"``, ``"w"``, ``"v"``.
 
     Attributes
     ----------
-    labels_ : list of str
-    models_ : list of DiagGMM, one per label
+    classes_ : list of str
+        Class labels, sorted naturally; ``labels_`` is the same list.
+    models_ : list of DiagGMM, one per class
     ubm_ : DiagGMM or None
         Background model (MAP classifiers only).
     method_ : {"em", "map"}
@@ -55,9 +62,10 @@ class GMMClassifier:
         Training frames per class.
     """
 
-    def __init__(self, n_components: int = 8, max_iter: int = 20, tol: float = 1e-4, init: str = "kmeans",
+    def __init__(self, n_components: int = 8, *, max_iter: int = 20, tol: float = 1e-4, init: str = "kmeans",
                  random_state: int = 0, var_floor: float = 1e-3, hard: bool = False,
-                 priors: Optional[Dict[str, float]] = None, jobs: int = 1, top_c: int = 5):
+                 priors: Optional[Dict[str, float]] = None, jobs: int = 1, top_c: int = 5,
+                 relevance_factor: float = RELEVANCE_FACTOR, adapt: str = "m"):
         self.n_components = n_components
         self.max_iter = max_iter
         self.tol = tol
@@ -68,20 +76,48 @@ class GMMClassifier:
         self.priors = priors
         self.jobs = jobs
         self.top_c = top_c
+        self.relevance_factor = relevance_factor
+        self.adapt = adapt
         self.ubm_: Optional[DiagGMM] = None
         self.method_ = "em"
         self._stack = None
 
+    @property
+    def labels_(self) -> List[str]:
+        """The class labels (alias of ``classes_``)."""
+        return self.classes_
+
+    @labels_.setter
+    def labels_(self, value):
+        self.classes_ = [str(x) for x in value]
+        self._stack = None
+
+    def _set_fitted(self, classes, models, frames, method: str, ubm: Optional[DiagGMM] = None) -> "GMMClassifier":
+        """Set the fitted state (every training and loading path goes through here)."""
+        self.classes_ = [str(x) for x in classes]
+        self.models_ = list(models)
+        self.frames_ = dict(frames)
+        self.method_ = method
+        self.ubm_ = ubm
+        self._stack = None
+        return self
+
     @staticmethod
-    def _group(X: Sequence[np.ndarray], y: Sequence[str]):
+    def _sources(groups) -> Dict[str, object]:
+        """``{label: FeatureSource}`` in natural label order, at least two classes."""
+        from speechgmm.sources import as_source
+
+        if len(groups) < 2:
+            raise need_two_classes(groups)
+        return {str(k): as_source(groups[k]) for k in sorted(groups, key=lambda k: _label_key(str(k)))}
+
+    @staticmethod
+    def _split(X: Sequence[np.ndarray], y: Sequence[str]):
+        from speechgmm.sources import InMemorySource
+
         if len(X) != len(y):
             raise ConfigError(f"{len(X)} feature arrays but {len(y)} labels")
-        groups: Dict[str, List[np.ndarray]] = {}
-        for a, lab in zip(X, y):
-            groups.setdefault(str(lab), []).append(a)
-        if len(groups) < 2:
-            raise InsufficientDataError(f"need at least 2 classes to train a classifier, got {sorted(groups)}")
-        return {k: groups[k] for k in sorted(groups, key=_label_key)}
+        return InMemorySource(X).split_by(y)
 
     def fit(self, X: Sequence[np.ndarray], y: Sequence[str]) -> "GMMClassifier":
         """Train one GMM per label by EM.
@@ -93,69 +129,60 @@ class GMMClassifier:
         y : sequence of str
             Label of each utterance.
         """
-        return self.fit_groups(self._group(X, y))
+        return self.fit_groups(self._split(X, y))
 
-    def fit_groups(self, groups: Dict[str, Sequence[np.ndarray]]) -> "GMMClassifier":
-        """Train one GMM per label from ``{label: arrays}``; the values may be
-        :class:`~speechgmm.gmm.FeatureStream` objects (e.g. :class:`speechgmm.kaldi.ArkFeatures`)
-        so that training data never has to fit in memory."""
-        if len(groups) < 2:
-            raise InsufficientDataError(f"need at least 2 classes to train a classifier, got {sorted(groups)}")
-        groups = {k: groups[k] for k in sorted(groups, key=_label_key)}
+    def fit_groups(self, groups) -> "GMMClassifier":
+        """Train one GMM per label by EM from ``{label: data}``, the data being arrays or any
+        :class:`~speechgmm.sources.FeatureSource` (e.g. ``build_source(...).split_by(labels)``),
+        so that training data never has to fit in memory or on one machine."""
+        sources = self._sources(groups)
         K = int(self.n_components)
-        frames = {lab: int(DiagGMM._count(arrays)[0]) for lab, arrays in groups.items()}
-        for lab, arrays in groups.items():
-            n = frames[lab]
-            if n < 2 * K:
-                raise InsufficientDataError(
-                    f"class {lab!r} has {n} frames ({len(arrays)} files), too few for {K} components "
-                    f"(need at least {2 * K}); use --components {max(1, n // 10)} or add data")
+        frames = {lab: int(src.n_frames()) for lab, src in sources.items()}
+        for lab, src in sources.items():
+            if frames[lab] < 2 * K:
+                raise too_few_frames(frames[lab], K, f"class {lab!r}")
         base = dict(n_components=K, max_iter=self.max_iter, tol=self.tol, init=self.init,
                     var_floor=self.var_floor, hard=self.hard)
-        if self.jobs and self.jobs > 1:
-            from speechgmm.gmm import _cpu_count
+        work = [(lab, src, dict(base, random_state=int(self.random_state) + i)) for i, (lab, src) in enumerate(sources.items())]
+        fitted = dict(self._run(work))
+        return self._set_fitted(sources, [fitted[lab] for lab in sources], frames, "em")
 
-            # the processes share the CPUs: each E-step gets its share of threads
-            base["n_threads"] = max(1, _cpu_count() // int(self.jobs))
-        work = [(lab, arrays, dict(base, random_state=int(self.random_state) + i))
-                for i, (lab, arrays) in enumerate(groups.items())]
+    def _run(self, work):
+        """``_fit_one`` over ``work``: in ``jobs`` processes when every source can be sent to one."""
         from speechgmm._util import progress
 
-        if self.jobs and self.jobs > 1:
-            from concurrent.futures import ProcessPoolExecutor
+        if not (self.jobs and self.jobs > 1 and all(getattr(src, "local", False) for _, src, _ in work)):
+            return [_fit_one(w) for w in progress(work, total=len(work), desc="train")]
+        from concurrent.futures import ProcessPoolExecutor
 
-            with ProcessPoolExecutor(max_workers=self.jobs) as ex:
-                fitted = dict(progress(ex.map(_fit_one, work), total=len(work), desc="train"))
-        else:
-            fitted = dict(_fit_one(w) for w in progress(work, total=len(work), desc="train"))
-        self.labels_ = list(groups)
-        self.models_ = [fitted[lab] for lab in self.labels_]
-        self.frames_ = frames
-        self.method_ = "em"
-        self.ubm_ = None
-        self._stack = None
-        return self
+        from speechgmm.sources import cpu_count
 
-    def fit_map(self, X: Sequence[np.ndarray], y: Sequence[str], ubm: DiagGMM, relevance_factor: float = 16.0,
-                adapt: str = "m") -> "GMMClassifier":
+        # the processes share the CPUs: each E-step gets its share of threads
+        work = [(lab, src, dict(p, n_threads=max(1, cpu_count() // int(self.jobs)))) for lab, src, p in work]
+        with ProcessPoolExecutor(max_workers=self.jobs) as ex:
+            return list(progress(ex.map(_fit_one, work), total=len(work), desc="train"))
+
+    def fit_map(self, X: Sequence[np.ndarray], y: Sequence[str], ubm: DiagGMM, relevance_factor: Optional[float] = None,
+                adapt: Optional[str] = None) -> "GMMClassifier":
         """Derive each class model from ``ubm`` by MAP adaptation (see :func:`speechgmm.map.map_adapt`)."""
-        return self.fit_map_groups(self._group(X, y), ubm, relevance_factor, adapt)
+        return self.fit_map_groups(self._split(X, y), ubm, relevance_factor, adapt)
 
-    def fit_map_groups(self, groups, ubm: DiagGMM, relevance_factor: float = 16.0, adapt: str = "m") -> "GMMClassifier":
-        """:meth:`fit_map` from ``{label: arrays or FeatureStream}``."""
+    def fit_map_groups(self, groups, ubm: DiagGMM, relevance_factor: Optional[float] = None,
+                       adapt: Optional[str] = None) -> "GMMClassifier":
+        """:meth:`fit_map` from ``{label: data}`` (arrays or feature sources).
+
+        ``relevance_factor`` and ``adapt``, when given, replace the constructor's values.
+        """
         from speechgmm.map import map_adapt
 
-        groups = {k: groups[k] for k in sorted(groups, key=_label_key)}
-        self.labels_ = list(groups)
-        stats = {lab: ubm.accumulate(groups[lab]) for lab in self.labels_}
-        self.models_ = [map_adapt(ubm, stats[lab], relevance_factor, adapt) for lab in self.labels_]
-        self.frames_ = {lab: int(stats[lab].frames) for lab in self.labels_}
-        self.ubm_ = ubm
-        self.method_ = "map"
-        self.relevance_factor = relevance_factor
-        self.adapt = adapt
-        self._stack = None
-        return self
+        if relevance_factor is not None:
+            self.relevance_factor = relevance_factor
+        if adapt is not None:
+            self.adapt = adapt
+        sources = self._sources(groups)
+        stats = {lab: src.accumulate(ubm) for lab, src in sources.items()}
+        models = [map_adapt(ubm, stats[lab], self.relevance_factor, self.adapt) for lab in sources]
+        return self._set_fitted(sources, models, {lab: int(st.frames) for lab, st in stats.items()}, "map", ubm)
 
     # -- scoring -----------------------------------------------------------------------------
     def _check(self):
@@ -184,6 +211,8 @@ class GMMClassifier:
         D = self.models_[0].means_.shape[1]
         if X.ndim != 2 or X.shape[1] != D:
             raise ConfigError(f"features must have shape (n_frames, {D}), got {X.shape}")
+        if not np.all(np.isfinite(X)):
+            raise ConfigError("features contain NaN or infinite values")
         if self.method_ == "map":
             from speechgmm.map import score_top_c
 
@@ -218,9 +247,11 @@ class GMMClassifier:
         Xs = [np.asarray(x) for x in Xs]
         frames = np.array([x.shape[0] for x in Xs], dtype=np.int64)
         if not len(Xs):
-            return np.zeros((0, len(self.labels_))), frames
-        if np.any(frames == 0):
-            raise ConfigError("an utterance has no frames")
+            return np.zeros((0, len(self.classes_))), frames
+        for i, x in enumerate(Xs):
+            if x.shape[0] == 0 or not np.all(np.isfinite(x)):
+                what = "has no frames" if x.shape[0] == 0 else "features contain NaN or infinite values"
+                raise ConfigError(f"utterance {i}: {what}")
         F = self.frame_scores(np.concatenate(Xs))
         starts = np.concatenate([[0], np.cumsum(frames)[:-1]])
         return np.add.reduceat(F, starts, axis=0), frames
@@ -234,12 +265,18 @@ class GMMClassifier:
 
     def _log_priors(self):
         if not self.priors:
-            return np.full(len(self.labels_), -np.log(len(self.labels_)))
-        p = np.array([float(self.priors.get(lab, 0.0)) for lab in self.labels_])
+            return np.full(len(self.classes_), -np.log(len(self.classes_)))
+        p = np.array([float(self.priors.get(lab, 0.0)) for lab in self.classes_])
         if p.sum() <= 0:
             raise ConfigError("class priors must be positive")
         with np.errstate(divide="ignore"):
             return np.log(p / p.sum())
+
+    def predict_from_scores(self, totals: np.ndarray) -> List[str]:
+        """Most likely label (with the class priors) for each row of total scores (from
+        :meth:`score_utterances`); one label for a single row."""
+        a = np.atleast_2d(totals) + self._log_priors()
+        return [self.classes_[i] for i in a.argmax(1)]
 
     def posteriors_from_scores(self, totals: np.ndarray) -> np.ndarray:
         """Class posteriors from total scores (log-sum-exp normalised), shape like ``totals``."""
@@ -256,8 +293,7 @@ class GMMClassifier:
         """Most likely label for each utterance (a list; one element for a single array)."""
         if isinstance(Xs, np.ndarray) and Xs.ndim == 2:
             Xs = [Xs]
-        totals = self.score_utterances(Xs)[0] + self._log_priors()
-        return [self.labels_[i] for i in totals.argmax(1)]
+        return self.predict_from_scores(self.score_utterances(Xs)[0])
 
 
 def _label_key(s: str):

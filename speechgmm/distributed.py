@@ -1,16 +1,22 @@
-"""Training and scoring on a Dask cluster (optional extra: ``pip install 'speechgmm[dask]'``).
+"""Features on a Dask cluster (optional extra: ``pip install 'speechgmm[dask]'``).
 
 Design
 ------
+* :class:`DaskSource` is a :class:`~speechgmm.sources.FeatureSource`: training on a cluster is
+  the same code as local training (:meth:`DiagGMM.fit <speechgmm.gmm.DiagGMM.fit>`,
+  :meth:`GMMClassifier.fit_groups <speechgmm.classifier.GMMClassifier.fit_groups>`,
+  :func:`speechgmm.map.train_ubm`); only the E-step sum runs elsewhere.
 * Files are cut into **shards** (lists of paths).  Feature extraction is a pure function of
   (paths, front-end config) mapped over the shards on the workers; the resulting feature
-  lists stay on the workers (persisted futures) for all EM iterations.
+  lists stay on the workers (persisted futures) for all EM iterations.  ``split_by`` regroups
+  them per class on the workers (features are extracted once).
 * Each EM iteration ships the current parameters to the workers, maps the E-step over the
   shards -- each returns a :class:`~speechgmm.gmm.GMMStats` of size O(K x D), whatever its
-  number of frames -- sums them on the client in shard order and runs the M-step there.
-* Initialisation runs on the client with exactly the code of local training, from the same
-  frames (all of them when the data has at most ``init_frames``, the local sample size),
-  so a distributed model equals a local one up to summation order (~1e-12 relative).
+  number of frames -- and sums them on the client in shard order; the M-step runs there.
+* Initialisation runs on the client from the same sample as local training (all frames when
+  the data has at most :data:`~speechgmm.sources.INIT_FRAMES`, and then the split
+  initialisation's EM passes run on the client too), so a distributed model equals a local one
+  up to summation order (~1e-12 relative).
 * Nothing lives only on a worker: every task is a pure function of its inputs, so if a
   worker dies Dask recomputes its shards from the graph.
 
@@ -18,14 +24,13 @@ The core of speechgmm never imports this module; it imports dask only inside fun
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from speechgmm.errors import AudioError, ConfigError, InsufficientDataError
+from speechgmm.errors import AudioError, ConfigError, raise_bad_files
 from speechgmm.gmm import DiagGMM, GMMStats
-
-INIT_FRAMES = 100_000  # same bound as DiagGMM's local initialisation sample
+from speechgmm.sources import InMemorySource, _label_groups, accumulate_arrays, sample_arrays
 
 
 def dask_client(scheduler: Optional[str] = None, local_workers: Optional[int] = None):
@@ -59,12 +64,6 @@ def _item(p):
     return (str(p[0]), (str(p[1][0]), int(p[1][1]), int(p[1][2]))) if isinstance(p, (tuple, list)) else str(p)
 
 
-def augmented_items(paths: Sequence, kinds, seed: int) -> list:
-    """``paths`` followed by one augmented-copy entry per path and kind (the order of
-    :func:`speechgmm.pipeline.augmented_features`)."""
-    return list(paths) + [(p, (kind, seed, i)) for kind in kinds for i, p in enumerate(paths)]
-
-
 def _extract_shard(paths: List, config: dict):
     """(features or None per path, error messages) for one shard; entries as in :func:`_item`."""
     from speechgmm.features import FeatureConfig, extract_file
@@ -80,6 +79,10 @@ def _extract_shard(paths: List, config: dict):
     return feats, problems
 
 
+def _shard_problems(result) -> List[str]:
+    return result[1]
+
+
 def _shard_features(result) -> List[np.ndarray]:
     return [f for f in result[0] if f is not None]
 
@@ -91,195 +94,142 @@ def _shard_stats(feats: List[np.ndarray], params: dict) -> dict:
     if not feats:
         K, D = g.means_.shape
         return GMMStats.zeros(K, D).to_dict()
-    return g.accumulate(feats).to_dict()
+    return accumulate_arrays(g, feats, sum(f.shape[0] for f in feats)).to_dict()
 
 
 def _shard_frames(feats: List[np.ndarray]) -> int:
     return int(sum(f.shape[0] for f in feats))
 
 
-def _score_shard(feats_and_problems, clf_params):
-    feats, _ = feats_and_problems
-    clf = _classifier_from(clf_params)
+def _strided(feats: List[np.ndarray], n_shards: int, limit: int) -> List[np.ndarray]:
+    """Every step-th frame of a shard's arrays, so that ``n_shards`` such shards give about ``limit``."""
+    step = max(1, int(np.ceil(n_shards * sum(x.shape[0] for x in feats) / limit)))
+    return [f[::step] for f in feats]
+
+
+def _pick(positions, *shards) -> List[np.ndarray]:
+    """Arrays ``shards[s][k]`` for ``(s, k)`` in ``positions`` (regrouping shards per class)."""
+    return [shards[s][k] for s, k in positions]
+
+
+def _score_shard(raw, clf_params):
+    """(totals, frames, ok flag per file, problems) of one shard of extracted files."""
+    from speechgmm.modelio import classifier_from_arrays
+
+    feats, problems = raw
+    clf = classifier_from_arrays(*clf_params)
     good = [f for f in feats if f is not None]
-    if not good:
-        return np.zeros((0, len(clf.labels_))), np.zeros(0, dtype=np.int64)
-    return clf.score_utterances(good)
+    totals, frames = clf.score_utterances(good) if good else (np.zeros((0, len(clf.labels_))), np.zeros(0, np.int64))
+    return totals, frames, [f is not None for f in feats], problems
 
 
-def _classifier_to(clf) -> dict:
-    d = {"labels": clf.labels_, "method": clf.method_, "top_c": clf.top_c, "priors": clf.priors,
-         "models": [m.to_dict() for m in clf.models_]}
-    if clf.ubm_ is not None:
-        d["ubm"] = clf.ubm_.to_dict()
-    return d
+# -- the feature source ------------------------------------------------------------------------
 
-
-def _classifier_from(d: dict):
-    from speechgmm.classifier import GMMClassifier
-
-    clf = GMMClassifier(top_c=d["top_c"], priors=d["priors"])
-    clf.labels_ = list(d["labels"])
-    clf.models_ = [DiagGMM.from_dict(m) for m in d["models"]]
-    clf.method_ = d["method"]
-    clf.ubm_ = DiagGMM.from_dict(d["ubm"]) if "ubm" in d else None
-    return clf
-
-
-# -- client-side drivers -----------------------------------------------------------------------
-
-def extract_shards(client, paths: Sequence, config, shard_size: int = 64):
-    """Map feature extraction over shards of ``paths`` on the cluster.
-
-    Returns
-    -------
-    raw : list of Future
-        Per shard: (features-or-None per path, problems).  Persisted on the workers.
-    feats : list of Future
-        Per shard: the list of good feature arrays (what the E-step consumes).
-
-    Raises
-    ------
-    AudioError
-        After every shard is done, naming the bad files (like local extraction).
-    """
-    cfg = config.to_dict()
-    raw = [client.submit(_extract_shard, [_item(p) for p in sh], cfg, pure=True) for sh in make_shards(paths, shard_size)]
-    problems = [m for _, probs in client.gather([client.submit(lambda r: (None, r[1]), f) for f in raw]) for m in probs]
-    if problems:
-        more = f" (and {len(problems) - 3} more bad files)" if len(problems) > 3 else ""
-        raise AudioError(f"{len(problems)} bad audio file(s): " + "; ".join(problems[:3]) + more)
-    feats = [client.submit(_shard_features, f, pure=True) for f in raw]
-    return raw, feats
-
-
-def extract_features_distributed(client, paths: Sequence, config, shard_size: int = 64) -> List[np.ndarray]:
-    """Features of ``paths`` computed on the cluster and gathered, in order."""
-    _, feats = extract_shards(client, paths, config, shard_size)
-    return [a for shard in client.gather(feats) for a in shard]
-
-
-def accumulate_distributed(client, shards, gmm: DiagGMM) -> GMMStats:
-    """E-step mapped over feature-shard futures, statistics summed on the client in shard order."""
-    params = client.scatter([gmm.to_dict()], broadcast=True, hash=False)[0]
-    parts = client.gather([client.submit(_shard_stats, sh, params, pure=False) for sh in shards])
-    total = None
-    for p in parts:
-        st = GMMStats.from_dict(p)
-        total = st if total is None else total + st
-    return total
-
-
-def _init_sample(client, shards, limit: int) -> List[np.ndarray]:
-    """Gather whole shards from the start until ``limit`` frames (all of them if fewer)."""
-    sizes = client.gather([client.submit(_shard_frames, sh, pure=True) for sh in shards])
-    if sum(sizes) <= limit:
-        return [a for sh in client.gather(list(shards)) for a in sh]
-    # large data: a subsample of frames from every shard, deterministic
-    take = [client.submit(lambda fs, k: [f[:: max(1, int(np.ceil(len(shards) * sum(x.shape[0] for x in fs) / k)))]
-                                         for f in fs], sh, limit) for sh in shards]
-    return [a for sh in client.gather(take) for a in sh if len(a)]
-
-
-def fit_gmm_distributed(client, shards, gmm: DiagGMM, init_frames: int = INIT_FRAMES) -> DiagGMM:
-    """Fit ``gmm`` (its hyper-parameters as set) by EM over feature shards on the cluster.
+class DaskSource:
+    """Feature arrays in shards on a Dask cluster (a :class:`~speechgmm.sources.FeatureSource`).
 
     Parameters
     ----------
     client : dask.distributed.Client
-    shards : list of Future, or list of ndarray
-        Feature shards on the cluster (from :func:`extract_shards`), or local arrays, which
-        are scattered in shards of 64 utterances.
-    gmm : DiagGMM
-        Unfitted model; initialised on the client as local training would.
-
-    Returns
-    -------
-    DiagGMM
-        Fitted ``gmm``.
+    shards : list of Future
+        Each resolves to a list of feature arrays; they stay on the workers.
+    sizes : list of int
+        Number of arrays in each shard.
+    origin, n_files : see :class:`~speechgmm.sources.InMemorySource`
+    shard_size : int
+        Arrays per shard when ``split_by`` regroups them.
     """
-    if shards and isinstance(shards[0], np.ndarray):
-        shards = client.scatter(make_shards(shards, 64))
-    gmm._check_params()
-    total_frames = sum(client.gather([client.submit(_shard_frames, sh, pure=True) for sh in shards]))
-    K = int(gmm.n_components)
-    if total_frames < 2 * K:
-        raise InsufficientDataError(f"{total_frames} frames are too few for {K} components (need at least {2 * K})")
-    sample = _init_sample(client, shards, init_frames)
-    rng = np.random.default_rng(gmm.random_state)
-    gmm.n_reseeded_ = 0
 
-    def acc():
-        return accumulate_distributed(client, shards, gmm)
+    local = False  # lives on a cluster: never sent to worker processes
 
-    if total_frames <= init_frames:
-        gmm._initialise(sample, rng)  # exactly the local initialisation
-    else:
-        gmm._initialise(sample, rng, accumulate=acc)
-    return gmm._run_em(acc)
+    def __init__(self, client, shards, sizes, *, origin: Optional[Sequence[int]] = None,
+                 n_files: Optional[int] = None, shard_size: int = 64):
+        self.client, self.shards, self.sizes = client, list(shards), [int(n) for n in sizes]
+        n = sum(self.sizes)
+        self.origin = list(range(n)) if origin is None else [int(i) for i in origin]
+        self.n_files = int(n_files) if n_files is not None else n
+        self.shard_size = int(shard_size)
+        self._n: Optional[int] = None
+        self._all: Optional[List[np.ndarray]] = None
 
+    @classmethod
+    def extract(cls, client, items: Sequence, config, *, shard_size: int = 64, origin=None, n_files=None):
+        """Extract the features of ``items`` (paths, or ``(path, (kind, seed, index))`` for
+        augmented copies) on the cluster, ``shard_size`` files per task.
 
-def train_classifier_distributed(client, paths, labels, config, clf, shard_size: int = 64):
-    """Train ``clf`` (EM per class) with features extracted and kept on the cluster."""
-    order, shard_sets = _class_shards(client, paths, labels, config, shard_size)
-    models, frames = [], {}
-    for i, lab in enumerate(order):
-        n = sum(client.gather([client.submit(_shard_frames, sh, pure=True) for sh in shard_sets[lab]]))
-        frames[lab] = n
-        if n < 2 * clf.n_components:
-            raise InsufficientDataError(f"class {lab!r} has {n} frames, too few for {clf.n_components} components")
-        g = DiagGMM(clf.n_components, max_iter=clf.max_iter, tol=clf.tol, init=clf.init, var_floor=clf.var_floor,
-                    hard=clf.hard, random_state=int(clf.random_state) + i)
-        models.append(fit_gmm_distributed(client, shard_sets[lab], g))
-    clf.labels_, clf.models_, clf.frames_, clf.method_, clf.ubm_, clf._stack = order, models, frames, "em", None, None
-    return clf
+        Raises one :class:`~speechgmm.errors.AudioError` naming the bad files, after every shard is done.
+        """
+        cfg = config.to_dict()
+        groups = make_shards([_item(p) for p in items], shard_size)
+        raw = [client.submit(_extract_shard, sh, cfg, pure=True) for sh in groups]
+        raise_bad_files([m for probs in client.gather([client.submit(_shard_problems, f, pure=True) for f in raw])
+                         for m in probs])
+        feats = [client.submit(_shard_features, f, pure=True) for f in raw]
+        return cls(client, feats, [len(sh) for sh in groups], origin=origin, n_files=n_files, shard_size=shard_size)
 
+    def __len__(self) -> int:
+        return sum(self.sizes)
 
-def _class_shards(client, paths, labels, config, shard_size):
-    from speechgmm.classifier import _label_key
+    def n_frames(self) -> int:
+        if self._n is None:
+            self._n = int(sum(self.client.gather([self.client.submit(_shard_frames, sh, pure=True)
+                                                  for sh in self.shards])))
+        return self._n
 
-    groups = {}
-    for p, lab in zip(paths, labels):
-        groups.setdefault(str(lab), []).append(p)
-    if len(groups) < 2:
-        raise InsufficientDataError(f"need at least 2 classes to train a classifier, got {sorted(groups)}")
-    order = sorted(groups, key=_label_key)
-    return order, {lab: extract_shards(client, groups[lab], config, shard_size)[1] for lab in order}
+    def _gather_all(self) -> List[np.ndarray]:
+        if self._all is None:
+            self._all = [a for sh in self.client.gather(list(self.shards)) for a in sh]
+        return self._all
 
+    def sample(self, max_frames: int, rng) -> np.ndarray:
+        """All frames (gathered) if at most ``max_frames``, else a strided subsample of every shard."""
+        if self.n_frames() <= max_frames:
+            return sample_arrays(self._gather_all(), max_frames, rng)
+        take = [self.client.submit(_strided, sh, len(self.shards), max_frames, pure=True) for sh in self.shards]
+        return sample_arrays([a for sh in self.client.gather(take) for a in sh if len(a)], max_frames, rng)
 
-def fit_map_distributed(client, paths, labels, config, clf, ubm: DiagGMM, relevance_factor: float, adapt: str = "m",
-                        shard_size: int = 64):
-    """MAP-adapt one model per class from ``ubm``; statistics accumulated on the cluster."""
-    from speechgmm.map import map_adapt
+    def init_source(self, max_frames: int):
+        """Where split initialisation runs its EM passes: on the client for small data (exactly the
+        local computation), else on the cluster."""
+        return InMemorySource(self._gather_all()) if self.n_frames() <= max_frames else self
 
-    order, shard_sets = _class_shards(client, paths, labels, config, shard_size)
-    stats = {lab: accumulate_distributed(client, shard_sets[lab], ubm) for lab in order}
-    clf.labels_ = order
-    clf.models_ = [map_adapt(ubm, stats[lab], relevance_factor, adapt) for lab in order]
-    clf.frames_ = {lab: int(stats[lab].frames) for lab in order}
-    clf.ubm_, clf.method_, clf.relevance_factor, clf.adapt, clf._stack = ubm, "map", relevance_factor, adapt, None
-    return clf
+    def accumulate(self, gmm, hard=None) -> GMMStats:
+        """E-step mapped over the shards; statistics summed on the client in shard order."""
+        params = gmm.to_dict()
+        if hard is not None:
+            params["hard"] = bool(hard)
+        params = self.client.scatter([params], broadcast=True, hash=False)[0]
+        parts = self.client.gather([self.client.submit(_shard_stats, sh, params, pure=False) for sh in self.shards])
+        total = None
+        for p in parts:
+            st = GMMStats.from_dict(p)
+            total = st if total is None else total + st
+        return total
 
-
-def train_ubm_distributed(client, paths, config, ubm: DiagGMM, shard_size: int = 64) -> DiagGMM:
-    """Fit a UBM on all frames of ``paths`` with features extracted and kept on the cluster."""
-    _, shards = extract_shards(client, paths, config, shard_size)
-    return fit_gmm_distributed(client, shards, ubm)
+    def split_by(self, labels) -> Dict[str, "DaskSource"]:
+        """One source per label; its shards are regrouped from these on the workers."""
+        where = [(s, k) for s, n in enumerate(self.sizes) for k in range(n)]
+        out = {}
+        for lab, idx in _label_groups(self.origin, self.n_files, labels).items():
+            parts = make_shards(idx, self.shard_size)
+            shards = []
+            for part in parts:
+                need = sorted({where[j][0] for j in part})
+                pos = [(need.index(where[j][0]), where[j][1]) for j in part]
+                shards.append(self.client.submit(_pick, pos, *[self.shards[s] for s in need], pure=True))
+            out[lab] = DaskSource(self.client, shards, [len(p) for p in parts], shard_size=self.shard_size)
+        return out
 
 
 def score_distributed(client, clf, config, paths, shard_size: int = 64):
     """Score files on the cluster; same return values as :func:`speechgmm.pipeline.score_files`."""
-    params = client.scatter([_classifier_to(clf)], broadcast=True, hash=False)[0]
+    from speechgmm.modelio import classifier_to_arrays
+
+    params = client.scatter([classifier_to_arrays(clf)], broadcast=True, hash=False)[0]
     cfg = config.to_dict()
-    shards = make_shards([str(p) for p in paths], shard_size)
-    raw = [client.submit(_extract_shard, sh, cfg, pure=True) for sh in shards]
-    scored = client.gather([client.submit(_score_shard, r, params) for r in raw])
-    problems_per = client.gather([client.submit(lambda r: [f is None for f in r[0]], r) for r in raw])
-    msgs = [m for r in client.gather([client.submit(lambda r: r[1], r) for r in raw]) for m in r]
-    good, start = [], 0
-    for sh, bad in zip(shards, problems_per):
-        good += [start + j for j, b in enumerate(bad) if not b]
-        start += len(sh)
-    totals = np.concatenate([t for t, _ in scored]) if scored else np.zeros((0, len(clf.labels_)))
-    frames = np.concatenate([f for _, f in scored]) if scored else np.zeros(0, int)
-    return totals, frames, good, msgs
+    raw = [client.submit(_extract_shard, sh, cfg, pure=True) for sh in make_shards([str(p) for p in paths], shard_size)]
+    results = client.gather([client.submit(_score_shard, r, params) for r in raw])
+    ok = [flag for r in results for flag in r[2]]
+    totals = np.concatenate([r[0] for r in results]) if results else np.zeros((0, len(clf.labels_)))
+    frames = np.concatenate([r[1] for r in results]) if results else np.zeros(0, int)
+    return totals, frames, [i for i, f in enumerate(ok) if f], [m for r in results for m in r[3]]

@@ -6,8 +6,11 @@ Three separate things, as in Kaldi's ``diag-gmm`` / ``mle-diag-gmm``:
 * the **sufficient statistics** :class:`GMMStats` (occupancy ``n``, first order ``f`` =
   sum gamma x, second order ``s`` = sum gamma x^2), produced by :func:`e_step` /
   :meth:`DiagGMM.accumulate` and summed with ``+`` across chunks, files, processes or
-  machines,
+  machines -- where the frames live and how the sum is taken is a feature source's job
+  (:mod:`speechgmm.sources`),
 * the **update** :func:`m_step`, a pure function from statistics to parameters.
+
+Initialisation lives in :mod:`speechgmm.gmm_init`; the one EM loop is :meth:`DiagGMM.run_em`.
 
 Per-frame component log-densities are one matrix product: with ``W, b =
 log_gaussian_matrices(w, mu, var)``, ``log w_k N(x | mu_k, var_k) = [x, x**2] @ W + b``;
@@ -17,12 +20,12 @@ memory is O(chunk_size x K) whatever the number of frames.
 from __future__ import annotations
 
 import dataclasses
-import os
-from typing import Dict, Iterable, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from speechgmm.errors import ConfigError, InsufficientDataError
+from speechgmm import gmm_init
+from speechgmm.errors import ConfigError, InsufficientDataError, too_few_frames
 
 ArrayList = Union[np.ndarray, Sequence[np.ndarray]]
 _LOG2PI = float(np.log(2 * np.pi))
@@ -280,56 +283,39 @@ def m_step(stats: GMMStats, var_floor: np.ndarray, min_occupancy: float = 1e-10)
     return weights, means, variances, dead
 
 
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        return os.cpu_count() or 1
+def chunk_statistics(gmm: "DiagGMM", hard: Optional[bool] = None):
+    """The E-step of a fitted ``gmm`` for one chunk of frames, for a feature source's engine.
 
-
-def _threaded_sum(chunks: Iterable[np.ndarray], stats_of, total: GMMStats, n_threads: int) -> GMMStats:
-    """Sum ``stats_of(chunk, buffers)`` over ``chunks`` on ``n_threads`` threads.
-
-    numpy's element-wise kernels release the GIL, so with one BLAS thread per Python thread
-    every part of the E-step (GEMMs, exp, reductions) runs on all cores, not only the GEMMs.
-    At most ``2 * n_threads`` chunks are in flight (memory stays O(threads x chunk x K)), and
-    the per-chunk statistics are added in chunk order, so the result does not depend on
-    thread timing.
+    Returns
+    -------
+    stats_of : callable ``(X, work) -> GMMStats``
+        Statistics of the chunk ``X`` (N, D); ``work`` is a per-thread dict of reusable buffers.
+    zero : GMMStats
+        Zero statistics of the model's shape, to sum the chunks' onto.
     """
-    import collections
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
+    gmm._check_fitted()
+    hard = gmm.hard if hard is None else hard
+    K, D = gmm.means_.shape
+    shift = gmm.means_.mean(0)
+    WT, b = _scoring_matrices(gmm.weights_, gmm.means_, gmm.variances_, shift, gmm.dtype)
+    C, dtype = int(gmm.chunk_size), gmm.dtype
 
-    from threadpoolctl import threadpool_limits
+    def stats_of(x, work):
+        work.setdefault("cap", C)
+        return _stats_chunk(x, WT, b, shift, hard, dtype, work)
 
-    local = threading.local()
-
-    def task(x):
-        if not hasattr(local, "work"):
-            local.work = {}
-        return stats_of(x, local.work)
-
-    inflight: "collections.deque" = collections.deque()
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=n_threads) as ex:
-        for x in chunks:
-            inflight.append(ex.submit(task, x))
-            if len(inflight) >= 2 * n_threads:
-                total = total + inflight.popleft().result()
-        while inflight:
-            total = total + inflight.popleft().result()
-    return total
+    return stats_of, GMMStats.zeros(K, D)
 
 
 # --- data larger than memory -------------------------------------------------------------
 
 class FeatureStream:
-    """Base class of re-iterable feature sources read on demand.
+    """Base class of re-iterable feature arrays read on demand (see :class:`speechgmm.sources.ArkSource`).
 
     :meth:`DiagGMM.fit` and :meth:`DiagGMM.accumulate` accept one in place of a list of
     arrays; each EM pass iterates it again, so only one array (and one E-step chunk) is in
     memory at a time.  Subclasses implement ``__iter__`` (yielding ``(n_frames, D)`` arrays,
-    the same ones in the same order every time) and ``__len__`` (number of arrays).  See
-    :class:`speechgmm.kaldi.ArkFeatures`.
+    the same ones in the same order every time) and ``__len__`` (number of arrays).
     """
 
     def __iter__(self):  # pragma: no cover - abstract
@@ -344,28 +330,31 @@ class FeatureStream:
 class DiagGMM:
     """Gaussian mixture with diagonal covariances, trained by (soft or hard) EM.
 
+    The data may be an array, a list of arrays (one per utterance) or any
+    :class:`~speechgmm.sources.FeatureSource` (a Kaldi archive streamed from disk, shards on a
+    Dask cluster): training is the same code for all of them, only the E-step sum differs.
+
     Parameters
     ----------
     n_components : int
         Number of Gaussians K.
     max_iter : int
-        EM iterations (after initialisation).
+        Maximum EM iterations.
     tol : float
-        Stop when the average log-likelihood per frame improves by less than ``tol``;
-        ``tol=0`` always runs ``max_iter`` iterations.
+        Stop when the average log-likelihood per frame improves by less than this (0 = run
+        all ``max_iter`` iterations).
     init : {"kmeans", "random", "split"}
-        ``kmeans``: k-means++ seeding and Lloyd iterations (scipy.cluster.vq.kmeans2);
-        ``random``: K random frames as means, global variance;
-        ``split``: binary mixture splitting 1 -> 2 -> 4 ... -> K along the
-        largest-variance axis with ``split_iter`` EM iterations after each split.
+        ``kmeans``: k-means++ then 10 Lloyd iterations on a sample of up to 100k frames;
+        ``random``: K random frames as means; ``split``: binary splitting 1 -> 2 -> 4 ... -> K
+        with ``split_iter`` EM iterations after each split (:mod:`speechgmm.gmm_init`).
     random_state : int or None
-        Seed; results are deterministic for a given seed.
+        Seed (initialisation only; EM itself is deterministic).
     weights_init, means_init, variances_init : array-like, optional
-        Initial parameters (skip ``init`` for the ones given).
+        Initial parameters (override ``init`` for what they give).
     var_floor : float
-        Variance floor as a fraction of the global variance of each dimension.
+        Variance floor, relative to the global variance of each dimension.
     hard : bool
-        Hard (Viterbi) EM: each frame is assigned to its most likely component.
+        Viterbi (hard-assignment) EM instead of soft EM.
     chunk_size : int
         Frames per E-step chunk (memory is O(chunk_size x K)).
     dtype : numpy dtype
@@ -377,8 +366,7 @@ class DiagGMM:
         splitting the heaviest component.
     n_threads : int or None
         Threads for the E-step (None: all CPUs available to the process).  Each runs the whole
-        chunk computation with a one-thread BLAS; results do not depend on the number of threads
-        beyond float rounding.
+        chunk computation with a one-thread BLAS; results do not depend on the number of threads.
 
     Attributes
     ----------
@@ -403,7 +391,7 @@ class DiagGMM:
     (4, 3)
     """
 
-    def __init__(self, n_components: int = 1, max_iter: int = 100, tol: float = 1e-3, init: str = "kmeans",
+    def __init__(self, n_components: int = 1, *, max_iter: int = 100, tol: float = 1e-3, init: str = "kmeans",
                  random_state: Optional[int] = None, weights_init=None, means_init=None, variances_init=None,
                  var_floor: float = 1e-3, hard: bool = False, chunk_size: int = 8192, dtype=np.float32,
                  split_iter: int = 3, min_weight: float = 1e-3, n_threads: Optional[int] = None):
@@ -427,7 +415,18 @@ class DiagGMM:
         self.n_iter_ = 0
         self.n_reseeded_ = 0
 
-    # -- validation ----------------------------------------------------------------------
+    @classmethod
+    def from_params(cls, weights, means, variances, *, var_floor_=None, **hyper) -> "DiagGMM":
+        """A fitted model with the given parameters (float64) and hyper-parameters ``hyper``."""
+        g = cls(len(weights), **hyper)
+        g._set_params(weights, means, variances)
+        if var_floor_ is not None:
+            g.var_floor_ = np.asarray(var_floor_, dtype=np.float64)
+        return g
+
+    def _set_params(self, w, mu, var) -> None:
+        self.weights_, self.means_, self.variances_ = (np.asarray(a, dtype=np.float64) for a in (w, mu, var))
+
     def _check_params(self):
         if int(self.n_components) < 1:
             raise ConfigError(f"n_components must be >= 1, got {self.n_components}")
@@ -438,116 +437,28 @@ class DiagGMM:
         if not (self.var_floor > 0):
             raise ConfigError("var_floor must be > 0")
 
-    @staticmethod
-    def _as_list(X: ArrayList) -> List[np.ndarray]:
-        if isinstance(X, FeatureStream):
-            if len(X) == 0:
-                raise InsufficientDataError("no feature arrays given")
-            return X  # validated array by array as it is read
-        if isinstance(X, np.ndarray):
-            arrays = [X]
-        else:
-            arrays = list(X)
-        out = []
-        D = None
-        for a in arrays:
-            a = np.asarray(a)
-            if a.ndim != 2:
-                raise ConfigError(f"expected 2-D feature arrays (frames x dims), got shape {a.shape}")
-            if D is None:
-                D = a.shape[1]
-            elif a.shape[1] != D:
-                raise ConfigError(f"feature arrays have different dimensions ({D} and {a.shape[1]})")
-            if a.shape[0] and not np.all(np.isfinite(a)):
-                raise ConfigError("features contain NaN or infinite values")
-            out.append(a)
-        if not out:
-            raise InsufficientDataError("no feature arrays given")
-        return out
-
-    @staticmethod
-    def _count(arrays):
-        """(total frames, dims) -- one pass over a stream, checking every array."""
-        N, D = 0, None
-        for a in arrays:
-            if a.ndim != 2 or (D is not None and a.shape[1] != D):
-                raise ConfigError(f"feature arrays must be 2-D with equal dimensions, got shape {a.shape}")
-            if isinstance(arrays, FeatureStream) and not np.all(np.isfinite(a)):
-                raise ConfigError("features contain NaN or infinite values")
-            D = a.shape[1]
-            N += a.shape[0]
-        return N, D
-
     def _check_fitted(self):
         if not hasattr(self, "means_"):
             raise ConfigError("this DiagGMM is not fitted yet; call fit() first")
 
-    # -- statistics ------------------------------------------------------------------------
-    def accumulate(self, X: ArrayList, hard: Optional[bool] = None) -> GMMStats:
-        """E-step over ``X`` (an array or a sequence of arrays), chunk by chunk.
+    # -- statistics and update ------------------------------------------------------------
+    def accumulate(self, X, hard: Optional[bool] = None) -> GMMStats:
+        """E-step over ``X`` (an array, a sequence of arrays or a feature source), chunk by chunk.
 
         Returns
         -------
         GMMStats
             Statistics in float64; sum them over any split of the data.
         """
+        from speechgmm.sources import as_source
+
         self._check_fitted()
-        hard = self.hard if hard is None else hard
-        K, D = self.means_.shape
-        total = GMMStats.zeros(K, D)
-        shift = self.means_.mean(0)
-        WT, bb = _scoring_matrices(self.weights_, self.means_, self.variances_, shift, self.dtype)
-        arrays = self._as_list(X)
-        stream = isinstance(arrays, FeatureStream)
-        C = int(self.chunk_size)
-
-        def chunks():
-            pending: List[np.ndarray] = []
-            n_pending = 0
-            for a in arrays:
-                if a.ndim != 2 or a.shape[1] != D:
-                    raise ConfigError(f"features have shape {a.shape}, the model {D} dimensions")
-                if stream and not np.all(np.isfinite(a)):
-                    raise ConfigError("features contain NaN or infinite values")
-                if a.shape[0] >= C:
-                    for i in range(0, a.shape[0], C):
-                        yield a[i:i + C]
-                    continue
-                # short utterances are batched into chunks: per-call overhead would dominate otherwise
-                pending.append(a)
-                n_pending += a.shape[0]
-                if n_pending >= C:
-                    x = np.concatenate(pending)
-                    pending, n_pending = [], 0
-                    for i in range(0, x.shape[0], C):
-                        yield x[i:i + C]
-            if pending:
-                yield np.concatenate(pending) if len(pending) > 1 else pending[0]
-
-        def stats_of(x, work):
-            work.setdefault("cap", C)
-            return _stats_chunk(x, WT, bb, shift, hard, self.dtype, work)
-
-        T = self._threads(arrays)
-        if T == 1:
-            work: dict = {}
-            for x in chunks():
-                total = total + stats_of(x, work)
-            return total
-        return _threaded_sum(chunks(), stats_of, total, T)
-
-    def _threads(self, arrays) -> int:
-        """Threads for the E-step: 1 for small inputs, else ``n_threads`` (default: all CPUs)."""
-        T = self.n_threads if self.n_threads is not None else _cpu_count()
-        T = max(1, int(T))
-        if T > 1 and not isinstance(arrays, FeatureStream):
-            if sum(a.shape[0] for a in arrays) < 2 * int(self.chunk_size):
-                return 1
-        return T
+        return as_source(X).accumulate(self, hard=hard)
 
     def update(self, stats: GMMStats) -> "DiagGMM":
-        """M-step: set the parameters from ``stats``; re-seed collapsed components."""
-        K = self.n_components
+        """M-step: set the parameters from ``stats`` (K components, as many as the statistics have);
+        re-seed collapsed components."""
+        K = len(stats.n)
         floor = getattr(self, "var_floor_", None)
         if floor is None:
             tot = stats.n.sum()
@@ -557,127 +468,18 @@ class DiagGMM:
         w, mu, var, _ = m_step(stats, floor)
         weak = stats.n < self.min_weight * max(stats.n.sum(), 1.0) / K
         if weak.any() and K > 1 and not weak.all():
-            w, mu, var = self._reseed(w, mu, var, weak)
+            w, mu, var = gmm_init.reseed_components(w, mu, var, weak)
+            self.n_reseeded_ += int(weak.sum())
         self.weights_, self.means_, self.variances_ = w, mu, var
         return self
 
-    def _reseed(self, w, mu, var, weak):
-        """Replace weak components by halves of the heaviest ones (split along largest-variance axis)."""
-        w, mu, var = w.copy(), mu.copy(), var.copy()
-        for k in np.flatnonzero(weak):
-            h = int(np.argmax(np.where(weak, -1.0, w)))
-            ax = int(np.argmax(var[h]))
-            step = np.zeros(mu.shape[1])
-            step[ax] = 0.5 * np.sqrt(var[h, ax])
-            mu[k], var[k] = mu[h] + step, var[h]
-            mu[h] = mu[h] - step
-            w[h] = w[k] = w[h] / 2
-            weak[k] = False
-            self.n_reseeded_ += 1
-        return w / w.sum(), mu, var
-
-    # -- initialisation --------------------------------------------------------------------
-    def _sample(self, arrays: List[np.ndarray], rng, max_frames: int = 100_000) -> np.ndarray:
-        if isinstance(arrays, FeatureStream):
-            # one pass, every step-th frame: bounded memory, deterministic
-            N = sum(a.shape[0] for a in arrays)
-            step = max(1, -(-N // max_frames))
-            return np.concatenate([np.asarray(a[::step], dtype=np.float64) for a in arrays])
-        N = sum(a.shape[0] for a in arrays)
-        X = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
-        if N > max_frames:
-            X = X[np.sort(rng.choice(N, max_frames, replace=False))]
-        return np.asarray(X, dtype=np.float64)
-
-    def _initialise(self, arrays: List[np.ndarray], rng, accumulate=None) -> None:
-        """Set initial parameters from ``arrays`` (a bounded sample is drawn from them).
-
-        ``accumulate`` (no arguments -> GMMStats over the full training data) is used by
-        split initialisation for its EM passes; default: accumulate over ``arrays``.
-        """
-        K = int(self.n_components)
-        given = [x is not None for x in (self.weights_init, self.means_init, self.variances_init)]
-        S = self._sample(arrays, rng)
-        D = S.shape[1]
-        gm, gv = S.mean(0), np.maximum(S.var(0), 1e-10)
-        self.var_floor_ = self.var_floor * gv
-        if all(given):
-            w, mu, var = (np.array(a, dtype=np.float64) for a in (self.weights_init, self.means_init, self.variances_init))
-        elif self.init == "split" and not given[1]:
-            self._split_init(accumulate or (lambda: self.accumulate(arrays)), K, gm, gv)
-            w, mu, var = self.weights_, self.means_, self.variances_
-        else:
-            if given[1]:
-                mu = np.array(self.means_init, dtype=np.float64)
-                labels = None
-            elif self.init == "kmeans":
-                from scipy.cluster.vq import kmeans2
-
-                sd = np.sqrt(gv)
-                Z = (S - gm) / sd
-                with np.errstate(all="ignore"):
-                    import warnings
-
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        cent, labels = kmeans2(Z, K, iter=10, minit="++", seed=rng)
-                mu = cent * sd + gm
-            else:
-                mu = S[rng.choice(S.shape[0], K, replace=False)]
-                labels = None
-            if labels is None:
-                d2 = ((S[:, None, :] - mu[None]) ** 2 / gv).sum(-1) if S.shape[0] * K < 5e7 else None
-                labels = d2.argmin(1) if d2 is not None else np.zeros(S.shape[0], int)
-            counts = np.bincount(labels, minlength=K).astype(float)
-            var = np.tile(gv, (K, 1))
-            for k in np.flatnonzero(counts > 1):
-                var[k] = S[labels == k].var(0)
-            w = np.maximum(counts, 1.0)
-            w = w / w.sum()
-            if given[0]:
-                w = np.array(self.weights_init, dtype=np.float64)
-            if given[2]:
-                var = np.array(self.variances_init, dtype=np.float64)
-        if w.shape != (K,) or mu.shape != (K, D) or var.shape != (K, D):
-            raise ConfigError(f"initial parameters must have shapes ({K},), ({K}, {D}), ({K}, {D})")
-        if not (np.all(w >= 0) and np.isclose(w.sum(), 1.0)) or (given[2] and not np.all(var > 0)):
-            raise ConfigError("initial weights must be >= 0 and sum to 1, variances > 0")
-        self.weights_, self.means_, self.variances_ = w, mu, np.maximum(var, self.var_floor_)
-
-    def _split_init(self, accumulate, K, gm, gv):
-        """Binary splitting: grow 1 -> 2 -> 4 ... -> K, EM after each split."""
-        self.weights_, self.means_, self.variances_ = np.ones(1), gm[None].copy(), gv[None].copy()
-        k = 1
-        while k < K:
-            n_split = min(k, K - k)
-            order = np.argsort(-self.weights_, kind="stable")[:n_split]
-            w, mu, var = list(self.weights_), list(self.means_), list(self.variances_)
-            for h in order:
-                ax = int(np.argmax(self.variances_[h]))
-                step = np.zeros(len(gm))
-                step[ax] = 0.5 * np.sqrt(self.variances_[h, ax])
-                mu.append(self.means_[h] + step)
-                var.append(self.variances_[h].copy())
-                w.append(self.weights_[h] / 2)
-                mu[h] = self.means_[h] - step
-                w[h] = self.weights_[h] / 2
-            self.weights_, self.means_, self.variances_ = np.array(w), np.array(mu), np.array(var)
-            k = len(w)
-            n_comp = self.n_components
-            self.n_components = k
-            try:
-                for _ in range(self.split_iter):
-                    self.update(accumulate())
-            finally:
-                self.n_components = n_comp
-
     # -- training ------------------------------------------------------------------------------
-    def fit(self, X: ArrayList, y=None) -> "DiagGMM":
+    def fit(self, X, y=None) -> "DiagGMM":
         """Estimate the parameters by EM.
 
         Parameters
         ----------
-        X : ndarray, shape (N, D), or sequence of such arrays (e.g. one per utterance)
+        X : ndarray (N, D), sequence of such arrays (e.g. one per utterance), or FeatureSource
             Training frames; a sequence is never concatenated except for a bounded
             initialisation sample.
 
@@ -685,22 +487,52 @@ class DiagGMM:
         -------
         self
         """
-        self._check_params()
-        arrays = self._as_list(X)
-        N, _ = self._count(arrays)
-        K = int(self.n_components)
-        if N < 2 * K:
-            raise InsufficientDataError(
-                f"{N} frames are too few for {K} components (need at least {2 * K}); use fewer components"
-            )
-        rng = np.random.default_rng(self.random_state)
-        self.n_reseeded_ = 0
-        self._initialise(arrays, rng)
-        return self._run_em(lambda: self.accumulate(arrays))
+        from speechgmm.sources import as_source
 
-    def _run_em(self, accumulate) -> "DiagGMM":
-        """EM iterations from the current parameters; ``accumulate()`` returns the E-step
-        statistics over all training data (locally, or summed over a cluster's shards)."""
+        self._check_params()
+        source = as_source(X)
+        N, K = source.n_frames(), int(self.n_components)
+        if N < 2 * K:
+            raise too_few_frames(N, K)
+        self.n_reseeded_ = 0
+        self._initialise(source, np.random.default_rng(self.random_state))
+        return self.run_em(lambda: source.accumulate(self))
+
+    def _initialise(self, source, rng) -> None:
+        """Initial parameters (:mod:`speechgmm.gmm_init`) from a bounded sample of ``source``."""
+        from speechgmm.sources import INIT_FRAMES
+
+        K = int(self.n_components)
+        given = (self.weights_init, self.means_init, self.variances_init)
+        S = source.sample(INIT_FRAMES, rng)
+        gm, gv = S.mean(0), np.maximum(S.var(0), 1e-10)
+        self.var_floor_ = self.var_floor * gv
+        if all(a is not None for a in given):
+            w, mu, var = (np.array(a, dtype=np.float64) for a in given)
+        elif self.init == "split" and self.means_init is None:
+            init_source = getattr(source, "init_source", lambda m: source)(INIT_FRAMES)
+            w, mu, var = gmm_init.split_init(gm, gv, K, lambda p: self._refine(p, init_source))
+        else:
+            w, mu, var = gmm_init.sample_init(S, K, self.init, rng, gm, gv, self.means_init)
+            w, var = (np.array(a, dtype=np.float64) if a is not None else b
+                      for a, b in ((self.weights_init, w), (self.variances_init, var)))
+        gmm_init.check_params(w, mu, var, K, S.shape[1], check_var=self.variances_init is not None)
+        self.weights_, self.means_, self.variances_ = w, mu, np.maximum(var, self.var_floor_)
+
+    def _refine(self, params, source):
+        """``split_iter`` EM iterations from ``params`` over ``source`` (split initialisation)."""
+        self.weights_, self.means_, self.variances_ = params
+        for _ in range(self.split_iter):
+            self.update(source.accumulate(self))
+        return self.weights_, self.means_, self.variances_
+
+    def run_em(self, accumulate: Callable[[], GMMStats]) -> "DiagGMM":
+        """EM iterations from the current parameters: the one EM loop of speechgmm.
+
+        ``accumulate()`` returns the E-step statistics of all training data under the current
+        parameters (e.g. ``lambda: source.accumulate(gmm)``, summed over a cluster's shards or
+        several processes' partial statistics); the M-step is :meth:`update`.
+        """
         self.log_likelihood_history_ = []
         self.converged_ = False
         self.n_iter_ = 0
@@ -720,7 +552,8 @@ class DiagGMM:
         return self
 
     # -- scoring ---------------------------------------------------------------------------------
-    def _component_loglik(self, X: np.ndarray) -> np.ndarray:
+    def component_loglik(self, X: np.ndarray) -> np.ndarray:
+        """Per-frame, per-component ``log w_k N(x | mu_k, var_k)``, shape (N, K)."""
         self._check_fitted()
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.means_.shape[1]:
@@ -735,7 +568,7 @@ class DiagGMM:
 
     def score_samples(self, X: np.ndarray) -> np.ndarray:
         """Per-frame log-likelihood log p(x), shape (N,)."""
-        return logsumexp_rows(self._component_loglik(X))
+        return logsumexp_rows(self.component_loglik(X))
 
     def score(self, X: np.ndarray, y=None) -> float:
         """Average log-likelihood per frame."""
@@ -743,12 +576,12 @@ class DiagGMM:
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Component posteriors, shape (N, K); rows sum to 1."""
-        lp = self._component_loglik(X)
+        lp = self.component_loglik(X)
         return np.exp(lp - logsumexp_rows(lp)[:, None])
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Most likely component per frame, shape (N,)."""
-        return self._component_loglik(X).argmax(1)
+        return self.component_loglik(X).argmax(1)
 
     def _n_parameters(self) -> int:
         K, D = self.means_.shape
@@ -765,7 +598,8 @@ class DiagGMM:
         return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
 
     # -- serialisation ------------------------------------------------------------------------------
-    _HYPER = ("n_components", "max_iter", "tol", "init", "random_state", "var_floor", "hard", "chunk_size", "split_iter", "min_weight")
+    _HYPER = ("n_components", "max_iter", "tol", "init", "random_state", "var_floor", "hard", "chunk_size",
+              "split_iter", "min_weight")
 
     def to_dict(self) -> Dict[str, object]:
         """Parameters (float64 arrays) and hyper-parameters (JSON-able); no pickle needed."""
@@ -779,13 +613,10 @@ class DiagGMM:
 
     @classmethod
     def from_dict(cls, d) -> "DiagGMM":
-        g = cls(**{k: d[k] for k in cls._HYPER if k in d})
+        hyper = {k: d[k] for k in cls._HYPER if k in d and k != "n_components"}
         if "dtype" in d:
-            g.dtype = np.dtype(str(d["dtype"])).type
-        g.weights_ = np.asarray(d["weights"], dtype=np.float64)
-        g.means_ = np.asarray(d["means"], dtype=np.float64)
-        g.variances_ = np.asarray(d["variances"], dtype=np.float64)
-        g.n_components = len(g.weights_)
+            hyper["dtype"] = np.dtype(str(d["dtype"])).type
+        g = cls.from_params(d["weights"], d["means"], d["variances"], **hyper)
         g.converged_ = bool(d.get("converged", False))
         g.n_iter_ = int(d.get("n_iter", 0))
         g.log_likelihood_history_ = list(d.get("log_likelihood_history", []))

@@ -16,11 +16,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from speechgmm.errors import ConfigError
+from speechgmm.errors import ConfigError, too_few_frames
 from speechgmm.gmm import DiagGMM, GMMStats, exp_shifted, log_gaussian_matrices, logsumexp_rows
+from speechgmm.options import RELEVANCE_FACTOR  # the one default of r (also the command line's)
 
 
-def map_adapt(ubm: DiagGMM, stats: GMMStats, relevance_factor: float = 16.0, adapt: str = "m") -> DiagGMM:
+def train_ubm(source, n_components: int, max_iter: int = 10, random_state: int = 0, init: str = "split",
+              tol: float = 0.0) -> DiagGMM:
+    """Fit a universal background model on all frames of ``source`` (arrays or a feature source).
+
+    By default EM runs all ``max_iter`` iterations (``tol=0``) after binary splitting.  The one UBM
+    trainer of ``train --method map``, ``train-ubm`` and the recipes, whatever the backend.
+    """
+    from speechgmm.sources import as_source
+
+    source = as_source(source)
+    n = source.n_frames()
+    if n < 2 * n_components:
+        raise too_few_frames(n, n_components, "the UBM data")
+    return DiagGMM(n_components, max_iter=max_iter, tol=tol, init=init, random_state=random_state).fit(source)
+
+
+def map_adapt(ubm: DiagGMM, stats: GMMStats, relevance_factor: float = RELEVANCE_FACTOR, adapt: str = "m") -> DiagGMM:
     """MAP-adapt ``ubm`` to data summarised by ``stats`` (computed with ``ubm.accumulate``).
 
     Parameters
@@ -67,11 +84,7 @@ def map_adapt(ubm: DiagGMM, stats: GMMStats, relevance_factor: float = 16.0, ada
         w = w / w.sum()
     else:
         w = w0.copy()
-    g = DiagGMM(n_components=len(w), var_floor=ubm.var_floor)
-    g.weights_, g.means_, g.variances_ = w, mu, var
-    if hasattr(ubm, "var_floor_"):
-        g.var_floor_ = ubm.var_floor_
-    return g
+    return DiagGMM.from_params(w, mu, var, var_floor=ubm.var_floor, var_floor_=getattr(ubm, "var_floor_", None))
 
 
 def top_c(ubm: DiagGMM, X: np.ndarray, c: int = 5):
@@ -82,7 +95,7 @@ def top_c(ubm: DiagGMM, X: np.ndarray, c: int = 5):
     idx : ndarray of int, shape (N, c)
     ubm_ll : ndarray, shape (N,)
     """
-    lp = ubm._component_loglik(X)
+    lp = ubm.component_loglik(X)
     K = lp.shape[1]
     c = min(int(c), K)
     idx = np.argpartition(-lp, c - 1, axis=1)[:, :c] if c < K else np.tile(np.arange(K), (len(lp), 1))

@@ -70,9 +70,7 @@ def gmm_from_arrays(arrays, prefix: str, *, where="model", n_features: Optional[
     except KeyError as exc:
         raise _damaged(where, f"missing array {exc.args[0]}") from None
     _check_gmm_arrays(where, prefix, w, mu, var, n_features)
-    g = DiagGMM(n_components=w.shape[0])
-    g.weights_, g.means_, g.variances_ = w.astype(np.float64), mu.astype(np.float64), var.astype(np.float64)
-    return g
+    return DiagGMM.from_params(w, mu, var)
 
 
 def ubm_to_arrays(ubm) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
@@ -158,12 +156,10 @@ def classifier_from_arrays(header, arrays, *, where="model"):
         raise _damaged(where, "bad frame counts")
     D = header.get("n_features")
     clf = GMMClassifier(priors=_priors(header, labels, where), top_c=top_c)
-    clf.labels_ = labels
-    clf.models_ = [gmm_from_arrays(arrays, f"c{i}", where=where, n_features=D) for i in range(len(labels))]
-    clf.frames_ = frames
-    clf.method_ = method
+    models = [gmm_from_arrays(arrays, f"c{i}", where=where, n_features=D) for i in range(len(labels))]
+    ubm = gmm_from_arrays(arrays, "ubm", where=where, n_features=D) if method == "map" else None
+    clf._set_fitted(labels, models, frames, method, ubm)
     if method == "map":
-        clf.ubm_ = gmm_from_arrays(arrays, "ubm", where=where, n_features=D)
         clf.relevance_factor = _number(header.get("relevance_factor", RELEVANCE_FACTOR), where, "relevance_factor")
         clf.adapt = str(header.get("adapt", "m"))
         if any(m.n_components != clf.ubm_.n_components for m in clf.models_):

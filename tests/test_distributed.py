@@ -42,7 +42,7 @@ def paths_labels(corpus):
 def test_distributed_em_equals_local(client, paths_labels, init, dtype, rtol):
     """Same statistics summed in a different order: float64 agrees to 1e-9, float32 (the default,
     where chunks group frames differently) to ~1e-6."""
-    from speechgmm.distributed import extract_shards, fit_gmm_distributed
+    from speechgmm.distributed import DaskSource
     from speechgmm.features import FeatureConfig, extract_files
     from speechgmm.gmm import DiagGMM
 
@@ -50,8 +50,8 @@ def test_distributed_em_equals_local(client, paths_labels, init, dtype, rtol):
     cfg = FeatureConfig.preset("default")
     local_feats = extract_files(paths, cfg)[0]
     local = DiagGMM(8, max_iter=6, tol=0, init=init, random_state=0, dtype=dtype).fit(local_feats)
-    _, shards = extract_shards(client, paths, cfg, shard_size=10)
-    dist = fit_gmm_distributed(client, shards, DiagGMM(8, max_iter=6, tol=0, init=init, random_state=0, dtype=dtype))
+    source = DaskSource.extract(client, paths, cfg, shard_size=10)
+    dist = DiagGMM(8, max_iter=6, tol=0, init=init, random_state=0, dtype=dtype).fit(source)
     for a, b in [(local.weights_, dist.weights_), (local.means_, dist.means_), (local.variances_, dist.variances_)]:
         assert np.allclose(a, b, rtol=rtol, atol=rtol * np.abs(a).max())  # relative to the parameters' scale
     assert np.allclose(local.log_likelihood_history_, dist.log_likelihood_history_, rtol=rtol)
@@ -101,7 +101,7 @@ def test_lost_worker_shards_are_recomputed(paths_labels):
 
     from dask.distributed import wait
 
-    from speechgmm.distributed import dask_client, extract_shards, fit_gmm_distributed
+    from speechgmm.distributed import DaskSource, dask_client
     from speechgmm.features import FeatureConfig, extract_files
     from speechgmm.gmm import DiagGMM
 
@@ -110,7 +110,8 @@ def test_lost_worker_shards_are_recomputed(paths_labels):
     local = DiagGMM(4, max_iter=4, tol=0, random_state=0).fit(extract_files(paths, cfg)[0])
     c = dask_client(local_workers=2)
     try:
-        _, shards = extract_shards(c, paths, cfg, shard_size=8)
+        source = DaskSource.extract(c, paths, cfg, shard_size=8)
+        shards = source.shards
         wait(shards)
         holders = c.who_has(shards)
         victim = next(iter(holders[shards[0].key]))
@@ -124,7 +125,7 @@ def test_lost_worker_shards_are_recomputed(paths_labels):
         while victim in c.scheduler_info()["workers"] and time.time() < deadline:
             time.sleep(0.1)
         assert victim not in c.scheduler_info()["workers"], "the worker did not die"
-        dist = fit_gmm_distributed(c, shards, DiagGMM(4, max_iter=4, tol=0, random_state=0))
+        dist = DiagGMM(4, max_iter=4, tol=0, random_state=0).fit(source)
     finally:
         c.close()
     assert np.allclose(local.means_, dist.means_, rtol=1e-5, atol=1e-5 * np.abs(local.means_).max())

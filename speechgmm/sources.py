@@ -1,0 +1,406 @@
+"""Feature sources: where training features live, and how E-step statistics are summed over them.
+
+Training needs four things from its data, and nothing else (as Kaldi's ``gmm-global-acc-stats``
+runs in ``nj`` jobs without the model code knowing):
+
+* ``n_frames()`` -- the number of frames;
+* ``sample(max_frames, rng)`` -- a bounded initialisation sample, one (n, D) float64 array;
+* ``accumulate(gmm)`` -- the E-step statistics (:class:`~speechgmm.gmm.GMMStats`) summed over all frames;
+* ``split_by(labels)`` -- one source per label, given one label per *original* file.
+
+Three implementations, one training code (:meth:`DiagGMM.fit <speechgmm.gmm.DiagGMM.fit>`,
+:meth:`GMMClassifier.fit_groups <speechgmm.classifier.GMMClassifier.fit_groups>`,
+:func:`speechgmm.map.train_ubm`):
+
+* :class:`InMemorySource` -- a list of arrays, summed by the threaded chunk engine below;
+* :class:`ArkSource` -- a Kaldi archive streamed from disk, one utterance in memory at a time;
+* :class:`speechgmm.distributed.DaskSource` -- shards kept on the workers of a Dask cluster.
+
+:func:`build_source` extracts a manifest's features for training on any of them, and is the one
+place that orders augmented copies: the originals, then one copy of every file per kind, kind
+after kind, each in file order.  Every source remembers which original file each of its
+arrays comes from, so ``split_by`` gives the copies their file's label.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, Iterable, List, Optional, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from speechgmm.errors import ConfigError, InsufficientDataError, raise_bad_files
+from speechgmm.gmm import FeatureStream, GMMStats, chunk_statistics
+
+#: Frames in the initialisation sample of every fit (k-means runs on at most this many).
+INIT_FRAMES = 100_000
+
+
+@runtime_checkable
+class FeatureSource(Protocol):
+    """What training needs from its data (see the module docstring)."""
+
+    def n_frames(self) -> int: ...
+
+    def sample(self, max_frames: int, rng) -> np.ndarray: ...
+
+    def accumulate(self, gmm) -> GMMStats: ...
+
+    def split_by(self, labels) -> Dict[str, "FeatureSource"]: ...
+
+
+def as_source(X) -> FeatureSource:
+    """``X`` itself if it is a feature source, else an :class:`InMemorySource` (array or list of
+    arrays) or a streamed source (a :class:`~speechgmm.gmm.FeatureStream`)."""
+    if isinstance(X, FeatureSource):
+        return X
+    if isinstance(X, FeatureStream):
+        return StreamSource(X)
+    return InMemorySource(X)
+
+
+# -- the one ordering of augmented copies ---------------------------------------------------------
+
+def copy_order(n_files: int, kinds=()) -> List[tuple]:
+    """``(kind, file index)`` of every training item: the originals (kind ``None``), then one copy
+    of every file per augmentation kind, kind after kind."""
+    return [(kind, i) for kind in (None, *kinds) for i in range(n_files)]
+
+
+def _label_groups(origin: Sequence[int], n_files: int, labels) -> Dict[str, List[int]]:
+    """Item indices per label (items in order); ``labels`` has one label per original file."""
+    labels = [str(lab) for lab in labels]
+    if len(labels) != n_files:
+        raise ConfigError(f"{n_files} feature files but {len(labels)} labels")
+    groups: Dict[str, List[int]] = {}
+    for j, i in enumerate(origin):
+        groups.setdefault(labels[i], []).append(j)
+    return groups
+
+
+def _name(names, i: int) -> str:
+    return str(names[i]) if names is not None else f"utterance {i}"
+
+
+# -- the chunked, threaded E-step over local arrays ------------------------------------------------
+
+def cpu_count() -> int:
+    """CPUs available to this process."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _chunks(arrays: Iterable[np.ndarray], D: int, C: int, names=None, check_finite: bool = False):
+    """Chunks of at most ``C`` frames; short utterances are batched (per-call overhead would dominate)."""
+    pending: List[np.ndarray] = []
+    n_pending = 0
+    for i, a in enumerate(arrays):
+        if a.ndim != 2 or a.shape[1] != D:
+            raise ConfigError(f"{_name(names, i)}: features have shape {a.shape}, the model {D} dimensions")
+        if check_finite and not np.all(np.isfinite(a)):
+            raise ConfigError(f"{_name(names, i)}: features contain NaN or infinite values")
+        if a.shape[0] >= C:
+            for k in range(0, a.shape[0], C):
+                yield a[k:k + C]
+            continue
+        pending.append(a)
+        n_pending += a.shape[0]
+        if n_pending >= C:
+            x = np.concatenate(pending)
+            pending, n_pending = [], 0
+            for k in range(0, x.shape[0], C):
+                yield x[k:k + C]
+    if pending:
+        yield np.concatenate(pending) if len(pending) > 1 else pending[0]
+
+
+def _threaded_sum(chunks: Iterable[np.ndarray], stats_of, total: GMMStats, n_threads: int) -> GMMStats:
+    """Sum ``stats_of(chunk, buffers)`` over ``chunks`` on ``n_threads`` threads.
+
+    numpy's element-wise kernels release the GIL, so with one BLAS thread per Python thread
+    every part of the E-step (GEMMs, exp, reductions) runs on all cores, not only the GEMMs.
+    At most ``2 * n_threads`` chunks are in flight (memory stays O(threads x chunk x K)), and
+    the per-chunk statistics are added in chunk order, so the result does not depend on
+    thread timing.
+    """
+    import collections
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    local = threading.local()
+
+    def task(x):
+        if not hasattr(local, "work"):
+            local.work = {}
+        return stats_of(x, local.work)
+
+    inflight: "collections.deque" = collections.deque()
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=n_threads) as ex:
+        for x in chunks:
+            inflight.append(ex.submit(task, x))
+            if len(inflight) >= 2 * n_threads:
+                total = total + inflight.popleft().result()
+        while inflight:
+            total = total + inflight.popleft().result()
+    return total
+
+
+def accumulate_arrays(gmm, arrays: Iterable[np.ndarray], n_frames: Optional[int] = None, hard=None, names=None,
+                      check_finite: bool = False) -> GMMStats:
+    """E-step statistics of ``gmm`` over ``arrays``, chunk by chunk, in chunk order.
+
+    Threads: ``gmm.n_threads`` (default all CPUs), or 1 when ``n_frames`` (if known) is under two chunks.
+    """
+    stats_of, total = chunk_statistics(gmm, hard)
+    C = int(gmm.chunk_size)
+    T = max(1, int(gmm.n_threads if gmm.n_threads is not None else cpu_count()))
+    if n_frames is not None and n_frames < 2 * C:
+        T = 1
+    chunks = _chunks(arrays, gmm.means_.shape[1], C, names, check_finite)
+    if T == 1:
+        work: dict = {}
+        for x in chunks:
+            total = total + stats_of(x, work)
+        return total
+    return _threaded_sum(chunks, stats_of, total, T)
+
+
+def sample_arrays(arrays: Sequence[np.ndarray], max_frames: int, rng) -> np.ndarray:
+    """All frames of ``arrays`` if at most ``max_frames``, else ``max_frames`` drawn by ``rng`` (in order)."""
+    N = sum(a.shape[0] for a in arrays)
+    X = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
+    if N > max_frames:
+        X = X[np.sort(rng.choice(N, max_frames, replace=False))]
+    return np.asarray(X, dtype=np.float64)
+
+
+# -- in memory -----------------------------------------------------------------------------------
+
+class InMemorySource:
+    """Feature arrays in memory (one per utterance).
+
+    Parameters
+    ----------
+    arrays : ndarray (N, D) or sequence of them
+        Checked here: 2-D, equal dimensions, finite (an error names the utterance).
+    origin : sequence of int, optional
+        Index of the original file of each array (default: each array is its own file).
+    n_files : int, optional
+        Number of original files (default: ``max(origin) + 1``).
+    names : sequence of str, optional
+        Name of each array for error messages (default ``utterance <index>``).
+    """
+
+    local = True  # picklable to worker processes
+
+    def __init__(self, arrays, *, origin: Optional[Sequence[int]] = None, n_files: Optional[int] = None,
+                 names: Optional[Sequence[str]] = None):
+        arrays = [arrays] if isinstance(arrays, np.ndarray) else list(arrays)
+        D = None
+        for i, a in enumerate(arrays):
+            arrays[i] = a = np.asarray(a)
+            if a.ndim != 2:
+                raise ConfigError(f"{_name(names, i)}: expected 2-D feature arrays (frames x dims), got shape {a.shape}")
+            if D is not None and a.shape[1] != D:
+                raise ConfigError(f"{_name(names, i)}: feature arrays have different dimensions ({D} and {a.shape[1]})")
+            D = a.shape[1]
+            if a.shape[0] and not np.all(np.isfinite(a)):
+                raise ConfigError(f"{_name(names, i)}: features contain NaN or infinite values")
+        if not arrays:
+            raise InsufficientDataError("no feature arrays given")
+        self.arrays = arrays
+        self.origin = list(range(len(arrays))) if origin is None else [int(i) for i in origin]
+        self.n_files = int(n_files) if n_files is not None else max(self.origin) + 1
+        self.names = list(names) if names is not None else None
+
+    def __len__(self) -> int:
+        return len(self.arrays)
+
+    def n_frames(self) -> int:
+        return int(sum(a.shape[0] for a in self.arrays))
+
+    def sample(self, max_frames: int, rng) -> np.ndarray:
+        return sample_arrays(self.arrays, max_frames, rng)
+
+    def accumulate(self, gmm, hard=None) -> GMMStats:
+        return accumulate_arrays(gmm, self.arrays, self.n_frames(), hard, self.names)
+
+    def split_by(self, labels) -> Dict[str, "InMemorySource"]:
+        pick = (lambda seq, idx: None if seq is None else [seq[j] for j in idx])
+        return {lab: InMemorySource([self.arrays[j] for j in idx], names=pick(self.names, idx))
+                for lab, idx in _label_groups(self.origin, self.n_files, labels).items()}
+
+
+# -- streamed from disk -----------------------------------------------------------------------------
+
+class _Subset(FeatureStream):
+    """The arrays of a stream at the given indices (read by iterating the whole stream)."""
+
+    def __init__(self, stream, indices):
+        self.stream, self.indices = stream, sorted(indices)
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __iter__(self):
+        want = set(self.indices)
+        return (a for i, a in enumerate(self.stream) if i in want)
+
+
+class StreamSource:
+    """Arrays read on demand from a re-iterable :class:`~speechgmm.gmm.FeatureStream`.
+
+    Every pass reads the stream again: memory holds one array and one E-step chunk per thread.
+    Arrays are checked (shape, finite values) as they are read; errors name the utterance.
+    """
+
+    local = True
+
+    def __init__(self, stream, *, origin: Optional[Sequence[int]] = None, n_files: Optional[int] = None,
+                 names: Optional[Sequence[str]] = None):
+        if len(stream) == 0:
+            raise InsufficientDataError("no feature arrays given")
+        self.stream = stream
+        self.origin = list(range(len(stream))) if origin is None else [int(i) for i in origin]
+        self.n_files = int(n_files) if n_files is not None else max(self.origin) + 1
+        self.names = list(names) if names is not None else None
+        self._n: Optional[int] = None
+
+    def __len__(self) -> int:
+        return len(self.stream)
+
+    def n_frames(self) -> int:
+        """Frames, counted in one checking pass over the stream (then remembered)."""
+        if self._n is None:
+            N, D = 0, None
+            for i, a in enumerate(self.stream):
+                if a.ndim != 2 or (D is not None and a.shape[1] != D):
+                    raise ConfigError(f"{_name(self.names, i)}: feature arrays must be 2-D with equal dimensions, "
+                                      f"got shape {a.shape}")
+                if not np.all(np.isfinite(a)):
+                    raise ConfigError(f"{_name(self.names, i)}: features contain NaN or infinite values")
+                D, N = a.shape[1], N + a.shape[0]
+            self._n = N
+        return self._n
+
+    def sample(self, max_frames: int, rng) -> np.ndarray:
+        """Every ``step``-th frame (one pass, bounded memory, deterministic: ``rng`` is not used)."""
+        step = max(1, -(-self.n_frames() // max_frames))
+        return np.concatenate([np.asarray(a[::step], dtype=np.float64) for a in self.stream])
+
+    def accumulate(self, gmm, hard=None) -> GMMStats:
+        return accumulate_arrays(gmm, self.stream, None, hard, self.names, check_finite=True)
+
+    def _subset(self, idx: List[int]) -> "StreamSource":
+        return StreamSource(_Subset(self.stream, idx),
+                            names=None if self.names is None else [self.names[j] for j in idx])
+
+    def split_by(self, labels) -> Dict[str, "StreamSource"]:
+        return {lab: self._subset(idx) for lab, idx in _label_groups(self.origin, self.n_files, labels).items()}
+
+
+class ArkSource(StreamSource):
+    """Features in a Kaldi archive (``.ark`` + ``.scp``), streamed from disk in every EM pass.
+
+    Models can be trained on corpora larger than RAM; it pickles as (scp, keys), so worker
+    processes read the archive themselves.
+
+    Parameters
+    ----------
+    scp : path-like
+        Index written by :func:`speechgmm.kaldi.write_feats` (or Kaldi).
+    keys : sequence of str, optional
+        Subset and order of utterances (default: all, in scp order); they name utterances in errors.
+    origin, n_files : see :class:`InMemorySource`
+    """
+
+    def __init__(self, scp, keys=None, *, origin: Optional[Sequence[int]] = None, n_files: Optional[int] = None):
+        from speechgmm.kaldi import ArkFeatures
+
+        feats = ArkFeatures(scp, keys)
+        super().__init__(feats, origin=origin, n_files=n_files, names=feats.keys)
+        self.scp = feats.scp
+
+    def _subset(self, idx: List[int]) -> "ArkSource":
+        return ArkSource(self.scp, [self.stream.keys[j] for j in idx])
+
+
+# -- building a training source from audio files ------------------------------------------------------
+
+def build_source(paths, config, *, augment=(), seed: int = 0, jobs: int = 1, cache_dir=None,
+                 client=None) -> FeatureSource:
+    """Extract the features of ``paths`` (and of their augmented copies) for training.
+
+    The one place that extracts a manifest's training features, for every backend:
+    ``client`` -> a :class:`~speechgmm.distributed.DaskSource` (features stay on the workers);
+    ``cache_dir`` -> an :class:`ArkSource` (``cache_dir/features.ark``, written batch by batch);
+    else an :class:`InMemorySource`.  ``augment`` (kinds of :mod:`speechgmm.augment`) adds one
+    copy of every file per kind, in the order of :func:`copy_order`.  Every file is tried; if
+    any is bad, one :class:`~speechgmm.errors.AudioError` names them.
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+        Audio files (e.g. ``manifest.paths``); ``split_by`` then takes one label per path.
+    config : FeatureConfig
+    augment : sequence of str
+    seed : int
+        Seed of the augmented copies.
+    jobs : int
+        Processes for local feature extraction.
+    """
+    paths = [str(p) for p in paths]
+    kinds = tuple(augment or ())
+    order = copy_order(len(paths), kinds)
+    origin = [i for _, i in order]
+    if client is not None:
+        from speechgmm.distributed import DaskSource
+
+        items = [paths[i] if kind is None else (paths[i], (kind, seed, i)) for kind, i in order]
+        return DaskSource.extract(client, items, config, origin=origin, n_files=len(paths))
+    if cache_dir is not None:
+        keys, scp = _cache_features(paths, config, cache_dir, jobs, kinds, seed)
+        return ArkSource(scp, keys, origin=origin, n_files=len(paths))
+    from speechgmm.features import extract_files
+
+    feats: List[np.ndarray] = []
+    for kind in (None, *kinds):
+        feats += extract_files(paths, config, jobs=jobs, desc="features" if kind is None else f"features ({kind})",
+                               augment=None if kind is None else (kind, seed))[0]
+    names = [paths[i] if kind is None else f"{paths[i]} ({kind} copy)" for kind, i in order]
+    return InMemorySource(feats, origin=origin, n_files=len(paths), names=names)
+
+
+def _cache_features(paths, config, cache_dir, jobs: int, kinds, seed: int, batch: int = 256):
+    """Write the features to ``cache_dir/features.ark`` (+ .scp), ``batch`` files at a time.
+
+    Keys: ``u00000000``, ``u00000001``, ... in file order, then ``u00000000-noise``, ... for each
+    kind.  Bad files are named once, after the originals' pass; no archive is left behind then.
+    """
+    from pathlib import Path
+
+    from speechgmm.features import extract_files
+    from speechgmm.kaldi import write_feats
+
+    base = [f"u{i:08d}" for i in range(len(paths))]
+    keys = [base[i] if kind is None else f"{base[i]}-{kind}" for kind, i in copy_order(len(paths), kinds)]
+    problems: List[str] = []
+
+    def items():
+        for kind in (None, *kinds):
+            for i in range(0, len(paths), batch):
+                feats, probs = extract_files(paths[i:i + batch], config, jobs=jobs, errors="collect",
+                                             desc=f"features{f' ({kind})' if kind else ''} {i}/{len(paths)}",
+                                             augment=None if kind is None else (kind, seed), first_index=i)
+                problems.extend(probs)
+                for k, f in zip(base[i:i + batch], feats):
+                    if f is not None:
+                        yield (k if kind is None else f"{k}-{kind}"), f
+            raise_bad_files(problems)  # after the originals' pass
+
+    d = Path(cache_dir).resolve()
+    d.mkdir(parents=True, exist_ok=True)
+    return keys, write_feats(d / "features.ark", items())
