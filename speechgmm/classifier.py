@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from speechgmm.errors import ConfigError, need_two_classes, too_few_frames
+from speechgmm.errors import ConfigError, InsufficientDataError, need_two_classes, too_few_frames
 from speechgmm.gmm import DiagGMM, exp_shifted, log_gaussian_matrices, logsumexp_rows
 from speechgmm.options import RELEVANCE_FACTOR
 
@@ -103,20 +103,23 @@ class GMMClassifier:
         return self
 
     @staticmethod
-    def _sources(groups) -> Dict[str, object]:
-        """``{label: FeatureSource}`` in natural label order, at least two classes."""
+    def _sources(groups, minimum: int = 2) -> Dict[str, object]:
+        """``{label: FeatureSource}`` in natural label order, at least ``minimum`` classes."""
         from speechgmm.sources import as_source
 
-        if len(groups) < 2:
-            raise need_two_classes(groups)
+        if len(groups) < minimum:
+            raise need_two_classes(groups) if minimum == 2 else InsufficientDataError("no class to adapt")
         return {str(k): as_source(groups[k]) for k in sorted(groups, key=lambda k: _label_key(str(k)))}
 
     @staticmethod
     def _split(X: Sequence[np.ndarray], y: Sequence[str]):
+        """``{label: InMemorySource}`` of utterances ``X`` with labels ``y`` (at least two classes)."""
         from speechgmm.sources import InMemorySource
 
         if len(X) != len(y):
             raise ConfigError(f"{len(X)} feature arrays but {len(y)} labels")
+        if len(set(map(str, y))) < 2:
+            raise need_two_classes(set(map(str, y)))
         return InMemorySource(X).split_by(y)
 
     def fit(self, X: Sequence[np.ndarray], y: Sequence[str]) -> "GMMClassifier":
@@ -171,7 +174,9 @@ class GMMClassifier:
                        adapt: Optional[str] = None) -> "GMMClassifier":
         """:meth:`fit_map` from ``{label: data}`` (arrays or feature sources).
 
-        ``relevance_factor`` and ``adapt``, when given, replace the constructor's values.
+        One class is enough here (class models are adapted independently and scored against the
+        UBM, e.g. to enrol one speaker).  ``relevance_factor`` and ``adapt``, when given, replace
+        the constructor's values.
         """
         from speechgmm.map import map_adapt
 
@@ -179,7 +184,7 @@ class GMMClassifier:
             self.relevance_factor = relevance_factor
         if adapt is not None:
             self.adapt = adapt
-        sources = self._sources(groups)
+        sources = self._sources(groups, minimum=1)
         stats = {lab: src.accumulate(ubm) for lab, src in sources.items()}
         models = [map_adapt(ubm, stats[lab], self.relevance_factor, self.adapt) for lab in sources]
         return self._set_fitted(sources, models, {lab: int(st.frames) for lab, st in stats.items()}, "map", ubm)
