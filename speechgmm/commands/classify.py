@@ -61,8 +61,9 @@ def run(args) -> int:
     clf = mf.classifier
     with _common.dask_session(args) as client:
         totals, frames, good, problems = score_files(clf, mf.feature_config, args.files, jobs=args.jobs, client=client)
-    post = clf.posteriors_from_scores(totals) if len(good) else np.zeros((0, len(clf.labels_)))
-    pred = (totals + clf._log_priors()).argmax(1)  # TODO predict_from_scores
+    post = clf.posteriors_from_scores(totals) if len(good) else np.zeros((0, len(clf.classes_)))
+    index = {lab: i for i, lab in enumerate(clf.classes_)}
+    pred = [index[lab] for lab in clf.predict_from_scores(totals)] if len(good) else []
     if good:
         (_json_lines if args.json else _table)(args, clf, totals, frames, good, post, pred)
     for msg in problems:
