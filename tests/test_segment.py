@@ -247,3 +247,30 @@ def test_benchmark_scorer_and_small_run(tmp_path):
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert lines[1].startswith("segment") and lines[2].startswith("naive")
+
+
+def test_any_classifier_model_speaker_labels(gmm_dir, conv, tmp_path):
+    """A speaker model (the two speakers of the conversation, trained on their other files)
+    labels each utterance with its speaker."""
+    from speechgmm.classifier import GMMClassifier
+    from speechgmm.features import FeatureConfig, extract_file
+    from speechgmm.modelio import save_model
+    from speechgmm.segment import segment
+
+    path, truth, _ = conv
+    base = gmm_dir / "test" / "isolated_digits_ti_test_endpt"
+    spk = {"man": min((base / "MAN").iterdir()), "woman": min((base / "WOMAN").iterdir())}
+    cfg = FeatureConfig.preset("asr_course")
+    X, y = [], []
+    for name, d in spk.items():
+        for f in sorted(d.glob("*.wav"))[12:]:      # the conversation uses files 0-11
+            X.append(extract_file(f, cfg))
+            y.append(name)
+    model = tmp_path / "speakers.npz"
+    save_model(model, GMMClassifier(n_components=4, max_iter=10).fit(X, y), cfg)
+    r = segment(path, str(model))
+    assert r.labels == ["man", "woman"]
+    want = {"male": "man", "female": "woman"}
+    right = sum(min(b, t1) - max(a, t0) for a, b, lab in r.segments for t0, t1, g in truth
+                if min(b, t1) > max(a, t0) and want[g] == lab)
+    assert right >= 0.75 * sum(b - a for a, b, _ in r.segments)   # (88 % measured; chance 50 %)
