@@ -144,11 +144,13 @@ def _file_info(path):
 
 
 def check_rate(path, file_sr: int, cfg, model_name: str = "the model") -> None:
-    """The model's front end needs audio of at least its own rate (upsampling cannot add the
-    missing band): raise a one-line ConfigError naming both otherwise."""
-    if file_sr < cfg.sr:
-        raise ConfigError(f"{path} is {file_sr} Hz audio but {model_name} analyses {cfg.sr} Hz "
-                          f"(needs audio of at least {cfg.sr} Hz)")
+    """The model's front end needs the band its filterbank analyses (up to ``fmax``, by default
+    the Nyquist frequency of ``cfg.sr``); upsampling cannot add what the file lacks. Raise a
+    one-line ConfigError naming the file and the model otherwise."""
+    top = cfg.fmax if cfg.fmax > 0 else cfg.sr / 2 + cfg.fmax
+    if file_sr / 2 < top - 1e-6:
+        raise ConfigError(f"{path} is {file_sr} Hz audio but {model_name} analyses {cfg.sr} Hz audio up to "
+                          f"{top:g} Hz (needs audio of at least {2 * top:g} Hz)")
 
 
 # -- per-frame front end -------------------------------------------------------------------
