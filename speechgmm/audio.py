@@ -51,7 +51,13 @@ def _check_riff_truncation(path: Path) -> None:
             pos += 8 + clen + (clen & 1)
 
 
-def load_audio(path: os.PathLike | str, sr: Optional[int] = None, check_silence: bool = True) -> Tuple[np.ndarray, int]:
+def _region_frames(file_sr: int, region: Tuple[float, float]) -> Tuple[int, int]:
+    """Sample indices ``[start, stop)`` of ``region`` seconds at ``file_sr`` Hz."""
+    return int(round(region[0] * file_sr)), int(round(region[1] * file_sr))
+
+
+def load_audio(path: os.PathLike | str, sr: Optional[int] = None, check_silence: bool = True,
+               region: Optional[Tuple[float, float]] = None) -> Tuple[np.ndarray, int]:
     """Read an audio file as mono float32, optionally resampled.
 
     Parameters
@@ -63,6 +69,8 @@ def load_audio(path: os.PathLike | str, sr: Optional[int] = None, check_silence:
         soxr (high quality).
     check_silence : bool
         Reject files whose peak is below :data:`SILENCE_PEAK` (-80 dBFS).
+    region : (start, end), optional
+        Read only these seconds of the file (a Kaldi ``segments`` row); the checks apply to them.
 
     Returns
     -------
@@ -99,7 +107,8 @@ def load_audio(path: os.PathLike | str, sr: Optional[int] = None, check_silence:
     except OSError as exc:
         raise AudioError(f"{path}: cannot read file ({exc.strerror})") from None
     try:
-        y, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
+        start, stop = (0, None) if region is None else _region_frames(sf.info(str(path)).samplerate, region)
+        y, file_sr = sf.read(str(path), dtype="float32", always_2d=True, start=start, stop=stop)
     except (RuntimeError, sf.LibsndfileError if hasattr(sf, "LibsndfileError") else RuntimeError) as exc:
         msg = " ".join(str(exc).split())
         raise AudioError(f"{path}: not a readable audio file ({msg})") from None

@@ -629,13 +629,28 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
     return np.ascontiguousarray(X, dtype=np.float32)
 
 
+def _load(path, sr: int):
+    """:func:`speechgmm.audio.load_audio` of a file or of an AudioRegion (whose errors name the region)."""
+    from speechgmm.audio import load_audio
+    from speechgmm.manifest import AudioRegion
+
+    if not isinstance(path, AudioRegion):
+        return load_audio(path, sr=sr)
+    try:
+        return load_audio(path.path, sr=sr, region=(path.start, path.end))
+    except AudioError as exc:
+        msg, head = str(exc), f"{path.path}: "
+        raise AudioError(f"{path}: {msg[len(head):] if msg.startswith(head) else msg}") from None
+
+
 def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None, augment=None) -> np.ndarray:
     """Load ``path`` (resampled to ``config.sr``) and return its features.
 
     Parameters
     ----------
-    path : path-like
-        Audio file (see :func:`speechgmm.audio.load_audio`).
+    path : path-like or :class:`speechgmm.manifest.AudioRegion`
+        Audio file (see :func:`speechgmm.audio.load_audio`), or a region of one (only that
+        region is read).
     config : FeatureConfig, optional
     augment : tuple (kind, seed, index), optional
         Features of an augmented copy instead (see :func:`speechgmm.augment.augment`).
@@ -650,10 +665,8 @@ def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None
         For every rejection of :func:`~speechgmm.audio.load_audio`, and for audio shorter
         than one analysis window.
     """
-    from speechgmm.audio import load_audio
-
     cfg = config or FeatureConfig.preset("default")
-    y, sr = load_audio(path, sr=cfg.sr)
+    y, sr = _load(path, cfg.sr)
     if len(y) < cfg.win_length:
         raise AudioError(
             f"{path}: too short ({len(y) / sr * 1000:.1f} ms; at least one {cfg.frame_length_ms:g} ms frame is needed)"

@@ -94,16 +94,12 @@ def read_two_column(path: os.PathLike | str) -> Dict[str, str]:
 def read_wav_scp(path: os.PathLike | str) -> Dict[str, Path]:
     """Read ``wav.scp``: ``{utt: absolute path}``; relative paths resolve against its folder.
 
-    Piped entries (``sox ... |``) are not supported and raise ManifestError.
+    Piped entries (``sox ... |``) are not supported and raise ManifestError.  The parser is
+    :func:`speechgmm.manifest.read_wav_scp` (one for manifests and this).
     """
-    path = Path(path)
-    out = {}
-    for k, v in read_two_column(path).items():
-        if v.endswith("|"):
-            raise ManifestError(f"{path}: piped wav.scp entries are not supported ({k})")
-        p = Path(v)
-        out[k] = p if p.is_absolute() else (path.parent / p).resolve()
-    return out
+    from speechgmm.manifest import read_wav_scp as _read
+
+    return {k: p.resolve() for k, p in _read(path).items()}
 
 
 def read_text(path: os.PathLike | str) -> Dict[str, str]:

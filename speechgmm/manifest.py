@@ -4,10 +4,14 @@ Accepted inputs
 ---------------
 * CSV or TSV with a header row containing ``path`` and any label columns (``label``,
   ``speaker``, ``gender``, ...); an optional ``utt`` (or ``id``) column names each row.
-  The delimiter is taken from the extension (``.tsv`` = tab) or sniffed from the header.
+  The separator is a comma, a semicolon or a tab: the one that makes the header hold a
+  ``path`` column (a tab first for ``.tsv`` files).  Fields holding the separator are
+  quoted as in any CSV: ``"my dir/a, b.wav"``.
 * A Kaldi data dir (a folder with ``wav.scp`` and ``text`` and/or ``utt2spk``), or a
   ``wav.scp`` file with those files beside it.  ``text`` gives the column ``label``
-  (also ``text``), ``utt2spk`` gives ``speaker``.
+  (also ``text``), ``utt2spk`` gives ``speaker``, ``utt2gender`` gives ``gender``.
+  With a ``segments`` file (``utt-id recording-id start end``, in seconds) each row is a
+  region of a recording (an :class:`AudioRegion`), and ``wav.scp`` keys recordings.
 
 Relative audio paths resolve against ``root`` when given, else against the manifest's
 own folder.
@@ -17,14 +21,54 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import math
 import os
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple, Union
 
 from speechgmm.errors import ManifestError
 
 PATH_COLUMN = "path"
 ID_COLUMNS = ("utt", "id", "utt_id")
+#: separators of CSV/TSV manifests, in the order they are tried
+SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
+#: Kaldi files that give label columns: file name -> column names
+KALDI_LABEL_FILES = {"text": ("label", "text"), "utt2spk": ("speaker",), "utt2gender": ("gender",)}
+#: a segment may end this far (seconds) beyond its recording (rounding in the tool that wrote it)
+SEGMENT_END_TOLERANCE = 0.02
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioRegion:
+    """The region ``[start, end)`` seconds of a recording (a row of a data dir with ``segments``).
+
+    It stands where a path stands in :attr:`Manifest.paths`, so it reaches
+    :func:`speechgmm.features.extract_file` through every caller unchanged; it is
+    deliberately not path-like (``Path(region)`` fails instead of reading the whole recording).
+    """
+
+    path: Path
+    start: float
+    end: float
+
+    def __str__(self) -> str:
+        return f"{self.path} [{self.start:g}-{self.end:g} s]"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def is_file(self) -> bool:
+        return self.path.is_file()
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def resolve(self) -> "AudioRegion":
+        return dataclasses.replace(self, path=self.path.resolve())
+
+
+Audio = Union[Path, AudioRegion]
 
 
 @dataclasses.dataclass
@@ -37,8 +81,9 @@ class Manifest:
         The file or folder read.
     utts : list of str
         Unique row ids.
-    paths : list of Path
-        Absolute audio paths, one per row.
+    paths : list of Path or AudioRegion
+        Absolute audio paths, one per row (an :class:`AudioRegion` for a row of a Kaldi
+        ``segments`` file).
     columns : dict of str to list of str
         Every other column (labels, speaker, gender, ...), one value per row.
     sha256 : str
@@ -47,7 +92,7 @@ class Manifest:
 
     source: Path
     utts: List[str]
-    paths: List[Path]
+    paths: List[Audio]
     columns: Dict[str, List[str]]
     sha256: str
 
@@ -90,55 +135,159 @@ def _resolve(p: str, base: Path) -> Path:
     return q if q.is_absolute() else base / q
 
 
-def _read_table(path: Path, base: Path):
+def _table_error_hint() -> str:
+    return "separators accepted: " + ", ".join(SEPARATORS.values())
+
+
+def _read_text(path: Path) -> List[str]:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:
         raise ManifestError(f"{path}: not a text manifest (binary or not UTF-8)") from None
-    lines = text.splitlines()
+
+
+def _split(line: str, sep: str) -> List[str]:
+    return [h.strip() for h in next(csv.reader([line], delimiter=sep), [])]
+
+
+def sniff_separator(path: Path, header: str, required: str = PATH_COLUMN) -> str:
+    """The separator (``,`` ``;`` or tab) that makes ``header`` hold the column ``required``.
+
+    Tried in the order of :data:`SEPARATORS` (a tab first for ``.tsv``); ManifestError
+    naming the accepted separators when none does.
+    """
+    order = list(SEPARATORS)
+    if path.suffix.lower() == ".tsv":
+        order.insert(0, order.pop(order.index("\t")))
+    for sep in order:
+        if required in _split(header, sep):
+            return sep
+    cols = max((_split(header, s) for s in order), key=len)
+    raise ManifestError(f"{path}: no {required!r} column in the header (columns: {', '.join(cols)}; "
+                        f"{_table_error_hint()})")
+
+
+def read_rows(path: Path, required: str = PATH_COLUMN) -> Tuple[List[str], List[Tuple[int, List[str]]]]:
+    """Header and non-blank rows (with their line numbers) of a CSV/TSV file.
+
+    ManifestError naming ``file:line`` for a row whose field count differs from the header's.
+    """
+    lines = _read_text(path)
     if not lines or not lines[0].strip():
-        raise ManifestError(f"{path}: empty manifest (expected a header row with a 'path' column)")
-    if path.suffix.lower() == ".tsv" or ("\t" in lines[0] and "," not in lines[0]):
-        delim = "\t"
-    else:
-        delim = ","
-    reader = csv.reader(lines, delimiter=delim)
+        raise ManifestError(f"{path}: empty manifest (expected a header row with a {required!r} column)")
+    reader = csv.reader(lines, delimiter=sniff_separator(path, lines[0], required))
     header = [h.strip() for h in next(reader)]
-    if PATH_COLUMN not in header:
-        raise ManifestError(f"{path}: no 'path' column in the header (columns: {', '.join(header)})")
     if len(set(header)) != len(header):
         raise ManifestError(f"{path}: duplicate column names in the header")
     rows = []
-    for n, row in enumerate(reader, 2):
+    for row in reader:
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) != len(header):
-            raise ManifestError(f"{path}:{n}: {len(row)} fields, the header has {len(header)}")
-        rows.append([c.strip() for c in row])
+            raise ManifestError(f"{path}:{reader.line_num}: {len(row)} fields, the header has {len(header)}")
+        rows.append((reader.line_num, [c.strip() for c in row]))
     if not rows:
         raise ManifestError(f"{path}: manifest has a header but no rows")
+    return header, rows
+
+
+def _columns(header: List[str], rows: List[List[str]], base: Path):
+    """(utts, paths, other columns) of a table's rows; ids from the first of :data:`ID_COLUMNS`
+    present, else the path as written."""
     pi = header.index(PATH_COLUMN)
     id_col = next((c for c in ID_COLUMNS if c in header), None)
-    paths = [_resolve(r[pi], base) for r in rows]
-    if id_col:
-        utts = [r[header.index(id_col)] for r in rows]
-    else:
-        utts = [r[pi] for r in rows]
+    utts = [r[header.index(id_col) if id_col else pi] for r in rows]
+    paths: List[Audio] = [_resolve(r[pi], base) for r in rows]
     columns = {h: [r[i] for r in rows] for i, h in enumerate(header) if h not in (PATH_COLUMN, id_col)}
-    return utts, paths, columns, _hash_files(path)
+    return utts, paths, columns
+
+
+def _read_table(path: Path, base: Path):
+    header, rows = read_rows(path)
+    return (*_columns(header, [r for _, r in rows], base), _hash_files(path))
+
+
+def read_wav_scp(path: os.PathLike | str, base: Optional[os.PathLike | str] = None) -> Dict[str, Path]:
+    """``{key: Path}`` from a Kaldi ``wav.scp``; relative paths join ``base`` (default: its folder).
+
+    The one ``wav.scp`` parser (:func:`speechgmm.kaldi.read_wav_scp` calls it).  Piped entries
+    (``sox ... |``) are not supported and raise ManifestError naming ``file:line``.
+    """
+    from speechgmm.kaldi import read_two_column
+
+    path = Path(path)
+    base = Path(base) if base is not None else path.parent
+    wav = read_two_column(path)
+    out = {}
+    for k, v in wav.items():
+        if v.endswith("|"):
+            raise ManifestError(f"{path}: piped wav.scp entries are not supported ({k})")
+        out[k] = _resolve(v, base)
+    return out
+
+
+def _segment_row(seg: Path, n: int, line: str, wav: Dict[str, Path]):
+    """(utt, AudioRegion) of one ``segments`` line, or ManifestError naming ``seg:n``."""
+    parts = line.split()
+    if len(parts) != 4:
+        raise ManifestError(f"{seg}:{n}: expected 'utt-id recording-id start end', got {line.strip()!r}")
+    utt, rec, a, b = parts
+    try:
+        start, end = float(a), float(b)
+    except ValueError:
+        raise ManifestError(f"{seg}:{n}: start and end must be numbers (seconds), got {a!r} {b!r}") from None
+    if rec not in wav:
+        raise ManifestError(f"{seg}:{n}: recording {rec!r} is not in wav.scp")
+    if not (math.isfinite(start) and math.isfinite(end) and 0 <= start < end):
+        raise ManifestError(f"{seg}:{n}: need 0 <= start < end, got start {a} end {b}")
+    return utt, AudioRegion(wav[rec], start, end)
+
+
+def _recording_seconds(path: Path) -> Optional[float]:
+    """Duration of a readable recording, else None (extraction reports unreadable files)."""
+    import soundfile as sf
+
+    try:
+        return sf.info(str(path)).duration if path.is_file() else None
+    except (RuntimeError, OSError, ValueError, TypeError, EOFError):
+        return None
+
+
+def read_segments(path: os.PathLike | str, wav: Dict[str, Path]) -> Tuple[List[str], List[AudioRegion]]:
+    """Utterance ids and regions of a Kaldi ``segments`` file (``utt-id rec-id start end``).
+
+    ManifestError naming ``file:line`` for a malformed line, an unknown recording,
+    ``end <= start``, or a segment that ends beyond its (readable) recording.
+    """
+    seg = Path(path)
+    utts, regions, lines = [], [], []
+    for n, line in enumerate(seg.read_text(errors="replace").splitlines(), 1):
+        if line.strip():
+            utt, region = _segment_row(seg, n, line, wav)
+            utts.append(utt)
+            regions.append(region)
+            lines.append(n)
+    durations: Dict[Path, Optional[float]] = {}
+    for n, r in zip(lines, regions):
+        if r.path not in durations:
+            durations[r.path] = _recording_seconds(r.path)
+        dur = durations[r.path]
+        if dur is not None and r.end > dur + SEGMENT_END_TOLERANCE:
+            raise ManifestError(f"{seg}:{n}: segment ends at {r.end:g} s, beyond the end of {r.path} ({dur:.3f} s)")
+    return utts, regions
 
 
 def _read_kaldi(d: Path, wav_scp: Path, base: Path):
     from speechgmm.kaldi import read_two_column
 
-    wav = read_two_column(wav_scp)
-    for k, v in wav.items():
-        if v.endswith("|"):
-            raise ManifestError(f"{wav_scp}: piped entries are not supported ({k})")
-    utts = list(wav)
-    paths = [_resolve(wav[u], base) for u in utts]
+    wav = read_wav_scp(wav_scp, base)
+    seg = d / "segments"
+    if seg.is_file():
+        utts, paths = read_segments(seg, wav)
+    else:
+        utts, paths = list(wav), list(wav.values())
     columns: Dict[str, List[str]] = {}
-    for fname, cols in (("text", ("label", "text")), ("utt2spk", ("speaker",)), ("utt2gender", ("gender",))):
+    for fname, cols in KALDI_LABEL_FILES.items():
         f = d / fname
         if f.is_file():
             m = read_two_column(f)
@@ -147,7 +296,30 @@ def _read_kaldi(d: Path, wav_scp: Path, base: Path):
                 raise ManifestError(f"{f}: no entry for {_some(missing)}")
             for c in cols:
                 columns[c] = [m[u] for u in utts]
-    return utts, paths, columns, _hash_files(wav_scp, d / "text", d / "utt2spk")
+    return utts, paths, columns, _hash_files(wav_scp, seg, *(d / f for f in KALDI_LABEL_FILES))
+
+
+def _read_any(path: Path, root):
+    """(utts, paths, columns, sha256) of a manifest file, Kaldi data dir or wav.scp."""
+    if path.is_dir():
+        scp = path / "wav.scp"
+        if not scp.is_file():
+            raise ManifestError(f"{path}: a Kaldi data dir needs a wav.scp")
+        return _read_kaldi(path, scp, Path(root) if root else path)
+    base = Path(root) if root else path.parent
+    if path.name.endswith(".scp"):
+        return _read_kaldi(path.parent, path, base)
+    return _read_table(path, base)
+
+
+def _duplicates(items: List[str]) -> List[str]:
+    seen: Dict[str, int] = {}
+    dups = []
+    for u in items:
+        seen[u] = seen.get(u, 0) + 1
+        if seen[u] == 2:
+            dups.append(u)
+    return dups
 
 
 def read_manifest(path: os.PathLike | str, root: Optional[os.PathLike | str] = None, check_files: bool = True) -> Manifest:
@@ -169,33 +341,18 @@ def read_manifest(path: os.PathLike | str, root: Optional[os.PathLike | str] = N
     Raises
     ------
     ManifestError
-        Missing manifest, no ``path`` column, ragged rows, duplicate ids, missing audio files.
+        Missing manifest, no ``path`` column, ragged rows, duplicate ids, missing audio
+        files, bad ``segments`` lines.
     """
     path = Path(path)
     if not path.exists():
         raise ManifestError(f"{path}: no such manifest file or directory")
-    if path.is_dir():
-        scp = path / "wav.scp"
-        if not scp.is_file():
-            raise ManifestError(f"{path}: a Kaldi data dir needs a wav.scp")
-        base = Path(root) if root else path
-        utts, paths, columns, sha = _read_kaldi(path, scp, base)
-    elif path.name.endswith(".scp"):
-        base = Path(root) if root else path.parent
-        utts, paths, columns, sha = _read_kaldi(path.parent, path, base)
-    else:
-        base = Path(root) if root else path.parent
-        utts, paths, columns, sha = _read_table(path, base)
-    seen: Dict[str, int] = {}
-    dups = []
-    for u in utts:
-        seen[u] = seen.get(u, 0) + 1
-        if seen[u] == 2:
-            dups.append(u)
+    utts, paths, columns, sha = _read_any(path, root)
+    dups = _duplicates(utts)
     if dups:
         raise ManifestError(f"{path}: duplicate utterance ids: {_some(dups)}")
     if check_files:
-        missing = [str(p) for p in paths if not p.is_file()]
+        missing = list(dict.fromkeys(str(getattr(p, "path", p)) for p in paths if not p.is_file()))
         if missing:
             raise ManifestError(f"{path}: {len(missing)} audio file(s) not found: {_some(missing)}")
     return Manifest(path, utts, [p.resolve() if p.exists() else p for p in paths], columns, sha)

@@ -95,3 +95,125 @@ def test_many_missing_files_are_summarised(tmp_path):
     m.write_text("path,label\n" + "".join(f"x{i}.wav,a\n" for i in range(9)))
     with pytest.raises(ManifestError, match="9 audio file.s. not found.*and 4 more"):
         read_manifest(m)
+
+
+# --- separators (issue 13) ----------------------------------------------------------------
+
+@pytest.mark.parametrize("sep", [",", ";", "\t"])
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".txt"])
+def test_comma_semicolon_and_tab_manifests(tmp_path, audio_dir, sep, suffix):
+    m = tmp_path / f"m{suffix}"
+    m.write_text(sep.join(["utt", "path", "label"]) + "\n" + sep.join(["u1", "audio/a.wav", "yes"]) + "\n"
+                 + sep.join(["u2", "audio/b.wav", "no"]) + "\n")
+    man = read_manifest(m)
+    assert man.utts == ["u1", "u2"] and man.paths == [audio_dir / "a.wav", audio_dir / "b.wav"]
+    assert man.labels("label") == ["yes", "no"]
+
+
+def test_quoted_field_holds_the_separator(tmp_path, audio_dir):
+    (audio_dir / "x, y;z.wav").write_bytes((audio_dir / "a.wav").read_bytes())
+    m = tmp_path / "m.csv"
+    m.write_text('path;label\n"audio/x, y;z.wav";"a;b"\n')
+    man = read_manifest(m)
+    assert man.paths[0].name == "x, y;z.wav" and man.labels("label") == ["a;b"]
+
+
+def test_unknown_separator_names_the_accepted_ones(tmp_path, audio_dir):
+    m = tmp_path / "m.csv"
+    m.write_text("path|label\naudio/a.wav|x\n")
+    with pytest.raises(ManifestError, match=r"m\.csv: no 'path' column .*separators accepted: comma, semicolon, tab"):
+        read_manifest(m)
+
+
+def test_ragged_row_names_its_line(tmp_path, audio_dir):
+    m = tmp_path / "m.csv"
+    m.write_text("path;label\n\naudio/a.wav;x\naudio/b.wav;y;z\n")
+    with pytest.raises(ManifestError, match=r"m\.csv:4: 3 fields, the header has 2"):
+        read_manifest(m)
+
+
+# --- Kaldi segments files (issue 11) -------------------------------------------------------
+
+@pytest.fixture
+def segments_dir(tmp_path, gmm_dir):
+    """A data dir whose one recording is two corpus utterances with 0.25 s of silence between;
+    two segments cut them out again, with their known labels."""
+    from speechgmm.kaldi import read_text, read_wav_scp
+
+    wav, text = read_wav_scp(gmm_dir / "train" / "wav.scp"), read_text(gmm_dir / "train" / "text")
+    keys = [k for k in wav if text[k] != text[next(iter(wav))]][:1] + [next(iter(wav))]
+    parts = [sf.read(wav[k], dtype="int16")[0] for k in keys]
+    gap = np.zeros(2000, np.int16)
+    d = tmp_path / "data"
+    (d / "rec").mkdir(parents=True)
+    sf.write(d / "rec" / "r1.wav", np.concatenate([parts[0], gap, parts[1]]), 8000, subtype="PCM_16")
+    t1 = (len(parts[0]) + len(gap)) / 8000
+    (d / "wav.scp").write_text("r1 rec/r1.wav\n")
+    (d / "segments").write_text(f"s1 r1 0 {len(parts[0]) / 8000}\ns2 r1 {t1} {t1 + len(parts[1]) / 8000}\n")
+    (d / "text").write_text(f"s1 {text[keys[0]]}\ns2 {text[keys[1]]}\n")
+    (d / "utt2spk").write_text("s1 a\ns2 b\n")
+    return d, [wav[k] for k in keys], [text[k] for k in keys]
+
+
+def test_segments_rows_are_regions_of_recordings(segments_dir):
+    from speechgmm.manifest import AudioRegion
+
+    d, originals, labels = segments_dir
+    man = read_manifest(d)
+    assert man.utts == ["s1", "s2"] and man.labels("label") == labels and man.labels("speaker") == ["a", "b"]
+    assert all(isinstance(p, AudioRegion) and p.path == (d / "rec" / "r1.wav").resolve() for p in man.paths)
+    assert man.paths[0].start == 0 and man.paths[1].start == pytest.approx((sf.info(originals[0]).frames + 2000) / 8000)
+    seg = (d / "segments").read_text()
+    (d / "segments").write_text(seg.replace("s1 r1 0 ", "s1 r1 0.01 "))
+    assert read_manifest(d).sha256 != man.sha256  # the segments file is hashed
+    (d / "segments").write_text(seg)
+    (d / "utt2gender").write_text("s1 f\ns2 m\n")
+    assert read_manifest(d).sha256 != man.sha256  # and utt2gender (it was not)
+
+
+def test_segment_features_equal_the_original_files(segments_dir):
+    from speechgmm.features import FeatureConfig, extract_file, extract_files
+
+    d, originals, _ = segments_dir
+    cfg = FeatureConfig()
+    man = read_manifest(d)
+    for jobs in (1, 2):
+        feats, _ = extract_files(man.paths, cfg, jobs=jobs)
+        for X, orig in zip(feats, originals):
+            assert np.array_equal(X, extract_file(orig, cfg))
+    whole = extract_file(d / "rec" / "r1.wav", cfg)
+    assert whole.shape[0] > sum(f.shape[0] for f in feats)
+
+
+@pytest.mark.parametrize("line, match", [
+    ("s1 r1 0.5 0.5", r"segments:2: need 0 <= start < end"),
+    ("s1 r1 0.9 0.2", r"segments:2: need 0 <= start < end"),
+    ("s1 r1 -1 0.2", r"segments:2: need 0 <= start < end"),
+    ("s1 r9 0 0.2", r"segments:2: recording 'r9' is not in wav.scp"),
+    ("s1 r1 0 99", r"segments:2: segment ends at 99 s, beyond the end of .*a.wav \(0.500 s\)"),
+    ("s1 r1 0 x", r"segments:2: start and end must be numbers"),
+    ("s1 r1 0", r"segments:2: expected 'utt-id recording-id start end'"),
+])
+def test_bad_segments_name_file_and_line(tmp_path, audio_dir, line, match):
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "wav.scp").write_text(f"r1 {audio_dir / 'a.wav'}\n")
+    (d / "segments").write_text(f"s0 r1 0 0.2\n{line}\n")
+    with pytest.raises(ManifestError, match=match) as e:
+        read_manifest(d)
+    assert "\n" not in str(e.value)
+
+
+def test_one_wav_scp_parser(tmp_path, audio_dir):
+    """kaldi.read_wav_scp and manifests read wav.scp the same way (relative to its folder)."""
+    from speechgmm import kaldi, manifest
+
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "wav.scp").write_text("u1 ../audio/a.wav\nu2 ~/x.wav\n")
+    assert kaldi.read_wav_scp(d / "wav.scp")["u1"] == (audio_dir / "a.wav").resolve()
+    assert manifest.read_wav_scp(d / "wav.scp")["u2"] == kaldi.read_wav_scp(d / "wav.scp")["u2"]
+    (d / "wav.scp").write_text("u1 sox a.sph -t wav - |\n")
+    for read in (kaldi.read_wav_scp, lambda p: read_manifest(p.parent)):
+        with pytest.raises(ManifestError, match="piped wav.scp entries are not supported"):
+            read(d / "wav.scp")
