@@ -78,8 +78,48 @@ def test_unknown_preset_fails_cleanly(small_set, tmp_path, cli):
     assert r.returncode == 2 and "unknown preset" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_kaldi_keys_unique_without_whitespace():
-    assert kaldi_keys(["a b", "a_b", "c"]) == ["a_b", "a_b-2", "c"]
+def test_kaldi_keys_are_ids_unchanged_or_refused():
+    from speechgmm.errors import ManifestError
+
+    assert kaldi_keys(["a_b", "c"], "m.csv") == ["a_b", "c"]
+    for ids in (["has space", "has_space"], ["", "x"], ["tab\there"]):
+        with pytest.raises(ManifestError, match=r"^m\.csv: 1 utterance id\(s\) empty or with whitespace"):
+            kaldi_keys(ids, "m.csv")
+
+
+def test_ids_kaldi_cannot_hold_are_refused_before_work(small_set, tmp_path, cli):
+    """Issue 13 item 9: 'has space' used to become has_space and the real has_space has_space-2."""
+    root, _ = small_set
+    man = tmp_path / "ids.csv"
+    man.write_text(f"utt,path\nhas space,{root / 'audio' / 'a0.wav'}\nhas_space,{root / 'audio' / 'a1.wav'}\n")
+    out = tmp_path / "ids.ark"
+    r = cli("features", man, "-o", out)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and "ids.csv: 1 utterance id(s)" in r.stderr and "'has space'" in r.stderr
+    assert not out.exists()
+
+
+def test_features_of_a_segments_data_dir(gmm_dir, tmp_path, cli):
+    """A Kaldi data dir with a segments file: one archive entry per segment, equal to the
+    features of the original file that the segment cuts out of the recording."""
+    import soundfile as sf
+
+    src = read_wav_scp(gmm_dir / "test" / "wav.scp")
+    keys = list(src)[:3]
+    d = tmp_path / "data"
+    d.mkdir()
+    parts = [sf.read(src[k], dtype="int16")[0] for k in keys]
+    sf.write(d / "rec.wav", np.concatenate(parts), 8000, subtype="PCM_16")
+    edges = np.cumsum([0] + [len(p) for p in parts]) / 8000
+    (d / "wav.scp").write_text("rec rec.wav\n")
+    (d / "segments").write_text("".join(f"seg{i} rec {edges[i]} {edges[i + 1]}\n" for i in range(3)))
+    out = tmp_path / "seg.ark"
+    r = cli("features", d, "-o", out, "--jobs", "2")
+    assert r.returncode == 0, r.stderr
+    got = read_feats(out.with_suffix(".scp"))
+    assert list(got) == ["seg0", "seg1", "seg2"]
+    for i, k in enumerate(keys):
+        assert np.array_equal(got[f"seg{i}"], extract_file(src[k], FeatureConfig()))
 
 
 def test_wav_scp_parallel_matches_serial(gmm_dir, tmp_path, cli):
@@ -105,3 +145,44 @@ def test_wav_scp_parallel_matches_serial(gmm_dir, tmp_path, cli):
     for k in keys:
         assert np.array_equal(got[k], extract_file(src[k], cfg))
         assert got[k].shape == ref[k].shape
+
+
+def test_train_and_evaluate_read_a_segments_data_dir(gmm_dir, tmp_path, cli):
+    """train and evaluate on a data dir whose utterances are regions of 4 long recordings give the
+    same model and the same report as on a manifest of the original files."""
+    import json
+
+    from speechgmm.kaldi import read_text
+
+    src, text = read_wav_scp(gmm_dir / "train" / "wav.scp"), read_text(gmm_dir / "train" / "text")
+    keys = [k for k in src if text[k] in ("1", "2")][:24]
+    d = tmp_path / "data"
+    d.mkdir()
+    seg, lab = [], []
+    for r in range(4):
+        parts = [sf.read(src[k], dtype="int16")[0] for k in keys[r::4]]
+        gap = np.zeros(800, np.int16)
+        sf.write(d / f"rec{r}.wav", np.concatenate([x for p in parts for x in (p, gap)]), 8000, subtype="PCM_16")
+        t = 0
+        for k, p in zip(keys[r::4], parts):
+            seg.append(f"{k} rec{r} {t / 8000} {(t + len(p)) / 8000}\n")
+            lab.append(f"{k} {text[k]}\n")
+            t += len(p) + len(gap)
+    (d / "wav.scp").write_text("".join(f"rec{r} rec{r}.wav\n" for r in range(4)))
+    (d / "segments").write_text("".join(seg))
+    (d / "text").write_text("".join(lab))
+    files = tmp_path / "files.csv"
+    order = [k for r in range(4) for k in keys[r::4]]  # the segments' order
+    files.write_text("utt,path,label\n" + "".join(f"{k},{src[k]},{text[k]}\n" for k in order))
+    reports = []
+    for man, model in ((d, tmp_path / "seg.npz"), (files, tmp_path / "files.npz")):
+        r = cli("train", man, "-o", model, "-k", "2", "--iterations", "3")
+        assert r.returncode == 0, r.stderr
+        r = cli("evaluate", man, "--model", model, "--json")
+        assert r.returncode == 0, r.stderr
+        reports.append(json.loads(r.stdout.strip().splitlines()[-1]))
+    a, b = np.load(tmp_path / "seg.npz"), np.load(tmp_path / "files.npz")
+    for name in a.files:
+        if a[name].dtype != np.uint8:  # the header (JSON bytes) names a different manifest
+            assert np.array_equal(a[name], b[name]), name
+    assert reports[0]["confusion"] == reports[1]["confusion"] and reports[0]["n"] == 24

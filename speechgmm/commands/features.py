@@ -1,7 +1,6 @@
 """speechgmm features: compute MFCC features into a Kaldi ark/scp."""
 from __future__ import annotations
 
-import re
 import sys
 
 from speechgmm.commands import _common
@@ -10,8 +9,10 @@ HELP = "compute features for a manifest or wav.scp into OUT.ark + OUT.scp"
 DESCRIPTION = """\
 Compute MFCC features for every file of INPUT (a CSV/TSV manifest with a 'path' column, a
 Kaldi data dir, or a wav.scp) and write them as a Kaldi archive OUT.ark with its index
-OUT.scp, keyed by utterance id (the manifest's 'utt'/'id' column, else derived from the
-path).  Relative audio paths resolve against the manifest's own folder (or --root).
+OUT.scp, keyed by utterance id (the manifest's 'utt'/'id' column, else the path as written;
+ids must not be empty or hold spaces).  Relative audio paths resolve against the manifest's
+own folder (or --root).  With a Kaldi data dir holding a 'segments' file, each utterance is
+a region of a recording of wav.scp, and only that region is read.
 
 Presets (see speechgmm.features.PRESETS):
   default     8 kHz MFCC, 13 cepstra + deltas + delta-deltas, per-utterance mean normalisation
@@ -34,21 +35,21 @@ def add_arguments(p) -> None:
     _common.add_jobs(p)
 
 
-def kaldi_keys(utts) -> list:
-    """Utterance ids usable as Kaldi archive keys (no whitespace), still unique.
+def kaldi_keys(utts, source) -> list:
+    """The utterance ids of manifest ``source`` as Kaldi archive keys, unchanged.
 
-    Whitespace runs become ``_``; if that makes two keys equal, ``-2``, ``-3``... are appended.
+    A key cannot be empty or hold whitespace; such ids are refused with one ManifestError
+    naming the manifest (they are never renamed: a renamed id could collide with a real one).
+    Duplicate ids are refused by :func:`speechgmm.manifest.read_manifest` already.
     """
-    out, seen = [], set()
-    for u in utts:
-        k = re.sub(r"\s+", "_", str(u).strip()) or "utt"
-        base, n = k, 1
-        while k in seen:
-            n += 1
-            k = f"{base}-{n}"
-        seen.add(k)
-        out.append(k)
-    return out
+    from speechgmm.errors import ManifestError
+
+    bad = [repr(u) for u in utts if not u or any(c.isspace() for c in u)]
+    if bad:
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise ManifestError(f"{source}: {len(bad)} utterance id(s) empty or with whitespace, which Kaldi archives "
+                            f"cannot hold: {shown}; give every row an id without spaces (an 'utt' column)")
+    return list(utts)
 
 
 def run(args) -> int:
@@ -65,6 +66,7 @@ def run(args) -> int:
     cfg = _common.feature_config(args.preset)
     # missing audio files are reported together with the unreadable ones, all by name
     man = read_manifest(args.input, root=args.root, check_files=False)
+    keys = kaldi_keys(man.utts, args.input)
     feats, problems = extract_files(man.paths, cfg, jobs=args.jobs, desc="features", errors="collect")
     if problems:
         for msg in problems:
@@ -72,7 +74,7 @@ def run(args) -> int:
         n = len(problems)
         raise AudioError(f"{args.input}: {n} of {len(feats)} audio file{'s are' if n > 1 else ' is'} bad "
                          f"(listed above); nothing written")
-    scp = write_feats(out, zip(kaldi_keys(man.utts), feats))
+    scp = write_feats(out, zip(keys, feats))
     n = sum(f.shape[0] for f in feats)
     print(f"wrote {len(feats)} utterances, {n} frames x {cfg.dim} dims to {out} (index {scp})")
     return 0
