@@ -44,6 +44,16 @@ def atomic_output(path: os.PathLike | str, suffix: str = "") -> Iterator[Path]:
         raise
 
 
+def save_figure(fig, path: os.PathLike | str) -> None:
+    """Save a matplotlib figure as a PNG (tight layout, 100 dpi), atomically, and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    with atomic_output(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+
+
 def progress(iterable: Iterable[T], total: Optional[int] = None, desc: str = "", enabled: Optional[bool] = None) -> Iterable[T]:
     """Wrap ``iterable`` in a tqdm progress bar when stderr is a terminal.
 

@@ -64,7 +64,7 @@ def plot_confusion(rep: Dict[str, object], path: os.PathLike | str, title: str =
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from speechgmm._util import atomic_output
+    from speechgmm._util import save_figure
 
     labels = rep["labels"]
     M = np.array(rep["confusion"])
@@ -81,7 +81,4 @@ def plot_confusion(rep: Dict[str, object], path: os.PathLike | str, title: str =
                 ax.text(j, i, str(M[i, j]), ha="center", va="center", fontsize=8,
                         color="white" if M[i, j] > M.max() / 2 else "black")
     ax.set_title(title or f"accuracy {rep['accuracy']:.4f}")
-    fig.tight_layout()
-    with atomic_output(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)

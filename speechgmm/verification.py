@@ -1,13 +1,154 @@
-"""Verification metrics: EER, minimum detection cost, DET curve.
+"""Verification: trial lists, scores, and metrics (EER, minimum detection cost, DET curve).
 
 Scores are higher-is-more-target (e.g. log-likelihood ratios).
+
+Trial lists
+-----------
+Either one trial per line, whitespace- or comma-separated (``#`` starts a comment line)::
+
+    <enrolled label> <test audio file> <target|nontarget>
+
+or a CSV/TSV table with a header row holding ``label``, ``path`` and ``target`` (or
+``key``) columns, in any order, separated by commas, semicolons or tabs.  Only the table
+form can hold paths with spaces or separators; quote such a field as in any CSV::
+
+    label,path,target
+    alice,"recordings/take 2, final.wav",target
 """
 from __future__ import annotations
 
 import os
-from typing import Dict
+from pathlib import Path
+from typing import Any, Dict, List, NamedTuple, Sequence
 
 import numpy as np
+
+from speechgmm.errors import ManifestError
+
+KEYS = ("target", "nontarget")
+#: column names of a trials table; the key column may be called either name
+TRIAL_COLUMNS = ("label", "path")
+KEY_COLUMNS = ("target", "key")
+
+
+class Trial(NamedTuple):
+    """One verification trial: is ``path`` (a file, or any sortable key) spoken by ``label``?"""
+
+    label: str
+    path: Any
+    target: bool
+
+
+def _trial_key(path: Path, n: int, value: str) -> bool:
+    if value.lower() not in KEYS:
+        raise ManifestError(f"{path}:{n}: the key must be target or nontarget, got {value!r}")
+    return value.lower() == "target"
+
+
+def _is_table(first_line: str) -> bool:
+    from speechgmm.manifest import SEPARATORS, _split
+
+    return any(set(TRIAL_COLUMNS) <= set(_split(first_line, sep)) for sep in SEPARATORS)
+
+
+def _read_trial_table(path: Path, base: Path) -> List[Trial]:
+    from speechgmm.manifest import read_rows
+
+    header, rows = read_rows(path, required="path")
+    key = next((c for c in KEY_COLUMNS if c in header), None)
+    if key is None:
+        raise ManifestError(f"{path}: a trials table needs a 'target' (or 'key') column (columns: {', '.join(header)})")
+    li, pi, ki = header.index("label"), header.index("path"), header.index(key)
+    return [Trial(r[li], _join(base, r[pi]), _trial_key(path, n, r[ki])) for n, r in rows]
+
+
+def _join(base: Path, f: str) -> Path:
+    p = Path(os.path.expanduser(f))
+    return p if p.is_absolute() else base / p
+
+
+def _read_trial_lines(path: Path, base: Path, lines: List[str]) -> List[Trial]:
+    trials = []
+    for n, line in enumerate(lines, 1):
+        parts = line.replace(",", " ").split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        if len(parts) != 3:
+            raise ManifestError(f"{path}:{n}: expected '<label> <file> target|nontarget', got {line.strip()!r} "
+                                "(paths with spaces or commas need a CSV table with a header: label,path,target)")
+        trials.append(Trial(parts[0], _join(base, parts[1]), _trial_key(path, n, parts[2])))
+    return trials
+
+
+def read_trials(path: os.PathLike | str, root: os.PathLike | str | None = None) -> List[Trial]:
+    """Trials of a trial list (either form of the module docstring).
+
+    Relative paths resolve against ``root``, else the trials file's folder.  ManifestError
+    naming ``file:line`` for a malformed line; also for a list without trials.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"{path}: no such trials file")
+    base = Path(root) if root else path.parent
+    lines = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+    table = bool(lines) and _is_table(lines[0])
+    trials = _read_trial_table(path, base) if table else _read_trial_lines(path, base, lines)
+    if not trials:
+        raise ManifestError(f"{path}: no trials")
+    return trials
+
+
+def check_trials(trials: Sequence[Trial], labels: Sequence[str], source) -> None:
+    """Before any scoring: one ManifestError naming every label the model lacks, every missing
+    audio file, or a list without both target and nontarget trials."""
+    from speechgmm.manifest import _some
+
+    unknown = sorted({t.label for t in trials} - set(labels))
+    if unknown:
+        raise ManifestError(f"{source}: {len(unknown)} label(s) not in the model: {_some(unknown)} "
+                            f"(the model has: {_some(sorted(labels))})")
+    missing = sorted({str(t.path) for t in trials if not Path(t.path).is_file()})
+    if missing:
+        raise ManifestError(f"{source}: {len(missing)} audio file(s) not found: {_some(missing)}")
+    if len({t.target for t in trials}) < 2:
+        raise ManifestError(f"{source}: needs both target and nontarget trials")
+
+
+def trial_files(trials: Sequence[Trial]) -> list:
+    """The distinct files of ``trials``, sorted: the rows that :func:`verification_scores` expects."""
+    return sorted({t.path for t in trials})
+
+
+def verification_scores(clf, totals: np.ndarray, frames: np.ndarray, trials: Sequence[Trial]) -> np.ndarray:
+    """Score of each trial: the per-frame log-likelihood ratio of the claimed class.
+
+    Parameters
+    ----------
+    clf : GMMClassifier
+        For MAP models (``method_ == "map"``) the class scores are already ratios against
+        the UBM; for EM models the claimed class is compared with the best other class.
+    totals : ndarray, shape (n_files, n_classes)
+        Log-likelihood of each file of :func:`trial_files` ``(trials)`` (in that order) under
+        each class, as :meth:`GMMClassifier.score_utterances` returns.
+    frames : ndarray, shape (n_files,)
+        Frames of each file.
+    trials : sequence of Trial
+
+    Returns
+    -------
+    ndarray, shape (n_trials,), float64
+    """
+    index = {f: i for i, f in enumerate(trial_files(trials))}
+    col = {lab: i for i, lab in enumerate(clf.labels_)}
+    per_frame = np.asarray(totals, np.float64) / np.asarray(frames, np.float64)[:, None]
+    rows = per_frame[[index[t.path] for t in trials]]
+    cols = np.array([col[t.label] for t in trials], dtype=np.intp)
+    own = rows[np.arange(len(trials)), cols]
+    if clf.method_ == "map" or rows.shape[1] < 2:  # MAP: already an LLR against the UBM
+        return own
+    others = rows.copy()
+    others[np.arange(len(trials)), cols] = -np.inf
+    return own - others.max(axis=1)
 
 #: NIST SRE 2008 operating point used for minDCF
 P_TARGET, C_MISS, C_FA = 0.01, 10.0, 1.0
@@ -74,7 +215,7 @@ def plot_det(target, nontarget, path: os.PathLike | str, label: str = "", title:
     import matplotlib.pyplot as plt
     from scipy.stats import norm
 
-    from speechgmm._util import atomic_output
+    from speechgmm._util import save_figure
 
     p_miss, p_fa, _ = error_rates(target, nontarget)
     lo = 0.001
@@ -94,7 +235,4 @@ def plot_det(target, nontarget, path: os.PathLike | str, label: str = "", title:
     ax.grid(True, alpha=0.4)
     ax.legend(loc="upper right")
     ax.set_title(title)
-    fig.tight_layout()
-    with atomic_output(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -35,7 +35,7 @@ from speechgmm.classifier import GMMClassifier  # noqa: E402
 from speechgmm.features import FeatureConfig  # noqa: E402
 from speechgmm.manifest import read_manifest  # noqa: E402
 from speechgmm.pipeline import manifest_features, train_ubm  # noqa: E402
-from speechgmm.verification import plot_det, verification_report  # noqa: E402
+from speechgmm.verification import Trial, plot_det, verification_report, verification_scores  # noqa: E402
 
 CONFIG = {"preset": "speaker", "ubm_components": 256, "ubm_iterations": 10, "relevance_factor": 4.0, "adapt": "m",
           "top_c": 5, "em_components": 8, "seed": 0}
@@ -97,8 +97,9 @@ def main(argv=None) -> int:
 
     # verification: every B take against every enrolled speaker; score = mean per-frame LLR vs the UBM
     totals, frames = mapc.score_utterances(Xb)
-    llr = totals / frames[:, None]
-    is_target = np.array(yb)[:, None] == np.array(mapc.labels_)[None, :]
+    trials = [Trial(lab, i, lab == y) for i, y in enumerate(yb) for lab in mapc.labels_]  # probe i: row i
+    llr = verification_scores(mapc, totals, frames, trials)
+    is_target = np.array([t.target for t in trials])
     rep = verification_report(llr[is_target], llr[~is_target])
     if args.det:
         plot_det(llr[is_target], llr[~is_target], args.det, label="GMM-UBM MAP",
