@@ -354,7 +354,8 @@ def frame_signal(y: np.ndarray, win_length: int, hop_length: int) -> np.ndarray:
     n = 1 + (len(y) - win_length) // hop_length
     if n < 1:
         return np.zeros((0, win_length), dtype=y.dtype)
-    return np.lib.stride_tricks.as_strided(y, (n, win_length), (y.strides[0] * hop_length, y.strides[0]), writeable=False)
+    step = y.strides[0]
+    return np.lib.stride_tricks.as_strided(y, (n, win_length), (step * hop_length, step), writeable=False)
 
 
 @functools.lru_cache(maxsize=8)

@@ -322,7 +322,8 @@ def _duplicates(items: List[str]) -> List[str]:
     return dups
 
 
-def read_manifest(path: os.PathLike | str, root: Optional[os.PathLike | str] = None, check_files: bool = True) -> Manifest:
+def read_manifest(path: os.PathLike | str, root: Optional[os.PathLike | str] = None,
+                  check_files: bool = True) -> Manifest:
     """Read a CSV/TSV manifest, a Kaldi data dir or a ``wav.scp``.
 
     Parameters

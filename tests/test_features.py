@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from speechgmm.errors import ConfigError
-from speechgmm.features import FeatureConfig, PRESETS, add_deltas, cmvn, extract_file, mfcc
+from speechgmm.features import PRESETS, FeatureConfig, add_deltas, cmvn, extract_file, mfcc
 from speechgmm.kaldi import read_feats, read_wav_scp
 
 
@@ -158,7 +158,10 @@ def test_every_config_field_has_one_rule():
 @pytest.mark.parametrize("name", [f for f, v in FeatureConfig().to_dict().items() if isinstance(v, float)])
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
 def test_config_rejects_non_finite_everywhere(name, value):
-    for build in (lambda d: FeatureConfig(**d), lambda d: FeatureConfig.from_dict(dict(FeatureConfig().to_dict(), **d))):
+    def from_dict(d):
+        return FeatureConfig.from_dict(dict(FeatureConfig().to_dict(), **d))
+
+    for build in (lambda d: FeatureConfig(**d), from_dict):
         with pytest.raises(ConfigError, match=f"invalid feature configuration: {name} must be a finite number"):
             build({name: value})
 

@@ -106,7 +106,8 @@ def test_check_trials_names_every_unknown_label_at_once(tmp_path):
     (tmp_path / "a.wav").write_bytes(b"x")
     trials = [Trial("NOBODY", tmp_path / "a.wav", True), Trial("alice", tmp_path / "a.wav", False),
               Trial("GHOST", tmp_path / "a.wav", False)]
-    with pytest.raises(ManifestError, match=r"^t\.csv: 2 label\(s\) not in the model: GHOST, NOBODY \(the model has: alice"):
+    msg = r"^t\.csv: 2 label\(s\) not in the model: GHOST, NOBODY \(the model has: alice"
+    with pytest.raises(ManifestError, match=msg):
         check_trials(trials, ["alice", "bob"], "t.csv")
     with pytest.raises(ManifestError, match="needs both target and nontarget"):
         check_trials(trials[1:2], ["alice"], "t.csv")
@@ -118,6 +119,7 @@ def test_verify_reads_a_csv_trials_table_with_awkward_paths(gmm_dir, tmp_path):
     import shutil
 
     from conftest import run_cli
+
     from speechgmm.classifier import GMMClassifier
     from speechgmm.features import FeatureConfig, extract_files
     from speechgmm.kaldi import read_wav_scp

@@ -29,8 +29,10 @@ example:
 
 def add_arguments(p) -> None:
     p.add_argument("input", metavar="INPUT", help="manifest (CSV/TSV with a 'path' column), Kaldi data dir or wav.scp")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.ark", help="output archive (OUT.scp is written beside it)")
-    p.add_argument("--preset", default="default", help="front-end preset: default, asr_course, speaker (default: default)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.ark",
+                   help="output archive (OUT.scp is written beside it)")
+    p.add_argument("--preset", default="default",
+                   help="front-end preset: default, asr_course, speaker (default: default)")
     _common.add_root(p)
     _common.add_jobs(p)
 

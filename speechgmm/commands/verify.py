@@ -37,7 +37,8 @@ def add_arguments(p) -> None:
     p.add_argument("--det", metavar="FILE.png", help="save a DET curve")
     p.add_argument("-o", "--output", metavar="SCORES", help="write 'label file key score' per trial")
     p.add_argument("--root", metavar="DIR",
-                   help="folder that relative audio paths in TRIALS are relative to (default: the trials file's folder)")
+                   help="folder that relative audio paths in TRIALS are relative to "
+                        "(default: the trials file's folder)")
     _common.add_jobs(p)
 
 
@@ -46,8 +47,14 @@ def run(args) -> int:
 
     from speechgmm._util import atomic_output
     from speechgmm.features import extract_files
-    from speechgmm.verification import (check_trials, plot_det, read_trials, trial_files, verification_report,
-                                        verification_scores)
+    from speechgmm.verification import (
+        check_trials,
+        plot_det,
+        read_trials,
+        trial_files,
+        verification_report,
+        verification_scores,
+    )
 
     mf = _common.load_classifier(args.model)
     clf = mf.classifier
