@@ -115,7 +115,7 @@ def test_check_trials_names_every_unknown_label_at_once(tmp_path):
 
 def test_verify_reads_a_csv_trials_table_with_awkward_paths(gmm_dir, tmp_path):
     """The same trials as a plain list and as a CSV table of copies whose names hold spaces and
-    commas give the same scores; --root help speaks of TRIALS, not of a manifest."""
+    commas give the same scores; --root help speaks of the trials file, not of a manifest."""
     import shutil
 
     from conftest import run_cli
@@ -156,6 +156,9 @@ def test_verify_reads_a_csv_trials_table_with_awkward_paths(gmm_dir, tmp_path):
     bad.write_text(table.read_text().replace("\nman,", "\nNOBODY,").replace("\nwoman,", "\nGHOST,"))
     r = run_cli("verify", "--model", model, "--trials", bad)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "2 label(s) not in the model: GHOST, NOBODY" in r.stderr
+    before = table.read_bytes()
+    r = run_cli("verify", "--model", model, "--trials", table, "-o", table)
+    assert r.returncode == 2 and "output path is an input" in r.stderr and table.read_bytes() == before
     help_text = run_cli("verify", "--help").stdout
     root_help = help_text[help_text.index("  --root DIR"):].split("--jobs")[0]
-    assert "manifest" not in root_help and "TRIALS" in root_help
+    assert "manifest" not in root_help and "trials file" in root_help

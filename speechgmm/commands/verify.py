@@ -36,9 +36,7 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.add_argument("--det", metavar="FILE.png", help="save a DET curve")
     p.add_argument("-o", "--output", metavar="SCORES", help="write 'label file key score' per trial")
-    p.add_argument("--root", metavar="DIR",
-                   help="folder that relative audio paths in TRIALS are relative to "
-                        "(default: the trials file's folder)")
+    _common.add_root(p, "the trials file")
     _common.add_jobs(p)
 
 
@@ -56,6 +54,9 @@ def run(args) -> int:
         verification_scores,
     )
 
+    for out in (args.output, args.det):  # before any work: never clobber an input, never lose the scores
+        if out:
+            _common.check_output_path(out, inputs=(args.trials, args.model))
     mf = _common.load_classifier(args.model)
     clf = mf.classifier
     trials = read_trials(args.trials, args.root)
