@@ -167,14 +167,15 @@ def sniff_separator(path: Path, header: str, required: str = PATH_COLUMN) -> str
                         f"{_table_error_hint()})")
 
 
-def read_rows(path: Path, required: str = PATH_COLUMN) -> Tuple[List[str], List[Tuple[int, List[str]]]]:
+def read_rows(path: Path, required: str = PATH_COLUMN,
+              what: str = "manifest") -> Tuple[List[str], List[Tuple[int, List[str]]]]:
     """Header and non-blank rows (with their line numbers) of a CSV/TSV file.
 
     ManifestError naming ``file:line`` for a row whose field count differs from the header's.
     """
     lines = _read_text(path)
     if not lines or not lines[0].strip():
-        raise ManifestError(f"{path}: empty manifest (expected a header row with a {required!r} column)")
+        raise ManifestError(f"{path}: empty {what} (expected a header row with a {required!r} column)")
     reader = csv.reader(lines, delimiter=sniff_separator(path, lines[0], required))
     header = [h.strip() for h in next(reader)]
     if len(set(header)) != len(header):
@@ -187,7 +188,7 @@ def read_rows(path: Path, required: str = PATH_COLUMN) -> Tuple[List[str], List[
             raise ManifestError(f"{path}:{reader.line_num}: {len(row)} fields, the header has {len(header)}")
         rows.append((reader.line_num, [c.strip() for c in row]))
     if not rows:
-        raise ManifestError(f"{path}: manifest has a header but no rows")
+        raise ManifestError(f"{path}: {what} has a header but no rows")
     return header, rows
 
 

@@ -54,7 +54,7 @@ def _is_table(first_line: str) -> bool:
 def _read_trial_table(path: Path, base: Path) -> List[Trial]:
     from speechgmm.manifest import read_rows
 
-    header, rows = read_rows(path, required="path")
+    header, rows = read_rows(path, required="path", what="trials table")
     key = next((c for c in KEY_COLUMNS if c in header), None)
     if key is None:
         raise ManifestError(f"{path}: a trials table needs a 'target' (or 'key') column (columns: {', '.join(header)})")

@@ -73,6 +73,7 @@ def test_read_trials_plain_lines_and_tables(tmp_path):
     ("label,path\nalice,a.wav\n", r"t\.txt: a trials table needs a 'target' \(or 'key'\) column"),
     ("label,path,target\nalice,a.wav\n", r"t\.txt:2: 2 fields, the header has 3"),
     ("# nothing\n", r"t\.txt: no trials"),
+    ("label,path,target\n", r"t\.txt: trials table has a header but no rows"),
 ])
 def test_read_trials_errors_name_file_and_line(tmp_path, text, match):
     t = tmp_path / "t.txt"
