@@ -61,7 +61,9 @@ def make_shards(items: Sequence, shard_size: int) -> List[list]:
 
 def _item(p):
     """A shard entry: a path, or ``(path, (kind, seed, index))`` for an augmented copy."""
-    return (str(p[0]), (str(p[1][0]), int(p[1][1]), int(p[1][2]))) if isinstance(p, (tuple, list)) else str(p)
+    from speechgmm.manifest import portable
+
+    return (portable(p[0]), (str(p[1][0]), int(p[1][1]), int(p[1][2]))) if isinstance(p, (tuple, list)) else portable(p)
 
 
 def _extract_shard(paths: List, config: dict):
@@ -227,7 +229,8 @@ def score_distributed(client, clf, config, paths, shard_size: int = 64):
 
     params = client.scatter([classifier_to_arrays(clf)], broadcast=True, hash=False)[0]
     cfg = config.to_dict()
-    raw = [client.submit(_extract_shard, sh, cfg, pure=True) for sh in make_shards([str(p) for p in paths], shard_size)]
+    shards = make_shards([_item(p) for p in paths], shard_size)
+    raw = [client.submit(_extract_shard, sh, cfg, pure=True) for sh in shards]
     results = client.gather([client.submit(_score_shard, r, params) for r in raw])
     ok = [flag for r in results for flag in r[2]]
     totals = np.concatenate([r[0] for r in results]) if results else np.zeros((0, len(clf.labels_)))

@@ -71,6 +71,12 @@ class AudioRegion:
 Audio = Union[Path, AudioRegion]
 
 
+def portable(p):
+    """``p`` as sent to another process or task: ``str`` for a path, an :class:`AudioRegion` unchanged
+    (``str()`` of a region is for messages only; it cannot be opened)."""
+    return p if isinstance(p, AudioRegion) else str(p)
+
+
 @dataclasses.dataclass
 class Manifest:
     """Rows of a manifest.

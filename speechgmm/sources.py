@@ -352,7 +352,9 @@ def build_source(paths, config, *, augment=(), seed: int = 0, jobs: int = 1, cac
     jobs : int
         Processes for local feature extraction.
     """
-    paths = [str(p) for p in paths]
+    from speechgmm.manifest import portable
+
+    paths = [portable(p) for p in paths]  # a segments row stays an AudioRegion
     kinds = tuple(augment or ())
     order = copy_order(len(paths), kinds)
     origin = [i for _, i in order]

@@ -147,11 +147,9 @@ def test_wav_scp_parallel_matches_serial(gmm_dir, tmp_path, cli):
         assert got[k].shape == ref[k].shape
 
 
-def test_train_and_evaluate_read_a_segments_data_dir(gmm_dir, tmp_path, cli):
-    """train and evaluate on a data dir whose utterances are regions of 4 long recordings give the
-    same model and the same report as on a manifest of the original files."""
-    import json
-
+def _segments_data_dir(gmm_dir, tmp_path):
+    """A Kaldi data dir of 4 recordings, each 6 corpus utterances (digits 1 and 2) with 0.1 s gaps, cut out
+    again by a segments file; and a CSV manifest of the original files in the same order."""
     from speechgmm.kaldi import read_text
 
     src, text = read_wav_scp(gmm_dir / "train" / "wav.scp"), read_text(gmm_dir / "train" / "text")
@@ -174,6 +172,20 @@ def test_train_and_evaluate_read_a_segments_data_dir(gmm_dir, tmp_path, cli):
     files = tmp_path / "files.csv"
     order = [k for r in range(4) for k in keys[r::4]]  # the segments' order
     files.write_text("utt,path,label\n" + "".join(f"{k},{src[k]},{text[k]}\n" for k in order))
+    return d, files
+
+
+def _arrays(model):
+    with np.load(model) as z:  # the header (JSON bytes) names a different manifest
+        return {name: z[name] for name in z.files if z[name].dtype != np.uint8}
+
+
+def test_train_and_evaluate_read_a_segments_data_dir(gmm_dir, tmp_path, cli):
+    """train and evaluate on a data dir whose utterances are regions of 4 long recordings give the
+    same model and the same report as on a manifest of the original files."""
+    import json
+
+    d, files = _segments_data_dir(gmm_dir, tmp_path)
     reports = []
     for man, model in ((d, tmp_path / "seg.npz"), (files, tmp_path / "files.npz")):
         r = cli("train", man, "-o", model, "-k", "2", "--iterations", "3")
@@ -181,8 +193,23 @@ def test_train_and_evaluate_read_a_segments_data_dir(gmm_dir, tmp_path, cli):
         r = cli("evaluate", man, "--model", model, "--json")
         assert r.returncode == 0, r.stderr
         reports.append(json.loads(r.stdout.strip().splitlines()[-1]))
-    a, b = np.load(tmp_path / "seg.npz"), np.load(tmp_path / "files.npz")
-    for name in a.files:
-        if a[name].dtype != np.uint8:  # the header (JSON bytes) names a different manifest
-            assert np.array_equal(a[name], b[name]), name
+    a, b = _arrays(tmp_path / "seg.npz"), _arrays(tmp_path / "files.npz")
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     assert reports[0]["confusion"] == reports[1]["confusion"] and reports[0]["n"] == 24
+
+
+def test_segments_data_dir_on_dask_and_with_cache(gmm_dir, tmp_path, cli):
+    """Regions reach the Dask workers and the --cache archive as regions (not as their display string)."""
+    pytest.importorskip("dask.distributed")
+    d, _ = _segments_data_dir(gmm_dir, tmp_path)
+    base = ("train", d, "-k", "2", "--iterations", "3")
+    for extra, name in (((), "mem"), (("--cache", tmp_path / "cache"), "cache"),
+                        (("--dask", "local", "--dask-workers", "1"), "dask")):
+        r = cli(*base, "-o", tmp_path / f"{name}.npz", *extra)
+        assert r.returncode == 0, (name, r.stderr)
+    mem = _arrays(tmp_path / "mem.npz")
+    for name in ("cache", "dask"):
+        other = _arrays(tmp_path / f"{name}.npz")
+        assert all(np.allclose(mem[k], other[k], rtol=1e-4, atol=1e-4) for k in mem), name
+    r = cli("evaluate", d, "--model", tmp_path / "mem.npz", "--dask", "local", "--dask-workers", "1")
+    assert r.returncode == 0, r.stderr
