@@ -74,7 +74,11 @@ def test_threaded_accumulation_equals_serial_and_is_repeatable(mfcc_frames, dtyp
     a, *more = [g.accumulate(mfcc_frames) for _ in range(6)]
     rtol = 1e-5 if dtype == np.float32 else 1e-10
     for x, y in [(serial.n, a.n), (serial.f, a.f), (serial.s, a.s)]:
-        assert np.allclose(x, y, rtol=rtol, atol=rtol)
+        # A sum's rounding error scales with the size of its terms, not of its result: first-order
+        # statistics of centred features cancel to near 0, so the tolerance is relative to each
+        # component's largest statistic (measured: 6e-5 on 0.23 with terms of order 1e4, float32).
+        scale = np.abs(x).max(axis=-1, keepdims=True) if x.ndim == 2 else np.abs(x)
+        assert np.all(np.abs(x - y) <= rtol * scale + rtol)
     assert np.isclose(serial.loglik, a.loglik, rtol=rtol) and serial.frames == a.frames
     # chunk statistics are summed in chunk order, in buffers of one layout: thread timing
     # cannot change the result
