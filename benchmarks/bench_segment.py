@@ -18,7 +18,8 @@ that hold only the room noise (pink, -60 to -45 dBFS per conversation); a third 
 pauses also hold a 0.3-1.5 s burst of non-speech noise (white, pink or brown noise, or a
 train of knocks) at speech level. Utterance levels vary by +-3 dB around -26 dBFS. The truth
 list is each utterance's speech (frames within 35 dB of its loudest frame and 10 dB above
-its own noise floor (10th percentile of its frame levels), in runs bridged over gaps < 0.3 s) labelled with the speaker's gender; everything else is non-speech.
+its own noise floor (10th percentile of its frame levels), in runs bridged over gaps < 0.3 s)
+labelled with the speaker's gender; everything else is non-speech.
 
 Scoring (10 ms frames), frames within 0.25 s of a truth boundary are not scored:
 

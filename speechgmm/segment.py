@@ -231,7 +231,8 @@ def _sliding_cmvn(C: np.ndarray, mask: np.ndarray, half: int, variance: bool) ->
     if variance:
         cq = np.concatenate([np.zeros((1, C.shape[1])), np.cumsum(Cm * C, axis=0)])
         aq = np.concatenate([np.zeros((1, C.shape[1])), np.cumsum(C.astype(np.float64) ** 2, axis=0)])
-        sq = np.where(none[:, None], (aq[hi] - aq[lo]) / (hi - lo)[:, None], (cq[hi] - cq[lo]) / np.maximum(n, 1)[:, None])
+        sq = np.where(none[:, None], (aq[hi] - aq[lo]) / (hi - lo)[:, None],
+                      (cq[hi] - cq[lo]) / np.maximum(n, 1)[:, None])
         sd = np.sqrt(np.maximum(sq - mean ** 2, 0.0))
         out = out / np.maximum(sd, 1e-5)
     return out.astype(np.float32)

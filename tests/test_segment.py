@@ -220,12 +220,11 @@ def test_option_validation(cli, flag, value, tmp_path):
 
 def test_benchmark_scorer_and_small_run(tmp_path):
     """The benchmark's scorer (0.25 s collar) on a hand-made case, and a 0.5-minute run."""
+    import importlib.util
     import subprocess
     import sys
 
     from conftest import ROOT
-
-    import importlib.util
 
     spec = importlib.util.spec_from_file_location("bench_segment", ROOT / "benchmarks" / "bench_segment.py")
     bench = importlib.util.module_from_spec(spec)
@@ -274,3 +273,22 @@ def test_any_classifier_model_speaker_labels(gmm_dir, conv, tmp_path):
     right = sum(min(b, t1) - max(a, t0) for a, b, lab in r.segments for t0, t1, g in truth
                 if min(b, t1) > max(a, t0) and want[g] == lab)
     assert right >= 0.75 * sum(b - a for a, b, _ in r.segments)   # (88 % measured; chance 50 %)
+
+
+@pytest.mark.parametrize("variance", [False, True])
+def test_sliding_normalisation(variance):
+    """A window wider than the file equals the front end's per-file CMVN over the speech frames;
+    a narrow one uses only the speech frames near each frame."""
+    from speechgmm.features import cmvn
+    from speechgmm.segment import _sliding_cmvn
+
+    rng = np.random.default_rng(0)
+    C = rng.standard_normal((500, 13)).astype(np.float32) * 3 + 5
+    mask = rng.random(500) > 0.4
+    np.testing.assert_allclose(_sliding_cmvn(C, mask, 1000, variance), cmvn(C, variance, mask), rtol=1e-4, atol=1e-4)
+    out = _sliding_cmvn(C, mask, 10, variance)
+    t = 250
+    ref = C[t - 10:t + 11][mask[t - 10:t + 11]]
+    want = (C[t] - ref.mean(0)) / (ref.std(0) if variance else 1.0)
+    np.testing.assert_allclose(out[t], want, rtol=1e-4, atol=1e-4)
+    assert np.all(np.isfinite(_sliding_cmvn(C, np.zeros(500, bool), 10, variance)))
