@@ -536,7 +536,7 @@ def plot_segments(results, output) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from speechgmm._util import atomic_output
+    from speechgmm._util import save_figure
 
     labels = sorted({lab for r in results for lab in r.labels})
     colours = {lab: plt.get_cmap("tab10")(i % 10) for i, lab in enumerate(labels)}
@@ -556,7 +556,4 @@ def plot_segments(results, output) -> None:
 
     fig.legend(handles=[Patch(color=colours[lab], alpha=0.5, label=lab) for lab in labels], loc="upper right",
                ncol=len(labels), fontsize=8)
-    fig.tight_layout()
-    with atomic_output(output, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, output)
