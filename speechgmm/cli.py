@@ -30,6 +30,7 @@ COMMANDS = {
     "train-ubm": "train_ubm",
     "verify": "verify",
     "segment": "segment",
+    "enroll": "enroll",
 }
 
 

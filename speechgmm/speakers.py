@@ -1,0 +1,398 @@
+"""Speakers: choosing EM or MAP, enrolling new classes, open-set decisions, score normalisation.
+
+* :func:`choose_method` -- ``train --method auto``: per-class EM when every class has enough
+  frames for its components, MAP from a UBM otherwise (and always for a speaker column).
+* :func:`enroll` -- add or replace classes of a MAP model, adapted from the model's own UBM;
+  the other classes are not touched, so the result equals training all classes at once.
+* :func:`utterance_llrs` -- mean per-frame log-likelihood ratio of each utterance against
+  each class (MAP models), with top-C scoring that evaluates only each frame's C best
+  components of every model.
+* Score normalisation against a cohort (Auckenthaler et al. 2000): z-norm (the model's
+  scores on cohort utterances), t-norm (the test utterance's scores on cohort models) and
+  s-norm, their mean.
+* Open-set identification: the margin of the best class's score over the second best; below
+  a threshold calibrated on leave-one-speaker-out impostor trials of the enrolment data the
+  answer is ``unknown``.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from speechgmm.errors import ConfigError, InsufficientDataError
+from speechgmm.gmm import DiagGMM, GMMStats
+
+#: ``--method auto`` uses MAP when the smallest class has fewer frames than this per component.
+#: Digits, default front end, K=64, subsampled training sets: MAP wins at 6.6 frames per
+#: component (0.883 vs 0.818), EM from 10.2 up (0.978 vs 0.928); README "Choosing EM or MAP".
+MIN_FRAMES_PER_COMPONENT = 8
+#: label columns that name speakers: ``--method auto`` picks MAP and the ``speaker`` front end
+SPEAKER_COLUMNS = ("speaker", "spk", "speaker_id", "speakerid", "spkid")
+#: a speaker enrolled with less speech than this (seconds of frames after VAD) is refused
+MIN_ENROL_SECONDS = 1.0
+#: the label of an open-set rejection
+UNKNOWN = "unknown"
+#: score normalisations of ``verify --norm``
+NORMS = ("none", "z", "t", "s")
+
+
+def is_speaker_column(column: Optional[str]) -> bool:
+    return bool(column) and column.strip().lower() in SPEAKER_COLUMNS
+
+
+def choose_method(frames: Dict[str, int], n_components: int, label_column: Optional[str] = None) -> Tuple[str, str]:
+    """``(method, reason)`` for ``train --method auto`` from the frames of each class."""
+    if is_speaker_column(label_column):
+        return "map", f"label column {label_column!r} names speakers: GMM-UBM/MAP is the method for speakers"
+    lab, n = min(frames.items(), key=lambda kv: kv[1])
+    per = n / max(1, int(n_components))
+    if per < MIN_FRAMES_PER_COMPONENT:
+        return "map", (f"class {lab!r} has {n} frames, {per:.1f} per component for K={n_components} "
+                       f"(< {MIN_FRAMES_PER_COMPONENT}): MAP from a UBM")
+    return "em", (f"every class has at least {MIN_FRAMES_PER_COMPONENT} frames per component "
+                  f"(smallest: {lab!r}, {n} frames, {per:.1f} per component for K={n_components}): per-class EM")
+
+
+# -- scoring ----------------------------------------------------------------------------------
+
+def llr_frames(models: Sequence[DiagGMM], ubm: DiagGMM, X: np.ndarray, c: int = 5, chunk: int = 1024) -> np.ndarray:
+    """Per-frame log-likelihood ratios (N, n_models) of MAP-adapted models against ``ubm``, top-C.
+
+    Equals :func:`speechgmm.map.score_top_c` but only gathers the C selected components of
+    each model for each frame (O(N M C D) instead of O(N M K D)).
+    """
+    from speechgmm.map import top_c
+
+    X = np.asarray(X, np.float64)
+    if not len(X):
+        return np.zeros((0, len(models)))
+    W = np.stack([m.weights_ for m in models])
+    MU = np.stack([m.means_ for m in models])
+    P = 1.0 / np.stack([m.variances_ for m in models])
+    const = np.log(W) + 0.5 * np.log(P / (2 * np.pi)).sum(-1)  # (M, K)
+    out = np.empty((len(X), len(models)))
+    for i in range(0, len(X), chunk):
+        x = X[i:i + chunk]
+        idx, ubm_ll = top_c(ubm, x, c)
+        L = np.empty((idx.shape[1], len(models), len(x)))
+        for j in range(idx.shape[1]):
+            k = idx[:, j]
+            d = x[None] - MU[:, k, :]
+            L[j] = const[:, k] - 0.5 * np.einsum("mnd,mnd->mn", d * P[:, k, :], d)
+        m = L.max(0)
+        out[i:i + chunk] = (m + np.log(np.exp(L - m).sum(0)) - ubm_ll[None]).T
+    return out
+
+
+def utterance_llrs(models: Sequence[DiagGMM], ubm: DiagGMM, feats: Sequence[np.ndarray], c: int = 5) -> np.ndarray:
+    """Mean per-frame LLR of each utterance (rows) under each model (columns)."""
+    feats = [np.asarray(x) for x in feats]
+    if not feats:
+        return np.zeros((0, len(models)))
+    n = np.array([len(x) for x in feats])
+    if np.any(n == 0):
+        raise ConfigError("an utterance has no frames")
+    F = llr_frames(models, ubm, np.concatenate(feats), c)
+    return np.add.reduceat(F, np.concatenate([[0], np.cumsum(n)[:-1]]), axis=0) / n[:, None]
+
+
+# -- score normalisation ----------------------------------------------------------------------
+
+def _mean_std(a: np.ndarray, axis: int):
+    mu = a.mean(axis)
+    sd = a.std(axis)
+    return mu, np.maximum(sd, 1e-6)
+
+
+def znorm_params(scores_on_cohort: np.ndarray):
+    """Per-model z-norm mean and std from its scores on cohort utterances (n_cohort_utts, n_models)."""
+    if scores_on_cohort.shape[0] < 2:
+        raise InsufficientDataError("z-norm needs at least 2 cohort utterances")
+    return _mean_std(scores_on_cohort, 0)
+
+
+def normalise(S: np.ndarray, norm: str, z: Optional[Tuple[np.ndarray, np.ndarray]] = None,
+              T: Optional[np.ndarray] = None) -> np.ndarray:
+    """Normalised scores of ``S`` (n_utts, n_models).
+
+    ``z``: per-model (mean, std) of :func:`znorm_params`; ``T``: the same utterances' scores on
+    cohort models (n_utts, n_cohort).  ``norm`` is ``none``, ``z``, ``t`` or ``s`` (mean of z and t).
+    """
+    if norm not in NORMS:
+        raise ConfigError(f"norm must be one of {', '.join(NORMS)}, not {norm!r}")
+    if norm == "none":
+        return S
+    if norm in ("z", "s") and z is None:
+        raise ConfigError(f"{norm}-norm needs cohort utterances")
+    if norm in ("t", "s") and (T is None or T.shape[1] < 2):
+        raise ConfigError(f"{norm}-norm needs at least 2 cohort models")
+    Sz = (S - z[0]) / z[1] if z is not None else None
+    if norm == "z":
+        return Sz
+    mu, sd = _mean_std(T, 1)
+    St = (S - mu[:, None]) / sd[:, None]
+    return St if norm == "t" else (Sz + St) / 2
+
+
+# -- open-set identification ------------------------------------------------------------------
+
+def open_set_scores(S: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """``(best, score)`` per utterance from raw scores ``S`` (n_utts, n_classes): the best class and its
+    margin over the second best (normalised by the utterance's own competing scores: it does not
+    move with the utterance's overall level)."""
+    S = np.atleast_2d(np.asarray(S, np.float64))
+    if S.shape[1] < 2:
+        raise ConfigError("open-set decisions need at least 2 enrolled classes")
+    best = S.argmax(1)
+    top2 = np.partition(S, S.shape[1] - 2, axis=1)[:, -2:]
+    return best, top2[:, 1] - top2[:, 0]
+
+
+#: ``classify --open-set``: the stored threshold lets this fraction of the leave-one-speaker-out impostor
+#: trials through (README "Recognise speakers")
+OPEN_SET_FALSE_ACCEPT = 0.03
+
+
+def impostor_trials(clf, groups: Dict[str, Sequence[np.ndarray]]) -> np.ndarray:
+    """Open-set scores of leave-one-speaker-out impostor trials on enrolment data ``{label: [features]}``:
+    each utterance scored against every class of ``clf`` but its own, as a stranger would be."""
+    col = {lab: i for i, lab in enumerate(clf.labels_)}
+    utts = [(col[lab], np.asarray(x)) for lab in groups if lab in col for x in groups[lab] if len(x)]
+    if not utts:
+        return np.zeros(0)
+    S = utterance_llrs(clf.models_, clf.ubm_, [x for _, x in utts], clf.top_c)
+    keep = np.ones_like(S, bool)
+    keep[np.arange(len(S)), [j for j, _ in utts]] = False
+    return open_set_scores(S[keep].reshape(len(S), -1))[1]
+
+
+def calibrate(impostor: np.ndarray, false_accept: float = OPEN_SET_FALSE_ACCEPT) -> Dict[str, object]:
+    """The header record of an open-set threshold: the score that ``false_accept`` of the impostor
+    trials reach or exceed."""
+    imp = np.sort(np.asarray(impostor, np.float64))
+    if len(imp) < 10:
+        raise InsufficientDataError(f"open-set calibration needs at least 10 impostor trials, got {len(imp)}")
+    thr = float(np.quantile(imp, 1.0 - false_accept, method="higher"))
+    thr = float(np.nextafter(thr, np.inf))  # strictly above that trial
+    return {"score": "margin of the best class over the second best (mean LLR per frame)", "threshold": thr,
+            "false_accept": float(false_accept), "impostor_trials": int(len(imp)),
+            "impostor_scores": [round(float(v), 5) for v in imp]}
+
+
+def open_set_predict(S: np.ndarray, labels: Sequence[str], threshold: float) -> Tuple[List[str], np.ndarray]:
+    """Labels (``unknown`` below ``threshold``) and open-set scores of utterances with raw LLRs ``S``."""
+    best, score = open_set_scores(S)
+    return [labels[b] if s >= threshold else UNKNOWN for b, s in zip(best, score)], score
+
+
+# -- enrolment --------------------------------------------------------------------------------
+
+def check_enrolment(frames: Dict[str, int], frame_shift_ms: float, where: str = "") -> None:
+    """Refuse classes with less than :data:`MIN_ENROL_SECONDS` of speech (one error naming them)."""
+    need = int(round(MIN_ENROL_SECONDS * 1000.0 / frame_shift_ms))
+    short = sorted(lab for lab, n in frames.items() if n < need)
+    if short:
+        secs = ", ".join(f"{lab!r} ({frames[lab] * frame_shift_ms / 1000:.2f} s)" for lab in short[:5])
+        more = f" and {len(short) - 5} more" if len(short) > 5 else ""
+        raise InsufficientDataError(f"{where + ': ' if where else ''}less than {MIN_ENROL_SECONDS:g} s of speech "
+                                    f"to enrol {secs}{more}; add recordings of "
+                                    f"{'this speaker' if len(short) == 1 else 'these speakers'}")
+
+
+def enroll(clf, groups: Dict[str, Sequence[np.ndarray]]):
+    """Add (or replace) the classes of ``groups`` ``{label: feature arrays}`` in the MAP classifier
+    ``clf``, adapted from its UBM with its relevance factor and ``adapt``; other classes are not
+    touched.  Returns ``(new classifier, added labels, replaced labels)``; ``clf`` is unchanged."""
+    import copy
+
+    from speechgmm.classifier import _label_key
+    from speechgmm.map import map_adapt
+
+    if getattr(clf, "method_", "em") != "map" or getattr(clf, "ubm_", None) is None:
+        raise ConfigError("is an EM model without a UBM: enrol needs a MAP model; train one with "
+                          "'speechgmm train --method map' (or '--ubm U.npz') and enrol into that")
+    ubm = clf.ubm_
+    D = ubm.means_.shape[1]
+    for lab, arrays in groups.items():
+        for a in arrays:
+            if np.asarray(a).ndim != 2 or np.asarray(a).shape[1] != D:
+                raise ConfigError(f"features of {lab!r} have shape {np.asarray(a).shape}, the model expects {D} dims")
+    new = {lab: map_adapt(ubm, ubm.accumulate(list(arrays)), clf.relevance_factor, clf.adapt)
+           for lab, arrays in groups.items()}
+    models = dict(zip(clf.labels_, clf.models_))
+    replaced = sorted((lab for lab in new if lab in models), key=_label_key)
+    added = sorted((lab for lab in new if lab not in models), key=_label_key)
+    models.update(new)
+    frames = dict(clf.frames_)
+    frames.update({lab: int(sum(np.asarray(a).shape[0] for a in arrays)) for lab, arrays in groups.items()})
+    out = copy.copy(clf)
+    out.labels_ = sorted(models, key=_label_key)
+    out.models_ = [models[lab] for lab in out.labels_]
+    out.frames_ = {lab: frames[lab] for lab in out.labels_}
+    if clf.priors:
+        out.priors = dict(clf.priors)
+        for lab in added:
+            out.priors[lab] = float(np.mean(list(clf.priors.values())))
+    out._stack = None
+    return out, added, replaced
+
+
+# -- cohorts ----------------------------------------------------------------------------------
+#: cohort utterances kept per cohort speaker for z-norm (the shortest ones: test probes are short)
+COHORT_UTTS_PER_SPEAKER = 2
+
+
+class Cohort:
+    """Other speakers' data for score normalisation, summarised against a UBM.
+
+    ``n`` (C, K) and ``f`` (C, K, D): each cohort speaker's zeroth and first order UBM statistics
+    (cohort models for t-norm are MAP-adapted from them, means only); ``utts``: a few of their
+    utterances' features (z-norm); ``speakers``: their labels.
+    """
+
+    def __init__(self, speakers: List[str], n: np.ndarray, f: np.ndarray, utts: List[np.ndarray]):
+        self.speakers, self.n, self.f, self.utts = list(speakers), n, f, list(utts)
+
+    @classmethod
+    def from_groups(cls, ubm: DiagGMM, groups: Dict[str, Sequence[np.ndarray]],
+                    utts_per_speaker: int = COHORT_UTTS_PER_SPEAKER) -> "Cohort":
+        speakers = sorted(groups)
+        if len(speakers) < 2:
+            raise InsufficientDataError(f"a cohort needs at least 2 speakers, got {speakers}")
+        stats = [ubm.accumulate(list(groups[s])) for s in speakers]
+        utts = []
+        for s in speakers:
+            arrays = sorted((np.asarray(a, np.float32) for a in groups[s] if len(a)), key=len)
+            utts.extend(arrays[:utts_per_speaker])
+        return cls(speakers, np.stack([st.n for st in stats]).astype(np.float32),
+                   np.stack([st.f for st in stats]).astype(np.float32), utts)
+
+    def models(self, ubm: DiagGMM, relevance_factor: float) -> List[DiagGMM]:
+        from speechgmm.map import map_adapt
+
+        out = []
+        for n, f in zip(self.n, self.f):
+            n = n.astype(np.float64)
+            f = f.astype(np.float64)
+            st = GMMStats(n, f, np.zeros_like(f))
+            out.append(map_adapt(ubm, st, relevance_factor, "m"))
+        return out
+
+    def to_arrays(self) -> Dict[str, np.ndarray]:
+        lengths = np.array([len(u) for u in self.utts], np.int64)
+        feats = np.concatenate(self.utts).astype(np.float32) if self.utts else np.zeros((0, self.f.shape[2]), np.float32)
+        return {"cohort_n": self.n, "cohort_f": self.f, "cohort_feats": feats, "cohort_lengths": lengths,
+                "cohort_speakers": np.array(self.speakers, dtype=str)}
+
+    @classmethod
+    def from_arrays(cls, arrays, where: str = "model") -> Optional["Cohort"]:
+        from speechgmm.errors import ModelFileError
+
+        if "cohort_n" not in arrays:
+            return None
+        try:
+            n, f = np.asarray(arrays["cohort_n"]), np.asarray(arrays["cohort_f"])
+            feats, lengths = np.asarray(arrays["cohort_feats"]), np.asarray(arrays["cohort_lengths"])
+            speakers = [str(s) for s in np.asarray(arrays["cohort_speakers"])]
+        except KeyError as exc:
+            raise ModelFileError(f"{where}: damaged model file (missing array {exc.args[0]})") from None
+        ok = (n.ndim == 2 and f.ndim == 3 and f.shape[:2] == n.shape and len(speakers) == len(n)
+              and feats.ndim == 2 and feats.shape[1] == f.shape[2] and lengths.ndim == 1
+              and np.all(lengths > 0) and lengths.sum() == len(feats)
+              and all(np.all(np.isfinite(a)) for a in (n, f, feats)) and np.all(n >= 0))
+        if not ok:
+            raise ModelFileError(f"{where}: damaged model file (inconsistent cohort arrays)")
+        utts = np.split(feats, np.cumsum(lengths)[:-1]) if len(lengths) else []
+        return cls(speakers, n, f, utts)
+
+
+def normalised_scores(clf, S: np.ndarray, feats: Sequence[np.ndarray], cohort: Optional[Cohort],
+                      norms: Sequence[str] = NORMS) -> Dict[str, np.ndarray]:
+    """``{norm: scores}`` of utterances ``feats`` (raw mean-frame LLRs ``S``, (n_utts, n_classes))
+    normalised against ``cohort`` (z: the classes' scores on cohort utterances; t: the utterances'
+    scores on cohort models; s: their mean)."""
+    out = {"none": S}
+    if cohort is None or not set(norms) - {"none"}:
+        return out
+    ubm = clf.ubm_
+    cm = cohort.models(ubm, clf.relevance_factor)
+    T = utterance_llrs(cm, ubm, feats, clf.top_c)
+    z = znorm_params(utterance_llrs(clf.models_, ubm, cohort.utts, clf.top_c))
+    for norm in norms:
+        if norm != "none":
+            out[norm] = normalise(S, norm, z, T)
+    return out
+
+
+def group_by_label(feats: Sequence[np.ndarray], labels: Sequence[str]) -> Dict[str, List[np.ndarray]]:
+    groups: Dict[str, List[np.ndarray]] = {}
+    for x, lab in zip(feats, labels):
+        groups.setdefault(str(lab), []).append(x)
+    return groups
+
+
+def open_set_record(clf, groups: Dict[str, Sequence[np.ndarray]], previous: Optional[dict] = None) -> Optional[dict]:
+    """The header record of the open-set threshold of ``clf`` (None with fewer than 3 classes):
+    impostor trials of ``groups`` (enrolment data) plus those stored in ``previous``."""
+    if getattr(clf, "method_", "em") != "map" or len(clf.labels_) < 3:
+        return None
+    imp = impostor_trials(clf, groups)
+    if previous and previous.get("impostor_scores"):
+        replaced = set(groups)
+        kept = [s for s, lab in zip(previous["impostor_scores"], previous.get("impostor_labels", []))
+                if lab not in replaced]
+        labels = [lab for lab in previous.get("impostor_labels", []) if lab not in replaced]
+        imp_labels = labels + [lab for lab in groups for x in groups[lab] if len(x)]
+        imp = np.concatenate([np.array(kept, np.float64), imp])
+    else:
+        imp_labels = [lab for lab in groups for x in groups[lab] if len(x)]
+    if len(imp) < 10:
+        return None
+    rec = calibrate(imp)
+    rec["impostor_labels"] = imp_labels
+    return rec
+
+
+def enroll_from_manifest(model_path, manifest_path, output, label_column: Optional[str] = None,
+                         preset: Optional[str] = None, root=None, jobs: int = 1) -> Dict[str, object]:
+    """``speechgmm enroll``: add/replace the classes of a manifest in a MAP model file; write ``output``."""
+    import time
+
+    from speechgmm.features import FeatureConfig, extract_files
+    from speechgmm.manifest import read_manifest
+    from speechgmm.modelio import load_model, save_model
+
+    t0 = time.time()
+    mf = load_model(model_path, kind="classifier")
+    clf = mf.classifier
+    if clf.method_ != "map" or clf.ubm_ is None:
+        raise ConfigError(f"{model_path}: is an EM model without a UBM, so classes cannot be added to it; retrain all "
+                          f"classes with 'speechgmm train --method map' (or '--ubm U.npz'), then enrol into that model")
+    cfg = mf.feature_config
+    if cfg is None:
+        raise ConfigError(f"{model_path}: model file has no front-end configuration")
+    if preset is not None and FeatureConfig.preset(preset) != cfg:
+        raise ConfigError(f"--preset {preset} differs from the front end of {model_path}; enrolment must use the "
+                          f"model's own front end (leave out --preset)")
+    col = label_column or mf.header.get("label_column") or "label"
+    man = read_manifest(manifest_path, root=root)
+    labels = man.labels(col)
+    feats = extract_files(man.paths, cfg, jobs=jobs, desc="enroll")[0]
+    groups = group_by_label(feats, labels)
+    check_enrolment({lab: int(sum(len(x) for x in xs)) for lab, xs in groups.items()}, cfg.frame_shift_ms,
+                    str(man.source))
+    new, added, replaced = enroll(clf, groups)
+    info = {k: v for k, v in mf.header.items()
+            if k not in ("format", "format_version", "speechgmm_version", "created", "features", "open_set")}
+    info["label_column"] = col
+    info["enrolled"] = list(mf.header.get("enrolled") or []) + [
+        {"manifest": str(man.source), "manifest_sha256": man.sha256, "n_files": len(man),
+         "added": added, "replaced": replaced}]
+    rec = open_set_record(new, groups, mf.header.get("open_set"))
+    if rec is not None:
+        info["open_set"] = rec
+    save_model(output, new, cfg, info)
+    return {"output": str(output), "added": added, "replaced": replaced, "files": len(man),
+            "n_classes": len(new.labels_), "threshold": rec["threshold"] if rec else None,
+            "seconds": time.time() - t0}

@@ -1,0 +1,258 @@
+"""Speakers (speechgmm.speakers): method choice, enrolment, open-set decisions, score normalisation."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from speechgmm.classifier import GMMClassifier
+from speechgmm.errors import ConfigError, InsufficientDataError, ModelFileError
+from speechgmm.features import FeatureConfig, extract_file
+from speechgmm.gmm import DiagGMM
+from speechgmm.map import map_adapt, score_top_c
+from speechgmm import speakers as sp
+
+ROOT = Path(__file__).resolve().parent.parent
+MAN = ROOT / "data_manifest" / "asr_course"
+
+
+def _rows(name, speakers):
+    return [r for r in csv.DictReader(open(MAN / name)) if r["speaker"] in speakers]
+
+
+@pytest.fixture(scope="module")
+def data(corpus):
+    """Real audio: a UBM (K=32) on 8 training speakers; 10 test speakers' A takes and B takes."""
+    cfg = FeatureConfig.preset("speaker")
+    bg_spk = sorted({r["speaker"] for r in csv.DictReader(open(MAN / "train.csv"))})[:8]
+    te_spk = sorted({r["speaker"] for r in csv.DictReader(open(MAN / "test.csv"))})[:10]
+    bg = [extract_file(corpus / r["path"], cfg) for r in _rows("train.csv", bg_spk)]
+    ubm = DiagGMM(32, max_iter=5, tol=0, init="split", random_state=0).fit(bg)
+    a, b = {}, {}
+    for r in _rows("test.csv", te_spk):
+        (a if r["take"] == "A" else b).setdefault(r["speaker"], []).append(extract_file(corpus / r["path"], cfg))
+    bg_groups = {}
+    for r, x in zip(_rows("train.csv", bg_spk), bg):
+        bg_groups.setdefault(r["speaker"], []).append(x)
+    return {"ubm": ubm, "A": a, "B": b, "bg": bg_groups}
+
+
+def _map(groups, ubm):
+    X = [x for lab in groups for x in groups[lab]]
+    y = [lab for lab in groups for _ in groups[lab]]
+    return GMMClassifier(top_c=5).fit_map(X, y, ubm, relevance_factor=4.0)
+
+
+def test_gathered_top_c_equals_score_top_c(data):
+    ubm = data["ubm"]
+    models = _map(data["A"], ubm).models_
+    X = np.concatenate(data["B"][sorted(data["B"])[0]])
+    for c in (1, 5, 32):
+        assert np.allclose(sp.llr_frames(models, ubm, X, c, chunk=37), score_top_c(models, ubm, X, c), atol=1e-8)
+
+
+def test_choose_method():
+    assert sp.choose_method({"a": 10_000, "b": 9_000}, 64, "digit")[0] == "em"
+    method, why = sp.choose_method({"a": 10_000, "b": 300}, 64, "label")
+    assert method == "map" and "'b'" in why and "300" in why
+    assert sp.choose_method({"a": 10 ** 6, "b": 10 ** 6}, 64, "speaker")[0] == "map"
+    assert sp.choose_method({"a": 10 ** 6, "b": 10 ** 6}, 64, "Speaker")[0] == "map"
+    # the boundary: MIN_FRAMES_PER_COMPONENT frames per component is enough for EM
+    k = 16
+    assert sp.choose_method({"a": sp.MIN_FRAMES_PER_COMPONENT * k, "b": 10 ** 6}, k)[0] == "em"
+    assert sp.choose_method({"a": sp.MIN_FRAMES_PER_COMPONENT * k - 1, "b": 10 ** 6}, k)[0] == "map"
+
+
+def test_enroll_equals_training_all_at_once(data):
+    ubm, A = data["ubm"], data["A"]
+    labels = sorted(A)
+    first = {lab: A[lab] for lab in labels[:7]}
+    more = {lab: A[lab] for lab in labels[7:]}
+    base = _map(first, ubm)
+    enrolled, added, replaced = sp.enroll(base, more)
+    at_once = _map(A, ubm)
+    assert added == labels[7:] and replaced == []
+    assert enrolled.labels_ == at_once.labels_
+    for g, h in zip(enrolled.models_, at_once.models_):
+        assert np.allclose(g.means_, h.means_, atol=1e-10) and np.allclose(g.weights_, h.weights_)
+    probes = [x for lab in sorted(data["B"]) for x in data["B"][lab]]
+    assert enrolled.predict(probes) == at_once.predict(probes)
+    assert np.allclose(enrolled.score_utterances(probes)[0], at_once.score_utterances(probes)[0], atol=1e-8)
+    # the classes already in the model are the same objects, untouched; the input model is unchanged
+    assert base.labels_ == labels[:7]
+    for lab, g in zip(base.labels_, base.models_):
+        assert enrolled.models_[enrolled.labels_.index(lab)] is g
+
+
+def test_enroll_replaces_a_class(data):
+    ubm, A = data["ubm"], data["A"]
+    base = _map(A, ubm)
+    lab = sorted(A)[0]
+    other = A[sorted(A)[1]]
+    out, added, replaced = sp.enroll(base, {lab: other})
+    assert added == [] and replaced == [lab] and out.labels_ == base.labels_
+    assert np.allclose(out.models_[0].means_, out.models_[1].means_)
+    assert not np.allclose(base.models_[0].means_, base.models_[1].means_)
+
+
+def test_enroll_into_em_model_says_what_to_do(data):
+    A = data["A"]
+    X = [x for lab in sorted(A)[:3] for x in A[lab]]
+    y = [lab for lab in sorted(A)[:3] for _ in A[lab]]
+    em = GMMClassifier(2, max_iter=2).fit(X, y)
+    with pytest.raises(ConfigError, match="--method map"):
+        sp.enroll(em, {"new": A[sorted(A)[4]]})
+
+
+def test_enroll_wrong_dimensions(data):
+    base = _map(data["A"], data["ubm"])
+    with pytest.raises(ConfigError, match="dims"):
+        sp.enroll(base, {"x": [np.zeros((200, 13))]})
+
+
+def test_short_speaker_is_named():
+    sp.check_enrolment({"long": 100, "also": 500}, 10.0)
+    with pytest.raises(InsufficientDataError, match=r"'tiny' \(0.99 s\)") as e:
+        sp.check_enrolment({"long": 500, "tiny": 99}, 10.0, "enroll.csv")
+    assert "enroll.csv" in str(e.value) and "'long'" not in str(e.value)
+
+
+def test_open_set_scores_and_threshold():
+    S = np.array([[5.0, 0.0, 0.1, -0.1], [0.2, 0.1, 0.0, 0.15]])
+    best, score = sp.open_set_scores(S)
+    assert list(best) == [0, 0] and np.allclose(score, [4.9, 0.05])
+    labels, _ = sp.open_set_predict(S, list("abcd"), threshold=1.0)
+    assert labels == ["a", sp.UNKNOWN]
+    with pytest.raises(ConfigError, match="2 enrolled"):
+        sp.open_set_scores(S[:, :1])
+    rec = sp.calibrate(np.arange(100.0), false_accept=0.03)
+    assert 96.0 < rec["threshold"] < 97.0 + 1e-9 and rec["impostor_trials"] == 100
+    assert np.mean(np.arange(100.0) >= rec["threshold"]) <= 0.03
+    with pytest.raises(InsufficientDataError, match="10 impostor"):
+        sp.calibrate(np.arange(5.0))
+
+
+def test_calibration_on_enrolment_data_rejects_strangers(data):
+    ubm, A, B = data["ubm"], data["A"], data["B"]
+    labels = sorted(A)
+    enrolled = {lab: A[lab] for lab in labels[:7]}
+    clf = _map(enrolled, ubm)
+    impostor = sp.impostor_trials(clf, enrolled)
+    assert len(impostor) == sum(len(v) for v in enrolled.values())
+    thr = sp.calibrate(impostor)["threshold"]
+    known = [x for lab in labels[:7] for x in B[lab]]
+    strangers = [x for lab in labels[7:] for x in B[lab]]
+    _, s_known = sp.open_set_scores(sp.utterance_llrs(clf.models_, ubm, known))
+    _, s_str = sp.open_set_scores(sp.utterance_llrs(clf.models_, ubm, strangers))
+    # a UBM of 32 Gaussians on 8 speakers is weak; the stored threshold still rejects most strangers
+    assert np.mean(s_str < thr) > 0.8 and np.mean(s_known >= thr) > np.mean(s_str >= thr) + 0.2
+
+
+def test_normalise_formulas():
+    rng = np.random.default_rng(0)
+    S, Zc, T = rng.normal(size=(4, 3)), rng.normal(size=(20, 3)), rng.normal(size=(4, 6))
+    z = sp.znorm_params(Zc)
+    assert np.allclose(sp.normalise(S, "z", z), (S - Zc.mean(0)) / Zc.std(0))
+    t = (S - T.mean(1, keepdims=True)) / T.std(1, keepdims=True)
+    assert np.allclose(sp.normalise(S, "t", None, T), t)
+    assert np.allclose(sp.normalise(S, "s", z, T), ((S - Zc.mean(0)) / Zc.std(0) + t) / 2)
+    assert sp.normalise(S, "none") is S
+    with pytest.raises(ConfigError, match="cohort"):
+        sp.normalise(S, "s", None, T)
+    with pytest.raises(ConfigError, match="norm must be"):
+        sp.normalise(S, "q", z, T)
+
+
+def test_cohort_round_trip_and_norms(data):
+    ubm = data["ubm"]
+    clf = _map(data["A"], ubm)
+    coh = sp.Cohort.from_groups(ubm, data["bg"])
+    back = sp.Cohort.from_arrays(coh.to_arrays())
+    assert back.speakers == coh.speakers and len(back.utts) == 2 * len(coh.speakers)
+    assert all(np.array_equal(u, v) for u, v in zip(back.utts, coh.utts))
+    probes = [x for lab in sorted(data["B"]) for x in data["B"][lab]]
+    S = sp.utterance_llrs(clf.models_, ubm, probes)
+    out = sp.normalised_scores(clf, S, probes, back)
+    assert set(out) == set(sp.NORMS) and all(np.all(np.isfinite(v)) for v in out.values())
+    assert sp.normalised_scores(clf, S, probes, None).keys() == {"none"}
+    arrays = coh.to_arrays()
+    arrays["cohort_lengths"] = arrays["cohort_lengths"][:-1]
+    with pytest.raises(ModelFileError, match="cohort"):
+        sp.Cohort.from_arrays(arrays, "m.npz")
+
+
+# -- command line -----------------------------------------------------------------------------
+
+def _write(path, rows):
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def spk_files(corpus, tmp_path_factory, ):
+    from tests.conftest import run_cli
+
+    d = tmp_path_factory.mktemp("spk")
+    bg_spk = sorted({r["speaker"] for r in csv.DictReader(open(MAN / "train.csv"))})[:6]
+    te_spk = sorted({r["speaker"] for r in csv.DictReader(open(MAN / "test.csv"))})[:8]
+    te = _rows("test.csv", te_spk)
+    files = {"bg": _write(d / "bg.csv", _rows("train.csv", bg_spk)),
+             "first": _write(d / "first.csv", [r for r in te if r["take"] == "A" and r["speaker"] in te_spk[:6]]),
+             "more": _write(d / "more.csv", [r for r in te if r["take"] == "A" and r["speaker"] in te_spk[6:]]),
+             "all": _write(d / "all.csv", [r for r in te if r["take"] == "A"]),
+             "probes": _write(d / "probes.csv", [r for r in te if r["take"] == "B"]),
+             "short": _write(d / "short.csv", [r for r in te if r["take"] == "A" and r["speaker"] == te_spk[6]]
+                             + [r for r in te if r["take"] == "A" and r["speaker"] == te_spk[7]][:1]),
+             "dir": d, "speakers": te_spk}
+    r = run_cli("train-ubm", files["bg"], "--root", corpus, "-o", d / "ubm.npz", "--components", "16",
+                "--iterations", "3")
+    assert r.returncode == 0, r.stderr
+    for name in ("first", "all"):
+        r = run_cli("train", files[name], "--root", corpus, "--label-column", "speaker", "--ubm", d / "ubm.npz",
+                    "-o", d / f"{name}.npz")
+        assert r.returncode == 0, r.stderr
+    return files
+
+
+def test_enroll_cli_equals_training_all_at_once(spk_files, corpus, cli):
+    from speechgmm.modelio import load_model
+
+    d = spk_files["dir"]
+    r = cli("enroll", d / "first.npz", spk_files["more"], "--root", corpus, "-o", d / "enrolled.npz")
+    assert r.returncode == 0, r.stderr
+    assert "added 2" in r.stdout and "8 classes" in r.stdout
+    a, b = load_model(d / "enrolled.npz").classifier, load_model(d / "all.npz").classifier
+    assert a.labels_ == b.labels_ == spk_files["speakers"]
+    for g, h in zip(a.models_, b.models_):
+        assert np.allclose(g.means_, h.means_, atol=1e-9)
+    first = load_model(d / "first.npz").classifier
+    for lab, g in zip(first.labels_, first.models_):
+        assert np.array_equal(a.models_[a.labels_.index(lab)].means_, g.means_)
+    outs = [cli("evaluate", spk_files["probes"], "--root", corpus, "--model", d / m, "--json") for m in
+            ("enrolled.npz", "all.npz")]
+    assert all(o.returncode == 0 for o in outs), outs[0].stderr
+    assert outs[0].stdout.splitlines()[-1] == outs[1].stdout.splitlines()[-1] or \
+        __import__("json").loads(outs[0].stdout.splitlines()[-1])["accuracy"] == \
+        __import__("json").loads(outs[1].stdout.splitlines()[-1])["accuracy"]
+
+
+def test_enroll_cli_bad_input(spk_files, corpus, cli):
+    d = spk_files["dir"]
+    r = cli("train", spk_files["first"], "--root", corpus, "--label-column", "speaker", "--method", "em",
+            "--components", "2", "--iterations", "2", "-o", d / "em.npz")
+    assert r.returncode == 0, r.stderr
+    r = cli("enroll", d / "em.npz", spk_files["more"], "--root", corpus, "-o", d / "x.npz")
+    assert r.returncode == 2 and "EM model without a UBM" in r.stderr and "--method map" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = cli("enroll", d / "first.npz", spk_files["more"], "--root", corpus, "--preset", "default", "-o", d / "x.npz")
+    assert r.returncode == 2 and "differs from the front end" in r.stderr
+    r = cli("enroll", d / "first.npz", spk_files["short"], "--root", corpus, "-o", d / "x.npz")
+    short = spk_files["speakers"][7]
+    assert r.returncode == 2 and f"'{short}'" in r.stderr and "1 s of speech" in r.stderr
+    assert f"'{spk_files['speakers'][6]}'" not in r.stderr
+    assert not (d / "x.npz").exists()
