@@ -80,6 +80,8 @@ def ubm_to_arrays(ubm) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
     arrays = gmm_to_arrays(ubm, "ubm")
     if hasattr(ubm, "var_floor_"):
         arrays["ubm_var_floor"] = np.asarray(ubm.var_floor_, np.float64)
+    if getattr(ubm, "cohort_", None) is not None:  # its training speakers (speechgmm.speakers.Cohort)
+        arrays.update(ubm.cohort_.to_arrays())
     return header, arrays
 
 
@@ -92,7 +94,17 @@ def ubm_from_arrays(header, arrays, *, where="model"):
             raise _damaged(where, "bad ubm_var_floor")
         ubm.var_floor_ = floor.astype(np.float64)
     ubm.var_floor = _number(header.get("var_floor", 1e-3), where, "var_floor")
+    ubm.cohort_ = _cohort(arrays, where, ubm)
     return ubm
+
+
+def _cohort(arrays, where, ubm):
+    from speechgmm.speakers import Cohort
+
+    cohort = Cohort.from_arrays(arrays, where)
+    if cohort is not None and cohort.f.shape[1:] != ubm.means_.shape:
+        raise _damaged(where, "cohort statistics differ from the UBM in size")
+    return cohort
 
 
 def classifier_to_arrays(clf) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
@@ -109,6 +121,8 @@ def classifier_to_arrays(clf) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
     if clf.method_ == "map":
         arrays.update(gmm_to_arrays(clf.ubm_, "ubm"))
         header.update(relevance_factor=float(clf.relevance_factor), adapt=clf.adapt)
+        if getattr(clf, "cohort_", None) is not None:
+            arrays.update(clf.cohort_.to_arrays())
     return header, arrays
 
 
@@ -164,6 +178,7 @@ def classifier_from_arrays(header, arrays, *, where="model"):
         clf.adapt = str(header.get("adapt", "m"))
         if any(m.n_components != clf.ubm_.n_components for m in clf.models_):
             raise _damaged(where, "MAP models differ from the UBM in size")
+        clf.cohort_ = _cohort(arrays, where, clf.ubm_)
     return clf
 
 

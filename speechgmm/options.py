@@ -254,7 +254,8 @@ class UbmOptions(_Options):
 
 @dataclass
 class TrainOptions(_Options):
-    """``train``: one GMM per class by EM, or MAP-adapted from a UBM (``method="map"``)."""
+    """``train``: one GMM per class by EM, or MAP-adapted from a UBM (``method="map"``); ``method="auto"``
+    chooses from the data (:func:`speechgmm.speakers.choose_method`)."""
 
     label_column: str = opt("label", Text(optional=False), flag="--label-column", metavar="COL",
                             help="column holding the class label", default_text="(default: label)")
@@ -269,7 +270,9 @@ class TrainOptions(_Options):
                                         "every file (noise, reverb, or noise,reverb); helps when the audio to "
                                         "classify is noisier or more reverberant than the training audio")
     tol: float = opt(1e-4, Float(0.0), help="EM stops when the log-likelihood gain per frame is below tol")
-    method: str = opt("em", Choice(("em", "map")), flag="--method", help="em (default) or map", default_text="")
+    method: str = opt("auto", Choice(("auto", "em", "map")), flag="--method", default_text="",
+                      help="auto (default): per-class EM when every class has enough frames for its components, "
+                           "else MAP from a UBM, and always MAP for a speaker column; em; or map")
     ubm: Optional[str] = opt(None, Text(), flag="--ubm", metavar="UBM.npz", default_text="",
                              help="background model from 'speechgmm train-ubm' (implies --method map)")
     ubm_components: int = opt(UbmOptions.n_components, Int(), flag="--ubm-components", metavar="K",

@@ -34,6 +34,7 @@ class TrainSummary:
     method: str = "ubm"
     labels: Optional[List[str]] = None
     frames: Optional[Dict[str, int]] = None
+    method_reason: Optional[str] = None
 
 
 def manifest_features(man, config, jobs: int = 1, desc: str = "features") -> List[np.ndarray]:
@@ -73,16 +74,18 @@ def train_from_manifest(manifest, output, options: Optional[TrainOptions] = None
     Dask ``client`` they stay on the cluster's workers.  ``options.augment`` (kinds of
     :mod:`speechgmm.augment`) adds one noisy and/or reverberant copy of every training file.
     """
+    from speechgmm import speakers
     from speechgmm.classifier import GMMClassifier
     from speechgmm.manifest import read_manifest
     from speechgmm.modelio import save_model
-    from speechgmm.sources import build_source
+    from speechgmm.sources import InMemorySource, build_source
 
-    options = options or TrainOptions()
+    options = speakers.speaker_defaults(options or TrainOptions())
     t0 = time.time()
     man = read_manifest(manifest, root=root)
     labels = man.labels(options.label_column)
     cfg, ubm = _front_end(options)
+    originals = None  # the training features in memory (open-set calibration)
     augment, seed = options.augment, options.random_state
     clf = GMMClassifier(n_components=options.n_components, max_iter=options.max_iter, tol=options.tol,
                         init=options.init, random_state=seed, jobs=jobs, relevance_factor=options.map.relevance_factor,
@@ -91,17 +94,22 @@ def train_from_manifest(manifest, output, options: Optional[TrainOptions] = None
     groups = source.split_by(labels)
     if len(groups) < 2:  # a classifier, whichever the method
         raise need_two_classes(groups)
+    options, reason = speakers.resolve_method(options, {lab: int(g.n_frames()) for lab, g in groups.items()})
     if options.method == "map":
         if ubm is None:
             ubm = fit_ubm(source, options.ubm_options())
         clf.fit_map_groups(groups, ubm)
     else:
         clf.fit_groups(groups)
+    if isinstance(source, InMemorySource):
+        originals = source.arrays[:len(man)]  # the augmented copies follow the originals
     info = {"label_column": options.label_column, "manifest": str(man.source), "manifest_sha256": man.sha256,
-            "n_files": len(man), "training": options.record()}
+            "n_files": len(man), "training": dict(options.record(), method_reason=reason)}
+    info.update(speakers.map_extras(clf, ubm if ubm is not None else clf.ubm_, originals,
+                                    labels[:len(man)] if originals is not None else None))
     save_model(output, clf, cfg, info)
     return TrainSummary(output=str(output), files=len(man), seconds=time.time() - t0, method=options.method,
-                        labels=clf.labels_, frames=clf.frames_)
+                        labels=clf.labels_, frames=clf.frames_, method_reason=reason)
 
 
 def train_ubm_from_manifest(manifest, output, options: Optional[UbmOptions] = None, *, root=None, jobs: int = 1,
@@ -110,15 +118,20 @@ def train_ubm_from_manifest(manifest, output, options: Optional[UbmOptions] = No
     from speechgmm.features import FeatureConfig
     from speechgmm.manifest import read_manifest
     from speechgmm.modelio import save_ubm
-    from speechgmm.sources import build_source
+    from speechgmm.sources import InMemorySource, build_source
 
     options = options or UbmOptions()
     t0 = time.time()
     cfg = FeatureConfig.preset(options.preset)
     man = read_manifest(manifest, root=root)
     kinds, seed = options.augment, options.random_state
-    ubm = fit_ubm(build_source(man.paths, cfg, augment=kinds, seed=seed, jobs=jobs, cache_dir=cache_dir,
-                               client=client), options)
+    source = build_source(man.paths, cfg, augment=kinds, seed=seed, jobs=jobs, cache_dir=cache_dir, client=client)
+    ubm = fit_ubm(source, options)
+    if isinstance(source, InMemorySource) and "speaker" in man.columns and len(set(man.labels("speaker"))) > 1:
+        # its speakers become the cohort of score normalisation (verify --norm)
+        from speechgmm.speakers import Cohort, group_by_label
+
+        ubm.cohort_ = Cohort.from_groups(ubm, group_by_label(source.arrays[:len(man)], man.labels("speaker")))
     save_ubm(output, ubm, cfg, {"manifest": str(man.source), "manifest_sha256": man.sha256, "n_files": len(man),
                                 "training": {"iterations": options.max_iter, "init": options.init, "seed": seed,
                                              "augment": list(kinds)}})

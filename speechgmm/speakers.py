@@ -396,3 +396,62 @@ def enroll_from_manifest(model_path, manifest_path, output, label_column: Option
     return {"output": str(output), "added": added, "replaced": replaced, "files": len(man),
             "n_classes": len(new.labels_), "threshold": rec["threshold"] if rec else None,
             "seconds": time.time() - t0}
+
+
+def default_norm(clf, cohort: Optional[Cohort]) -> str:
+    """``verify``'s default: s-norm whenever a cohort is available (MAP models), else none."""
+    return "s" if cohort is not None and getattr(clf, "method_", "em") == "map" else "none"
+
+
+def cohort_from_manifest(clf, manifest_path, config, label_column: Optional[str] = None, root=None,
+                         jobs: int = 1) -> Cohort:
+    """A cohort from a labelled manifest (``verify --cohort``): its speakers' statistics under the model's UBM."""
+    from speechgmm.features import extract_files
+    from speechgmm.manifest import read_manifest
+
+    if getattr(clf, "method_", "em") != "map":
+        raise ConfigError("score normalisation against a cohort needs a MAP model (with a UBM)")
+    man = read_manifest(manifest_path, root=root)
+    col = label_column or ("speaker" if "speaker" in man.columns else "label")
+    feats = extract_files(man.paths, config, jobs=jobs, desc="cohort")[0]
+    return Cohort.from_groups(clf.ubm_, group_by_label(feats, man.labels(col)))
+
+
+# -- training hooks (pipeline.train_from_manifest) ----------------------------------------------
+
+def speaker_defaults(options):
+    """``options`` with the ``speaker`` front end when the label column names speakers and neither
+    ``--preset`` nor ``--ubm`` is given (mean normalisation removes speaker information)."""
+    if options.preset is None and options.ubm is None and is_speaker_column(options.label_column):
+        return options.replace(preset="speaker")
+    return options
+
+
+def resolve_method(options, frames: Optional[Dict[str, int]]):
+    """``(options, reason)``: ``method="auto"`` replaced by :func:`choose_method`'s choice; ``frames``
+    (per class) may be None when they are not counted (Dask), then only the column decides."""
+    if options.method != "auto":
+        why = "--ubm given" if options.ubm else f"--method {options.method} given"
+        return options, why
+    if frames is None:
+        if is_speaker_column(options.label_column):
+            method, reason = choose_method({}, options.n_components, options.label_column)
+        else:
+            method, reason = "em", "frames per class are not counted on a Dask cluster: per-class EM"
+    else:
+        method, reason = choose_method(frames, options.n_components, options.label_column)
+    return options.replace(method=method), reason
+
+
+def map_extras(clf, ubm, feats=None, labels=None) -> Dict[str, object]:
+    """After MAP training: the UBM's cohort goes with the classifier (``clf.cohort_``); with the
+    training features in memory, the open-set threshold is calibrated (header ``open_set``)."""
+    info: Dict[str, object] = {}
+    if getattr(clf, "method_", "em") != "map":
+        return info
+    clf.cohort_ = getattr(ubm, "cohort_", None)
+    if feats is not None:
+        rec = open_set_record(clf, group_by_label(feats, labels))
+        if rec is not None:
+            info["open_set"] = rec
+    return info

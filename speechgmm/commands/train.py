@@ -15,11 +15,15 @@ MANIFEST is a CSV/TSV with a header containing 'path' and the label column (defa
 'label'), or a Kaldi data dir / wav.scp with 'text' (label) and 'utt2spk' (speaker).
 Relative paths are relative to the manifest's folder (or --root).
 
-Two methods:
-  em   (default) each class's GMM is trained by EM on that class's frames;
+Methods:
+  auto (default) em when every class has at least 8 frames per component (K), map
+       otherwise, and map for a speaker label column (speaker, spk, speaker_id); the
+       choice and the reason are printed and stored in the model file;
+  em   each class's GMM is trained by EM on that class's frames;
   map  each class model is MAP-adapted from a universal background model (--ubm UBM.npz
        from 'speechgmm train-ubm', or one trained here on the whole manifest) -- best when
        classes have little data each, e.g. speakers.
+A speaker label column without --preset or --ubm also selects the 'speaker' front end.
 
 Defaults (K={DEFAULTS['n_components']}, {DEFAULTS['max_iter']} iterations, {DEFAULTS['init']} init) were chosen by
 cross-validation on the training speakers of the TI digits corpus.
@@ -27,6 +31,7 @@ cross-validation on the training speakers of the TI digits corpus.
 examples:
   speechgmm train train.csv -o digits.npz
   speechgmm train train.csv -o gender.npz --label-column gender --preset speaker
+  speechgmm train enroll.csv -o spk.npz --label-column speaker              # auto: MAP
   speechgmm train enroll.csv -o spk.npz --label-column speaker --ubm ubm.npz
   speechgmm train train.csv -o digits.npz --augment noise,reverb   # noisy/reverberant use
 """
@@ -54,6 +59,7 @@ def run(args) -> int:
     with _common.dask_session(args) as client:
         s = train_from_manifest(args.manifest, args.output, options, root=run_opts.root, jobs=run_opts.jobs,
                                 cache_dir=run_opts.cache_dir, client=client)
+    print(f"method {s.method}: {s.method_reason}")
     print(f"trained {len(s.labels)} classes ({s.method}) on {s.files} files, "
           f"{sum(s.frames.values())} frames in {s.seconds:.1f} s -> {s.output}")
     return 0

@@ -10,7 +10,10 @@ Train one large GMM on the frames of every file of MANIFEST (labels are ignored)
 binary mixture splitting 1 -> 2 -> 4 ... -> K followed by EM. Use it with
 'speechgmm train ... --ubm UBM.npz' to MAP-adapt one model per class from it.
 
-The UBM should come from many speakers that are NOT the ones you will enroll.
+The UBM should come from many speakers that are NOT the ones you will enroll. If MANIFEST
+has a 'speaker' column, those speakers' statistics (and their two shortest files each) are
+stored with the UBM as the cohort of score normalisation ('speechgmm verify --norm'); class
+models trained with '--ubm' carry it along (not with --cache or a Dask cluster).
 
 example:
   speechgmm train-ubm background.csv -o ubm.npz --components 256 --preset speaker
