@@ -163,8 +163,11 @@ def score_files(clf, config, paths, jobs: int = 1, client=None):
 
 
 def evaluate_manifest(model_file, manifest_path, label_column: Optional[str] = None, root=None, jobs: int = 1,
-                      client=None) -> dict:
-    """Classify every file of a labelled manifest with a loaded model; classification report."""
+                      client=None, threshold: Optional[float] = None) -> dict:
+    """Classify every file of a labelled manifest with a loaded model; classification report.
+
+    When the manifest has labels that are not classes of the model, the report is an open-set
+    one (:func:`speechgmm.speakers.open_set_report`) at the model's stored threshold (or ``threshold``)."""
     from speechgmm.errors import ManifestError
     from speechgmm.manifest import read_manifest
     from speechgmm.metrics import classification_report
@@ -175,11 +178,24 @@ def evaluate_manifest(model_file, manifest_path, label_column: Optional[str] = N
     truth = man.labels(col)
     clf = model_file.classifier
     unknown = sorted(set(truth) - set(clf.labels_))
+    open_set = None
     if unknown:
-        raise ManifestError(f"{man.source}: labels {', '.join(unknown[:5])} of column {col!r} are not classes of the "
-                            f"model ({', '.join(clf.labels_)})")
+        from speechgmm.speakers import open_set_threshold
+
+        try:
+            open_set = open_set_threshold(model_file.header, threshold, model_file.path)
+        except ConfigError:
+            raise ManifestError(f"{man.source}: labels {', '.join(unknown[:5])} of column {col!r} are not classes of "
+                                f"the model ({', '.join(clf.labels_[:10])}{', ...' if len(clf.labels_) > 10 else ''})"
+                                f", and the model has no open-set threshold (give --threshold T)") from None
     totals, frames, good, problems = score_files(clf, model_file.feature_config, man.paths, jobs=jobs, client=client)
     raise_bad_files(problems)
+    if open_set is not None:
+        from speechgmm.speakers import open_set_report
+
+        rep = open_set_report(truth, totals / frames[:, None], clf.labels_, open_set)
+        rep.update(label_column=col, open_set=True, seconds=time.time() - t0)
+        return rep
     pred = clf.predict_from_scores(totals)
     rep = classification_report(truth, pred, clf.labels_)
     rep["label_column"] = col

@@ -455,3 +455,45 @@ def map_extras(clf, ubm, feats=None, labels=None) -> Dict[str, object]:
         if rec is not None:
             info["open_set"] = rec
     return info
+
+
+# -- open-set use (classify --open-set, evaluate) ---------------------------------------------
+
+def open_set_threshold(header: dict, threshold: Optional[float], model_path) -> float:
+    """The threshold of ``classify --open-set``: ``--threshold`` if given, else the model's stored one."""
+    if threshold is not None:
+        if not np.isfinite(threshold):
+            raise ConfigError(f"--threshold must be a finite number, not {threshold!r}")
+        return float(threshold)
+    rec = header.get("open_set") or {}
+    thr = rec.get("threshold") if isinstance(rec, dict) else None
+    if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not np.isfinite(thr):
+        raise ConfigError(f"{model_path}: the model has no stored open-set threshold (it is calibrated when a MAP "
+                          f"model of at least 3 classes is trained from features in memory, or enrolled into); "
+                          f"give --threshold T (a margin in log-likelihood per frame, e.g. 1.0)")
+    return float(thr)
+
+
+def open_set_report(truth: Sequence[str], S: np.ndarray, labels: Sequence[str], threshold: float) -> Dict[str, object]:
+    """Open-set figures of utterances with true labels ``truth`` and per-frame scores ``S``:
+    enrolled probes correct (right label, not ``unknown``), strangers labelled ``unknown``."""
+    pred, score = open_set_predict(S, labels, threshold)
+    known = np.array([t in set(labels) for t in truth])
+    pred, truth = np.array(pred), np.array(truth)
+    n_known, n_str = int(known.sum()), int((~known).sum())
+    closed = [labels[i] for i in np.asarray(S).argmax(1)]
+    return {"threshold": float(threshold), "n_enrolled_probes": n_known, "n_stranger_probes": n_str,
+            "enrolled_correct": float(np.mean(pred[known] == truth[known])) if n_known else None,
+            "enrolled_rejected": float(np.mean(pred[known] == UNKNOWN)) if n_known else None,
+            "closed_set_accuracy": float(np.mean(np.array(closed)[known] == truth[known])) if n_known else None,
+            "strangers_unknown": float(np.mean(pred[~known] == UNKNOWN)) if n_str else None,
+            "stranger_labels": sorted(set(truth[~known].tolist()))}
+
+
+def format_open_set(rep: Dict[str, object]) -> str:
+    def pct(v):
+        return "-" if v is None else f"{100 * v:.2f} %"
+    return (f"open set (threshold {rep['threshold']:.3f}): {rep['n_enrolled_probes']} probes of enrolled classes, "
+            f"{pct(rep['enrolled_correct'])} correct ({pct(rep['enrolled_rejected'])} said unknown; closed-set "
+            f"accuracy {pct(rep['closed_set_accuracy'])}); {rep['n_stranger_probes']} probes of "
+            f"{len(rep['stranger_labels'])} classes not in the model, {pct(rep['strangers_unknown'])} said unknown")

@@ -13,6 +13,11 @@ per-class precision/recall and the confusion matrix (rows = true class). The lab
 column defaults to the one the model was trained on.
 
 With --json the last line is one JSON object: accuracy, n, labels, confusion, per_class.
+
+When MANIFEST has labels that are not classes of the model (e.g. speakers never enrolled),
+the report is an open-set one at the model's stored threshold ('classify --open-set';
+--threshold overrides): the share of probes of enrolled classes labelled correctly, and of
+the others labelled 'unknown'.
 With --plot the confusion matrix is also saved as a PNG.
 
 example:
@@ -26,6 +31,8 @@ def add_arguments(p) -> None:
     p.add_argument("--label-column", metavar="COL", help="label column (default: the model's)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.add_argument("--plot", metavar="FILE.png", help="save the confusion matrix as a PNG")
+    p.add_argument("--threshold", type=float, metavar="T",
+                   help="open-set threshold when the manifest has labels not in the model (default: the model's)")
     _common.add_root(p)
     _common.add_jobs(p, "feature extraction and scoring")
     _common.add_dask(p)
@@ -39,7 +46,16 @@ def run(args) -> int:
         _common.check_output_path(args.plot, inputs=[args.manifest, args.model], suffix=".png")
     mf = _common.load_classifier(args.model)
     with _common.dask_session(args) as client:
-        rep = evaluate_manifest(mf, args.manifest, args.label_column, root=args.root, jobs=args.jobs, client=client)
+        rep = evaluate_manifest(mf, args.manifest, args.label_column, root=args.root, jobs=args.jobs, client=client,
+                                threshold=args.threshold)
+    if rep.get("open_set"):
+        from speechgmm.speakers import format_open_set
+
+        if args.json:
+            _common.print_json(rep)
+        else:
+            print(format_open_set(rep))
+        return 0
     # the report first: a plot that fails must not lose it
     if args.json:
         _common.print_json(rep)
