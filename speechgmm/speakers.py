@@ -497,3 +497,21 @@ def format_open_set(rep: Dict[str, object]) -> str:
             f"{pct(rep['enrolled_correct'])} correct ({pct(rep['enrolled_rejected'])} said unknown; closed-set "
             f"accuracy {pct(rep['closed_set_accuracy'])}); {rep['n_stranger_probes']} probes of "
             f"{len(rep['stranger_labels'])} classes not in the model, {pct(rep['strangers_unknown'])} said unknown")
+
+
+def verify_norms(clf, totals: np.ndarray, frames: np.ndarray, feats: Sequence[np.ndarray], cohort: Optional[Cohort],
+                 norm: Optional[str]) -> Tuple[str, Dict[str, np.ndarray]]:
+    """``verify --norm``: ``(norm used, {norm: totals})`` for every norm the cohort allows; the
+    normalised per-frame scores come back multiplied by ``frames`` so that they stand in for
+    :meth:`~speechgmm.classifier.GMMClassifier.score_utterances` totals."""
+    if norm is None:
+        norm = default_norm(clf, cohort)
+    if norm != "none" and getattr(clf, "method_", "em") != "map":
+        raise ConfigError(f"--norm {norm} needs a MAP model (with a UBM); this is an EM model: use --norm none")
+    if norm != "none" and cohort is None:
+        raise ConfigError(f"--norm {norm} needs a cohort: give --cohort MANIFEST (other speakers, with a 'speaker' "
+                          f"column), or train the model with --ubm from 'speechgmm train-ubm' on a manifest with a "
+                          f"'speaker' column")
+    f = np.asarray(frames, np.float64)[:, None]
+    mats = normalised_scores(clf, np.asarray(totals) / f, feats, cohort if norm != "none" or cohort else None)
+    return norm, {k: v * f for k, v in mats.items()}

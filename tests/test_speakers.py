@@ -256,3 +256,70 @@ def test_enroll_cli_bad_input(spk_files, corpus, cli):
     assert r.returncode == 2 and f"'{short}'" in r.stderr and "1 s of speech" in r.stderr
     assert f"'{spk_files['speakers'][6]}'" not in r.stderr
     assert not (d / "x.npz").exists()
+
+
+def test_train_auto_picks_map_for_speakers_and_records_why(spk_files, corpus, cli):
+    from speechgmm.modelio import load_model
+
+    d = spk_files["dir"]
+    r = cli("train", spk_files["first"], "--root", corpus, "--label-column", "speaker", "--ubm-components", "16",
+            "--iterations", "2", "-o", d / "auto.npz")
+    assert r.returncode == 0, r.stderr
+    assert "method map: label column 'speaker' names speakers" in r.stdout
+    mf = load_model(d / "auto.npz")
+    assert mf.classifier.method_ == "map" and mf.header["training"]["method"] == "map"
+    assert "names speakers" in mf.header["training"]["method_reason"]
+    assert mf.feature_config.cmn is False and mf.feature_config.vad is True  # the speaker front end
+    assert mf.header["open_set"]["threshold"] > 0
+
+
+def test_train_auto_keeps_em_with_enough_frames_and_map_with_few(spk_files, corpus, cli):
+    from speechgmm.modelio import load_model
+
+    d = spk_files["dir"]
+    # 8 speakers' A takes by gender: ~2,000 frames per class; K=4 -> EM, K=512 -> MAP
+    r = cli("train", spk_files["all"], "--root", corpus, "--label-column", "gender", "-k", "4", "--iterations", "2",
+            "-o", d / "g_em.npz")
+    assert r.returncode == 0, r.stderr
+    assert "method em: every class has at least" in r.stdout
+    assert load_model(d / "g_em.npz").classifier.method_ == "em"
+    r = cli("train", spk_files["all"], "--root", corpus, "--label-column", "gender", "-k", "512",
+            "--ubm-components", "8", "--iterations", "2", "-o", d / "g_map.npz")
+    assert r.returncode == 0, r.stderr
+    assert "method map: class" in r.stdout and "per component for K=512" in r.stdout
+    mf = load_model(d / "g_map.npz")
+    assert mf.classifier.method_ == "map" and mf.feature_config.cmn is True  # not a speaker column: default front end
+
+
+def test_classify_open_set(spk_files, corpus, cli):
+    d = spk_files["dir"]
+    probes = [corpus / r["path"] for r in csv.DictReader(open(spk_files["probes"]))]
+    known = [p for p in probes if f"/{spk_files['speakers'][0]}/" in str(p)][:2]
+    r = cli("classify", "--model", d / "first.npz", "--open-set", "--json", *known)
+    assert r.returncode == 0, r.stderr
+    lines = [__import__("json").loads(x) for x in r.stdout.splitlines()]
+    assert len(lines) == 2 and all(x["label"] in (spk_files["speakers"][0], "unknown") for x in lines)
+    r = cli("classify", "--model", d / "first.npz", "--threshold", "1000", *known)
+    assert r.returncode == 0 and r.stdout.count("unknown") == 2
+    r = cli("classify", "--model", d / "first.npz", "--threshold", "-1000", *known)
+    assert r.returncode == 0 and "unknown" not in r.stdout
+    # a model without a stored threshold (EM, trained before) and no --threshold: one clear error, before work
+    r = cli("train", spk_files["first"], "--root", corpus, "--label-column", "speaker", "--method", "em",
+            "-k", "2", "--iterations", "2", "-o", d / "em2.npz")
+    assert r.returncode == 0, r.stderr
+    r = cli("classify", "--model", d / "em2.npz", "--open-set", *known)
+    assert r.returncode == 2 and "no stored open-set threshold" in r.stderr and "--threshold" in r.stderr
+
+
+def test_evaluate_reports_open_set_for_labels_not_in_the_model(spk_files, corpus, cli):
+    d = spk_files["dir"]
+    r = cli("evaluate", spk_files["probes"], "--root", corpus, "--model", d / "first.npz", "--json")
+    assert r.returncode == 0, r.stderr
+    rep = __import__("json").loads(r.stdout.splitlines()[-1])
+    assert rep["open_set"] and rep["n_enrolled_probes"] == 66 and rep["n_stranger_probes"] == 22
+    assert rep["stranger_labels"] == spk_files["speakers"][6:]
+    assert 0 <= rep["enrolled_correct"] <= rep["closed_set_accuracy"] <= 1 and 0 <= rep["strangers_unknown"] <= 1
+    r = cli("evaluate", spk_files["probes"], "--root", corpus, "--model", d / "first.npz", "--threshold=-1e9")
+    assert r.returncode == 0 and "0.00 % said unknown" in r.stdout
+    r = cli("evaluate", spk_files["probes"], "--root", corpus, "--model", d / "em2.npz")
+    assert r.returncode == 2 and "not classes of the model" in r.stderr and "--threshold" in r.stderr
