@@ -440,7 +440,17 @@ def resolve_method(options, frames: Optional[Dict[str, int]]):
             method, reason = "em", "frames per class are not counted on a Dask cluster: per-class EM"
     else:
         method, reason = choose_method(frames, options.n_components, options.label_column)
-    return options.replace(method=method), reason
+    changes = {"method": method}
+    if method == "map" and options.ubm is None and frames:
+        # the UBM trained here on the same data: at least MIN_FRAMES_PER_COMPONENT frames per Gaussian
+        total = sum(frames.values())
+        k = options.ubm_components
+        while k > 1 and total < MIN_FRAMES_PER_COMPONENT * k:
+            k //= 2
+        if k != options.ubm_components:
+            changes["ubm_components"] = k
+            reason += f"; a {k}-component UBM for its {total} frames"
+    return options.replace(**changes), reason
 
 
 def map_extras(clf, ubm, feats=None, labels=None) -> Dict[str, object]:
