@@ -514,14 +514,22 @@ def verify_norms(clf, totals: np.ndarray, frames: np.ndarray, feats: Sequence[np
     """``verify --norm``: ``(norm used, {norm: totals})`` for every norm the cohort allows; the
     normalised per-frame scores come back multiplied by ``frames`` so that they stand in for
     :meth:`~speechgmm.classifier.GMMClassifier.score_utterances` totals."""
+    norm = resolve_norm(clf, cohort, norm)
+    f = np.asarray(frames, np.float64)[:, None]
+    mats = normalised_scores(clf, np.asarray(totals) / f, feats, cohort)
+    return norm, {k: v * f for k, v in mats.items()}
+
+
+def resolve_norm(clf, cohort: Optional[Cohort], norm: Optional[str]) -> str:
+    """The normalisation ``verify`` uses (``norm``, or the default), checked before any work."""
     if norm is None:
         norm = default_norm(clf, cohort)
+    if norm not in NORMS:
+        raise ConfigError(f"--norm must be one of {', '.join(NORMS)}, not {norm!r}")
     if norm != "none" and getattr(clf, "method_", "em") != "map":
         raise ConfigError(f"--norm {norm} needs a MAP model (with a UBM); this is an EM model: use --norm none")
     if norm != "none" and cohort is None:
         raise ConfigError(f"--norm {norm} needs a cohort: give --cohort MANIFEST (other speakers, with a 'speaker' "
                           f"column), or train the model with --ubm from 'speechgmm train-ubm' on a manifest with a "
                           f"'speaker' column")
-    f = np.asarray(frames, np.float64)[:, None]
-    mats = normalised_scores(clf, np.asarray(totals) / f, feats, cohort if norm != "none" or cohort else None)
-    return norm, {k: v * f for k, v in mats.items()}
+    return norm

@@ -320,3 +320,49 @@ def test_evaluate_reports_open_set_for_labels_not_in_the_model(spk_files, corpus
     assert r.returncode == 0 and "0.00 % said unknown" in r.stdout
     r = cli("evaluate", spk_files["probes"], "--root", corpus, "--model", d / "em.npz")
     assert r.returncode == 2 and "not classes of the model" in r.stderr and "--threshold" in r.stderr
+
+
+def _trials(spk_files, corpus, path):
+    rows = list(csv.DictReader(open(spk_files["probes"])))[::3]
+    with open(path, "w") as fh:
+        for r in rows:
+            for s in spk_files["speakers"][:6]:
+                fh.write(f"{s} {corpus / r['path']} {'target' if s == r['speaker'] else 'nontarget'}\n")
+    return path
+
+
+def test_verify_norms_with_the_ubm_cohort(spk_files, corpus, cli):
+    import json
+
+    d = spk_files["dir"]
+    trials = _trials(spk_files, corpus, d / "trials.txt")
+    r = cli("verify", "--model", d / "first.npz", "--trials", trials, "--json", "-o", d / "scores_s.txt")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout.splitlines()[-1])
+    assert rep["norm"] == "s" and set(rep["by_norm"]) == {"none", "z", "t", "s"}  # the UBM's speakers: a cohort
+    assert all(0 <= v["eer"] <= 0.5 for v in rep["by_norm"].values())
+    r = cli("verify", "--model", d / "first.npz", "--trials", trials, "--norm", "none", "-o", d / "scores_n.txt")
+    assert r.returncode == 0, r.stderr
+    s_scores = [float(x.split()[-1]) for x in open(d / "scores_s.txt")]
+    n_scores = [float(x.split()[-1]) for x in open(d / "scores_n.txt")]
+    assert len(s_scores) == len(n_scores) and not np.allclose(s_scores, n_scores)
+    # an explicit cohort manifest gives the same s-norm as the stored one (same speakers, same files)
+    r = cli("verify", "--model", d / "first.npz", "--trials", trials, "--cohort", spk_files["bg"], "--root", corpus,
+            "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.splitlines()[-1])["eer"] == pytest.approx(rep["eer"], abs=1e-9)
+
+
+def test_verify_norm_bad_input(spk_files, corpus, cli):
+    d = spk_files["dir"]
+    trials = _trials(spk_files, corpus, d / "trials2.txt")
+    r = cli("verify", "--model", d / "em.npz", "--trials", trials, "--norm", "s")
+    assert r.returncode == 2 and "needs a MAP model" in r.stderr
+    r = cli("verify", "--model", d / "auto.npz" if (d / "auto.npz").exists() else d / "first.npz", "--trials", trials,
+            "--norm", "q")
+    assert r.returncode == 2 and "--norm" in r.stderr
+    with open(d / "bad_trials.txt", "w") as fh:
+        fh.write(open(trials).read() + f"nobody {corpus / 'x.wav'} target\nghost {corpus / 'y.wav'} nontarget\n")
+    r = cli("verify", "--model", d / "first.npz", "--trials", d / "bad_trials.txt")
+    assert r.returncode == 2 and "nobody" in r.stderr and "ghost" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

@@ -24,6 +24,13 @@ model does not have and missing audio files are all named before any scoring.
 Prints EER and minDCF (NIST SRE 2008 operating point: P_target=0.01, C_miss=10, C_fa=1,
 normalised); --det saves a DET curve (probit axes); -o writes per-trial scores.
 
+Score normalisation (MAP models; Auckenthaler et al. 2000), against a cohort of other
+speakers: z-norm subtracts the mean and divides by the std of the claimed model's scores on
+cohort files; t-norm those of the test file's scores on cohort models; s-norm averages the
+two. The cohort is the UBM's training speakers, stored by 'train-ubm' when its manifest has
+a 'speaker' column, or --cohort MANIFEST. --norm picks the scores written by -o and --det
+(default s whenever a cohort is available); EER and minDCF are printed for every norm.
+
 example:
   speechgmm verify --model spk.npz --trials trials.txt --det det.png
 """
@@ -36,6 +43,11 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.add_argument("--det", metavar="FILE.png", help="save a DET curve")
     p.add_argument("-o", "--output", metavar="SCORES", help="write 'label file key score' per trial")
+    p.add_argument("--norm", choices=["none", "z", "t", "s"], default=None,
+                   help="score normalisation against a cohort (default: s whenever a cohort is available, else none)")
+    p.add_argument("--cohort", metavar="MANIFEST",
+                   help="cohort speakers (a manifest with a 'speaker' column; default: the UBM's training speakers "
+                        "stored in the model); its relative paths are relative to --root if given")
     _common.add_root(p, "the trials file")
     _common.add_jobs(p)
 
@@ -45,6 +57,7 @@ def run(args) -> int:
 
     from speechgmm._util import atomic_output
     from speechgmm.features import extract_files
+    from speechgmm.speakers import resolve_norm, verify_norms
     from speechgmm.verification import (
         check_trials,
         plot_det,
@@ -62,23 +75,36 @@ def run(args) -> int:
     trials = read_trials(args.trials, args.root)
     check_trials(trials, clf.labels_, args.trials)
     files = trial_files(trials)
+    cohort = getattr(clf, "cohort_", None)
+    if args.cohort:
+        from speechgmm.speakers import cohort_from_manifest
+
+        cohort = cohort_from_manifest(clf, args.cohort, mf.feature_config, root=args.root, jobs=args.jobs)
+    norm = resolve_norm(clf, cohort, args.norm)
     feats, _ = extract_files(files, mf.feature_config, jobs=args.jobs, desc="verify")
     totals, frames = clf.score_utterances(feats)
-    scores = verification_scores(clf, totals, frames, trials)
+    norm, by_norm = verify_norms(clf, totals, frames, feats, cohort, norm)
     is_t = np.array([t.target for t in trials])
-    rep = verification_report(scores[is_t], scores[~is_t])
+    reports = {}
+    for name, tot in by_norm.items():
+        sc = verification_scores(clf, tot, frames, trials)
+        reports[name] = verification_report(sc[is_t], sc[~is_t])
+    scores = verification_scores(clf, by_norm[norm], frames, trials)
+    rep = dict(reports[norm], norm=norm, by_norm=reports)
     if args.output:
         with atomic_output(args.output) as tmp:
             tmp.write_text("".join(f"{t.label} {t.path} {'target' if t.target else 'nontarget'} {s:.6f}\n"
                                    for t, s in zip(trials, scores)))
     if args.det:
-        plot_det(scores[is_t], scores[~is_t], args.det, title=f"DET: {Path(args.model).name}")
+        plot_det(scores[is_t], scores[~is_t], args.det, title=f"DET: {Path(args.model).name} ({norm}-norm)")
     if args.json:
         _common.print_json(rep)
     else:
         print(f"trials {len(trials)} ({rep['n_target']} target, {rep['n_nontarget']} nontarget)")
-        print(f"EER     {100 * rep['eer']:.2f} %")
-        print(f"minDCF  {rep['min_dcf']:.4f}  (P_target=0.01, C_miss=10, C_fa=1)")
+        print(f"{'norm':<6} {'EER':>8} {'minDCF':>8}   (minDCF: P_target=0.01, C_miss=10, C_fa=1)")
+        for name, r in reports.items():
+            mark = "  <- used for -o/--det" if name == norm and (args.output or args.det) else ""
+            print(f"{name:<6} {100 * r['eer']:7.2f}% {r['min_dcf']:8.4f}{mark}")
         if args.det:
             print(f"DET curve saved to {args.det}")
     return 0
