@@ -230,11 +230,14 @@ def _write(path, arrays: Dict[str, np.ndarray], header: Dict[str, Any]) -> Path:
     blob = np.frombuffer(json.dumps(header, sort_keys=True).encode("utf-8"), dtype=np.uint8)
     path = Path(path)
     with atomic_output(path, suffix=".npz") as tmp:
-        # like np.savez_compressed, but with fixed zip timestamps so equal models give equal bytes
+        # like np.savez_compressed, but with fixed zip timestamps so equal models give equal bytes;
+        # floating-point parameters are stored uncompressed (deflate saved 2 % of a 70-speaker model
+        # and took most of the time of 'speechgmm enroll')
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for name, arr in dict(header=blob, **arrays).items():
                 info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
+                floats = np.asarray(arr).dtype.kind == "f"
+                info.compress_type = zipfile.ZIP_STORED if floats else zipfile.ZIP_DEFLATED
                 with zf.open(info, "w", force_zip64=True) as fh:
                     np.lib.format.write_array(fh, np.ascontiguousarray(arr), allow_pickle=False)
     return path
