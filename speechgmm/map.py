@@ -102,11 +102,13 @@ def top_c(ubm: DiagGMM, X: np.ndarray, c: int = 5):
     return idx, logsumexp_rows(lp)
 
 
-def score_top_c(models, ubm: DiagGMM, X: np.ndarray, c: int = 5) -> np.ndarray:
+def score_top_c(models, ubm: DiagGMM, X: np.ndarray, c: int = 5, chunk: int = 8192) -> np.ndarray:
     """Per-frame log-likelihood ratios of MAP-adapted models against the UBM, top-C approximation.
 
-    All models are evaluated in one stacked matrix product; each frame's likelihood under
-    a model sums only over that frame's ``c`` best UBM components.
+    Each frame's likelihood under a model sums only over that frame's ``c`` best UBM
+    components, and only those are evaluated: the frames are grouped by selected component
+    and each group is one small matrix product per component, O(N c M D) instead of
+    O(N K M D) for all components of all models.
 
     Parameters
     ----------
@@ -116,21 +118,39 @@ def score_top_c(models, ubm: DiagGMM, X: np.ndarray, c: int = 5) -> np.ndarray:
     X : ndarray, shape (N, D)
     c : int
         Components per frame; ``c = K`` gives exact scoring.
+    chunk : int
+        Frames per block (memory O(chunk c M)).
 
     Returns
     -------
     ndarray, shape (N, n_models)
     """
-    X = np.asarray(X)
-    idx, ubm_ll = top_c(ubm, X, c)
-    K = ubm.n_components
-    shift = ubm.means_.mean(0)
-    Ws, bs = zip(*(log_gaussian_matrices(m.weights_, m.means_ - shift, m.variances_) for m in models))
-    W, b = np.concatenate(Ws, axis=1), np.concatenate(bs)
-    Xc = X.astype(np.float64) - shift
-    lp = np.concatenate([Xc, Xc * Xc], axis=1) @ W + b  # (N, M*K)
-    lp = lp.reshape(len(X), len(models), K)
-    sel = np.take_along_axis(lp, idx[:, None, :], axis=2)  # (N, M, c)
-    m = sel.max(axis=2, keepdims=True)
-    ll = (m + np.log(exp_shifted(sel - m).sum(axis=2, keepdims=True)))[..., 0]
-    return ll - ubm_ll[:, None]
+    X = np.asarray(X, np.float64)
+    M = len(models)
+    if not len(X):
+        return np.zeros((0, M))
+    mu0 = ubm.means_
+    P = 1.0 / np.stack([m.variances_ for m in models])                     # (M, K, D) precisions
+    D0 = np.stack([m.means_ for m in models]) - mu0[None]                   # model means about the UBM's
+    B = D0 * P
+    const = np.log(np.stack([m.weights_ for m in models])) + 0.5 * np.log(P / (2 * np.pi)).sum(-1) \
+        - 0.5 * (D0 * B).sum(-1)                                            # (M, K)
+    out = np.empty((len(X), M))
+    for i in range(0, len(X), chunk):
+        x = X[i:i + chunk]
+        idx, ubm_ll = top_c(ubm, x, c)
+        n, cc = idx.shape
+        flat = idx.ravel()
+        order = np.argsort(flat, kind="stable")
+        ks, starts = np.unique(flat[order], return_index=True)
+        ends = np.append(starts[1:], len(flat))
+        L = np.empty((n * cc, M))
+        for k, a, b in zip(ks, starts, ends):
+            sel = order[a:b]
+            d = x[sel // cc] - mu0[k]                                        # (n_k, D)
+            # log N(x; mu_mk, var_mk) with x - mu_mk = d - D0_mk, for every model m at once
+            L[sel] = const[:, k] + d @ B[:, k, :].T - 0.5 * ((d * d) @ P[:, k, :].T)
+        L = L.reshape(n, cc, M)
+        m = L.max(1)
+        out[i:i + chunk] = m + np.log(exp_shifted(L - m[:, None, :]).sum(1)) - ubm_ll[:, None]
+    return out

@@ -56,43 +56,11 @@ def choose_method(frames: Dict[str, int], n_components: int, label_column: Optio
 
 # -- scoring ----------------------------------------------------------------------------------
 
-def llr_frames(models: Sequence[DiagGMM], ubm: DiagGMM, X: np.ndarray, c: int = 5, chunk: int = 8192) -> np.ndarray:
-    """Per-frame log-likelihood ratios (N, n_models) of MAP-adapted models against ``ubm``, top-C.
+def llr_frames(models: Sequence[DiagGMM], ubm: DiagGMM, X: np.ndarray, c: int = 5) -> np.ndarray:
+    """Per-frame top-C log-likelihood ratios (N, n_models) against ``ubm`` (:func:`speechgmm.map.score_top_c`)."""
+    from speechgmm.map import score_top_c
 
-    Equals :func:`speechgmm.map.score_top_c` but evaluates only the C selected components of
-    each model for each frame: the frames are grouped by selected component, and each group is
-    one small matrix product per component (O(N C M D) instead of O(N K M D)).
-    """
-    from speechgmm.map import top_c
-
-    X = np.asarray(X, np.float64)
-    M = len(models)
-    if not len(X):
-        return np.zeros((0, M))
-    mu0 = ubm.means_
-    P = 1.0 / np.stack([m.variances_ for m in models])                     # (M, K, D)
-    D0 = np.stack([m.means_ for m in models]) - mu0[None]                   # model means about the UBM's
-    B = D0 * P
-    const = np.log(np.stack([m.weights_ for m in models])) + 0.5 * np.log(P / (2 * np.pi)).sum(-1) \
-        - 0.5 * (D0 * B).sum(-1)                                            # (M, K)
-    out = np.empty((len(X), M))
-    for i in range(0, len(X), chunk):
-        x = X[i:i + chunk]
-        idx, ubm_ll = top_c(ubm, x, c)
-        n, cc = idx.shape
-        flat = idx.ravel()
-        order = np.argsort(flat, kind="stable")
-        ks, starts = np.unique(flat[order], return_index=True)
-        ends = np.append(starts[1:], len(flat))
-        L = np.empty((n * cc, M))
-        for k, a, b in zip(ks, starts, ends):
-            sel = order[a:b]
-            d = x[sel // cc] - mu0[k]                                        # (n_k, D)
-            L[sel] = const[:, k] + d @ B[:, k, :].T - 0.5 * ((d * d) @ P[:, k, :].T)
-        L = L.reshape(n, cc, M)
-        m = L.max(1)
-        out[i:i + chunk] = m + np.log(np.exp(L - m[:, None, :]).sum(1)) - ubm_ll[:, None]
-    return out
+    return score_top_c(models, ubm, X, c)
 
 
 def utterance_llrs(models: Sequence[DiagGMM], ubm: DiagGMM, feats: Sequence[np.ndarray], c: int = 5) -> np.ndarray:
