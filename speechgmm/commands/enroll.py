@@ -16,7 +16,7 @@ MODEL must be a MAP model ('speechgmm train --method map', '--ubm U.npz', or the
 Features are computed with the model's front end.
 
 examples:
-  speechgmm enroll family.npz new_voices.csv -o family.npz.new
+  speechgmm enroll family.npz new_voices.csv -o family2.npz
   speechgmm enroll spk.npz grandma.csv --label-column speaker -o spk2.npz
 """
 
@@ -37,7 +37,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from speechgmm.speakers import enroll_from_manifest
 
-    _common.check_output_path(args.output)
+    _common.check_output_path(args.output, inputs=[args.model, args.manifest], suffix=".npz")
     s = enroll_from_manifest(args.model, args.manifest, args.output, label_column=args.label_column,
                              preset=args.preset, root=args.root, jobs=args.jobs)
     added, replaced = s["added"], s["replaced"]
