@@ -221,9 +221,7 @@ class GMMClassifier:
         if self.method_ == "map":
             from speechgmm.map import score_top_c
 
-            step = max(1, chunk_size // max(1, len(self.models_)))
-            return np.concatenate([score_top_c(self.models_, self.ubm_, X[i:i + step], self.top_c)
-                                   for i in range(0, len(X), step)]) if len(X) else np.zeros((0, len(self.models_)))
+            return score_top_c(self.models_, self.ubm_, X, self.top_c)  # blocks of frames, bounded memory
         W, b, seg, shift = self._stacked()
         WT = np.ascontiguousarray(W.T)
         out = np.empty((X.shape[0], len(self.models_)))

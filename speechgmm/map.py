@@ -102,7 +102,7 @@ def top_c(ubm: DiagGMM, X: np.ndarray, c: int = 5):
     return idx, logsumexp_rows(lp)
 
 
-def score_top_c(models, ubm: DiagGMM, X: np.ndarray, c: int = 5, chunk: int = 8192) -> np.ndarray:
+def score_top_c(models, ubm: DiagGMM, X: np.ndarray, c: int = 5, chunk: int = 0) -> np.ndarray:
     """Per-frame log-likelihood ratios of MAP-adapted models against the UBM, top-C approximation.
 
     Each frame's likelihood under a model sums only over that frame's ``c`` best UBM
@@ -119,7 +119,7 @@ def score_top_c(models, ubm: DiagGMM, X: np.ndarray, c: int = 5, chunk: int = 81
     c : int
         Components per frame; ``c = K`` gives exact scoring.
     chunk : int
-        Frames per block (memory O(chunk c M)).
+        Frames per block (memory O(chunk c M)); 0: about 2**21 scores per block.
 
     Returns
     -------
@@ -136,6 +136,7 @@ def score_top_c(models, ubm: DiagGMM, X: np.ndarray, c: int = 5, chunk: int = 81
     const = np.log(np.stack([m.weights_ for m in models])) + 0.5 * np.log(P / (2 * np.pi)).sum(-1) \
         - 0.5 * (D0 * B).sum(-1)                                            # (M, K)
     out = np.empty((len(X), M))
+    chunk = int(chunk) or max(256, (1 << 21) // max(1, min(int(c), ubm.n_components) * M))
     for i in range(0, len(X), chunk):
         x = X[i:i + chunk]
         idx, ubm_ll = top_c(ubm, x, c)
