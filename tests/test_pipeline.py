@@ -53,6 +53,7 @@ def test_train_in_process_returns_a_summary(manifest, tmp_path):
     assert isinstance(s, TrainSummary) and s.method == "em" and s.labels == ["female", "male"]
     assert s.files == 44 and sum(s.frames.values()) > 1000 and s.output == str(tmp_path / "m.npz")
     mf = load_model(tmp_path / "m.npz")
+    assert "per-class EM" in mf.header["training"].pop("method_reason")  # --method auto chose EM
     assert mf.header["training"] == {"method": "em", "components": 4, "iterations": 4, "init": "kmeans", "seed": 0,
                                      "relevance_factor": RELEVANCE_FACTOR, "adapt": "m", "ubm": None, "augment": []}
     assert mf.header["label_column"] == "gender" and mf.header["n_files"] == 44
