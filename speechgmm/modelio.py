@@ -39,8 +39,8 @@ FORMAT_VERSION = 1
 
 def gmm_to_arrays(g, prefix: str) -> Dict[str, np.ndarray]:
     """A DiagGMM's parameters as float64 arrays ``{prefix}_weights``, ``_means``, ``_variances``."""
-    return {f"{prefix}_weights": np.asarray(g.weights_, np.float64), f"{prefix}_means": np.asarray(g.means_, np.float64),
-            f"{prefix}_variances": np.asarray(g.variances_, np.float64)}
+    return {f"{prefix}_{name}": np.asarray(getattr(g, f"{name}_"), np.float64)
+            for name in ("weights", "means", "variances")}
 
 
 def _damaged(where, what: str) -> ModelFileError:
@@ -281,7 +281,8 @@ class ModelFile:
     """
 
     def __init__(self, path, header, classifier, ubm, feature_config):
-        self.path, self.header, self.classifier, self.ubm, self.feature_config = path, header, classifier, ubm, feature_config
+        self.path, self.header, self.feature_config = path, header, feature_config
+        self.classifier, self.ubm = classifier, ubm
         self.kind = header["kind"]
 
 

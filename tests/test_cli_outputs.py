@@ -5,10 +5,9 @@ import csv
 import json
 
 import pytest
+from conftest import ROOT
 
 from speechgmm.cli import main
-
-from conftest import ROOT
 
 
 @pytest.fixture(scope="module")

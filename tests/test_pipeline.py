@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from speechgmm.errors import ConfigError
 from speechgmm.modelio import load_model
@@ -20,8 +21,6 @@ from speechgmm.options import (
     add_dataclass_arguments,
 )
 from speechgmm.pipeline import TrainSummary, train_from_manifest, train_ubm_from_manifest
-
-from conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +83,8 @@ def test_train_ubm_memory_and_cache_agree(manifest, tmp_path):
     assert s.files == 44 and np.allclose(ubm.means_, streamed.means_, rtol=1e-4, atol=1e-4)
     assert ubm.n_components == 4
     # --ubm: the class models are MAP-adapted from it, with its front end
-    t = train_from_manifest(man, tmp_path / "spk.npz", TrainOptions(label_column="speaker", ubm=str(tmp_path / "u1.npz")),
-                            root=root)
+    spk = TrainOptions(label_column="speaker", ubm=str(tmp_path / "u1.npz"))
+    t = train_from_manifest(man, tmp_path / "spk.npz", spk, root=root)
     assert t.method == "map" and t.labels == ["AC", "AE", "AG", "AJ"]
     clf = load_model(tmp_path / "spk.npz").classifier
     assert np.array_equal(clf.ubm_.means_, ubm.means_)
@@ -138,7 +137,8 @@ def test_flags_and_help_defaults_come_from_the_options():
     assert "--preset {asr_course,default,speaker}" in help_text
     args = p.parse_args(["-k", "3", "--seed", "7", "--relevance-factor", "2.5", "--augment", "noise", "--ubm", "u"])
     o = TrainOptions.from_args(args)
-    assert (o.n_components, o.random_state, o.map.relevance_factor, o.augment, o.method) == (3, 7, 2.5, ("noise",), "map")
+    got = (o.n_components, o.random_state, o.map.relevance_factor, o.augment, o.method)
+    assert got == (3, 7, 2.5, ("noise",), "map")
     with pytest.raises(SystemExit):
         p.parse_args(["--relevance-factor", "nan"])
 

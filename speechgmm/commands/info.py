@@ -32,8 +32,8 @@ def run(args) -> int:
         clf = mf.classifier
         ks = sorted(set(h["n_components"]))
         print(f"  classes      {len(clf.labels_)}: {' '.join(clf.labels_)} (column {h.get('label_column')!r})")
-        print(f"  method       {clf.method_}" + (f" (relevance factor {h.get('relevance_factor')}, adapt "
-                                                 f"{h.get('adapt')!r}, top-{clf.top_c} scoring)" if clf.method_ == "map" else ""))
+        extra = f" (relevance factor {h.get('relevance_factor')}, adapt {h.get('adapt')!r}, top-{clf.top_c} scoring)"
+        print(f"  method       {clf.method_}" + (extra if clf.method_ == "map" else ""))
         print(f"  components   {', '.join(map(str, ks))} per class, {h['n_features']} dims")
         fr = h.get("frames") or {}
         if fr:
@@ -41,7 +41,8 @@ def run(args) -> int:
     else:
         print(f"  components   {h['n_components']}, {h['n_features']} dims")
     if h.get("manifest"):
-        print(f"  manifest     {h['manifest']} (sha256 {h.get('manifest_sha256', '')[:16]}..., {h.get('n_files')} files)")
+        sha = h.get("manifest_sha256", "")[:16]
+        print(f"  manifest     {h['manifest']} (sha256 {sha}..., {h.get('n_files')} files)")
     if h.get("training"):
         print("  training     " + ", ".join(f"{k}={v}" for k, v in h["training"].items() if v is not None))
     fc = h.get("features") or {}
