@@ -1,4 +1,4 @@
-"""Output paths are checked before any work (issue 13, items 5 and 6), in-process."""
+"""Output paths checked before any work (issue 13, items 5 and 6) and help texts (item 11), in-process."""
 from __future__ import annotations
 
 import csv
@@ -78,3 +78,27 @@ def test_bad_plot_path_refused_before_scoring_and_report_printed_first(small, tm
     assert main(["evaluate", str(man), "-m", str(model), "--json", "--plot", str(png)]) == 0
     rep = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rep["n"] == 22 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_classify_header_names_llr_for_map_models(small, corpus, tmp_path, capsys):
+    man, model = small
+    wav = next(iter(open(man).read().splitlines()[1:])).split(",")[1]
+    assert main(["classify", wav, "-m", str(model)]) == 0
+    assert "(mean log-likelihood per frame)" in capsys.readouterr().out
+    spk = tmp_path / "map.npz"
+    assert main(["train", str(man), "-o", str(spk), "--label-column", "gender", "--method", "map",
+                 "--ubm-components", "4", "--iterations", "2"]) == 0
+    capsys.readouterr()
+    assert main(["classify", wav, "-m", str(spk)]) == 0
+    assert "(mean log-likelihood ratio against the UBM per frame)" in capsys.readouterr().out
+
+
+def test_help_texts(capsys):
+    """--jobs says 'training' only where the command trains; --preset lists its choices."""
+    for command, trains in [("train", True), ("train-ubm", True), ("classify", False), ("evaluate", False)]:
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert ("worker processes for feature extraction and training" in text) == trains, command
+        if command.startswith("train"):
+            assert "--preset {asr_course,default,speaker}" in text
