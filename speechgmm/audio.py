@@ -9,46 +9,90 @@ Only numpy, soundfile and soxr are imported: this module is on the classify path
 """
 from __future__ import annotations
 
+import io
 import os
 import struct
+import sys
+import warnings
 from pathlib import Path
 from typing import Optional, Tuple
 
 import numpy as np
 
-from speechgmm.errors import AudioError
+from speechgmm.errors import AudioError, SpeechGMMWarning
 
 #: peak amplitude (full scale = 1.0) below which a file counts as all silence (-80 dBFS)
 SILENCE_PEAK = 1e-4
 
+#: a multi-channel downmix whose RMS is this far below its loudest channel's (-40 dB) has
+#: cancelled out (channels in opposite phase); the first channel is used instead
+CANCEL_RATIO = 0.01
 
-def _check_riff_truncation(path: Path) -> None:
+#: the path that means "read the audio from standard input"
+STDIN = "-"
+
+_warned_rates = set()  # (file rate, target rate) pairs already warned about in this process
+
+
+def _check_riff_truncation(fh, size: int, path) -> None:
     """Raise AudioError if a RIFF/WAVE file's data chunk claims more bytes than the file holds.
 
     libsndfile silently reads what is there, so a file cut short by a failed copy would
-    otherwise pass as a shorter recording.
+    otherwise pass as a shorter recording.  ``fh`` is a binary file object of ``size`` bytes.
     """
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(12)
-        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+    fh.seek(0)
+    head = fh.read(12)
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+        return
+    endian = "<" if head[:4] == b"RIFF" else ">"
+    pos = 12
+    while pos + 8 <= size:
+        fh.seek(pos)
+        hdr = fh.read(8)
+        if len(hdr) < 8:
+            break
+        cid, clen = hdr[:4], struct.unpack(endian + "I", hdr[4:])[0]
+        if cid == b"data":
+            if clen != 0xFFFFFFFF and pos + 8 + clen > size:
+                raise AudioError(
+                    f"{path}: truncated WAV file (data chunk declares {clen} bytes, "
+                    f"only {size - pos - 8} present)"
+                )
             return
-        endian = "<" if head[:4] == b"RIFF" else ">"
-        pos = 12
-        while pos + 8 <= size:
-            fh.seek(pos)
-            hdr = fh.read(8)
-            if len(hdr) < 8:
-                break
-            cid, clen = hdr[:4], struct.unpack(endian + "I", hdr[4:])[0]
-            if cid == b"data":
-                if clen != 0xFFFFFFFF and pos + 8 + clen > size:
-                    raise AudioError(
-                        f"{path}: truncated WAV file (data chunk declares {clen} bytes, "
-                        f"only {size - pos - 8} present)"
-                    )
-                return
-            pos += 8 + clen + (clen & 1)
+        pos += 8 + clen + (clen & 1)
+
+
+def _read_stdin() -> io.BytesIO:
+    """The whole of standard input as a file object (for the path ``-``)."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        raise AudioError(f"{STDIN}: standard input can only be read in the main process; use --jobs 1")
+    stdin = sys.stdin
+    if stdin is None or stdin.closed:
+        raise AudioError(f"{STDIN}: standard input is closed")
+    if stdin.isatty():
+        raise AudioError(f"{STDIN}: standard input is a terminal; pipe an audio file into it (... < file.wav)")
+    data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read()
+    if not data:
+        raise AudioError(f"{STDIN}: standard input is empty (0 bytes)")
+    return io.BytesIO(data)
+
+
+def _downmix(y: np.ndarray, path) -> np.ndarray:
+    """Average the channels of ``y`` (n, channels); the first audible channel if they cancel out."""
+    if y.shape[1] == 1:
+        return y[:, 0]
+    mono = y.mean(axis=1, dtype=np.float32)
+    rms = np.sqrt(np.mean(np.square(y, dtype=np.float64), axis=0))
+    if not np.all(np.isfinite(rms)) or rms.max() < SILENCE_PEAK:
+        return mono  # NaN or silence: reported as such by the caller
+    if np.sqrt(np.mean(np.square(mono, dtype=np.float64))) < CANCEL_RATIO * rms.max():
+        ch = int(np.argmax(np.max(np.abs(y), axis=0) >= SILENCE_PEAK))
+        warnings.warn(f"{path}: the {y.shape[1]} channels cancel out when averaged (opposite phase); "
+                      f"using channel {ch + 1} alone", SpeechGMMWarning, stacklevel=3)
+        return np.ascontiguousarray(y[:, ch])
+    return mono
 
 
 def _region_frames(file_sr: int, region: Tuple[float, float]) -> Tuple[int, int]:
@@ -64,9 +108,11 @@ def load_audio(path: os.PathLike | str, sr: Optional[int] = None, check_silence:
     ----------
     path : path-like
         Any format soundfile reads (wav, flac, ogg, ...), integer or float samples.
+        ``"-"`` reads the audio from standard input (in the main process only).
     sr : int, optional
         Target sample rate in Hz.  ``None`` keeps the file's rate.  Resampling uses
-        soxr (high quality).
+        soxr (high quality).  Upsampling (a file below ``sr``) warns once per pair of
+        rates, since the band above half the file's rate is missing.
     check_silence : bool
         Reject files whose peak is below :data:`SILENCE_PEAK` (-80 dBFS).
     region : (start, end), optional
@@ -75,7 +121,9 @@ def load_audio(path: os.PathLike | str, sr: Optional[int] = None, check_silence:
     Returns
     -------
     y : ndarray, shape (n_samples,), float32
-        Samples in [-1, 1] full scale; multi-channel files are averaged.
+        Samples in [-1, 1] full scale; multi-channel files are averaged (if the average
+        cancels out, as with channels in opposite phase, the first audible channel is
+        used, with a warning).
     sr : int
         Sample rate of ``y`` in Hz.
 
@@ -95,28 +143,41 @@ def load_audio(path: os.PathLike | str, sr: Optional[int] = None, check_silence:
         from speechgmm.errors import ConfigError
 
         raise ConfigError(f"sample rate must be an integer between 1000 and 384000 Hz, not {sr!r}")
-    path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: no such file")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a directory, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: empty file (0 bytes)")
-    try:
-        _check_riff_truncation(path)
-    except OSError as exc:
-        raise AudioError(f"{path}: cannot read file ({exc.strerror})") from None
-    try:
-        start, stop = (0, None) if region is None else _region_frames(sf.info(str(path)).samplerate, region)
-        y, file_sr = sf.read(str(path), dtype="float32", always_2d=True, start=start, stop=stop)
-    except (RuntimeError, sf.LibsndfileError if hasattr(sf, "LibsndfileError") else RuntimeError) as exc:
-        msg = " ".join(str(exc).split())
-        raise AudioError(f"{path}: not a readable audio file ({msg})") from None
-    except (OSError, ValueError, TypeError, EOFError) as exc:
-        raise AudioError(f"{path}: not a readable audio file ({exc})") from None
+    if str(path) == STDIN:
+        fh = _read_stdin()
+        size = len(fh.getvalue())
+    else:
+        path = Path(path)
+        if not path.exists():
+            raise AudioError(f"{path}: no such file")
+        if path.is_dir():
+            raise AudioError(f"{path}: is a directory, not an audio file")
+        size = path.stat().st_size
+        if size == 0:
+            raise AudioError(f"{path}: empty file (0 bytes)")
+        try:
+            fh = open(path, "rb")
+        except OSError as exc:
+            raise AudioError(f"{path}: cannot read file ({exc.strerror})") from None
+    libsndfile_error = getattr(sf, "LibsndfileError", RuntimeError)
+    with fh:
+        try:
+            _check_riff_truncation(fh, size, path)
+        except OSError as exc:
+            raise AudioError(f"{path}: cannot read file ({exc.strerror})") from None
+        try:
+            fh.seek(0)
+            start, stop = (0, None) if region is None else _region_frames(sf.info(fh).samplerate, region)
+            fh.seek(0)
+            y, file_sr = sf.read(fh, dtype="float32", always_2d=True, start=start, stop=stop)
+        except (RuntimeError, libsndfile_error) as exc:
+            msg = " ".join(str(exc).split())
+            raise AudioError(f"{path}: not a readable audio file ({msg})") from None
+        except (OSError, ValueError, TypeError, EOFError) as exc:
+            raise AudioError(f"{path}: not a readable audio file ({exc})") from None
     if y.shape[0] == 0:
         raise AudioError(f"{path}: contains no audio samples")
-    y = y.mean(axis=1, dtype=np.float32) if y.shape[1] > 1 else y[:, 0]
+    y = _downmix(y, path)
     if not np.all(np.isfinite(y)):
         raise AudioError(f"{path}: contains NaN or infinite samples")
     if check_silence:
@@ -126,6 +187,12 @@ def load_audio(path: os.PathLike | str, sr: Optional[int] = None, check_silence:
             raise AudioError(f"{path}: audio is all silence (peak {db:.1f} dBFS)")
     if sr is not None and int(sr) != int(file_sr):
         import soxr
+
+        if file_sr < sr and (file_sr, sr) not in _warned_rates:
+            _warned_rates.add((file_sr, sr))
+            warnings.warn(f"{path}: {file_sr} Hz audio upsampled to {sr} Hz: nothing above {file_sr / 2:g} Hz, "
+                          f"the top of the front end's band is missing (warned once per rate)",
+                          SpeechGMMWarning, stacklevel=2)
 
         y = soxr.resample(y, int(file_sr), int(sr), quality="HQ").astype(np.float32, copy=False)
         file_sr = int(sr)

@@ -7,14 +7,19 @@ dependencies inside ``run`` so that start-up stays fast.
 
 Errors caused by the user's input (:class:`speechgmm.errors.SpeechGMMError`)
 are printed as one line on stderr with exit status 2; no traceback is shown.
-Set ``SPEECHGMM_DEBUG=1`` to see tracebacks.
+Set ``SPEECHGMM_DEBUG=1`` to see tracebacks.  Warnings are one line too
+(``speechgmm CMD: warning: ...``).  SIGTERM is handled like SIGINT: the work stops,
+half-written outputs are removed, exit status 143 (130 for SIGINT).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
+import warnings
 from typing import List, Optional
 
 from speechgmm import __version__
@@ -68,12 +73,44 @@ def _one_line(exc: BaseException) -> str:
     return msg
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that cleanups (atomic outputs, pools) run as for Ctrl-C."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+@contextlib.contextmanager
+def _signals_and_warnings(command: str):
+    """SIGTERM -> _Terminated, and warnings as one line, for the duration of one command."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"speechgmm {command}: warning: {' '.join(str(message).split())}", file=file or sys.stderr)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (main() called from a thread): leave signals alone
+        previous = None
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = show
+            yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return 2
+    with _signals_and_warnings(args.command):
+        return _run(args)
+
+
+def _run(args) -> int:
     debug = os.environ.get("SPEECHGMM_DEBUG") not in (None, "", "0")
     try:
         return int(args._run(args) or 0)
@@ -82,6 +119,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             raise
         print(f"speechgmm {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except _Terminated:
+        print(f"speechgmm {args.command}: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"speechgmm {args.command}: interrupted", file=sys.stderr)
         return 130

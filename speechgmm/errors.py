@@ -32,6 +32,11 @@ class ConfigError(SpeechGMMError):
     """An invalid option or configuration value."""
 
 
+class SpeechGMMWarning(UserWarning):
+    """Input that was used, but not as given (e.g. upsampled audio, a channel picked from a
+    cancelling stereo mix).  The command line prints it as one line."""
+
+
 # -- one place for each recurring message --------------------------------------------------
 
 def bad_files_message(problems) -> str:

@@ -12,7 +12,7 @@ from typing import Dict, Iterable, Tuple
 import numpy as np
 
 from speechgmm._util import atomic_output
-from speechgmm.errors import ManifestError
+from speechgmm.errors import ConfigError, ManifestError
 from speechgmm.gmm import FeatureStream
 
 
@@ -52,6 +52,14 @@ def write_feats(ark_path: os.PathLike | str, items: Iterable[Tuple[str, np.ndarr
 
     Both files are written to temporary names and renamed only when complete.
 
+    Raises
+    ------
+    ManifestError
+        An utterance id that is empty or holds whitespace.
+    ConfigError
+        A matrix that is not 1- or 2-dimensional, or holds NaN or infinite values (the error
+        names the utterance; nothing is written).
+
     Returns
     -------
     Path
@@ -67,9 +75,18 @@ def write_feats(ark_path: os.PathLike | str, items: Iterable[Tuple[str, np.ndarr
             for utt, mat in items:
                 if not utt or any(c.isspace() for c in utt):
                     raise ManifestError(f"{ark_path}: utterance id {utt!r} is empty or contains whitespace")
+                with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf: caught below
+                    mat = np.asarray(mat, dtype=np.float32)
+                if mat.ndim not in (1, 2):
+                    raise ConfigError(f"{ark_path}: utterance {utt!r} is a {mat.ndim}-dimensional array; "
+                                      "Kaldi holds vectors and matrices")
+                if not np.all(np.isfinite(mat)):
+                    bad = np.argwhere(~np.isfinite(mat.reshape(len(mat), -1)))[0]
+                    raise ConfigError(f"{ark_path}: utterance {utt!r} has NaN or infinite features "
+                                      f"(first at frame {bad[0]}); nothing written")
                 fa.write(utt.encode("utf-8") + b" ")
                 fs.write(f"{utt} {ark_path}:{fa.tell()}\n")
-                kaldiio.save_mat(fa, np.asarray(mat, dtype=np.float32))
+                kaldiio.save_mat(fa, mat)
     return scp_path
 
 

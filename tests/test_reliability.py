@@ -1,0 +1,190 @@
+"""Issue 13 (reliability): NaN in archives, standard input, cancelling stereo, low-rate audio,
+SIGTERM, plots without matplotlib, output paths, shared caches."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import ROOT, run_cli
+from speechgmm.audio import load_audio
+from speechgmm.errors import AudioError, ConfigError, SpeechGMMWarning
+from speechgmm.kaldi import read_feats, write_feats
+
+EXAMPLE = ROOT / "examples" / "male_AT_5A.wav"
+
+
+def one_line_error(r, code=2):
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == code, (r.returncode, r.stderr)
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    return lines[0]
+
+
+# -- write_feats ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1e300])
+def test_write_feats_rejects_non_finite_naming_the_utterance(tmp_path, bad):
+    good = np.ones((5, 3), np.float32)
+    poisoned = good.copy().astype(np.float64)
+    poisoned[3, 1] = bad
+    ark = tmp_path / "f.ark"
+    with pytest.raises(ConfigError, match=r"'spk2_utt7'.*NaN or infinite.*frame 3"):
+        write_feats(ark, [("spk1_utt1", good), ("spk2_utt7", poisoned)])
+    assert sorted(os.listdir(tmp_path)) == []  # nothing written, no temporary files left
+
+
+def test_write_feats_still_writes_finite(tmp_path):
+    mats = {"a": np.arange(12, dtype=np.float32).reshape(4, 3), "b": -np.ones((2, 3), np.float32)}
+    scp = write_feats(tmp_path / "f.ark", mats.items())
+    back = read_feats(scp)
+    assert list(back) == ["a", "b"] and all(np.array_equal(back[k], mats[k]) for k in mats)
+
+
+# -- audio input ---------------------------------------------------------------------------
+
+def tone(sr, f, dur=0.5, amp=0.3):
+    t = np.arange(int(sr * dur)) / sr
+    return (amp * np.sin(2 * np.pi * f * t)).astype(np.float32)
+
+
+def test_opposite_phase_stereo_uses_first_channel(tmp_path):
+    y0, sr = load_audio(EXAMPLE)
+    p = tmp_path / "antiphase.wav"
+    sf.write(p, np.stack([y0, -y0], 1), sr, subtype="FLOAT")
+    with pytest.warns(SpeechGMMWarning, match=r"antiphase.wav: the 2 channels cancel out.*channel 1"):
+        y, _ = load_audio(p)
+    assert np.allclose(y, y0, atol=1e-6)
+
+
+def test_opposite_phase_stereo_is_classified_on_the_cli(tmp_path):
+    y0, sr = load_audio(EXAMPLE)
+    p = tmp_path / "antiphase.wav"
+    sf.write(p, np.stack([y0, -y0], 1), sr, subtype="PCM_16")
+    r = run_cli("classify", p)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[1].split()[1] == "male"  # like the mono original
+    assert r.stderr.strip().startswith("speechgmm classify: warning:") and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_ordinary_stereo_is_still_averaged_without_warning(tmp_path):
+    left, right = tone(8000, 300), tone(8000, 500, amp=0.1)
+    p = tmp_path / "st.wav"
+    sf.write(p, np.stack([left, right], 1), 8000, subtype="FLOAT")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y, _ = load_audio(p)
+    assert np.allclose(y, (left + right) / 2, atol=1e-6)
+
+
+def test_silent_stereo_is_still_silence(tmp_path):
+    p = tmp_path / "quiet.wav"
+    sf.write(p, np.zeros((4000, 2), np.float32), 8000, subtype="FLOAT")
+    with pytest.raises(AudioError, match="all silence"):
+        load_audio(p)
+
+
+def test_low_rate_audio_warns_that_the_band_is_missing(tmp_path):
+    import speechgmm.audio as audio
+
+    audio._warned_rates.discard((1000, 8000))
+    p = tmp_path / "lo.wav"
+    sf.write(p, tone(1000, 200), 1000, subtype="PCM_16")
+    with pytest.warns(SpeechGMMWarning, match=r"lo.wav: 1000 Hz audio upsampled to 8000 Hz: nothing above 500 Hz"):
+        y, sr = load_audio(p, sr=8000)
+    assert sr == 8000 and abs(len(y) - 4000) <= 1
+    with warnings.catch_warnings():  # once per pair of rates, not once per file
+        warnings.simplefilter("error")
+        load_audio(p, sr=8000)
+    with warnings.catch_warnings():  # downsampling loses nothing the front end uses: no warning
+        warnings.simplefilter("error")
+        q = tmp_path / "hi.wav"
+        sf.write(q, tone(16000, 200), 16000, subtype="PCM_16")
+        load_audio(q, sr=8000)
+
+
+def test_low_rate_warning_is_one_line_on_the_cli(tmp_path):
+    import soxr
+
+    y0, sr = load_audio(EXAMPLE)
+    p = tmp_path / "one_khz.wav"
+    sf.write(p, soxr.resample(y0, sr, 1000), 1000, subtype="PCM_16")
+    r = run_cli("classify", p)
+    assert r.returncode == 0, r.stderr
+    (line,) = r.stderr.strip().splitlines()
+    assert line.startswith("speechgmm classify: warning: ") and "one_khz.wav: 1000 Hz audio upsampled" in line
+
+
+def test_classify_reads_standard_input():
+    with open(EXAMPLE, "rb") as fh:
+        r = subprocess.run([sys.executable, "-m", "speechgmm", "classify", "-"], stdin=fh, capture_output=True,
+                           text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    ref = run_cli("classify", EXAMPLE)
+    assert r.stdout.splitlines()[1].split()[1:] == ref.stdout.splitlines()[1].split()[1:]
+    assert r.stdout.splitlines()[1].split()[0] == "-"
+
+
+def test_classify_standard_input_problems_are_one_line(tmp_path):
+    r = run_cli("classify", "-", input="")
+    assert "-: standard input is empty" in one_line_error(r)
+    r = run_cli("classify", "-", input="not audio at all")
+    assert "-: not a readable audio file" in one_line_error(r)
+    # workers cannot read the parent's standard input: said plainly
+    r = run_cli("classify", "-", EXAMPLE, "--jobs", "2", input="")
+    assert "use --jobs 1" in r.stderr or "standard input is empty" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_load_audio_from_stdin_in_process(monkeypatch):
+    import io
+
+    data = EXAMPLE.read_bytes()
+
+    class FakeStdin:
+        closed = False
+        buffer = io.BytesIO(data)
+
+        def isatty(self):
+            return False
+
+    monkeypatch.setattr(sys, "stdin", FakeStdin())
+    y, sr = load_audio("-")
+    y0, sr0 = load_audio(EXAMPLE)
+    assert sr == sr0 and np.array_equal(y, y0)
+
+
+# -- SIGTERM -------------------------------------------------------------------------------
+
+def test_sigterm_during_cached_train_leaves_no_temporary_files(corpus, tmp_path):
+    rows = (ROOT / "data_manifest" / "asr_course" / "train.csv").read_text().splitlines()
+    man = tmp_path / "m.csv"
+    man.write_text("\n".join(rows[:1] + rows[1:1200:2]) + "\n")
+    cache = tmp_path / "cache"
+    out = tmp_path / "out"
+    out.mkdir()
+    cmd = [sys.executable, "-m", "speechgmm", "train", str(man), "--root", str(corpus), "--label-column", "gender",
+           "-o", str(out / "m.npz"), "--cache", str(cache), "-k", "4", "--iterations", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while time.time() - t0 < 120 and proc.poll() is None:
+        if cache.is_dir() and any(f.name.endswith(".tmp") for f in cache.iterdir()):
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "train ended before its cache was being written"
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, (proc.returncode, err)
+    assert err.strip().splitlines() == ["speechgmm train: terminated (SIGTERM)"]
+    left = [f.name for d in (cache, out, tmp_path) if d.is_dir() for f in d.iterdir() if f.name.startswith(".")]
+    assert left == [], left
+    assert not (out / "m.npz").exists()
