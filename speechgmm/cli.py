@@ -77,7 +77,18 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread so that cleanups (atomic outputs, pools) run as for Ctrl-C."""
 
 
+_MAIN_PID = os.getpid()
+
+
 def _on_sigterm(signum, frame):
+    if os.getpid() != _MAIN_PID:  # a forked worker process: end as SIGTERM would have ended it
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    import multiprocessing
+
+    for child in multiprocessing.active_children():  # worker pools stop now instead of finishing their queue
+        child.terminate()
     raise _Terminated()
 
 
@@ -87,6 +98,8 @@ def _signals_and_warnings(command: str):
     def show(message, category, filename, lineno, file=None, line=None):
         print(f"speechgmm {command}: warning: {' '.join(str(message).split())}", file=file or sys.stderr)
 
+    global _MAIN_PID
+    _MAIN_PID = os.getpid()
     try:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not the main thread (main() called from a thread): leave signals alone

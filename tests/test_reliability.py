@@ -164,7 +164,8 @@ def test_load_audio_from_stdin_in_process(monkeypatch):
 
 # -- SIGTERM -------------------------------------------------------------------------------
 
-def test_sigterm_during_cached_train_leaves_no_temporary_files(corpus, tmp_path):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_sigterm_during_cached_train_leaves_no_temporary_files(corpus, tmp_path, jobs):
     rows = (ROOT / "data_manifest" / "asr_course" / "train.csv").read_text().splitlines()
     man = tmp_path / "m.csv"
     man.write_text("\n".join(rows[:1] + rows[1:1200:2]) + "\n")
@@ -172,7 +173,7 @@ def test_sigterm_during_cached_train_leaves_no_temporary_files(corpus, tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     cmd = [sys.executable, "-m", "speechgmm", "train", str(man), "--root", str(corpus), "--label-column", "gender",
-           "-o", str(out / "m.npz"), "--cache", str(cache), "-k", "4", "--iterations", "2"]
+           "-o", str(out / "m.npz"), "--cache", str(cache), "-k", "4", "--iterations", "2", "--jobs", str(jobs)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     t0 = time.time()
     while time.time() - t0 < 120 and proc.poll() is None:
@@ -182,7 +183,9 @@ def test_sigterm_during_cached_train_leaves_no_temporary_files(corpus, tmp_path)
     assert proc.poll() is None, "train ended before its cache was being written"
     time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
+    t1 = time.time()
     _, err = proc.communicate(timeout=120)
+    assert time.time() - t1 < 10, "workers should stop at once, not finish their queue"
     assert proc.returncode == 143, (proc.returncode, err)
     assert err.strip().splitlines() == ["speechgmm train: terminated (SIGTERM)"]
     left = [f.name for d in (cache, out, tmp_path) if d.is_dir() for f in d.iterdir() if f.name.startswith(".")]
