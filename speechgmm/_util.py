@@ -45,13 +45,23 @@ def atomic_output(path: os.PathLike | str, suffix: str = "") -> Iterator[Path]:
 
 
 def save_figure(fig, path: os.PathLike | str) -> None:
-    """Save a matplotlib figure as a PNG (tight layout, 100 dpi), atomically, and close it."""
+    """Save a matplotlib figure as a PNG (tight layout, 100 dpi), atomically, and close it.
+
+    A failed write (disk full, folder gone) is a one-line ConfigError naming ``path``, so a
+    command that printed its report first keeps it (see :func:`speechgmm.metrics.pyplot`).
+    """
     import matplotlib.pyplot as plt
 
-    fig.tight_layout()
-    with atomic_output(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    from speechgmm.errors import ConfigError
+
+    try:
+        fig.tight_layout()
+        with atomic_output(path, suffix=".png") as tmp:
+            fig.savefig(tmp, format="png", dpi=100)
+    except OSError as exc:
+        raise ConfigError(f"{path}: plot not saved: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
 
 
 def progress(iterable: Iterable[T], total: Optional[int] = None, desc: str = "", enabled: Optional[bool] = None) -> Iterable[T]:

@@ -7,6 +7,11 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
+from speechgmm.errors import ConfigError
+
+#: how to get the plotting dependency (one place for the hint)
+PLOT_EXTRA = "pip install 'speechgmm[plot]'"
+
 
 def confusion_matrix(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> np.ndarray:
     """Counts, shape (n_labels, n_labels): row = true label, column = predicted label."""
@@ -57,15 +62,25 @@ def format_report(rep: Dict[str, object]) -> str:
     return "\n".join(lines)
 
 
-def plot_confusion(rep: Dict[str, object], path: os.PathLike | str, title: str = "") -> None:
-    """Save the confusion matrix as a PNG (written atomically)."""
-    import matplotlib
-
+def pyplot(path):
+    """``matplotlib.pyplot`` on the Agg backend; without matplotlib, a one-line ConfigError that names
+    ``path`` and the extra to install (commands print their report before plotting, so it is kept)."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise ConfigError(f"{path}: plot not saved: matplotlib is not installed ({PLOT_EXTRA})") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from speechgmm._util import save_figure
+    return plt
 
+
+def plot_confusion(rep: Dict[str, object], path: os.PathLike | str, title: str = "") -> None:
+    """Save the confusion matrix as a PNG (written atomically).
+
+    Raises ConfigError (one line, naming ``path``) without matplotlib or when the file cannot be written.
+    """
+    plt = pyplot(path)
     labels = rep["labels"]
     M = np.array(rep["confusion"])
     n = len(labels)
@@ -81,4 +96,6 @@ def plot_confusion(rep: Dict[str, object], path: os.PathLike | str, title: str =
                 ax.text(j, i, str(M[i, j]), ha="center", va="center", fontsize=8,
                         color="white" if M[i, j] > M.max() / 2 else "black")
     ax.set_title(title or f"accuracy {rep['accuracy']:.4f}")
+    from speechgmm._util import save_figure
+
     save_figure(fig, path)

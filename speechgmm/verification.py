@@ -208,14 +208,16 @@ def verification_report(target, nontarget) -> Dict[str, float]:
 
 
 def plot_det(target, nontarget, path: os.PathLike | str, label: str = "", title: str = "DET curve") -> None:
-    """Save a DET curve (miss vs false-alarm probability on normal-deviate axes) as a PNG."""
-    import matplotlib
+    """Save a DET curve (miss vs false-alarm probability on normal-deviate axes) as a PNG.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Raises ConfigError (one line, naming ``path``) without matplotlib or when the file cannot be written.
+    """
     from scipy.stats import norm
 
     from speechgmm._util import save_figure
+    from speechgmm.metrics import pyplot
+
+    plt = pyplot(path)
 
     p_miss, p_fa, _ = error_rates(target, nontarget)
     lo = 0.001

@@ -191,3 +191,76 @@ def test_sigterm_during_cached_train_leaves_no_temporary_files(corpus, tmp_path,
     left = [f.name for d in (cache, out, tmp_path) if d.is_dir() for f in d.iterdir() if f.name.startswith(".")]
     assert left == [], left
     assert not (out / "m.npz").exists()
+
+
+# -- plots after the report ----------------------------------------------------------------
+
+def examples_manifest(tmp_path):
+    rows = ["path,gender"] + [f"{p},{p.name.split('_')[0]}" for p in sorted((ROOT / "examples").glob("*_*_*.wav"))]
+    man = tmp_path / "ex.csv"
+    man.write_text("\n".join(rows) + "\n")
+    trials = tmp_path / "trials.txt"
+    trials.write_text("".join(f"{g} {p} {'target' if g == t else 'nontarget'}\n"
+                              for p, t in (r.split(",") for r in rows[1:]) for g in ("female", "male")))
+    return man, trials
+
+
+def env_with_site(tmp_path, code):
+    """Environment whose Python runs ``code`` at start-up (sitecustomize), e.g. to hide matplotlib."""
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(code)
+    return {"PYTHONPATH": os.pathsep.join([str(site), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+
+
+NO_MATPLOTLIB = "import sys\nsys.modules['matplotlib'] = None  # import matplotlib -> ImportError\n"
+DISK_FULL = ("import errno, matplotlib.figure\n"
+             "def savefig(self, *a, **k):\n    raise OSError(errno.ENOSPC, 'No space left on device')\n"
+             "matplotlib.figure.Figure.savefig = savefig\n")
+
+
+def plot_commands(tmp_path):
+    man, trials = examples_manifest(tmp_path)
+    return {"evaluate": (["evaluate", man, "--model", ROOT / "speechgmm" / "data" / "gender.npz",
+                          "--label-column", "gender", "--plot", tmp_path / "c.png"], "accuracy 1.0000"),
+            "verify": (["verify", "--model", ROOT / "speechgmm" / "data" / "gender.npz", "--trials", trials,
+                        "--det", tmp_path / "det.png"], "EER ")}
+
+
+@pytest.mark.parametrize("command", ["evaluate", "verify"])
+@pytest.mark.parametrize("json_out", [False, True])
+def test_plot_without_matplotlib_keeps_the_report(tmp_path, command, json_out):
+    args, shown = plot_commands(tmp_path)[command]
+    r = run_cli(*args, *(["--json"] if json_out else []), env=env_with_site(tmp_path, NO_MATPLOTLIB))
+    line = one_line_error(r, 2)
+    assert "matplotlib is not installed" in line and "pip install 'speechgmm[plot]'" in line, line
+    assert ".png" in line and "internal error" not in line
+    if json_out:
+        import json
+
+        rep = json.loads(r.stdout.strip().splitlines()[-1])
+        assert ("accuracy" in rep) if command == "evaluate" else ("eer" in rep)
+    else:
+        assert shown in r.stdout
+    assert not any(p.suffix == ".png" or p.name.endswith(".tmp") for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("command", ["evaluate", "verify"])
+def test_plot_that_cannot_be_written_keeps_the_report(tmp_path, command):
+    args, shown = plot_commands(tmp_path)[command]
+    r = run_cli(*args, env=env_with_site(tmp_path, DISK_FULL))
+    line = one_line_error(r, 2)
+    assert "plot not saved: No space left on device" in line and ".png" in line, line
+    assert shown in r.stdout
+    assert not any(p.suffix == ".png" or p.name.endswith(".tmp") for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("command", ["evaluate", "verify"])
+def test_plot_still_saved_with_matplotlib(tmp_path, command):
+    pytest.importorskip("matplotlib")
+    args, shown = plot_commands(tmp_path)[command]
+    r = run_cli(*args)
+    assert r.returncode == 0, r.stderr
+    assert shown in r.stdout and "saved to" in r.stdout
+    png = tmp_path / ("c.png" if command == "evaluate" else "det.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

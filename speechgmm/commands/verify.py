@@ -1,6 +1,7 @@
 """speechgmm verify: score verification trials, EER / minDCF / DET curve."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from speechgmm.commands import _common
@@ -95,8 +96,7 @@ def run(args) -> int:
         with atomic_output(args.output) as tmp:
             tmp.write_text("".join(f"{t.label} {t.path} {'target' if t.target else 'nontarget'} {s:.6f}\n"
                                    for t, s in zip(trials, scores)))
-    if args.det:
-        plot_det(scores[is_t], scores[~is_t], args.det, title=f"DET: {Path(args.model).name} ({norm}-norm)")
+    # the report first: a DET plot that cannot be saved (no matplotlib, disk full) must not lose it
     if args.json:
         _common.print_json(rep)
     else:
@@ -105,6 +105,9 @@ def run(args) -> int:
         for name, r in reports.items():
             mark = "  <- used for -o/--det" if name == norm and (args.output or args.det) else ""
             print(f"{name:<6} {100 * r['eer']:7.2f}% {r['min_dcf']:8.4f}{mark}")
-        if args.det:
+    if args.det:
+        sys.stdout.flush()
+        plot_det(scores[is_t], scores[~is_t], args.det, title=f"DET: {Path(args.model).name} ({norm}-norm)")
+        if not args.json:
             print(f"DET curve saved to {args.det}")
     return 0
