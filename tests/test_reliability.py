@@ -264,3 +264,46 @@ def test_plot_still_saved_with_matplotlib(tmp_path, command):
     assert shown in r.stdout and "saved to" in r.stdout
     png = tmp_path / ("c.png" if command == "evaluate" else "det.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- output paths checked before work (verify, features, segment) --------------------------
+
+def test_verify_outputs_are_checked_before_scoring(tmp_path):
+    args, _ = plot_commands(tmp_path)["verify"]
+    trials = tmp_path / "trials.txt"
+    before = trials.read_bytes()
+    base = [a for a in args[:-2]]  # without --det
+    r = run_cli(*base, "-o", trials)
+    assert "is an input" in one_line_error(r) and r.stdout == ""
+    assert trials.read_bytes() == before
+    r = run_cli(*base, "-o", ROOT / "speechgmm" / "data" / "gender.npz")
+    assert "is an input" in one_line_error(r)
+    for flag in ("-o", "--det"):
+        r = run_cli(*base, flag, "/proc/speechgmm-test.out")
+        assert "cannot write to the folder /proc" in one_line_error(r) and r.stdout == "", flag
+        r = run_cli(*base, flag, trials / "x.png")
+        assert f"{trials} is not a folder" in one_line_error(r), flag
+
+
+def test_features_never_overwrite_their_input(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "wav.scp").write_text("".join(f"{p.stem} {p}\n" for p in sorted((ROOT / "examples").glob("*.wav"))))
+    before = (data / "wav.scp").read_bytes()
+    for src in (data, data / "wav.scp"):  # -o wav.ark would write its index over wav.scp
+        r = run_cli("features", src, "-o", data / "wav.ark")
+        assert "is an input" in one_line_error(r) and "wav.scp" in r.stderr
+        assert (data / "wav.scp").read_bytes() == before and not (data / "wav.ark").exists()
+    r = run_cli("features", data, "-o", "/proc/feats.ark")
+    assert "cannot write to the folder /proc" in one_line_error(r)
+    r = run_cli("features", data, "-o", tmp_path / "feats" / "x.ark")  # a missing folder is created
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "feats" / "x.scp").is_file()
+
+
+def test_segment_output_is_not_its_input(tmp_path):
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(EXAMPLE.read_bytes())
+    r = run_cli("segment", wav, "--rttm", wav)
+    assert "is an input" in one_line_error(r)
+    assert wav.read_bytes() == EXAMPLE.read_bytes()

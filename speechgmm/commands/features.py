@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from speechgmm.commands import _common
 
@@ -60,7 +61,10 @@ def run(args) -> int:
     from speechgmm.kaldi import write_feats
     from speechgmm.manifest import read_manifest
 
-    out = _common.check_output_path(args.output)
+    # neither the archive nor its index may replace an input (e.g. -o data/wav.ark next to data/wav.scp)
+    inputs = [args.input] + (sorted(Path(args.input).iterdir()) if Path(args.input).is_dir() else [])
+    out = _common.check_output_path(args.output, inputs=inputs)
+    _common.check_output_path(out.with_suffix(".scp"), inputs=inputs)
     if out.suffix != ".ark":
         from speechgmm.errors import ConfigError
 

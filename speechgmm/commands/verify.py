@@ -68,9 +68,9 @@ def run(args) -> int:
         verification_scores,
     )
 
-    for out in (args.output, args.det):  # before any work: never clobber an input, never lose the scores
+    for out, suffix in ((args.output, ""), (args.det, ".png")):  # before any work: never clobber an input
         if out:
-            _common.check_output_path(out, inputs=(args.trials, args.model))
+            _common.check_output_path(out, inputs=(args.trials, args.model), suffix=suffix)
     mf = _common.load_classifier(args.model)
     clf = mf.classifier
     trials = read_trials(args.trials, args.root)
