@@ -123,6 +123,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _run(args)
 
 
+def _flush_stdout() -> None:
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+
+
 def _run(args) -> int:
     debug = os.environ.get("SPEECHGMM_DEBUG") not in (None, "", "0")
     try:
@@ -130,6 +135,7 @@ def _run(args) -> int:
     except SpeechGMMError as exc:
         if debug:
             raise
+        _flush_stdout()  # what was printed (e.g. a report before a failed plot) comes before the error
         print(f"speechgmm {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except _Terminated:

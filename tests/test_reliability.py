@@ -307,3 +307,14 @@ def test_segment_output_is_not_its_input(tmp_path):
     r = run_cli("segment", wav, "--rttm", wav)
     assert "is an input" in one_line_error(r)
     assert wav.read_bytes() == EXAMPLE.read_bytes()
+
+
+def test_report_comes_before_the_plot_error_in_one_stream(tmp_path):
+    """`evaluate ... --plot x.png > log 2>&1`: the report, then the one-line error, in that order."""
+    args, shown = plot_commands(tmp_path)["evaluate"]
+    env = dict(os.environ, **env_with_site(tmp_path, NO_MATPLOTLIB))
+    env.pop("PYTHONUNBUFFERED", None)  # stdout to a pipe is then block-buffered, as for most users
+    r = subprocess.run([sys.executable, "-m", "speechgmm", *map(str, args)], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, env=env, timeout=300)
+    lines = r.stdout.strip().splitlines()
+    assert r.returncode == 2 and shown in lines[0] and "matplotlib is not installed" in lines[-1], r.stdout
