@@ -28,7 +28,7 @@ from typing import Dict, Iterable, List, Optional, Protocol, Sequence, runtime_c
 
 import numpy as np
 
-from speechgmm.errors import ConfigError, InsufficientDataError, raise_bad_files
+from speechgmm.errors import ConfigError, InsufficientDataError, SpeechGMMError, raise_bad_files
 from speechgmm.gmm import FeatureStream, GMMStats, chunk_statistics
 
 #: Frames in the initialisation sample of every fit (k-means runs on at most this many).
@@ -376,14 +376,88 @@ def build_source(paths, config, *, augment=(), seed: int = 0, jobs: int = 1, cac
     return InMemorySource(feats, origin=origin, n_files=len(paths), names=names)
 
 
-def _cache_features(paths, config, cache_dir, jobs: int, kinds, seed: int, batch: int = 256):
-    """Write the features to ``cache_dir/features.ark`` (+ .scp), ``batch`` files at a time.
+def _cache_key(paths, config, kinds, seed: int) -> str:
+    """What a feature cache holds, as a short hash: the files (absolute path, size, modification
+    time), the front end, and the augmentation kinds with their seed (the seed matters only then)."""
+    import hashlib
+    import json
 
-    Keys: ``u00000000``, ``u00000001``, ... in file order, then ``u00000000-noise``, ... for each
-    kind.  Bad files are named once, after the originals' pass; no archive is left behind then.
+    files = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+            files.append([os.path.abspath(p), st.st_size, st.st_mtime_ns])
+        except OSError:
+            files.append([os.path.abspath(p), None, None])
+    what = {"cache": 1, "files": files, "front_end": json.loads(config.to_json()), "augment": list(kinds),
+            "seed": int(seed) if kinds else None}
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def _locked(lock_path):
+    """Context manager holding an exclusive ``flock`` on ``lock_path`` (waits, saying so, if another
+    run holds it); no lock where ``fcntl`` does not exist."""
+    import contextlib
+
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def hold():
+        with open(lock_path, "a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                import warnings
+
+                from speechgmm.errors import SpeechGMMWarning
+
+                warnings.warn(f"{lock_path.parent}: another run is writing these features; waiting for it",
+                              SpeechGMMWarning, stacklevel=4)
+                fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    return hold()
+
+
+def _cache_valid(ark, scp, done, keys) -> bool:
+    """Whether a finished archive holds exactly ``keys`` and points into ``ark``."""
+    import json
+
+    from speechgmm.kaldi import read_two_column
+
+    try:
+        meta = json.loads(done.read_text())
+        if meta.get("ark_bytes") != ark.stat().st_size or meta.get("n") != len(keys):
+            return False
+        index = read_two_column(scp)
+    except (OSError, ValueError, SpeechGMMError):
+        return False
+    prefix = f"{ark}:"
+    return list(index) == list(keys) and all(loc.startswith(prefix) for loc in index.values())
+
+
+def _cache_features(paths, config, cache_dir, jobs: int, kinds, seed: int, batch: int = 256):
+    """Write the features to ``cache_dir/features-<hash>.ark`` (+ .scp), ``batch`` files at a time,
+    or reuse that archive if an earlier run wrote it.
+
+    The hash (:func:`_cache_key`) covers the files, the front end and the augmentation, so a run
+    with other data or settings gets its own archive.  Runs sharing a folder take turns on a lock
+    file (``features-<hash>.lock``): one writes, the others wait and then reuse; a finished archive
+    is never rewritten while another run may be reading it.  ``features-<hash>.json``, written last,
+    marks it finished.  Keys: ``u00000000``, ``u00000001``, ... in file order, then
+    ``u00000000-noise``, ... for each kind.  Bad files are named once, after the originals' pass;
+    no archive is left behind then.
     """
+    import json
     from pathlib import Path
 
+    from speechgmm._util import atomic_output
     from speechgmm.features import extract_files
     from speechgmm.kaldi import write_feats
 
@@ -405,4 +479,13 @@ def _cache_features(paths, config, cache_dir, jobs: int, kinds, seed: int, batch
 
     d = Path(cache_dir).resolve()
     d.mkdir(parents=True, exist_ok=True)
-    return keys, write_feats(d / "features.ark", items())
+    stem = f"features-{_cache_key(paths, config, kinds, seed)}"
+    ark, scp, done = d / f"{stem}.ark", d / f"{stem}.scp", d / f"{stem}.json"
+    with _locked(d / f"{stem}.lock"):
+        if _cache_valid(ark, scp, done, keys):
+            return keys, scp
+        done.unlink(missing_ok=True)
+        write_feats(ark, items())
+        with atomic_output(done) as tmp:
+            tmp.write_text(json.dumps({"n": len(keys), "ark_bytes": ark.stat().st_size}) + "\n")
+    return keys, scp

@@ -1,0 +1,90 @@
+"""--cache: runs sharing a folder take turns and reuse a valid archive (issue 13)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+
+from conftest import ROOT
+
+
+def small_manifest(tmp_path, every=25):
+    rows = (ROOT / "data_manifest" / "asr_course" / "train.csv").read_text().splitlines()
+    man = tmp_path / "m.csv"
+    man.write_text("\n".join(rows[:1] + rows[1::every]) + "\n")
+    return man
+
+
+def train(corpus, man, out, cache, *extra):
+    return subprocess.Popen([sys.executable, "-m", "speechgmm", "train", str(man), "--root", str(corpus),
+                             "--label-column", "gender", "-o", str(out), "--cache", str(cache), "-k", "4",
+                             "--iterations", "3", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def arrays(path):
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files if k != "header"}
+
+
+def finish(proc):
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "internal error" not in err
+    return err
+
+
+def test_two_trains_sharing_a_cache_both_succeed_with_identical_models(corpus, tmp_path):
+    man, cache = small_manifest(tmp_path), tmp_path / "cache"
+    procs = [train(corpus, man, tmp_path / f"m{i}.npz", cache) for i in range(2)]
+    for p in procs:
+        finish(p)
+    a, b = arrays(tmp_path / "m0.npz"), arrays(tmp_path / "m1.npz")
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    assert len(list(cache.glob("*.ark"))) == 1  # one archive, written once
+    assert not [f for f in cache.iterdir() if f.name.startswith(".")]  # no temporary files left
+
+
+def test_a_valid_cache_is_reused_and_a_changed_front_end_rebuilds(corpus, tmp_path):
+    man, cache = small_manifest(tmp_path), tmp_path / "cache"
+    finish(train(corpus, man, tmp_path / "a.npz", cache))
+    (ark,) = cache.glob("*.ark")
+    stamp = {f.name: f.stat().st_mtime_ns for f in cache.iterdir()}
+    finish(train(corpus, man, tmp_path / "b.npz", cache))
+    assert {f.name: f.stat().st_mtime_ns for f in cache.iterdir()} == stamp  # reused: nothing rewritten
+    a, b = arrays(tmp_path / "a.npz"), arrays(tmp_path / "b.npz")
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    finish(train(corpus, man, tmp_path / "c.npz", cache, "--preset", "speaker"))
+    arks = sorted(cache.glob("*.ark"))
+    assert len(arks) == 2 and ark in arks and ark.stat().st_mtime_ns == stamp[ark.name]
+    # a different training set (every other file of the first) gets its own archive too
+    rows = man.read_text().splitlines()
+    man.write_text("\n".join(rows[:1] + rows[1::2]) + "\n")
+    finish(train(corpus, man, tmp_path / "d.npz", cache))
+    assert len(list(cache.glob("*.ark"))) == 3
+
+
+def test_a_damaged_cache_is_rebuilt(corpus, tmp_path):
+    man, cache = small_manifest(tmp_path), tmp_path / "cache"
+    finish(train(corpus, man, tmp_path / "a.npz", cache))
+    (ark,) = cache.glob("*.ark")
+    ark.write_bytes(ark.read_bytes()[: ark.stat().st_size // 2])  # cut short (e.g. disk full, copied badly)
+    finish(train(corpus, man, tmp_path / "b.npz", cache))
+    a, b = arrays(tmp_path / "a.npz"), arrays(tmp_path / "b.npz")
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_runs_with_different_settings_sharing_a_cache_do_not_read_each_others_features(corpus, tmp_path):
+    import time
+
+    man, cache = small_manifest(tmp_path), tmp_path / "cache"
+    finish(train(corpus, man, tmp_path / "ref.npz", tmp_path / "own", "--iterations", "40"))
+    slow = train(corpus, man, tmp_path / "a.npz", cache, "--iterations", "40")  # reads its archive for a while
+    t0 = time.time()
+    while not list(cache.glob("*.scp")) and time.time() - t0 < 300 and slow.poll() is None:
+        time.sleep(0.05)
+    other = train(corpus, man, tmp_path / "b.npz", cache, "--preset", "speaker", "--iterations", "1")
+    finish(other)
+    finish(slow)
+    a, ref = arrays(tmp_path / "a.npz"), arrays(tmp_path / "ref.npz")
+    assert all(np.array_equal(a[k], ref[k]) for k in ref)
