@@ -336,7 +336,7 @@ def build_source(paths, config, *, augment=(), seed: int = 0, jobs: int = 1, cac
 
     The one place that extracts a manifest's training features, for every backend:
     ``client`` -> a :class:`~speechgmm.distributed.DaskSource` (features stay on the workers);
-    ``cache_dir`` -> an :class:`ArkSource` (``cache_dir/features.ark``, written batch by batch);
+    ``cache_dir`` -> an :class:`ArkSource` (``cache_dir/features-<hash>.ark``, written once, then reused);
     else an :class:`InMemorySource`.  ``augment`` (kinds of :mod:`speechgmm.augment`) adds one
     copy of every file per kind, in the order of :func:`copy_order`.  Every file is tried; if
     any is bad, one :class:`~speechgmm.errors.AudioError` names them.

@@ -249,7 +249,8 @@ def test_train_with_feature_cache(small, tmp_path):
     r = run_cli("train", small["train"], "-o", out, "--label-column", "gender", "--components", "4",
                 "--iterations", "5", "--cache", cache)
     assert r.returncode == 0, r.stderr
-    assert (cache / "features.ark").is_file() and len((cache / "features.scp").read_text().splitlines()) == \
+    (scp,) = cache.glob("features-*.scp")  # one archive, named by what it holds
+    assert scp.with_suffix(".ark").is_file() and len(scp.read_text().splitlines()) == \
         len(open(small["train"]).read().splitlines()) - 1
     rep = json.loads(run_cli("evaluate", small["test"], "--model", out, "--json").stdout.splitlines()[-1])
     ref = json.loads(run_cli("evaluate", small["test"], "--model", small["model"], "--json").stdout.splitlines()[-1])
