@@ -384,11 +384,13 @@ def _cache_key(paths, config, kinds, seed: int) -> str:
 
     files = []
     for p in paths:
+        f = getattr(p, "path", p)  # an AudioRegion (a segments row) is its recording plus the region
+        name = os.path.abspath(f) if f is p else f"{os.path.abspath(f)} {p.start!r} {p.end!r}"
         try:
-            st = os.stat(p)
-            files.append([os.path.abspath(p), st.st_size, st.st_mtime_ns])
+            st = os.stat(f)
+            files.append([name, st.st_size, st.st_mtime_ns])
         except OSError:
-            files.append([os.path.abspath(p), None, None])
+            files.append([name, None, None])
     what = {"cache": 1, "files": files, "front_end": json.loads(config.to_json()), "augment": list(kinds),
             "seed": int(seed) if kinds else None}
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:20]
