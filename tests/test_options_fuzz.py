@@ -68,7 +68,7 @@ def _run(argv):
 def test_the_fuzzer_finds_the_numeric_options():
     assert set(numeric_flags("train")) == {"--components", "--iterations", "--seed", "--jobs", "--ubm-components",
                                            "--relevance-factor", "--dask-workers"}
-    assert set(numeric_flags("classify")) == {"--jobs", "--dask-workers"}
+    assert set(numeric_flags("classify")) == {"--jobs", "--dask-workers", "--threshold"}
 
 
 @pytest.mark.parametrize("command", ["train", "train-ubm", "evaluate", "classify"])
