@@ -135,7 +135,9 @@ def load_audio(path: os.PathLike | str, sr: Optional[int] = None, check_silence:
 
     Examples
     --------
-    >>> y, sr = load_audio("examples/man_1.wav", sr=8000)   # doctest: +SKIP
+    >>> y, sr = load_audio("examples/wideband_16k.wav", sr=8000)   # a 16 kHz file, resampled
+    >>> sr, y.dtype, len(y) / sr
+    (8000, dtype('float32'), 3.58)
     """
     import soundfile as sf
 

@@ -13,9 +13,9 @@ Examples
 --------
 >>> from speechgmm.features import FeatureConfig, extract_file
 >>> cfg = FeatureConfig.preset("asr_course")
->>> X = extract_file("examples/man_1.wav", cfg)      # doctest: +SKIP
->>> X.shape                                          # doctest: +SKIP
-(52, 39)
+>>> X = extract_file("examples/male_AH_1A.wav", cfg)
+>>> X.shape, X.dtype
+((40, 39), dtype('float32'))
 """
 from __future__ import annotations
 

@@ -24,7 +24,9 @@ def wav(tmp_path):
 
 def test_reads_pcm16(wav):
     y, sr = load_audio(wav)
-    assert sr == 8000 and y.dtype == np.float32 and y.shape == (4000,)
+    assert sr == 8000
+    assert y.dtype == np.float32
+    assert y.shape == (4000,)
     assert np.allclose(y, tone(), atol=1e-4)
 
 
@@ -40,7 +42,8 @@ def test_float_44k_is_resampled(tmp_path):
     p = tmp_path / "hi.wav"
     sf.write(p, tone(sr=44100, f=500), 44100, subtype="FLOAT")
     y, sr = load_audio(p, sr=8000)
-    assert sr == 8000 and abs(len(y) - 4000) <= 1
+    assert sr == 8000
+    assert abs(len(y) - 4000) <= 1
     # the 500 Hz tone survives resampling: dominant FFT bin at 500 Hz
     spec = np.abs(np.fft.rfft(y))
     assert abs(np.argmax(spec) * 8000 / len(y) - 500) < 5
@@ -51,7 +54,8 @@ def test_formats(tmp_path, fmt, subtype):
     p = tmp_path / f"x.{fmt.lower()}"
     sf.write(p, tone(), 8000, format=fmt, subtype=subtype)
     y, sr = load_audio(p)
-    assert sr == 8000 and abs(len(y) - 4000) < 100
+    assert sr == 8000
+    assert abs(len(y) - 4000) < 100
     assert np.corrcoef(y[:3900], tone()[:3900])[0, 1] > 0.99
 
 
@@ -117,7 +121,8 @@ def test_message_names_the_file(tmp_path):
     p.write_bytes(b"RIFF")
     with pytest.raises(AudioError) as e:
         load_audio(p)
-    assert "named_file.wav" in str(e.value) and "\n" not in str(e.value)
+    assert "named_file.wav" in str(e.value)
+    assert "\n" not in str(e.value)
 
 
 def test_silent_frames_rejected_by_extract_file(tmp_path):
@@ -146,6 +151,7 @@ def test_unsigned_8bit_and_upsampling(tmp_path):
     p = tmp_path / "u8.wav"
     sf.write(p, tone(sr=4000, f=300), 4000, subtype="PCM_U8")
     y, sr = load_audio(p, sr=8000)
-    assert sr == 8000 and abs(len(y) - 4000) <= 1
+    assert sr == 8000
+    assert abs(len(y) - 4000) <= 1
     spec = np.abs(np.fft.rfft(y))
     assert abs(np.argmax(spec) * 8000 / len(y) - 300) < 5

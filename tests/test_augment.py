@@ -4,8 +4,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from speechgmm.augment import (KINDS, RT60_S, SNR_DB, add_noise, augment, coloured_noise, parse_kinds,
-                               room_impulse_response, snr_db)
+from speechgmm.augment import (
+    KINDS,
+    RT60_S,
+    SNR_DB,
+    add_noise,
+    augment,
+    coloured_noise,
+    parse_kinds,
+    room_impulse_response,
+    snr_db,
+)
 from speechgmm.errors import ConfigError
 
 
@@ -20,7 +29,9 @@ def speechlike(n=8000, seed=0):
 def test_copies_are_deterministic_and_keep_length_and_level(kind):
     y = speechlike()
     a, b = augment(y, 8000, kind, seed=3, index=7), augment(y, 8000, kind, seed=3, index=7)
-    assert np.array_equal(a, b) and a.dtype == np.float32 and a.shape == y.shape
+    assert np.array_equal(a, b)
+    assert a.dtype == np.float32
+    assert a.shape == y.shape
     assert not np.array_equal(a, augment(y, 8000, kind, seed=3, index=8))
     assert not np.array_equal(a, augment(y, 8000, kind, seed=4, index=7))
     assert np.all(np.abs(a) <= 1.0)
@@ -31,7 +42,8 @@ def test_copies_are_deterministic_and_keep_length_and_level(kind):
 def test_noise_is_at_the_drawn_snr():
     y = speechlike()
     snrs = [snr_db(y, augment(y, 8000, "noise", 0, i).astype(np.float64) - y) for i in range(20)]
-    assert SNR_DB[0] - 0.2 <= min(snrs) and max(snrs) <= SNR_DB[1] + 0.2
+    assert SNR_DB[0] - 0.2 <= min(snrs)
+    assert max(snrs) <= SNR_DB[1] + 0.2
     assert max(snrs) - min(snrs) > 3  # drawn per file, not one fixed level
     rng = np.random.default_rng(0)
     assert abs(snr_db(y, add_noise(y, 15.0, rng) - y) - 15.0) < 0.1
@@ -50,7 +62,8 @@ def test_pink_noise_has_more_power_at_low_frequencies():
 def test_room_impulse_response_decays_60_db_in_rt60():
     rt60 = 0.4
     ir = room_impulse_response(8000, rt60, np.random.default_rng(0))
-    assert len(ir) == int(rt60 * 8000) and np.isclose(np.sum(ir ** 2), 1.0)
+    assert len(ir) == int(rt60 * 8000)
+    assert np.isclose(np.sum(ir ** 2), 1.0)
     e = ir[1:] ** 2  # the diffuse tail
     first, last = e[:400].mean(), e[-400:].mean()
     assert 45 < 10 * np.log10(first / last) < 65
@@ -58,7 +71,8 @@ def test_room_impulse_response_decays_60_db_in_rt60():
 
 
 def test_bad_kinds():
-    assert parse_kinds("noise, reverb") == ("noise", "reverb") and parse_kinds("") == ()
+    assert parse_kinds("noise, reverb") == ("noise", "reverb")
+    assert parse_kinds("") == ()
     with pytest.raises(ConfigError, match="echo"):
         parse_kinds("noise,echo")
     with pytest.raises(ConfigError, match="twice"):
@@ -78,4 +92,5 @@ def test_extract_files_copies_do_not_depend_on_batching_or_processes():
     for a, b in zip(full[2:], tail):
         assert np.array_equal(a, b)
     clean = extract_files(paths[:1])[0][0]
-    assert full[0].shape == clean.shape and not np.allclose(full[0], clean)
+    assert full[0].shape == clean.shape
+    assert not np.allclose(full[0], clean)

@@ -31,7 +31,9 @@ def test_predict_and_posteriors():
     Xt, yt = data(seed=1)
     assert clf.predict(Xt) == yt
     P = clf.predict_proba(Xt)
-    assert P.shape == (18, 3) and np.allclose(P.sum(1), 1) and np.all(np.isfinite(P))
+    assert P.shape == (18, 3)
+    assert np.allclose(P.sum(1), 1)
+    assert np.all(np.isfinite(P))
     # totals of thousands of nats apart: still finite, no overflow
     assert P.max() == 1.0
 

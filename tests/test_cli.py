@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
-from conftest import ROOT, run_cli
+from _helpers import ROOT, run_cli
 
 MAN = ROOT / "data_manifest" / "asr_course"
 
@@ -22,7 +21,8 @@ def one_line_error(r, *needles):
     assert r.returncode != 0, r.stdout
     no_traceback(r)
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert lines and all("error" in ln for ln in lines), r.stderr
+    assert lines, r.stderr
+    assert all("error" in ln for ln in lines), r.stderr
     for n in needles:
         assert n in r.stderr, (n, r.stderr)
 
@@ -58,23 +58,31 @@ def small(corpus, tmp_path_factory):
 def test_help_for_every_command():
     for cmd in ("features", "train", "classify", "evaluate", "info", "train-ubm", "verify"):
         r = run_cli(cmd, "--help")
-        assert r.returncode == 0 and "example" in r.stdout, cmd
+        assert r.returncode == 0, cmd
+        assert "example" in r.stdout, cmd
 
 
 def test_train_info_evaluate(small, tmp_path):
     r = run_cli("info", small["model"])
-    assert r.returncode == 0 and "female male" in r.stdout and "column 'gender'" in r.stdout
+    assert r.returncode == 0
+    assert "female male" in r.stdout
+    assert "column 'gender'" in r.stdout
     h = json.loads(run_cli("info", small["model"], "--json").stdout)
-    assert h["labels"] == ["female", "male"] and h["features"]["sr"] == 8000 and len(h["manifest_sha256"]) == 64
+    assert h["labels"] == ["female", "male"]
+    assert h["features"]["sr"] == 8000
+    assert len(h["manifest_sha256"]) == 64
     png = tmp_path / "conf.png"
     r = run_cli("evaluate", small["test"], "--model", small["model"], "--json", "--plot", png)
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout.strip().splitlines()[-1])
-    assert rep["n"] == 44 and rep["label_column"] == "gender"
-    assert np.array(rep["confusion"]).sum() == 44 and rep["accuracy"] >= 0.75
+    assert rep["n"] == 44
+    assert rep["label_column"] == "gender"
+    assert np.array(rep["confusion"]).sum() == 44
+    assert rep["accuracy"] >= 0.75
     assert png.read_bytes()[:4] == b"\x89PNG"
     txt = run_cli("evaluate", small["test"], "--model", small["model"]).stdout
-    assert "accuracy" in txt and "confusion" in txt
+    assert "accuracy" in txt
+    assert "confusion" in txt
 
 
 def test_classify_table_and_json(small):
@@ -83,9 +91,11 @@ def test_classify_table_and_json(small):
     objs = [json.loads(ln) for ln in r.stdout.splitlines()]
     assert len(objs) == 3
     for o in objs:
-        assert o["label"] in ("female", "male") and set(o["scores"]) == {"female", "male"}
+        assert o["label"] in ("female", "male")
+        assert set(o["scores"]) == {"female", "male"}
         assert o["label"] == max(o["scores"], key=o["scores"].get)
-        assert abs(sum(o["posteriors"].values()) - 1) < 1e-9 and o["frames"] > 0
+        assert abs(sum(o["posteriors"].values()) - 1) < 1e-9
+        assert o["frames"] > 0
     table = run_cli("classify", *small["wavs"], "--model", small["model"]).stdout
     assert len(table.strip().splitlines()) == 4
 
@@ -112,7 +122,8 @@ def test_unusual_audio_is_resampled_and_classified(small, tmp_path):
     r = run_cli("classify", p, "--model", small["model"], "--json")
     assert r.returncode == 0, r.stderr
     b = json.loads(r.stdout)
-    assert b["label"] == a["label"] and abs(b["frames"] - a["frames"]) <= 1
+    assert b["label"] == a["label"]
+    assert abs(b["frames"] - a["frames"]) <= 1
 
 
 def bad_files(d: Path, good: Path):
@@ -125,8 +136,7 @@ def bad_files(d: Path, good: Path):
     y = np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.1
     y[10] = np.nan
     sf.write(d / "nan.wav", y, 8000, subtype="FLOAT")
-    return {"missing": d / "missing.wav", "empty": d / "empty.wav", "corrupt": d / "corrupt.wav",
-            "truncated": d / "truncated.wav", "silent": d / "silent.wav", "short": d / "short.wav", "nan": d / "nan.wav"}
+    return {k: d / f"{k}.wav" for k in ("missing", "empty", "corrupt", "truncated", "silent", "short", "nan")}
 
 
 @pytest.mark.parametrize("case", ["missing", "empty", "corrupt", "truncated", "silent", "short", "nan"])
@@ -158,7 +168,8 @@ def test_bad_model_file(small, tmp_path, case, says):
             np.save(fh, np.ones(3))
     r = run_cli("classify", small["wavs"][0], "--model", p)
     one_line_error(r, "model.npz")
-    assert says in r.stderr and "pickle" not in r.stderr
+    assert says in r.stderr
+    assert "pickle" not in r.stderr
     assert r.stdout == ""
 
 
@@ -186,7 +197,8 @@ def test_train_bad_manifests(small, tmp_path):
 def test_train_bad_audio_in_manifest_leaves_no_model(small, tmp_path):
     bad = bad_files(tmp_path / "bad", small["wavs"][0])
     m = tmp_path / "m.csv"
-    rows = [f"{w},x" for w in small["wavs"][:2]] + [f"{small['wavs'][2]},y", f"{bad['silent']},y", f"{bad['corrupt']},y"]
+    rows = [f"{w},x" for w in small["wavs"][:2]]
+    rows += [f"{small['wavs'][2]},y", f"{bad['silent']},y", f"{bad['corrupt']},y"]
     m.write_text("path,label\n" + "\n".join(rows) + "\n")
     out = tmp_path / "out"
     out.mkdir()
@@ -213,7 +225,8 @@ def test_ubm_map_and_verify(small, tmp_path):
     r = run_cli("train", small["test"], "-o", spk, "--label-column", "speaker", "--ubm", ubm)
     assert r.returncode == 0, r.stderr
     h = json.loads(run_cli("info", spk, "--json").stdout)
-    assert h["method"] == "map" and h["features"]["cmn"] is False  # the UBM's front end is used
+    assert h["method"] == "map"
+    assert h["features"]["cmn"] is False
     rows = list(csv.DictReader(open(small["test"])))
     trials = tmp_path / "trials.txt"
     speakers = sorted({r["speaker"] for r in rows})
@@ -223,8 +236,11 @@ def test_ubm_map_and_verify(small, tmp_path):
     r = run_cli("verify", "--model", spk, "--trials", trials, "--json", "--det", det, "-o", scores)
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout.strip().splitlines()[-1])
-    assert 0 <= rep["eer"] <= 0.5 and rep["n_target"] == 22 and rep["n_nontarget"] == 22
-    assert det.read_bytes()[:4] == b"\x89PNG" and len(scores.read_text().splitlines()) == 44
+    assert 0 <= rep["eer"] <= 0.5
+    assert rep["n_target"] == 22
+    assert rep["n_nontarget"] == 22
+    assert det.read_bytes()[:4] == b"\x89PNG"
+    assert len(scores.read_text().splitlines()) == 44
     bad = tmp_path / "bad_trials.txt"
     bad.write_text("AH only-two-fields\n")
     one_line_error(run_cli("verify", "--model", spk, "--trials", bad), "bad_trials.txt:1")
@@ -239,7 +255,8 @@ def test_train_ubm_on_class_model_is_rejected(small, tmp_path):
 
 def test_bad_arguments_exit_nonzero():
     r = run_cli("train", "x.csv", "-o", "m.npz", "--components", "0")
-    assert r.returncode == 2 and "positive integer" in r.stderr
+    assert r.returncode == 2
+    assert "positive integer" in r.stderr
     no_traceback(r)
 
 
@@ -250,7 +267,8 @@ def test_train_with_feature_cache(small, tmp_path):
                 "--iterations", "5", "--cache", cache)
     assert r.returncode == 0, r.stderr
     (scp,) = cache.glob("features-*.scp")  # one archive, named by what it holds
-    assert scp.with_suffix(".ark").is_file() and len(scp.read_text().splitlines()) == \
+    assert scp.with_suffix(".ark").is_file()
+    assert len(scp.read_text().splitlines()) == \
         len(open(small["train"]).read().splitlines()) - 1
     rep = json.loads(run_cli("evaluate", small["test"], "--model", out, "--json").stdout.splitlines()[-1])
     ref = json.loads(run_cli("evaluate", small["test"], "--model", small["model"], "--json").stdout.splitlines()[-1])
@@ -266,12 +284,14 @@ def test_classify_path_imports_no_heavy_module():
     code = ("import sys, runpy; sys.argv = ['speechgmm', 'classify', 'examples/male_AH_1A.wav']\n"
             "try:\n    runpy.run_module('speechgmm', run_name='__main__')\nexcept SystemExit as e:\n"
             "    assert not e.code, e.code\n"
-            "heavy = [m for m in sys.modules if m.split('.')[0] in ('librosa', 'numba', 'matplotlib', 'sklearn', 'dask')"
+            "heavy = [m for m in sys.modules"
+            " if m.split('.')[0] in ('librosa', 'numba', 'matplotlib', 'sklearn', 'dask')"
             " or m in ('scipy.fft', 'scipy.special', 'scipy.stats', 'scipy.cluster')]\n"
             "print('HEAVY', heavy)")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert "male" in r.stdout and "HEAVY []" in r.stdout, r.stdout
+    assert "male" in r.stdout, r.stdout
+    assert "HEAVY []" in r.stdout, r.stdout
 
 
 def test_train_with_augmentation(small, tmp_path):
@@ -305,5 +325,6 @@ def test_train_ubm_with_augmentation(small, tmp_path):
         r = run_cli("train-ubm", small["train"], "-o", out, "--components", "8", "--iterations", "3", *extra)
         assert r.returncode == 0, r.stderr
     a, b = load_model(plain), load_model(aug)
-    assert a.header["training"]["augment"] == [] and b.header["training"]["augment"] == ["reverb"]
+    assert a.header["training"]["augment"] == []
+    assert b.header["training"]["augment"] == ["reverb"]
     assert not np.allclose(a.ubm.means_, b.ubm.means_)

@@ -5,7 +5,7 @@ import csv
 import subprocess
 import sys
 
-from conftest import ROOT
+from _helpers import ROOT
 
 MAN = ROOT / "data_manifest" / "asr_course"
 
@@ -22,10 +22,13 @@ def test_counts_and_paths_exist(corpus):
     def rows(name):
         return list(csv.DictReader(open(MAN / name)))
 
-    assert len(rows("course_train.csv")) == 330 and len(rows("course_test.csv")) == 110
+    assert len(rows("course_train.csv")) == 330
+    assert len(rows("course_test.csv")) == 110
     tr, te = rows("train.csv"), rows("test.csv")
-    assert len(tr) == 2072 and len({r["speaker"] for r in tr}) == 95
-    assert len(te) == 1606 and len({r["speaker"] for r in te}) == 73
+    assert len(tr) == 2072
+    assert len({r["speaker"] for r in tr}) == 95
+    assert len(te) == 1606
+    assert len({r["speaker"] for r in te}) == 73
     assert not ({r["speaker"] for r in tr} & {r["speaker"] for r in te})
     for name in ("course_train.csv", "course_test.csv", "train.csv", "test.csv"):
         for r in rows(name):
@@ -37,4 +40,6 @@ def test_counts_and_paths_exist(corpus):
 def test_missing_corpus_is_a_clear_error(tmp_path):
     r = subprocess.run([sys.executable, ROOT / "data_manifest" / "make_manifests.py", "--corpus", tmp_path,
                         "--out", tmp_path / "o"], capture_output=True, text=True)
-    assert r.returncode == 2 and "corpus not found" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2
+    assert "corpus not found" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -7,8 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-
-from conftest import ROOT, run_cli
+from _helpers import ROOT, run_cli
 
 pytest.importorskip("dask.distributed")
 
@@ -33,7 +32,8 @@ def client():
 def paths_labels(corpus):
     import csv
 
-    rows = [r for r in csv.DictReader(open(ROOT / "data_manifest/asr_course/train.csv")) if r["speaker"] in ("AE", "AC", "AJ", "AG")]
+    with open(ROOT / "data_manifest/asr_course/train.csv") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["speaker"] in ("AE", "AC", "AJ", "AG")]
     return [corpus / r["path"] for r in rows], [r["gender"] for r in rows]
 
 

@@ -27,7 +27,8 @@ def mfcc_frames(gmm_dir):
 def test_loglik_never_decreases_on_real_mfcc(mfcc_frames, init):
     g = DiagGMM(8, max_iter=15, tol=0, init=init, random_state=0, dtype=np.float64).fit(mfcc_frames)
     h = np.array(g.log_likelihood_history_)
-    assert len(h) == 15 and g.n_iter_ == 15
+    assert len(h) == 15
+    assert g.n_iter_ == 15
     assert np.all(np.diff(h) >= -1e-7), np.diff(h)
     assert h[-1] > h[0]
 
@@ -51,7 +52,8 @@ def test_variance_floor_binds_on_degenerate_dimension():
     X[:, 2] = 1.0  # a constant dimension: ML variance 0
     X[:10, 2] = 1.001
     g = DiagGMM(3, max_iter=10, random_state=0, var_floor=1e-3).fit(X)
-    assert np.all(np.isfinite(g.means_)) and np.all(g.variances_[:, 2] >= g.var_floor_[2])
+    assert np.all(np.isfinite(g.means_))
+    assert np.all(g.variances_[:, 2] >= g.var_floor_[2])
     assert np.isfinite(g.score(X))
 
 
@@ -63,7 +65,8 @@ def test_chunked_accumulation_equals_one_shot():
     chunked = g.accumulate([X[:1234], X[1234:]])
     for a, b in [(once.n, chunked.n), (once.f, chunked.f), (once.s, chunked.s)]:
         assert np.allclose(a, b, rtol=1e-9, atol=1e-9)
-    assert np.isclose(once.loglik, chunked.loglik) and chunked.frames == 5000
+    assert np.isclose(once.loglik, chunked.loglik)
+    assert chunked.frames == 5000
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -79,11 +82,14 @@ def test_threaded_accumulation_equals_serial_and_is_repeatable(mfcc_frames, dtyp
         # component's largest statistic (measured: 6e-5 on 0.23 with terms of order 1e4, float32).
         scale = np.abs(x).max(axis=-1, keepdims=True) if x.ndim == 2 else np.abs(x)
         assert np.all(np.abs(x - y) <= rtol * scale + rtol)
-    assert np.isclose(serial.loglik, a.loglik, rtol=rtol) and serial.frames == a.frames
+    assert np.isclose(serial.loglik, a.loglik, rtol=rtol)
+    assert serial.frames == a.frames
     # chunk statistics are summed in chunk order, in buffers of one layout: thread timing
     # cannot change the result
     for b in more:
-        assert a.loglik == b.loglik and np.array_equal(a.f, b.f) and np.array_equal(a.s, b.s)
+        assert a.loglik == b.loglik
+        assert np.array_equal(a.f, b.f)
+        assert np.array_equal(a.s, b.s)
         assert np.array_equal(a.n, b.n)
 
 
@@ -94,7 +100,8 @@ def test_posteriors_never_subnormal(dtype):
     a = np.array([[0.0, -50.0, -90.0, -200.0, -720.0, -1e4, -np.inf]], dtype=dtype)
     e = exp_shifted(a.copy(), _exp_floor(dtype, 64))
     tiny = np.finfo(dtype).tiny
-    assert np.all(e >= tiny * 64) and e[0, 0] == 1.0
+    assert np.all(e >= tiny * 64)
+    assert e[0, 0] == 1.0
     assert np.isclose(e[0, 1], np.exp(-50.0), rtol=1e-5)  # normal values are untouched
     # logsumexp is unchanged to within rounding
     assert np.isclose(logsumexp_rows(a.astype(np.float64))[0], np.log1p(np.exp(-50.0)), rtol=1e-12)
@@ -102,7 +109,8 @@ def test_posteriors_never_subnormal(dtype):
     X = np.concatenate([blobs(2000, seed=1), blobs(10, seed=2) + 40]).astype(dtype)
     g = DiagGMM(3, max_iter=5, random_state=0, dtype=dtype).fit(X)
     st = g.accumulate(X)
-    assert np.all(np.isfinite(st.f)) and np.isclose(st.n.sum(), len(X))
+    assert np.all(np.isfinite(st.f))
+    assert np.isclose(st.n.sum(), len(X))
 
 
 def test_merge_of_accumulators_equals_accumulator_over_both():
@@ -111,10 +119,13 @@ def test_merge_of_accumulators_equals_accumulator_over_both():
     a, b = g.accumulate(X[:1500]), g.accumulate(X[1500:])
     both = g.accumulate(X)
     merged = a + b
-    assert np.allclose(merged.n, both.n) and np.allclose(merged.f, both.f) and np.allclose(merged.s, both.s)
+    assert np.allclose(merged.n, both.n)
+    assert np.allclose(merged.f, both.f)
+    assert np.allclose(merged.s, both.s)
     assert sum([a, b]).frames == 4000
     r = GMMStats.from_dict(merged.to_dict())
-    assert np.array_equal(r.s, merged.s) and r.loglik == merged.loglik
+    assert np.array_equal(r.s, merged.s)
+    assert r.loglik == merged.loglik
 
 
 def test_update_from_stats_is_the_m_step():
@@ -124,10 +135,13 @@ def test_update_from_stats_is_the_m_step():
     w, mu, var, dead = m_step(st, g.var_floor_)
     assert not dead.any()
     g.update(st)
-    assert np.allclose(g.weights_, w) and np.allclose(g.means_, mu) and np.allclose(g.variances_, var)
+    assert np.allclose(g.weights_, w)
+    assert np.allclose(g.means_, mu)
+    assert np.allclose(g.variances_, var)
     # posterior-weighted mean computed by hand
     post = g.predict_proba(X)
-    assert post.shape == (2000, 3) and np.allclose(post.sum(1), 1)
+    assert post.shape == (2000, 3)
+    assert np.allclose(post.sum(1), 1)
 
 
 def test_log_gaussian_matrices_match_direct_density():
@@ -138,7 +152,8 @@ def test_log_gaussian_matrices_match_direct_density():
     X = rng.normal(size=(5, 3))
     W, b = log_gaussian_matrices(w, mu, var)
     got = np.hstack([X, X ** 2]) @ W + b
-    direct = np.log(w) + np.array([[-0.5 * np.sum(np.log(2 * np.pi * var[k]) + (x - mu[k]) ** 2 / var[k]) for k in range(2)] for x in X])
+    direct = np.log(w) + np.array([[-0.5 * np.sum(np.log(2 * np.pi * var[k]) + (x - mu[k]) ** 2 / var[k])
+                                    for k in range(2)] for x in X])
     assert np.allclose(got, direct)
 
 
@@ -164,13 +179,15 @@ def test_deterministic_given_seed(mfcc_frames):
     a = DiagGMM(8, max_iter=5, init="kmeans", random_state=7).fit(mfcc_frames)
     b = DiagGMM(8, max_iter=5, init="kmeans", random_state=7).fit(mfcc_frames)
     c = DiagGMM(8, max_iter=5, init="kmeans", random_state=8).fit(mfcc_frames)
-    assert np.array_equal(a.means_, b.means_) and np.array_equal(a.variances_, b.variances_)
+    assert np.array_equal(a.means_, b.means_)
+    assert np.array_equal(a.variances_, b.variances_)
     assert not np.allclose(a.means_, c.means_)
 
 
 def test_split_init_grows_to_non_power_of_two():
     g = DiagGMM(6, max_iter=2, init="split", random_state=0).fit(blobs(3000, k=6))
-    assert g.means_.shape == (6, 4) and np.isclose(g.weights_.sum(), 1)
+    assert g.means_.shape == (6, 4)
+    assert np.isclose(g.weights_.sum(), 1)
 
 
 def test_collapsed_component_is_reseeded_not_nan():
@@ -179,14 +196,17 @@ def test_collapsed_component_is_reseeded_not_nan():
     g = DiagGMM(3, max_iter=5, tol=0, weights_init=[0.5, 0.49, 0.01],
                 means_init=np.vstack([X[:2].copy(), far]), variances_init=np.ones((3, 4))).fit(X)
     assert g.n_reseeded_ >= 1
-    assert np.all(np.isfinite(g.means_)) and np.all(g.weights_ > 0) and np.isfinite(g.score(X))
+    assert np.all(np.isfinite(g.means_))
+    assert np.all(g.weights_ > 0)
+    assert np.isfinite(g.score(X))
 
 
 def test_hard_em_assigns_each_frame_fully():
     X = blobs(3000)
     g = DiagGMM(3, max_iter=10, hard=True, random_state=0).fit(X)
     st = g.accumulate(X)
-    assert np.isclose(st.n.sum(), 3000) and np.all(np.mod(st.n, 1) == 0)
+    assert np.isclose(st.n.sum(), 3000)
+    assert np.all(np.mod(st.n, 1) == 0)
     assert np.all(np.diff(g.log_likelihood_history_) >= -1e-6)
 
 
@@ -211,7 +231,8 @@ def test_bad_inputs():
 def test_bic_aic_prefer_true_k():
     X = blobs(4000, k=3, seed=5)
     bics = [DiagGMM(k, random_state=0).fit(X).bic(X) for k in (1, 3, 8)]
-    assert bics[1] < bics[0] and bics[1] < bics[2]
+    assert bics[1] < bics[0]
+    assert bics[1] < bics[2]
     g = DiagGMM(3, random_state=0).fit(X)
     assert g.aic(X) < g.bic(X)
 
@@ -234,7 +255,8 @@ def test_streamed_features_give_the_same_em(gmm_dir, monkeypatch):
     init = DiagGMM(8, max_iter=0, random_state=0).fit(arrays)
     kw = dict(weights_init=init.weights_, means_init=init.means_, variances_init=init.variances_, max_iter=4, tol=0)
     a, b = DiagGMM(8, **kw).fit(arrays), DiagGMM(8, **kw).fit(stream)
-    assert np.allclose(a.means_, b.means_) and np.allclose(a.log_likelihood_history_, b.log_likelihood_history_)
+    assert np.allclose(a.means_, b.means_)
+    assert np.allclose(a.log_likelihood_history_, b.log_likelihood_history_)
     c = DiagGMM(8, init="split", max_iter=3, random_state=0).fit(stream)
     assert np.all(np.diff(c.log_likelihood_history_) > -1e-4)
 
@@ -262,4 +284,5 @@ def test_threaded_accumulate_reports_bad_stream_arrays():
             g.accumulate(Stream([X[:1000], X[1000:2000], bad, X[2000:]]))
     # and the model still works afterwards (no thread or buffer left in a bad state)
     st = g.accumulate(Stream([X[:1500], X[1500:]]))
-    assert st.frames == 3000 and np.isclose(st.n.sum(), 3000)
+    assert st.frames == 3000
+    assert np.isclose(st.n.sum(), 3000)

@@ -23,7 +23,8 @@ def test_csv_relative_paths_resolve_against_manifest_folder(tmp_path, audio_dir)
     m.write_text("path,label,speaker\naudio/a.wav,yes,s1\naudio/b.wav,no,s2\n")
     man = read_manifest(m)
     assert man.paths == [audio_dir / "a.wav", audio_dir / "b.wav"]
-    assert man.labels("label") == ["yes", "no"] and man.labels("speaker") == ["s1", "s2"]
+    assert man.labels("label") == ["yes", "no"]
+    assert man.labels("speaker") == ["s1", "s2"]
     assert len(man.sha256) == 64
 
 
@@ -32,7 +33,8 @@ def test_tsv_with_id_and_root(tmp_path, audio_dir):
     m.parent.mkdir()
     m.write_text("utt\tpath\tlabel\nu1\taudio/c.wav\tx\nu2\taudio/a.wav\ty\n")
     man = read_manifest(m, root=tmp_path)
-    assert man.utts == ["u1", "u2"] and man.paths[0] == audio_dir / "c.wav"
+    assert man.utts == ["u1", "u2"]
+    assert man.paths[0] == audio_dir / "c.wav"
 
 
 def test_kaldi_data_dir(tmp_path, audio_dir):
@@ -42,14 +44,17 @@ def test_kaldi_data_dir(tmp_path, audio_dir):
     (d / "text").write_text("u1 one\nu2 two\n")
     (d / "utt2spk").write_text("u1 s1\nu2 s2\n")
     man = read_manifest(d)
-    assert man.labels("label") == ["one", "two"] and man.labels("speaker") == ["s1", "s2"]
-    assert man.paths[1].name == "b.wav" and man.paths[1].is_file()
+    assert man.labels("label") == ["one", "two"]
+    assert man.labels("speaker") == ["s1", "s2"]
+    assert man.paths[1].name == "b.wav"
+    assert man.paths[1].is_file()
     assert read_manifest(d / "wav.scp").labels("label") == ["one", "two"]
 
 
 def test_course_kaldi_dir(gmm_dir):
     man = read_manifest(gmm_dir / "train")
-    assert len(man) == 330 and sorted(set(man.labels("label"))) == sorted("123456789OZ")
+    assert len(man) == 330
+    assert sorted(set(man.labels("label"))) == sorted("123456789OZ")
 
 
 @pytest.mark.parametrize("text,match", [

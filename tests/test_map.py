@@ -22,7 +22,8 @@ def ubm_and_data():
 def test_infinite_relevance_returns_ubm(ubm_and_data):
     ubm, X = ubm_and_data
     g = map_adapt(ubm, ubm.accumulate(X), np.inf, "mwv")
-    assert np.allclose(g.means_, ubm.means_) and np.allclose(g.variances_, ubm.variances_)
+    assert np.allclose(g.means_, ubm.means_)
+    assert np.allclose(g.variances_, ubm.variances_)
     assert np.allclose(g.weights_, ubm.weights_)
 
 
@@ -32,7 +33,8 @@ def test_zero_relevance_is_one_ml_em_step(ubm_and_data):
     g = map_adapt(ubm, st, 0.0, "mwv")
     w, mu, var, dead = m_step(st, ubm.var_floor_)
     live = ~dead
-    assert np.allclose(g.means_[live], mu[live]) and np.allclose(g.weights_, w)
+    assert np.allclose(g.means_[live], mu[live])
+    assert np.allclose(g.weights_, w)
     assert np.allclose(g.variances_[live], var[live])
 
 
@@ -46,7 +48,8 @@ def test_large_relevance_moves_means_less(ubm_and_data):
 def test_only_means_adapted_by_default(ubm_and_data):
     ubm, X = ubm_and_data
     g = map_adapt(ubm, ubm.accumulate(X), 16.0)
-    assert np.array_equal(g.variances_, ubm.variances_) and np.array_equal(g.weights_, ubm.weights_)
+    assert np.array_equal(g.variances_, ubm.variances_)
+    assert np.array_equal(g.weights_, ubm.weights_)
     with pytest.raises(ConfigError):
         map_adapt(ubm, ubm.accumulate(X), 16.0, adapt="q")
 

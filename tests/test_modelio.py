@@ -31,10 +31,12 @@ def model(tmp_path):
 def test_round_trip_scores_identical(model):
     p, clf, X = model
     mf = load_model(p)
-    assert mf.kind == "classifier" and mf.classifier.labels_ == ["a", "b"]
+    assert mf.kind == "classifier"
+    assert mf.classifier.labels_ == ["a", "b"]
     assert mf.feature_config == FeatureConfig()
     assert np.allclose(mf.classifier.decision_scores(X), clf.decision_scores(X))
-    assert mf.header["label_column"] == "label" and mf.header["format_version"] == 1
+    assert mf.header["label_column"] == "label"
+    assert mf.header["format_version"] == 1
 
 
 def test_no_pickle_needed(model):

@@ -7,8 +7,7 @@ import shlex
 import subprocess
 import sys
 
-
-from conftest import ROOT
+from _helpers import ROOT
 
 README = (ROOT / "README.md").read_text()
 
@@ -127,5 +126,6 @@ def test_readme_speechgmm_commands_run(corpus, tmp_path):
             assert [ln.split()[:2] for ln in shown] == [ln.split()[:2] for ln in got]
         ran += 1
     assert ran >= 8
-    assert (tmp_path / "digits.npz").is_file() and (tmp_path / "confusion.png").is_file()
+    assert (tmp_path / "digits.npz").is_file()
+    assert (tmp_path / "confusion.png").is_file()
     assert (tmp_path / "feats" / "test.scp").is_file()

@@ -1,0 +1,26 @@
+"""Helpers shared by test modules (imported as ``from _helpers import ROOT, run_cli``; fixtures live in conftest)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+#: The checkout's root (the folder holding ``speechgmm/``, ``tests/``, ``recipes/``).
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, cwd=None, input=None, timeout: float = 600, env=None) -> subprocess.CompletedProcess:
+    """Run ``python -m speechgmm ARGS`` in a subprocess; return the completed process."""
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "speechgmm", *map(str, args)],
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=e,
+    )

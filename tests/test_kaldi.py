@@ -1,0 +1,84 @@
+"""Kaldi file I/O (speechgmm.kaldi): feature archives and the two-column files of a data dir."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from speechgmm.errors import ManifestError
+from speechgmm.kaldi import ArkFeatures, read_feats, read_text, read_wav_scp, write_feats
+
+
+def test_write_feats_round_trip_and_scp_points_at_final_ark(tmp_path):
+    rng = np.random.default_rng(6)
+    items = [("u2", rng.standard_normal((7, 39)).astype(np.float32)),
+             ("u1", rng.standard_normal((3, 39)).astype(np.float32))]
+    scp = write_feats(tmp_path / "f.ark", items)
+    assert scp == tmp_path / "f.scp"
+    assert [ln.split()[0] for ln in scp.read_text().splitlines()] == ["u2", "u1"]
+    assert all(ln.split()[1].startswith(str(tmp_path / "f.ark") + ":") for ln in scp.read_text().splitlines())
+    for got in (read_feats(scp), read_feats(tmp_path / "f.ark")):
+        assert list(got) == ["u2", "u1"]
+        for k, m in items:
+            assert np.array_equal(got[k], m)
+
+
+def test_write_feats_is_atomic(tmp_path):
+    def items():
+        yield "a", np.zeros((2, 3), np.float32)
+        raise RuntimeError("extraction failed half-way")
+
+    (tmp_path / "f.ark").write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        write_feats(tmp_path / "f.ark", items())
+    assert (tmp_path / "f.ark").read_bytes() == b"old"  # previous output untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.ark"]  # no scp, no temp files
+
+
+def test_read_wav_scp_and_text(tmp_path):
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "wav.scp").write_text("b sub/b.wav\na /abs/a.wav\n\n")
+    (d / "text").write_text("b  SEVEN  EIGHT\na ZERO\n")
+    assert read_wav_scp(d / "wav.scp") == {"b": (d / "sub" / "b.wav").resolve(), "a": Path("/abs/a.wav")}
+    assert read_text(d / "text") == {"b": "SEVEN  EIGHT", "a": "ZERO"}
+    (d / "dup").write_text("a x\na y\n")
+    with pytest.raises(ManifestError, match="duplicate key 'a'"):
+        read_text(d / "dup")
+    (d / "pipe.scp").write_text("a sox a.sph -t wav - |\n")
+    with pytest.raises(ManifestError, match="piped"):
+        read_wav_scp(d / "pipe.scp")
+    with pytest.raises(ManifestError, match="no such file"):
+        read_text(d / "missing")
+
+
+def test_read_feats_rejects_garbage(tmp_path):
+    p = tmp_path / "bad.ark"
+    p.write_bytes(b"utt1 \x00Bxx garbage")
+    with pytest.raises(ManifestError, match="bad.ark"):
+        read_feats(p)
+
+
+def test_read_feats_resolves_scp_paths_relative_to_the_scp(tmp_path, monkeypatch):
+    """Kaldi writes ark paths relative to the directory it ran in; read_feats also tries the scp's folder."""
+    d = tmp_path / "data"
+    d.mkdir()
+    m = np.arange(12, dtype=np.float32).reshape(4, 3)
+    write_feats(d / "feats.ark", [("u", m)])
+    monkeypatch.chdir(d)
+    (d / "rel.scp").write_text((d / "feats.scp").read_text().replace(str(d / "feats.ark"), "feats.ark"))
+    monkeypatch.chdir(tmp_path)  # "feats.ark" is not in the current directory
+    assert np.array_equal(read_feats(d / "rel.scp")["u"], m)
+
+
+def test_ark_features_streams_the_chosen_keys_in_order(tmp_path):
+    rng = np.random.default_rng(7)
+    items = [(f"u{i}", rng.standard_normal((i + 2, 4)).astype(np.float32)) for i in range(5)]
+    scp = write_feats(tmp_path / "f.ark", items)
+    stream = ArkFeatures(scp, ["u3", "u0"])
+    assert len(stream) == 2
+    got = list(stream)
+    assert np.array_equal(got[0], items[3][1])
+    assert np.array_equal(got[1], items[0][1])
+    assert [x.shape[0] for x in ArkFeatures(scp)] == [2, 3, 4, 5, 6]
