@@ -21,8 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "recipes"))  # recipes/_common.py: the harness
+from _common import find_corpus
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+
 
 
 def sk_model(g):
@@ -47,7 +50,6 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", default=None)
     args = ap.parse_args()
-    from speechgmm._util import find_corpus
     from speechgmm.classifier import GMMClassifier
     from speechgmm.features import FeatureConfig, extract_files
     from speechgmm.manifest import read_manifest
@@ -61,7 +63,8 @@ def main() -> int:
     Xte = extract_files(te.paths, cfg)[0]
     n_frames = sum(x.shape[0] for x in Xte)
     print(f"scoring {len(Xte)} utterances ({n_frames} frames, 39 dims) against 11 digit GMMs")
-    print(f"{'K':>4} | {'speechgmm s':>11} | {'sklearn per utt s':>17} {'x':>6} | {'sklearn all frames s':>20} {'x':>6} | max |diff|")
+    print(f"{'K':>4} | {'speechgmm s':>11} | {'sklearn per utt s':>17} {'x':>6} | "
+          f"{'sklearn all frames s':>20} {'x':>6} | max |diff|")
     for K in (16, 64):
         clf = GMMClassifier(K, max_iter=5, init="kmeans").fit(Xtr, tr.labels("label"))
         clf.score_utterances(Xte[:5])
@@ -79,11 +82,13 @@ def main() -> int:
         tot = np.add.reduceat(np.stack(cols, 1), starts, axis=0)
         t_all = time.perf_counter() - t
         diff = max(np.abs(ours - per).max(), np.abs(ours - tot).max())
-        print(f"{K:>4} | {t_ours:11.3f} | {t_per:17.3f} {t_per / t_ours:6.1f} | {t_all:20.3f} {t_all / t_ours:6.1f} | {diff:.2e}")
+        print(f"{K:>4} | {t_ours:11.3f} | {t_per:17.3f} {t_per / t_ours:6.1f} | "
+              f"{t_all:20.3f} {t_all / t_ours:6.1f} | {diff:.2e}")
     wav = "examples/male_AH_1A.wav"
     base = wall([sys.executable, "-c", "pass"])
     cold = wall([sys.executable, "-m", "speechgmm", "classify", wav])
-    imp = wall([sys.executable, "-c", "import librosa; librosa.feature.mfcc(y=__import__('numpy').zeros(8000, 'float32'), sr=8000)"], n=3)
+    librosa_mfcc = "import librosa; librosa.feature.mfcc(y=__import__('numpy').zeros(8000, 'float32'), sr=8000)"
+    imp = wall([sys.executable, "-c", librosa_mfcc], n=3)
     print(f"cold start: speechgmm classify {wav} (bundled model): {cold:.3f} s wall (median of 7); "
           f"python -c pass {base:.3f} s; for reference, importing librosa + first mfcc call {imp:.2f} s")
     return 0

@@ -18,8 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "recipes"))  # recipes/_common.py: the harness
+from _common import find_corpus
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
@@ -30,7 +32,6 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--shards", type=int, default=8)
     args = ap.parse_args()
-    from speechgmm._util import find_corpus
     from speechgmm.distributed import DaskSource, _shard_stats, dask_client
     from speechgmm.features import FeatureConfig, extract_files
     from speechgmm.gmm import DiagGMM
@@ -65,7 +66,8 @@ def main() -> int:
     K, D = gmm.means_.shape
     print(f"E-step over {len(X):,} frames x {D} dims, K={K}, {args.shards} shards")
     print(f"  local (1 process, BLAS threads)   {t_local:7.3f} s")
-    print(f"  LocalCluster ({args.workers} workers x 1 thread) {t_dist:7.3f} s   (ratio local/dask {t_local / t_dist:.2f})")
+    print(f"  LocalCluster ({args.workers} workers x 1 thread) {t_dist:7.3f} s   "
+          f"(ratio local/dask {t_local / t_dist:.2f})")
     print(f"  statistics per shard: {sizes[10_000]:,} bytes for 10,000 frames, {sizes[len(shards[0])]:,} bytes for "
           f"{len(shards[0]):,} frames  (K(2D+1) doubles = {K * (2 * D + 1) * 8:,} bytes)")
     print(f"  per iteration: parameters out {params_bytes:,} bytes (broadcast once per worker), "

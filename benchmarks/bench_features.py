@@ -17,21 +17,20 @@ from __future__ import annotations
 
 import os
 
-for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[_v] = "1"
+# one BLAS/OpenMP thread, set before numpy loads
+os.environ.update(dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"),
+                                "1"))
 
-import argparse  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import sys
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from speechgmm._util import default_corpora  # noqa: E402
-from speechgmm.audio import load_audio  # noqa: E402
-from speechgmm.features import FeatureConfig, add_deltas, extract_file, extract_files, mfcc  # noqa: E402
+from speechgmm._util import default_corpora
+from speechgmm.audio import load_audio
+from speechgmm.features import FeatureConfig, add_deltas, extract_file, extract_files, mfcc
 
 
 def ours(signals, cfg):
@@ -55,7 +54,6 @@ def with_librosa(signals, cfg):
 
 def with_knf(signals, cfg):
     import kaldi_native_fbank as knf
-
     from _knf import knf_mfcc_options
 
     opts = knf_mfcc_options(cfg, 0.0)

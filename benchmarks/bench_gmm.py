@@ -101,8 +101,8 @@ def main() -> int:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, numpy {np.__version__}, "
           f"scikit-learn {sklearn.__version__}")
     print(f"measured GEMM peak: float32 {p32:.1f} GFLOP/s, float64 {p64:.1f} GFLOP/s")
-    hdr = f"{'N':>9} {'D':>3} {'K':>4} | {'sklearn s/it':>12} {'ours f64':>9} {'ours f32':>9} | {'x f64':>6} {'x f32':>6} | " \
-          f"{'GFLOP/s f32':>11} {'% peak':>6} | {'peak MB sk/ours32':>17}"
+    hdr = (f"{'N':>9} {'D':>3} {'K':>4} | {'sklearn s/it':>12} {'ours f64':>9} {'ours f32':>9} | "
+           f"{'x f64':>6} {'x f32':>6} | {'GFLOP/s f32':>11} {'% peak':>6} | {'peak MB sk/ours32':>17}")
     print(hdr)
     print("-" * len(hdr))
     for N, D, K in CASES:

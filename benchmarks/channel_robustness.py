@@ -32,15 +32,16 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from speechgmm.audio import load_audio
+from speechgmm.augment import augment
+from speechgmm.classifier import GMMClassifier
+from speechgmm.features import FeatureConfig, mfcc
+from speechgmm.manifest import read_manifest
 
-from speechgmm._util import find_corpus, format_table  # noqa: E402
-from speechgmm.audio import load_audio  # noqa: E402
-from speechgmm.augment import augment  # noqa: E402
-from speechgmm.classifier import GMMClassifier  # noqa: E402
-from speechgmm.features import FeatureConfig, mfcc  # noqa: E402
-from speechgmm.manifest import read_manifest  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "recipes"))  # recipes/_common.py: the harness
+from _common import find_corpus, format_table
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SR = 8000
 
@@ -89,7 +90,8 @@ def main(argv=None) -> int:
     ap.add_argument("--split", choices=["cv", "test"], default="cv")
     ap.add_argument("--components", type=int, default=64)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--files", type=int, default=0, help="use every n-th training file to get about this many (quick runs)")
+    ap.add_argument("--files", type=int, default=0,
+                    help="use every n-th training file to get about this many (quick runs)")
     args = ap.parse_args(argv)
     corpus = find_corpus(args.corpus)
     man = ROOT / "data_manifest" / "asr_course"

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from speechgmm._util import default_corpora
+from speechgmm.classifier import GMMClassifier
+from speechgmm.features import FeatureConfig, extract_files
 
-from speechgmm._util import default_corpora  # noqa: E402
-from speechgmm.classifier import GMMClassifier  # noqa: E402
-from speechgmm.features import FeatureConfig, extract_files  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
@@ -53,7 +52,8 @@ def main() -> int:
                         clf.fit([feats[i] for i in tr], [y[i] for i in tr])
                         pred = clf.predict([feats[i] for i in te])
                         accs.append(np.mean([p == y[i] for p, i in zip(pred, te)]))
-                    print(f"{task:<8} {preset:<8} {init:<7} {K:>3} {np.mean(accs):7.4f} {time.time() - t0:5.1f}", flush=True)
+                    print(f"{task:<8} {preset:<8} {init:<7} {K:>3} {np.mean(accs):7.4f} {time.time() - t0:5.1f}",
+                          flush=True)
     return 0
 
 

@@ -20,18 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from speechgmm._util import default_corpora  # noqa: E402
-from speechgmm.audio import load_audio  # noqa: E402
-from speechgmm.features import FeatureConfig, add_deltas, cmvn, extract_file  # noqa: E402
-from speechgmm.kaldi import read_feats, read_wav_scp  # noqa: E402
+from speechgmm._util import default_corpora
+from speechgmm.audio import load_audio
+from speechgmm.features import FeatureConfig, add_deltas, cmvn, extract_file
+from speechgmm.kaldi import read_feats, read_wav_scp
 
 
 def knf_features(y: np.ndarray, cfg: FeatureConfig, dither: float) -> np.ndarray:
     """kaldi-native-fbank MFCC with the options of ``cfg`` (+ our CMN and deltas); (T, 39)."""
     import kaldi_native_fbank as knf
-
     from _knf import knf_mfcc_options
 
     opts = knf_mfcc_options(cfg, dither)

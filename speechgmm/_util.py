@@ -1,4 +1,7 @@
-"""Small shared helpers: atomic file output, progress bars, corpus location."""
+"""Small shared helpers: atomic file output, progress bars, corpus location.
+
+The recipes' harness (argument parser, stages, tables) is in ``recipes/_common.py``, outside the library.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -93,52 +96,3 @@ def default_corpora() -> Path:
         return rel.resolve()
     root = Path(__file__).resolve().parent.parent
     return (root / rel).resolve()
-
-
-def format_table(rows, headers) -> str:
-    """Plain-text table with right-aligned columns (floats shown with 4 decimals)."""
-    def cell(v):
-        return f"{v:.4f}" if isinstance(v, float) else str(v)
-
-    cells = [[cell(v) for v in r] for r in rows]
-    widths = [max(len(str(h)), *(len(r[i]) for r in cells)) if cells else len(str(h)) for i, h in enumerate(headers)]
-    line = "  ".join(f"{h:>{w}}" for h, w in zip(headers, widths))
-    out = [line, "-" * len(line)]
-    out += ["  ".join(f"{c:>{w}}" for c, w in zip(r, widths)) for r in cells]
-    return "\n".join(out)
-
-
-def find_corpus(corpus=None) -> Path:
-    """The ``asr_course`` folder: ``corpus`` may be it or its parent (default: default_corpora()).
-
-    Raises ConfigError when it cannot be found.
-    """
-    from speechgmm.errors import ConfigError
-
-    base = Path(corpus) if corpus else default_corpora()
-    for cand in (base / "asr_course", base):
-        if (cand / "03-GMM-EM").is_dir():
-            return cand
-    raise ConfigError(f"asr_course corpus not found under {base} (use --corpus DIR or set SPEECHGMM_CORPORA)")
-
-
-def recipe_parser(doc: str):
-    """The argument parser every recipe starts from: ``--corpus``, ``--json``, ``--jobs``."""
-    import argparse
-
-    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", help="folder holding asr_course/ (default $SPEECHGMM_CORPORA or ../shared/corpora)")
-    ap.add_argument("--json", action="store_true", help="last line: one JSON object with the results")
-    ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
-    return ap
-
-
-def run_script(main, name: str) -> int:
-    """Run a script's ``main()``; a :class:`SpeechGMMError` becomes one line on stderr and exit 2."""
-    from speechgmm.errors import SpeechGMMError
-
-    try:
-        return int(main() or 0)
-    except SpeechGMMError as exc:
-        print(f"{name}: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2

@@ -6,31 +6,72 @@ import subprocess
 import sys
 
 import numpy as np
-
-from conftest import ROOT
+import pytest
+from _helpers import ROOT
 
 
 def run_recipe(name, *args):
-    r = subprocess.run([sys.executable, ROOT / "recipes" / name / "run.py", "--json", *args], capture_output=True,
-                       text=True, timeout=900, cwd=ROOT)
+    r = subprocess.run([sys.executable, ROOT / "recipes" / name / "run.py", "--json", *map(str, args)],
+                       capture_output=True, text=True, timeout=1800, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     return r.stdout, json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def test_asr_course(corpus):
-    out, res = run_recipe("asr_course", "--corpus", str(corpus.parent))
-    assert "assignment" in out and "best" in out
-    assert res["n_test"] == 110 and res["seeds"] == [0, 1, 2, 3, 4]
-    assert res["assignment_accuracy"] >= 0.97 and res["assignment_accuracy_min"] >= 0.95
+@pytest.fixture(scope="module")
+def asr_course(corpus, tmp_path_factory):
+    """One run of the asr_course recipe without stage flags: (stdout, results, exp dir)."""
+    exp = tmp_path_factory.mktemp("asr_course") / "exp"
+    out, res = run_recipe("asr_course", "--corpus", corpus.parent, "--exp", exp)
+    return out, res, exp
+
+
+def test_asr_course(asr_course):
+    out, res, exp = asr_course
+    assert "assignment" in out
+    assert "best" in out
+    assert res["n_test"] == 110
+    assert res["seeds"] == [0, 1, 2, 3, 4]
+    assert res["assignment_accuracy"] >= 0.97
+    assert res["assignment_accuracy_min"] >= 0.95
     assert res["best_accuracy"] >= 0.97
     assert len(res["best_errors"]) == round((1 - res["best_accuracy"]) * 110)
+    assert json.loads((exp / "evaluate" / "results.json").read_text()) == {k: v for k, v in res.items()
+                                                                           if k != "seconds"}
+
+
+def test_asr_course_stages_run_apart_give_the_same_results(asr_course, corpus, tmp_path):
+    """Stages 0..1 in one process, 2..3 in another (from the ark and the data lists on disk): the same models
+    and numbers as one run without stage flags."""
+    _, whole, whole_exp = asr_course
+    exp = tmp_path / "exp"
+    out, _ = run_recipe("asr_course", "--corpus", corpus.parent, "--exp", exp, "--stop-stage", "1")
+    assert not (exp / "train").exists()
+    assert (exp / "features" / "train.ark").read_bytes() == (whole_exp / "features" / "train.ark").read_bytes()
+    # the second half needs neither the corpus argument nor anything but EXP
+    out, res = run_recipe("asr_course", "--corpus", tmp_path / "nowhere", "--exp", exp, "--stage", "2")
+    assert {k: v for k, v in res.items() if k != "seconds"} == {k: v for k, v in whole.items() if k != "seconds"}
+    for model in ("best.npz", "assignment_split_seed0.npz"):
+        assert (exp / "train" / model).read_bytes() == (whole_exp / "train" / model).read_bytes()
+
+
+def test_recipe_stage_errors_are_one_line(tmp_path):
+    recipe = ROOT / "recipes" / "asr_course" / "run.py"
+    for args, msg in ((["--stage", "4"], "--stage 4 is not a stage"),
+                      (["--stage", "2", "--stop-stage", "1"], "after --stop-stage"),
+                      (["--stage", "3", "--exp", tmp_path / "empty"], "run stage 0 (data) first")):
+        r = subprocess.run([sys.executable, recipe, *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+        assert r.returncode == 2, r.stderr
+        assert msg in r.stderr
+        assert "Traceback" not in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
 def test_gender_and_bundled_model_is_reproducible(corpus, tmp_path):
     out_model = tmp_path / "gender.npz"
     out, res = run_recipe("gender", "--corpus", str(corpus.parent), "--out", str(out_model))
-    assert res["n"] == 1606 and res["accuracy"] >= 0.95
+    assert res["n"] == 1606
+    assert res["accuracy"] >= 0.95
     assert np.array(res["confusion"]).sum() == 1606
     bundled = ROOT / "speechgmm" / "data" / "gender.npz"
     from speechgmm.modelio import load_model
@@ -47,14 +88,19 @@ def test_gender_and_bundled_model_is_reproducible(corpus, tmp_path):
 
 def test_speaker_id(corpus, tmp_path):
     det = tmp_path / "det.png"
-    out, res = run_recipe("speaker_id", "--corpus", str(corpus.parent), "--det", str(det))
-    assert res["n_speakers"] == 73 and res["n_probes"] == 803
-    assert res["map_accuracy"] >= 0.93 and res["map_accuracy"] > res["em_accuracy"]
+    out, res = run_recipe("speaker_id", "--corpus", corpus.parent, "--det", det, "--exp", tmp_path / "exp")
+    assert res["n_speakers"] == 73
+    assert res["n_probes"] == 803
+    assert res["map_accuracy"] >= 0.93
+    assert res["map_accuracy"] > res["em_accuracy"]
     assert 0 < res["eer"] <= 0.06
     assert det.read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in (tmp_path / "exp" / "train").glob("*.npz")) == ["em.npz", "map.npz", "ubm.npz"]
 
 
 def test_recipe_without_corpus_fails_clearly(tmp_path):
     r = subprocess.run([sys.executable, ROOT / "recipes" / "gender" / "run.py", "--corpus", str(tmp_path)],
                        capture_output=True, text=True)
-    assert r.returncode != 0 and "not found" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2
+    assert "not found" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -24,9 +24,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "recipes"))  # the shared harness, recipes/_common.py
 
-from speechgmm._util import find_corpus, format_table, recipe_parser, run_script  # noqa: E402
+from _common import find_corpus, format_table, recipe_parser, run_script  # noqa: E402
+
 from speechgmm.classifier import GMMClassifier  # noqa: E402
 from speechgmm.features import FeatureConfig  # noqa: E402
 from speechgmm.manifest import read_manifest  # noqa: E402

@@ -1,26 +1,32 @@
 #!/usr/bin/env python3
 """Speaker identification and verification with GMM-UBM / MAP adaptation.
 
-Stages
-  0. data       data_manifest/asr_course/{train,test}.csv
-  1. features   preset "speaker" (39-dim MFCC, NO per-utterance CMN -- it removes speaker
-                information -- and an energy VAD)
-  2. UBM        one GMM (binary splitting to K=256, 10 EM iterations) on all 95 TRAINING speakers
-  3. enroll     the 73 TEST speakers on their takes A (11 digits, ~6 s each):
-                  MAP   means adapted from the UBM, relevance factor 4, top-5 scoring
-                  EM    per-speaker GMMs trained by EM alone (K=8), for comparison
-  4. identify   every take B (~0.6 s probes) among the 73 enrolled speakers
-  5. verify     every take B against every enrolled speaker (target / nontarget trials):
-                EER, minDCF, DET curve (recipes/speaker_id/det.png with --det)
-  6. normalise  z-, t- and s-norm of those scores against the 95 training speakers (cohort)
-  7. open set   50 of the test speakers enrolled, probes of all 73: 'unknown' below the
-                threshold calibrated on leave-one-speaker-out impostor trials of the enrolment
-  8. enroll     10 speakers added to a 60-speaker model; time, and equality with training all
+The 95 TRAINING speakers train the UBM; the 73 TEST speakers are enrolled on their takes A
+(11 digits, ~6 s each) and probed with every take B (~0.6 s):
+  MAP   means adapted from the UBM (binary splitting to K=256, 10 EM iterations), relevance
+        factor 4, top-5 scoring
+  EM    per-speaker GMMs trained by EM alone (K=8), for comparison
+identify: every take B among the 73 enrolled speakers; verify: every take B against every enrolled
+speaker (target / nontarget trials), score = mean per-frame LLR against the UBM: EER, minDCF, DET curve;
+normalise: z-, t- and s-norm of those scores against the 95 training speakers (cohort);
+open set: 50 of the test speakers enrolled, probes of all 73: 'unknown' below the threshold calibrated
+on leave-one-speaker-out impostor trials of the enrolment; enroll: 10 speakers added to a 60-speaker
+model, its time, and equality with training all at once.
+
+Stages (--stage N / --stop-stage N; each writes under --exp DIR, default recipes/speaker_id/exp)
+  0. data      data_manifest/asr_course/{train,test}.csv with absolute audio paths -> EXP/data/*.csv
+  1. features  preset "speaker" (39-dim MFCC, NO per-utterance CMN -- it removes speaker information --
+               and an energy VAD) -> EXP/features/{train,test}.{ark,scp}, config.json
+  2. train     (--tune: the cross-validation below), the UBM, MAP and EM enrolment on takes A
+               -> EXP/train/{ubm,map,em}.npz, seconds.json
+  3. evaluate  identification, verification (DET curve with --det FILE.png), normalisation, open set
+               and enrolment on takes B -> EXP/evaluate/results.json (the --json line)
 
 UBM size and relevance factor were chosen by cross-validation on the training speakers
-(--tune runs it: A->B identification among the training speakers).
+(--tune runs it in stage 2: A->B identification among the training speakers).
 
 usage: python recipes/speaker_id/run.py [--corpus DIR] [--json] [--det FILE.png] [--tune] [--jobs N]
+                                        [--stage N] [--stop-stage N] [--exp DIR]
 """
 from __future__ import annotations
 
@@ -31,18 +37,22 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+from speechgmm.classifier import GMMClassifier
+from speechgmm.errors import ConfigError
+from speechgmm.features import FeatureConfig
+from speechgmm.kaldi import read_feats, write_feats
+from speechgmm.manifest import read_manifest
+from speechgmm.modelio import load_model, save_model, save_ubm
+from speechgmm.pipeline import manifest_features, train_ubm
+from speechgmm.verification import Trial, plot_det, verification_report, verification_scores
 
-from speechgmm._util import find_corpus, format_table, recipe_parser, run_script  # noqa: E402
-from speechgmm.classifier import GMMClassifier  # noqa: E402
-from speechgmm.features import FeatureConfig  # noqa: E402
-from speechgmm.manifest import read_manifest  # noqa: E402
-from speechgmm.pipeline import manifest_features, train_ubm  # noqa: E402
-from speechgmm.verification import Trial, plot_det, verification_report, verification_scores  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # recipes/: the shared harness
+from _common import MANIFESTS, Stages, find_corpus, format_table, recipe_parser, run_script, write_data, write_json
 
+STAGES = ("data", "features", "train", "evaluate")
 CONFIG = {"preset": "speaker", "ubm_components": 256, "ubm_iterations": 10, "relevance_factor": 4.0, "adapt": "m",
           "top_c": 5, "em_components": 8, "seed": 0}
+COLUMNS = ["speaker", "take", "digit", "gender"]
 
 
 def split_takes(man, feats):
@@ -71,16 +81,16 @@ def tune(train_feats, train_man, jobs):
 
 
 def speaker_stages(ubm, bg_feats, bg, Xa, ya, Xb, yb, mapc):
-    """Stages 6-8: score normalisation, open-set identification, enrolment (speechgmm.speakers)."""
+    """Normalisation, open-set identification, enrolment (speechgmm.speakers), in stage 3."""
     from speechgmm import speakers as sp
 
-    # 6. z/t/s-norm against the UBM's training speakers (what train-ubm stores as the cohort)
+    # z/t/s-norm against the UBM's training speakers (what train-ubm stores as the cohort)
     cohort = sp.Cohort.from_groups(ubm, sp.group_by_label(bg_feats, bg.labels("speaker")))
     S = sp.utterance_llrs(mapc.models_, ubm, Xb, mapc.top_c)
     is_target = np.array(yb)[:, None] == np.array(mapc.labels_)[None, :]
     norms = {n: verification_report(M[is_target], M[~is_target])
              for n, M in sp.normalised_scores(mapc, S, Xb, cohort).items()}
-    # 7. open set: 50 of the speakers enrolled (seed 0), probes of all; threshold calibrated on the enrolment data
+    # open set: 50 of the speakers enrolled (seed 0), probes of all; threshold calibrated on the enrolment data
     speakers = sorted(set(ya))
     enrolled = set(np.random.default_rng(0).choice(speakers, 50, replace=False).tolist())
     Xe = [x for x, y in zip(Xa, ya) if y in enrolled]
@@ -94,7 +104,7 @@ def speaker_stages(ubm, bg_feats, bg, Xa, ya, Xb, yb, mapc):
     balance = max(min(np.mean((right & (score >= t))[known]), np.mean((score < t)[~known])) for t in np.unique(score))
     open_set = {"n_enrolled": len(enrolled), "threshold": rec["threshold"], "enrolled_correct": rep["enrolled_correct"],
                 "strangers_unknown": rep["strangers_unknown"], "best_balance": float(balance)}
-    # 8. enroll 10 speakers into a model of 60 (library call, as 'speechgmm enroll' does after reading the files)
+    # enroll 10 speakers into a model of 60 (library call, as 'speechgmm enroll' does after reading the files)
     first, more = speakers[:60], speakers[60:70]
     groups = sp.group_by_label(Xa, ya)
     base = GMMClassifier(top_c=CONFIG["top_c"]).fit_map_groups({s: groups[s] for s in first}, ubm,
@@ -110,34 +120,70 @@ def speaker_stages(ubm, bg_feats, bg, Xa, ya, Xb, yb, mapc):
             "enroll_base": len(first), "enroll_equal": bool(equal)}
 
 
-def main(argv=None) -> int:
-    ap = recipe_parser(__doc__)
-    ap.add_argument("--det", help="save the DET curve of the verification protocol (PNG)")
-    ap.add_argument("--tune", action="store_true", help="first run the cross-validation on the training speakers")
-    args = ap.parse_args(argv)
-    t0 = time.time()
-    corpus = find_corpus(args.corpus)
-    man = ROOT / "data_manifest" / "asr_course"
-    bg = read_manifest(man / "train.csv", root=corpus)
-    te = read_manifest(man / "test.csv", root=corpus)
-    cfg = FeatureConfig.preset(CONFIG["preset"])
-    bg_feats = manifest_features(bg, cfg, jobs=args.jobs)
-    if args.tune:
-        tune(bg_feats, bg, args.jobs)
-    ubm = train_ubm(bg_feats, CONFIG["ubm_components"], CONFIG["ubm_iterations"], CONFIG["seed"])
-    t_ubm = time.time() - t0
-    (Xa, ya), (Xb, yb) = split_takes(te, manifest_features(te, cfg, jobs=args.jobs))
-    probe_s = float(np.mean([x.shape[0] for x in Xb])) * cfg.frame_shift_ms / 1000
+def data_list(st: Stages, name: str):
+    return read_manifest(st.need(st.dir(0) / f"{name}.csv"))
 
+
+def features(st: Stages, name: str):
+    """The data list ``name`` and its features (from stage 1's ark), in list order."""
+    man = data_list(st, name)
+    feats = read_feats(st.need(st.dir(1) / f"{name}.scp"))
+    return man, [feats[u] for u in man.utts]
+
+
+def stage_data(st: Stages, corpus_arg) -> None:
+    corpus = find_corpus(corpus_arg)
+    for name in ("train", "test"):
+        write_data(read_manifest(MANIFESTS / f"{name}.csv", root=corpus), st.dir(0) / f"{name}.csv", COLUMNS)
+
+
+def stage_features(st: Stages, jobs: int) -> None:
+    cfg = FeatureConfig.preset(CONFIG["preset"])
+    for name in ("train", "test"):
+        man = data_list(st, name)
+        write_feats(st.dir(1) / f"{name}.ark", zip(man.utts, manifest_features(man, cfg, jobs=jobs, desc=name)))
+    write_json(st.dir(1) / "config.json", cfg.to_dict())
+
+
+def stage_train(st: Stages, jobs: int, do_tune: bool) -> None:
+    d = st.dir(2)
+    cfg = FeatureConfig.from_dict(json.loads(st.need(st.dir(1) / "config.json").read_text()))
+    bg, bg_feats = features(st, "train")
+    if do_tune:
+        tune(bg_feats, bg, jobs)
+    t0 = time.time()
+    ubm = train_ubm(bg_feats, CONFIG["ubm_components"], CONFIG["ubm_iterations"], CONFIG["seed"])
+    info = {"label_column": "speaker", "training": dict(CONFIG, recipe="recipes/speaker_id/run.py")}
+    save_ubm(d / "ubm.npz", ubm, cfg, info)
+    secs = {"ubm": time.time() - t0, "n_background_files": len(bg)}
+    te, te_feats = features(st, "test")
+    (Xa, ya), _ = split_takes(te, te_feats)
     t1 = time.time()
     mapc = GMMClassifier(top_c=CONFIG["top_c"]).fit_map(Xa, ya, ubm, CONFIG["relevance_factor"], CONFIG["adapt"])
-    map_acc = identify(mapc, Xb, yb)
-    t_map = time.time() - t1
+    secs["map"] = time.time() - t1
+    save_model(d / "map.npz", mapc, cfg, info)
     t1 = time.time()
     emc = GMMClassifier(CONFIG["em_components"], max_iter=20, init="kmeans", random_state=CONFIG["seed"],
-                        jobs=args.jobs).fit(Xa, ya)
+                        jobs=jobs).fit(Xa, ya)
+    secs["em"] = time.time() - t1
+    save_model(d / "em.npz", emc, cfg, info)
+    write_json(d / "seconds.json", secs)
+
+
+def stage_evaluate(st: Stages, jobs: int, det) -> dict:
+    mapf = load_model(st.need(st.dir(2) / "map.npz"), kind="classifier")
+    mapc, emc = mapf.classifier, load_model(st.need(st.dir(2) / "em.npz"), kind="classifier").classifier
+    emc.jobs = jobs
+    trained = json.loads(st.need(st.dir(2) / "seconds.json").read_text())
+    te, te_feats = features(st, "test")
+    (Xa, ya), (Xb, yb) = split_takes(te, te_feats)
+    probe_s = float(np.mean([x.shape[0] for x in Xb])) * mapf.feature_config.frame_shift_ms / 1000
+    t1 = time.time()
+    map_acc = identify(mapc, Xb, yb)
+    t_map = trained["map"] + time.time() - t1
+    t1 = time.time()
     em_acc = identify(emc, Xb, yb)
-    t_em = time.time() - t1
+    t_em = trained["em"] + time.time() - t1
 
     # verification: every B take against every enrolled speaker; score = mean per-frame LLR vs the UBM
     totals, frames = mapc.score_utterances(Xb)
@@ -145,14 +191,16 @@ def main(argv=None) -> int:
     llr = verification_scores(mapc, totals, frames, trials)
     is_target = np.array([t.target for t in trials])
     rep = verification_report(llr[is_target], llr[~is_target])
-    if args.det:
-        plot_det(llr[is_target], llr[~is_target], args.det, label="GMM-UBM MAP",
+    if det:
+        plot_det(llr[is_target], llr[~is_target], det, label="GMM-UBM MAP",
                  title=f"DET: {len(mapc.labels_)} speakers, {len(yb)} probes of ~{probe_s:.1f} s")
+    ubm = load_model(st.need(st.dir(2) / "ubm.npz"), kind="ubm").ubm
+    bg, bg_feats = features(st, "train")
     extra = speaker_stages(ubm, bg_feats, bg, Xa, ya, Xb, yb, mapc)
-    secs = time.time() - t0
 
-    print(f"speaker ID: UBM on {len(bg)} files of 95 training speakers; {len(mapc.labels_)} test speakers enrolled on "
-          f"takes A ({len(ya)} files), probes = takes B ({len(yb)} files, mean {probe_s:.2f} s of speech)")
+    print(f"speaker ID: UBM on {trained['n_background_files']} files of 95 training speakers; "
+          f"{len(mapc.labels_)} test speakers enrolled on takes A ({len(ya)} files), "
+          f"probes = takes B ({len(yb)} files, mean {probe_s:.2f} s of speech)")
     print(format_table([
         [f"GMM-UBM MAP (UBM {CONFIG['ubm_components']}, r={CONFIG['relevance_factor']:g}, top-{CONFIG['top_c']})",
          map_acc, f"{t_map:.1f}"],
@@ -170,12 +218,37 @@ def main(argv=None) -> int:
     print(f"enroll: {extra['enroll_added']} speakers added to a {extra['enroll_base']}-speaker model in "
           f"{extra['enroll_seconds']:.2f} s (MAP from the UBM + open-set recalibration); predictions equal training "
           f"all at once: {extra['enroll_equal']}")
-    print(f"time {secs:.1f} s (UBM {t_ubm:.1f} s)" + (f"; DET curve saved to {args.det}" if args.det else ""))
-    if args.json:
-        print(json.dumps({"map_accuracy": map_acc, "em_accuracy": em_acc, "eer": rep["eer"], "min_dcf": rep["min_dcf"],
-                          "n_speakers": len(mapc.labels_), "n_probes": len(yb), "probe_seconds": probe_s,
-                          "config": CONFIG, "seconds": secs, "norms": extra["norms"], "open_set": extra["open_set"],
-                          "enroll_seconds": extra["enroll_seconds"], "enroll_equal": extra["enroll_equal"]}))
+    print(f"UBM training {trained['ubm']:.1f} s" + (f"; DET curve saved to {det}" if det else ""))
+    res = {"map_accuracy": map_acc, "em_accuracy": em_acc, "eer": rep["eer"], "min_dcf": rep["min_dcf"],
+           "n_speakers": len(mapc.labels_), "n_probes": len(yb), "probe_seconds": probe_s, "config": CONFIG,
+           "norms": extra["norms"], "open_set": extra["open_set"], "enroll_seconds": extra["enroll_seconds"],
+           "enroll_equal": extra["enroll_equal"]}
+    write_json(st.dir(3) / "results.json", res)
+    return res
+
+
+def main(argv=None) -> int:
+    ap = recipe_parser(__doc__, STAGES, "speaker_id")
+    ap.add_argument("--det", help="save the DET curve of the verification protocol (PNG)")
+    ap.add_argument("--tune", action="store_true", help="first run the cross-validation on the training speakers")
+    args = ap.parse_args(argv)
+    st = Stages(args, STAGES)
+    if args.tune and not st.first <= 2 <= st.last:
+        raise ConfigError("--tune runs in stage 2 (train), which --stage/--stop-stage leave out")
+    if args.det and not st.first <= 3 <= st.last:
+        raise ConfigError("--det is written in stage 3 (evaluate), which --stage/--stop-stage leave out")
+    t0 = time.time()
+    if st(0):
+        stage_data(st, args.corpus)
+    if st(1):
+        stage_features(st, args.jobs)
+    if st(2):
+        stage_train(st, args.jobs, args.tune)
+    res = stage_evaluate(st, args.jobs, args.det) if st(3) else None
+    secs = time.time() - t0
+    print(f"time {secs:.1f} s (stages {st.first}..{st.last}; outputs in {st.exp})")
+    if args.json and res is not None:
+        print(json.dumps(dict(res, seconds=secs)))
     return 0
 
 
