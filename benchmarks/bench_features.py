@@ -54,6 +54,7 @@ def with_librosa(signals, cfg):
 
 def with_knf(signals, cfg):
     import kaldi_native_fbank as knf
+
     from _knf import knf_mfcc_options
 
     opts = knf_mfcc_options(cfg, 0.0)

@@ -29,6 +29,7 @@ from speechgmm.kaldi import read_feats, read_wav_scp
 def knf_features(y: np.ndarray, cfg: FeatureConfig, dither: float) -> np.ndarray:
     """kaldi-native-fbank MFCC with the options of ``cfg`` (+ our CMN and deltas); (T, 39)."""
     import kaldi_native_fbank as knf
+
     from _knf import knf_mfcc_options
 
     opts = knf_mfcc_options(cfg, dither)

@@ -11,9 +11,11 @@ import os
 from pathlib import Path
 
 import pytest
-from _helpers import run_cli
 
 from speechgmm._util import default_corpora
+
+# ROOT is re-exported only until every test module imports it from _helpers (helpers working in parallel)
+from _helpers import ROOT, run_cli  # noqa: F401
 
 
 def _corpus_dir() -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+
 from _helpers import ROOT, run_cli
 
 MAN = ROOT / "data_manifest" / "asr_course"

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from _helpers import ROOT, run_cli
 
 pytest.importorskip("dask.distributed")

@@ -6,12 +6,13 @@ import csv
 import numpy as np
 import pytest
 
-from conftest import ROOT
 from speechgmm.audio import load_audio
 from speechgmm.augment import noise_burst, pad_with_pauses
 from speechgmm.errors import ConfigError
 from speechgmm.features import FeatureConfig, frame_signal
 from speechgmm.vad import SpeechDetector, VadConfig, detect_speech
+
+from _helpers import ROOT
 
 SR = 8000
 

@@ -26,14 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "recipes"))  # the shared harness, recipes/_common.py
 
-from _common import find_corpus, format_table, recipe_parser, run_script  # noqa: E402
-
 from speechgmm.classifier import GMMClassifier  # noqa: E402
 from speechgmm.features import FeatureConfig  # noqa: E402
 from speechgmm.manifest import read_manifest  # noqa: E402
 from speechgmm.metrics import classification_report  # noqa: E402
 from speechgmm.modelio import save_model  # noqa: E402
 from speechgmm.pipeline import manifest_features  # noqa: E402
+
+from _common import find_corpus, format_table, recipe_parser, run_script  # noqa: E402
 
 CONFIG = {"preset": "default", "components": 64, "iterations": 20, "init": "kmeans", "seed": 0}
 
