@@ -11,12 +11,12 @@ import pytest
 from _helpers import ROOT
 
 
-def run_recipe(name, *args):
+def run_recipe(name, *args, results=True):
     r = subprocess.run([sys.executable, ROOT / "recipes" / name / "run.py", "--json", *map(str, args)],
                        capture_output=True, text=True, timeout=1800, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
-    return r.stdout, json.loads(r.stdout.strip().splitlines()[-1])
+    return r.stdout, json.loads(r.stdout.strip().splitlines()[-1]) if results else None
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_asr_course_stages_run_apart_give_the_same_results(asr_course, corpus, t
     and numbers as one run without stage flags."""
     _, whole, whole_exp = asr_course
     exp = tmp_path / "exp"
-    out, _ = run_recipe("asr_course", "--corpus", corpus.parent, "--exp", exp, "--stop-stage", "1")
+    out, _ = run_recipe("asr_course", "--corpus", corpus.parent, "--exp", exp, "--stop-stage", "1", results=False)
     assert not (exp / "train").exists()
     assert (exp / "features" / "train.ark").read_bytes() == (whole_exp / "features" / "train.ark").read_bytes()
     # the second half needs neither the corpus argument nor anything but EXP
