@@ -5,9 +5,10 @@ import csv
 import json
 
 import pytest
-from conftest import ROOT
 
 from speechgmm.cli import main
+
+from _helpers import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,11 @@ import argparse
 import csv
 
 import pytest
-from conftest import ROOT
 
 from speechgmm.cli import build_parser, main
 from speechgmm.modelio import load_model
+
+from _helpers import ROOT
 
 VALUES = ["nan", "inf", "-inf", "-1", "0", "1e30", "1" + "0" * 30]
 

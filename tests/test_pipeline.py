@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import pytest
-from conftest import ROOT
 
 from speechgmm.errors import ConfigError
 from speechgmm.modelio import load_model
@@ -21,6 +20,8 @@ from speechgmm.options import (
     add_dataclass_arguments,
 )
 from speechgmm.pipeline import TrainSummary, train_from_manifest, train_ubm_from_manifest
+
+from _helpers import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -224,7 +224,7 @@ def test_benchmark_scorer_and_small_run(tmp_path):
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from _helpers import ROOT
 
     spec = importlib.util.spec_from_file_location("bench_segment", ROOT / "benchmarks" / "bench_segment.py")
     bench = importlib.util.module_from_spec(spec)

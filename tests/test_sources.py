@@ -7,12 +7,13 @@ import csv
 import numpy as np
 import pytest
 
-from conftest import ROOT
 from speechgmm.classifier import GMMClassifier
 from speechgmm.errors import ConfigError
 from speechgmm.gmm import DiagGMM
 from speechgmm.gmm_init import reseed_components, split_components
 from speechgmm.sources import ArkSource, InMemorySource, build_source, copy_order
+
+from _helpers import ROOT
 
 
 def blobs(n=3000, k=3, d=4, seed=0):

@@ -119,12 +119,12 @@ def test_verify_reads_a_csv_trials_table_with_awkward_paths(gmm_dir, tmp_path):
     commas give the same scores; --root help speaks of the trials file, not of a manifest."""
     import shutil
 
-    from conftest import run_cli
-
     from speechgmm.classifier import GMMClassifier
     from speechgmm.features import FeatureConfig, extract_files
     from speechgmm.kaldi import read_wav_scp
     from speechgmm.modelio import save_model
+
+    from _helpers import run_cli
 
     wav = read_wav_scp(gmm_dir / "test" / "wav.scp")
     men = [p for p in wav.values() if "/MAN/" in str(p)][:6]
