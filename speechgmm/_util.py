@@ -67,7 +67,8 @@ def save_figure(fig, path: os.PathLike | str) -> None:
         plt.close(fig)
 
 
-def progress(iterable: Iterable[T], total: Optional[int] = None, desc: str = "", enabled: Optional[bool] = None) -> Iterable[T]:
+def progress(iterable: Iterable[T], total: Optional[int] = None, desc: str = "",
+             enabled: Optional[bool] = None) -> Iterable[T]:
     """Wrap ``iterable`` in a tqdm progress bar when stderr is a terminal.
 
     Quiet (returns ``iterable`` unchanged) when stderr is piped, or when
