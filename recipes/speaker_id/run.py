@@ -201,11 +201,10 @@ def stage_evaluate(st: Stages, jobs: int, det) -> dict:
     print(f"speaker ID: UBM on {trained['n_background_files']} files of 95 training speakers; "
           f"{len(mapc.labels_)} test speakers enrolled on takes A ({len(ya)} files), "
           f"probes = takes B ({len(yb)} files, mean {probe_s:.2f} s of speech)")
-    print(format_table([
-        [f"GMM-UBM MAP (UBM {CONFIG['ubm_components']}, r={CONFIG['relevance_factor']:g}, top-{CONFIG['top_c']})",
-         map_acc, f"{t_map:.1f}"],
-        [f"per-speaker EM (K={CONFIG['em_components']})", em_acc, f"{t_em:.1f}"],
-    ], ["system", "identification accuracy", "enroll+test s"]))
+    map_name = f"GMM-UBM MAP (UBM {CONFIG['ubm_components']}, r={CONFIG['relevance_factor']:g}, top-{CONFIG['top_c']})"
+    em_name = f"per-speaker EM (K={CONFIG['em_components']})"
+    rows = [[map_name, map_acc, f"{t_map:.1f}"], [em_name, em_acc, f"{t_em:.1f}"]]
+    print(format_table(rows, ["system", "identification accuracy", "enroll+test s"]))
     print(f"verification ({rep['n_target']} target / {rep['n_nontarget']} nontarget trials): "
           f"EER {100 * rep['eer']:.2f} %, minDCF {rep['min_dcf']:.4f} (P_target 0.01, C_miss 10, C_fa 1)")
     print("score normalisation against the 95 training speakers (cohort): " + ", ".join(
