@@ -24,7 +24,8 @@ def blobs(n=3000, k=3, d=4, seed=0):
 
 @pytest.fixture(scope="module")
 def few_files(corpus):
-    rows = [r for r in csv.DictReader(open(ROOT / "data_manifest/asr_course/train.csv")) if r["speaker"] in ("AE", "AC")]
+    with open(ROOT / "data_manifest/asr_course/train.csv") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["speaker"] in ("AE", "AC")]
     rows = rows[::4]
     return [corpus / r["path"] for r in rows], [r["gender"] for r in rows]
 

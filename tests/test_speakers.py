@@ -12,7 +12,7 @@ from speechgmm.classifier import GMMClassifier
 from speechgmm.errors import ConfigError, InsufficientDataError, ModelFileError
 from speechgmm.features import FeatureConfig, extract_file
 from speechgmm.gmm import DiagGMM
-from speechgmm.map import map_adapt, score_top_c
+from speechgmm.map import score_top_c
 
 ROOT = Path(__file__).resolve().parent.parent
 MAN = ROOT / "data_manifest" / "asr_course"

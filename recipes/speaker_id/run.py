@@ -42,8 +42,9 @@ from speechgmm.errors import ConfigError
 from speechgmm.features import FeatureConfig
 from speechgmm.kaldi import read_feats, write_feats
 from speechgmm.manifest import read_manifest
+from speechgmm.map import train_ubm
 from speechgmm.modelio import load_model, save_model, save_ubm
-from speechgmm.pipeline import manifest_features, train_ubm
+from speechgmm.pipeline import manifest_features
 from speechgmm.verification import Trial, plot_det, verification_report, verification_scores
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # recipes/: the shared harness
