@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from conftest import ROOT
+from _helpers import ROOT
 
 
 def small_manifest(tmp_path, every=25):

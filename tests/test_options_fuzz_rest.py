@@ -4,11 +4,12 @@ two files (issue 13: nan, inf, negative, 0 and huge values exit 2 with one line,
 from __future__ import annotations
 
 import pytest
-
 import test_options_fuzz as orch_fuzz
-from conftest import ROOT
-from speechgmm.cli import COMMANDS
 from test_options_fuzz import VALUES, _run, numeric_flags
+
+from speechgmm.cli import COMMANDS
+
+from _helpers import ROOT
 
 GENDER = ROOT / "speechgmm" / "data" / "gender.npz"
 EXAMPLES = sorted((ROOT / "examples").glob("*_*_*.wav"))

@@ -8,16 +8,16 @@ import subprocess
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import ROOT, run_cli
 from speechgmm.audio import load_audio
 from speechgmm.errors import AudioError, ConfigError, SpeechGMMWarning
 from speechgmm.kaldi import read_feats, write_feats
+
+from _helpers import ROOT, run_cli
 
 EXAMPLE = ROOT / "examples" / "male_AT_5A.wav"
 

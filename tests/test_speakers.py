@@ -206,7 +206,7 @@ def _write(path, rows):
 
 @pytest.fixture(scope="module")
 def spk_files(corpus, tmp_path_factory, ):
-    from conftest import run_cli
+    from _helpers import run_cli
 
     d = tmp_path_factory.mktemp("spk")
     bg_spk = sorted({r["speaker"] for r in csv.DictReader(open(MAN / "train.csv"))})[:6]
