@@ -141,12 +141,13 @@ class GMMClassifier:
         sources = self._sources(groups)
         K = int(self.n_components)
         frames = {lab: int(src.n_frames()) for lab, src in sources.items()}
-        for lab, src in sources.items():
-            if frames[lab] < 2 * K:
-                raise too_few_frames(frames[lab], K, f"class {lab!r}")
+        for lab, n in frames.items():
+            if n < 2 * K:
+                raise too_few_frames(n, K, f"class {lab!r}")
         base = dict(n_components=K, max_iter=self.max_iter, tol=self.tol, init=self.init,
                     var_floor=self.var_floor, hard=self.hard)
-        work = [(lab, src, dict(base, random_state=int(self.random_state) + i)) for i, (lab, src) in enumerate(sources.items())]
+        work = [(lab, src, dict(base, random_state=int(self.random_state) + i))
+                for i, (lab, src) in enumerate(sources.items())]
         fitted = dict(self._run(work))
         return self._set_fitted(sources, [fitted[lab] for lab in sources], frames, "em")
 

@@ -20,14 +20,13 @@ memory is O(chunk_size x K) whatever the number of frames.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
 from speechgmm import gmm_init
 from speechgmm.errors import ConfigError, InsufficientDataError, too_few_frames
 
-ArrayList = Union[np.ndarray, Sequence[np.ndarray]]
 _LOG2PI = float(np.log(2 * np.pi))
 
 
@@ -66,7 +65,8 @@ class GMMStats:
             return self
         if self.f.shape != other.f.shape:
             raise ValueError(f"cannot add statistics of shapes {self.f.shape} and {other.f.shape}")
-        return GMMStats(self.n + other.n, self.f + other.f, self.s + other.s, self.loglik + other.loglik, self.frames + other.frames)
+        return GMMStats(self.n + other.n, self.f + other.f, self.s + other.s, self.loglik + other.loglik,
+                        self.frames + other.frames)
 
     __radd__ = __add__
 
@@ -75,11 +75,13 @@ class GMMStats:
 
     def to_dict(self) -> Dict[str, np.ndarray]:
         """Arrays only (for npz files or sending between processes)."""
-        return {"n": self.n, "f": self.f, "s": self.s, "loglik": np.float64(self.loglik), "frames": np.int64(self.frames)}
+        return {"n": self.n, "f": self.f, "s": self.s, "loglik": np.float64(self.loglik),
+                "frames": np.int64(self.frames)}
 
     @classmethod
     def from_dict(cls, d) -> "GMMStats":
-        return cls(np.asarray(d["n"], float), np.asarray(d["f"], float), np.asarray(d["s"], float), float(d["loglik"]), int(d["frames"]))
+        return cls(np.asarray(d["n"], float), np.asarray(d["f"], float), np.asarray(d["s"], float),
+                   float(d["loglik"]), int(d["frames"]))
 
     @property
     def nbytes(self) -> int:

@@ -203,7 +203,8 @@ class InMemorySource:
         for i, a in enumerate(arrays):
             arrays[i] = a = np.asarray(a)
             if a.ndim != 2:
-                raise ConfigError(f"{_name(names, i)}: expected 2-D feature arrays (frames x dims), got shape {a.shape}")
+                raise ConfigError(f"{_name(names, i)}: expected 2-D feature arrays (frames x dims), "
+                                  f"got shape {a.shape}")
             if D is not None and a.shape[1] != D:
                 raise ConfigError(f"{_name(names, i)}: feature arrays have different dimensions ({D} and {a.shape[1]})")
             D = a.shape[1]
@@ -229,8 +230,8 @@ class InMemorySource:
         return accumulate_arrays(gmm, self.arrays, self.n_frames(), hard, self.names)
 
     def split_by(self, labels) -> Dict[str, "InMemorySource"]:
-        pick = (lambda seq, idx: None if seq is None else [seq[j] for j in idx])
-        return {lab: InMemorySource([self.arrays[j] for j in idx], names=pick(self.names, idx))
+        return {lab: InMemorySource([self.arrays[j] for j in idx],
+                                    names=None if self.names is None else [self.names[j] for j in idx])
                 for lab, idx in _label_groups(self.origin, self.n_files, labels).items()}
 
 
