@@ -107,6 +107,7 @@ _RULES: Dict[str, _Rule] = {
     "vad": _Rule(bool),
     "vad_threshold_db": _POS,
     "vad_floor_db": _NUM,
+    "vad_method": _Rule(str, choices=("adaptive", "peak")),
     "pitch": _Rule(bool),
     "fmin_pitch": _NUM,
     "fmax_pitch": _NUM,
@@ -170,7 +171,12 @@ class FeatureConfig:
         Drop frames whose log-energy is more than ``vad_threshold_db`` below the utterance's
         loudest frame (and below ``vad_floor_db`` dBFS).
     vad_threshold_db, vad_floor_db : float
-        VAD thresholds.
+        Thresholds of the ``peak`` VAD.
+    vad_method : {"adaptive", "peak"}
+        ``adaptive``: :func:`speechgmm.vad.detect_speech` (noise-floor tracking, hysteresis,
+        voicing test, hangover; the presets use it).  ``peak``: frames within
+        ``vad_threshold_db`` of the loudest frame and above ``vad_floor_db`` dBFS (what
+        model files written before ``vad_method`` existed used; they keep it).
     pitch : bool
         Append two pitch features per frame (see :func:`pitch_features`): log F0 and the
         normalised autocorrelation peak (voicing strength), with their deltas.
@@ -199,6 +205,7 @@ class FeatureConfig:
     vad: bool = False
     vad_threshold_db: float = 40.0
     vad_floor_db: float = -60.0
+    vad_method: str = "peak"
     pitch: bool = False
     fmin_pitch: float = 60.0
     fmax_pitch: float = 400.0
@@ -274,16 +281,15 @@ class FeatureConfig:
 #:                 with c0 (no energy), lifter 22, per-utterance mean normalisation,
 #:                 deltas + delta-deltas (39 dims); no dither (Kaldi's is random).  Checked
 #:                 by ``benchmarks/match_kaldi.py`` (per-dim corr >= 0.998 on all 440 utts).
-#: ``default``     the same (the CLI default); per-utterance CMN makes it robust to the
-#:                 microphone/channel.  Best for word (keyword/digit) models.
+#: ``default``     the same plus speech detection (:mod:`speechgmm.vad`): pauses, room noise
+#:                 and noise bursts are dropped, and the mean normalisation statistics come
+#:                 from speech frames only.  The CLI default; best for word (keyword/digit) models.
 #: ``speaker``     the same without CMN: the long-term spectral shape carries speaker and
-#:                 gender information (CMN cost ~13 points of speaker-ID accuracy here);
-#:                 with an energy VAD dropping frames 40 dB below the loudest one, as users'
-#:                 recordings contain pauses.
+#:                 gender information (CMN cost ~13 points of speaker-ID accuracy here).
 PRESETS: Dict[str, Dict[str, Any]] = {
     "asr_course": {},
-    "default": {},
-    "speaker": {"cmn": False, "vad": True},
+    "default": {"vad": True, "vad_method": "adaptive"},
+    "speaker": {"cmn": False, "vad": True, "vad_method": "adaptive"},
 }
 
 
@@ -498,6 +504,29 @@ def pitch_features(frames: np.ndarray, sr: int, fmin: float = 60.0, fmax: float 
     return np.stack([np.log(sr / lag), np.clip(peak, -1.0, 1.0)], axis=1).astype(np.float32)
 
 
+#: the message for a file in which the speech detection finds nothing
+NO_SPEECH = "no speech detected"
+
+
+def speech_mask(y: np.ndarray, cfg: "FeatureConfig", log_e: Optional[np.ndarray] = None) -> np.ndarray:
+    """Speech frames of ``y`` (samples in [-1, 1] at ``cfg.sr``) by the front end's VAD.
+
+    ``log_e``: the frames' natural-log energies at ``cfg.scale`` (computed if not given; the
+    ``peak`` method uses them).
+    """
+    if cfg.vad_method == "adaptive":
+        from speechgmm.vad import detect_speech
+
+        return detect_speech(y, cfg.sr, cfg)
+    if log_e is None:
+        F = frame_signal(np.asarray(y, dtype=np.float32) * np.float32(cfg.scale), cfg.win_length, cfg.hop_length)
+        F = F - F.mean(axis=1, keepdims=True)
+        log_e = np.log(np.maximum(np.einsum("ij,ij->i", F, F), _EPS))
+    # floor: a frame whose RMS is vad_floor_db below full scale
+    floor = math.log(10 ** (cfg.vad_floor_db / 10) * cfg.win_length * cfg.scale ** 2)
+    return vad(log_e, cfg.vad_threshold_db, floor)
+
+
 #: an utterance whose loudest frame has an RMS below this (dB re full scale) is all silence
 SILENCE_FRAME_DBFS = -70.0
 
@@ -604,7 +633,7 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
         raise ConfigError(f"mfcc expects a 1-D signal, got shape {y.shape}")
     if len(y) < cfg.win_length:
         raise AudioError(f"signal shorter than one frame ({len(y)} < {cfg.win_length} samples)")
-    y = y * np.float32(cfg.scale)
+    y_in, y = y, y * np.float32(cfg.scale)
     C, log_e, pitch = _static_features(y, cfg)
     # loudest frame's RMS in dBFS: log_e is the log of the frame's sum of squares at `scale`
     loudest = 10.0 / math.log(10.0) * (float(log_e.max()) - math.log(cfg.win_length * cfg.scale ** 2))
@@ -615,11 +644,9 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
         C[:, 0] = log_e
     mask = None
     if cfg.vad:
-        # floor: a frame whose RMS is vad_floor_db below full scale
-        floor = math.log(10 ** (cfg.vad_floor_db / 10) * cfg.win_length * cfg.scale ** 2)
-        mask = vad(log_e, cfg.vad_threshold_db, floor)
+        mask = speech_mask(y_in, cfg, log_e)
         if not mask.any():
-            raise AudioError("no speech frames found by the VAD")
+            raise AudioError(NO_SPEECH)
     if cfg.cmn or cfg.cvn:
         C = cmvn(C, variance=cfg.cvn, mask=mask)
     if cfg.pitch:

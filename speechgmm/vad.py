@@ -64,6 +64,11 @@ class VadConfig:
     floor_window_s : float
         The noise floor is the minimum smoothed frame level over this many past seconds
         (at the start of a stream: over the first ``floor_window_s`` seconds).
+    floor_below_peak_db, modulation_db : float
+        Where the level in the window varies by at least ``modulation_db`` (as speech does;
+        steady noise and hum do not), the floor is at least ``floor_below_peak_db`` below the
+        window's loudest frame: a stretch without pauses, such as an end-pointed file, has no
+        floor to measure.
     on_db, off_db : float
         Hysteresis: a run of frames at least ``off_db`` above the floor is kept if it
         reaches ``on_db`` above it.
@@ -89,15 +94,17 @@ class VadConfig:
     frame_length_ms: float = 25.0
     frame_shift_ms: float = 10.0
     floor_window_s: float = 3.0
+    floor_below_peak_db: float = 20.0
+    modulation_db: float = 8.0
     on_db: float = 12.0
     off_db: float = 6.0
     min_level_dbfs: float = -75.0
-    voicing: float = 0.55
-    min_voiced_frames: int = 3
+    voicing: float = 0.4
+    min_voiced_frames: int = 2
     hangover_ms: float = 50.0
     min_pause_ms: float = 100.0
     attach_ms: float = 300.0
-    attach_max_ms: float = 250.0
+    attach_max_ms: float = 400.0
     fmin: float = 60.0
     fmax: float = 400.0
 
@@ -111,6 +118,8 @@ class VadConfig:
             problems.append("need 0 < frame_shift_ms <= frame_length_ms <= 1000")
         if not (0 < self.floor_window_s <= 600):
             problems.append("floor_window_s must be in (0, 600]")
+        if not (0 < self.floor_below_peak_db <= 200 and 0 <= self.modulation_db <= 200):
+            problems.append("floor_below_peak_db must be in (0, 200] and modulation_db in [0, 200]")
         if not (0 <= self.off_db <= self.on_db <= 100):
             problems.append("need 0 <= off_db <= on_db <= 100")
         if not (-200 < self.min_level_dbfs < 0):
@@ -177,13 +186,25 @@ def frame_levels(frames: np.ndarray, sr: int, fmin: float = 60.0, fmax: float = 
     lo, hi = max(2, int(rate / fmax)), min(w - 2, int(math.ceil(rate / fmin)))
     if hi <= lo:
         return level, np.zeros(n, dtype=np.float32)
-    nfft = 1 << (w + hi - 1).bit_length()
+    nfft = _fft_size(w + hi)
     spec = np.fft.rfft(p, n=nfft, axis=1)
     r = np.fft.irfft(spec.real ** 2 + spec.imag ** 2, n=nfft, axis=1)[:, : hi + 1]
     lags = np.arange(lo, hi + 1)
     # unbiased normalisation by the overlap, relative to the zero-lag energy
     rn = r[:, lo:] * (w / (w - lags))[None, :] / np.maximum(r[:, :1], _TINY)
     return level, np.clip(rn.max(axis=1), 0.0, 1.0).astype(np.float32)
+
+
+def _fft_size(n: int) -> int:
+    """Smallest 2^a 3^b >= n (pocketfft is fast on those; 384 instead of 512 for 8 kHz frames)."""
+    best, p3 = 1 << max(0, (n - 1).bit_length()), 1
+    while p3 < n:
+        p3 *= 3
+        m = p3
+        while m < n:
+            m *= 2
+        best = min(best, m)
+    return best
 
 
 def _runs(mask: np.ndarray):
@@ -251,8 +272,14 @@ class SpeechDetector:
         else:
             hist = self._hist[len(self._hist) - (W - 1):] if W > 1 else self._hist[:0]
         ext = np.concatenate([hist, smooth])
-        floor = _frames(ext, W, 1).min(axis=1) if W > 1 else ext.copy()
+        win = _frames(ext, W, 1) if W > 1 else ext[:, None]
+        lo, hi = win.min(axis=1), win.max(axis=1)
         self._hist = ext[len(ext) - (W - 1):].copy() if W > 1 else ext[:0].copy()
+        # a stretch without pauses (an end-pointed file) has no floor to measure: where the
+        # level moves as speech does (range >= modulation_db) the floor is kept at least
+        # floor_below_peak_db under the loudest frame; steady noise or hum (small range) keeps
+        # its measured floor
+        floor = np.where(hi - lo >= cfg.modulation_db, np.minimum(lo, hi - cfg.floor_below_peak_db), lo)
         return np.maximum(floor, cfg.min_level_dbfs - cfg.on_db)
 
     def process(self, block) -> np.ndarray:
@@ -275,15 +302,19 @@ class SpeechDetector:
         strong = active & (above >= cfg.on_db)
         if cfg.min_voiced_frames > 0:
             # the voicing test only where it can matter: frames well above the floor
-            idx = np.flatnonzero(strong)
-            voiced = np.zeros(n, dtype=np.float32)
+            # (on every other frame: the voicing of speech lasts tens of ms, and the FFTs are
+            # most of the detector's time)
+            idx = np.flatnonzero(strong & ((np.arange(n) + self.frames_seen - n) % 2 == 0))
+            hv = np.zeros(len(idx), dtype=bool)
             for a in range(0, len(idx), 4096):
                 sel = idx[a:a + 4096]
-                voiced[sel] = frame_levels(F[sel], self.sr, cfg.fmin, cfg.fmax)[1]
-            hv = strong & (voiced >= cfg.voicing)
-            # count a voiced frame only when the next one is voiced too: speech is voiced for
-            # tens of ms at a stretch, noise reaches the threshold in isolated frames
-            is_voiced = hv & np.concatenate([hv[1:], [False]])
+                hv[a:a + len(sel)] = frame_levels(F[sel], self.sr, cfg.fmin, cfg.fmax)[1] >= cfg.voicing
+            # a tested frame counts as voiced only when the next tested frame, 2 frames later, is
+            # voiced too: speech is voiced for tens of ms at a stretch, noise reaches the
+            # threshold in isolated frames
+            pair = hv[:-1] & hv[1:] & (np.diff(idx) == 2)
+            is_voiced = np.zeros(n, dtype=bool)
+            is_voiced[idx[:-1][pair]] = True
         else:
             is_voiced = strong
         starts, ends = _runs(active)
@@ -361,11 +392,34 @@ def detect_speech(y: np.ndarray, sr: int, config=None) -> np.ndarray:
     -------
     ndarray of bool, shape (n_frames,)
         ``n_frames = 1 + (len(y) - win) // hop`` (0 if ``y`` is shorter than one window).
+
+    Notes
+    -----
+    If no run of frames passes the voicing test, the energy decisions are returned instead
+    (a whole file is more likely a faint or creaky utterance than noise bursts alone);
+    :class:`SpeechDetector` on a stream has no such fallback.
     """
     y = np.asarray(y, dtype=np.float32)
     if y.ndim != 1:
         raise ConfigError(f"detect_speech expects a 1-D signal, got shape {y.shape}")
-    return SpeechDetector(sr, config).process(y)
+    det = SpeechDetector(sr, config)
+    mask = det.process(y)
+    if not mask.any() and det.config.min_voiced_frames > 0:
+        # nothing passed the voicing test: a whispered, creaky or very short utterance is more
+        # likely than a file of noise bursts, so fall back to the energy decisions (steady
+        # noise, hum and silence still give nothing)
+        mask = SpeechDetector(sr, dataclasses.replace(det.config, min_voiced_frames=0)).process(y)
+    return mask
+
+
+#: a file with less detected speech than this is not classified (its posterior would mean nothing)
+MIN_SPEECH_SECONDS = 0.2
+
+
+def short_speech_message(path, seconds: float) -> str:
+    """The per-file message for too little speech to classify."""
+    return (f"{path}: only {seconds:.2f} s of speech detected; at least {MIN_SPEECH_SECONDS:g} s is needed "
+            "to classify it")
 
 
 def speech_seconds(mask: np.ndarray, config=None) -> float:

@@ -15,7 +15,9 @@ from speechgmm.kaldi import read_feats, read_wav_scp
 def _tone(seconds=0.5, f=440.0, sr=8000):
     t = np.arange(int(sr * seconds)) / sr
     rng = np.random.default_rng(int(f))
-    return (0.3 * np.sin(2 * np.pi * f * t) + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+    # a rising and falling envelope, as a syllable has (a steady tone is no speech for the detector)
+    env = np.sin(np.pi * t / seconds) ** 2
+    return (0.3 * env * np.sin(2 * np.pi * f * t) + 0.001 * rng.standard_normal(t.size)).astype(np.float32)
 
 
 @pytest.fixture

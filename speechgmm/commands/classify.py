@@ -13,7 +13,11 @@ front end (resampled, channels averaged).
 
 Output: a table (file, label, posterior, per-class average log-likelihood per frame), or
 with --json one JSON object per line: path, label, scores (total log-likelihood per
-class), mean_scores (per frame), posteriors, frames.
+class), mean_scores (per frame), posteriors, frames, speech_seconds.
+
+Models whose front end detects speech (every preset but asr_course) score speech frames
+only: pauses and noise are dropped first. A file with no speech ("no speech detected") or
+less than 0.2 s of it is reported instead of classified.
 
 With --open-set a file is labelled 'unknown' when no class is close enough: when the best
 class's mean log-likelihood per frame beats the second best by less than the model's
@@ -43,7 +47,7 @@ def add_arguments(p) -> None:
     _common.add_dask(p)
 
 
-def _table(args, clf, totals, frames, good, post, pred, names) -> None:
+def _table(args, clf, totals, frames, good, post, pred, names, seconds=None) -> None:
     width = max(len(args.files[i]) for i in good)
     heads = "  ".join(f"{lab:>9}" for lab in clf.labels_)
     what = "log-likelihood ratio against the UBM" if clf.method_ == "map" else "log-likelihood"
@@ -53,20 +57,21 @@ def _table(args, clf, totals, frames, good, post, pred, names) -> None:
         print(f"{args.files[i]:<{width}}  {names[row]:>8}  {post[row, pred[row]]:9.4f}  {scores}")
 
 
-def _json_lines(args, clf, totals, frames, good, post, pred, names) -> None:
+def _json_lines(args, clf, totals, frames, good, post, pred, names, seconds) -> None:
     for row, i in enumerate(good):
         _common.print_json({
             "path": args.files[i], "label": names[row],
             "scores": {lab: float(v) for lab, v in zip(clf.labels_, totals[row])},
             "mean_scores": {lab: float(v / frames[row]) for lab, v in zip(clf.labels_, totals[row])},
             "posteriors": {lab: float(v) for lab, v in zip(clf.labels_, post[row])},
-            "frames": int(frames[row])})
+            "frames": int(frames[row]), "speech_seconds": round(float(seconds[row]), 2)})
 
 
 def run(args) -> int:
     import numpy as np
 
     from speechgmm.pipeline import score_files
+    from speechgmm.vad import MIN_SPEECH_SECONDS, short_speech_message
 
     mf = _common.load_classifier(args.model)
     clf = mf.classifier
@@ -77,6 +82,15 @@ def run(args) -> int:
         threshold = open_set_threshold(mf.header, args.threshold, mf.path)
     with _common.dask_session(args) as client:
         totals, frames, good, problems = score_files(clf, mf.feature_config, args.files, jobs=args.jobs, client=client)
+    # frames scored = speech frames when the front end detects speech (all frames otherwise)
+    seconds = np.asarray(frames, dtype=np.float64) * mf.feature_config.frame_shift_ms / 1000.0
+    if mf.feature_config.vad and len(good):
+        short = seconds < MIN_SPEECH_SECONDS
+        problems = list(problems) + [short_speech_message(args.files[i], s)
+                                     for i, s, sh in zip(good, seconds, short) if sh]
+        keep = ~short
+        totals, frames, seconds = totals[keep], np.asarray(frames)[keep], seconds[keep]
+        good = [i for i, k in zip(good, keep) if k]
     post = clf.posteriors_from_scores(totals) if len(good) else np.zeros((0, len(clf.classes_)))
     index = {lab: i for i, lab in enumerate(clf.classes_)}
     pred = [index[lab] for lab in clf.predict_from_scores(totals)] if len(good) else []
@@ -86,7 +100,7 @@ def run(args) -> int:
 
         names = open_set_predict(totals / frames[:, None], clf.classes_, threshold)[0]
     if good:
-        (_json_lines if args.json else _table)(args, clf, totals, frames, good, post, pred, names)
+        (_json_lines if args.json else _table)(args, clf, totals, frames, good, post, pred, names, seconds)
     for msg in problems:
         print(f"speechgmm classify: error: {msg}", file=sys.stderr)
     return 2 if problems else 0

@@ -1,0 +1,113 @@
+"""Speech detection in the front end: presets, classify's speech_seconds, no-speech and short-speech files."""
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import ROOT, run_cli
+from speechgmm.audio import load_audio
+from speechgmm.augment import pad_with_pauses
+from speechgmm.errors import AudioError
+from speechgmm.features import PRESETS, FeatureConfig, extract_file, mfcc
+
+MAN = ROOT / "data_manifest" / "asr_course"
+SR = 8000
+
+
+def test_asr_course_preset_has_no_speech_detection():
+    """The course's Kaldi features: every frame, statistics over every frame."""
+    cfg = FeatureConfig.preset("asr_course")
+    assert PRESETS["asr_course"] == {} and cfg == FeatureConfig() and not cfg.vad
+    for name in PRESETS:
+        if name != "asr_course":
+            assert FeatureConfig.preset(name).vad and FeatureConfig.preset(name).vad_method == "adaptive"
+
+
+def test_model_files_without_vad_method_keep_the_peak_vad():
+    d = FeatureConfig.preset("speaker").to_dict()
+    d.pop("vad_method")
+    assert FeatureConfig.from_dict(d).vad_method == "peak"
+
+
+@pytest.fixture(scope="module")
+def ti(corpus):
+    rows = list(csv.DictReader(open(MAN / "test.csv")))[::97]
+    return [(corpus / r["path"], load_audio(corpus / r["path"], sr=SR)[0]) for r in rows]
+
+
+def test_padding_changes_little_with_the_default_preset(ti):
+    """Pauses around the speech: the default front end's features barely move (CMN over speech
+    frames); asr_course's move a lot (its mean includes the pauses)."""
+    cfg, course = FeatureConfig.preset("default"), FeatureConfig.preset("asr_course")
+    moved_default, moved_course = [], []
+    for i, (_, y) in enumerate(ti):
+        x = pad_with_pauses(y, SR, 1.5, 1.5, -45.0, seed=i)
+        a, b = mfcc(y, SR, cfg), mfcc(x, SR, cfg)
+        moved_default.append(abs(a[:, 1:13].mean(0) - b[:, 1:13].mean(0)).mean())
+        c, d = mfcc(y, SR, course), mfcc(x, SR, course)
+        assert d.shape[0] > c.shape[0] + 250  # every frame kept
+        moved_course.append(abs(c[:, 1:13].mean(0)).mean() - abs(d[:, 1:13].mean(0)).mean())
+        # quiet pauses: about the same frames (hangover adds a few); under -45 dBFS room tone the
+        # weakest fricatives of some words are lost
+        quiet = mfcc(pad_with_pauses(y, SR, 1.5, 1.5, -60.0, seed=i), SR, cfg)
+        assert abs(a.shape[0] - quiet.shape[0]) <= 0.3 * a.shape[0]
+    assert np.mean(moved_default) < 1.0
+
+
+def test_no_speech_file_error():
+    rng = np.random.default_rng(0)
+    t = np.arange(2 * SR) / SR
+    for y in (0.05 * rng.standard_normal(2 * SR), 0.2 * np.sin(2 * np.pi * 50 * t) + 0.1 * np.sin(2 * np.pi * 150 * t)):
+        with pytest.raises(AudioError, match="no speech detected"):
+            mfcc(y.astype(np.float32), SR, FeatureConfig.preset("default"))
+
+
+@pytest.fixture(scope="module")
+def model(corpus, tmp_path_factory):
+    """A small digit model with the CLI defaults' front end (speech detection)."""
+    d = tmp_path_factory.mktemp("sd")
+    rows = [r for r in csv.DictReader(open(MAN / "train.csv")) if r["speaker"] in ("AC", "AE", "AG", "BH")]
+    with open(d / "train.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(dict(r, path=str(corpus / r["path"])) for r in rows)
+    out = d / "digits.npz"
+    r = run_cli("train", d / "train.csv", "-o", out, "--label-column", "digit", "--components", "2",
+                "--iterations", "3")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_classify_reports_speech_seconds_and_bad_files(model, ti, tmp_path):
+    path, y = ti[0]
+    padded = tmp_path / "padded.wav"
+    sf.write(padded, pad_with_pauses(y, SR, 2.0, 2.0, -50.0, seed=3), SR, subtype="PCM_16")
+    noise = tmp_path / "noise.wav"
+    sf.write(noise, (0.05 * np.random.default_rng(1).standard_normal(3 * SR)).astype(np.float32), SR)
+    # a real word cut to 60 ms of its loudest part, between pauses
+    F = np.lib.stride_tricks.sliding_window_view(y, 800)[::80]
+    k = int(np.argmax((F ** 2).sum(1))) * 80
+    short = tmp_path / "short.wav"
+    sf.write(short, pad_with_pauses(y[k:k + 480] * np.hanning(480).astype(np.float32), SR, 1.0, 1.0, -60.0), SR)
+    r = run_cli("classify", "--model", model, "--json", path, noise, padded, short)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    objs = [json.loads(ln) for ln in r.stdout.splitlines()]
+    assert [o["path"] for o in objs] == [str(path), str(padded)]
+    a, b = objs
+    assert abs(a["speech_seconds"] - b["speech_seconds"]) <= 0.15 and b["speech_seconds"] < len(y) / SR + 0.2
+    err = r.stderr.strip().splitlines()
+    assert len(err) == 2, r.stderr
+    assert "noise.wav: no speech detected" in r.stderr
+    assert "short.wav: only" in r.stderr and "s of speech detected" in r.stderr
+
+
+def test_extract_file_names_the_file(tmp_path):
+    p = tmp_path / "hum.wav"
+    t = np.arange(SR) / SR
+    sf.write(p, (0.3 * np.sin(2 * np.pi * 60 * t)).astype(np.float32), SR)
+    with pytest.raises(AudioError, match=r"hum\.wav: no speech detected"):
+        extract_file(p, FeatureConfig.preset("speaker"))
