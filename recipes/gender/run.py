@@ -47,7 +47,8 @@ def main(argv=None) -> int:
     man = ROOT / "data_manifest" / "asr_course"
     tr = read_manifest(man / "train.csv", root=corpus)
     te = read_manifest(man / "test.csv", root=corpus)
-    cfg = FeatureConfig.preset(CONFIG["preset"])
+    # the front end this model has always had: the "default" preset as it was before speech detection
+    cfg = FeatureConfig.preset(CONFIG["preset"]).replace(vad=False, vad_method="peak")
     clf = GMMClassifier(CONFIG["components"], max_iter=CONFIG["iterations"], init=CONFIG["init"],
                         random_state=CONFIG["seed"], jobs=args.jobs)
     clf.fit(manifest_features(tr, cfg, jobs=args.jobs), tr.labels("gender"))
