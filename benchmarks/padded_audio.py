@@ -59,7 +59,7 @@ def accuracy(mf, signals, truth):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--step", type=int, default=1)
-    ap.add_argument("--digits", help="digit model (default: train one with the CLI defaults)")
+    ap.add_argument("--digits", help="digit model (default: train one with the CLI defaults; 'none' skips digits)")
     ap.add_argument("--gender", help="gender model (default: the bundled one)")
     ap.add_argument("--jobs", type=int, default=1)
     args = ap.parse_args(argv)
@@ -68,7 +68,9 @@ def main(argv=None):
     man = ROOT / "data_manifest" / "asr_course"
     tmp = tempfile.TemporaryDirectory()
     digits = args.digits
-    if not digits:
+    if digits == "none":
+        digits = None
+    elif not digits:
         digits = str(Path(tmp.name) / "digits.npz")
         subprocess.run([sys.executable, "-m", "speechgmm", "train", str(man / "train.csv"), "--label-column", "digit",
                         "--root", str(corpus), "-o", digits, "--jobs", str(args.jobs)], check=True, cwd=ROOT)
@@ -76,9 +78,11 @@ def main(argv=None):
     te = read_manifest(man / "test.csv", root=corpus)
     idx = list(range(0, len(te), args.step))
     ys = [load_audio(te.paths[i], sr=8000)[0] for i in idx]
-    models = {"digits (CLI defaults)": (load_model(digits), [te.labels("digit")[i] for i in idx]),
-              "gender (" + ("bundled" if not args.gender else Path(gender).name) + ")":
-                  (load_model(gender), [te.labels("gender")[i] for i in idx])}
+    models = {}
+    if digits:
+        models["digits (CLI defaults)"] = (load_model(digits), [te.labels("digit")[i] for i in idx])
+    models["gender (" + ("bundled" if not args.gender else Path(gender).name) + ")"] = (
+        load_model(gender), [te.labels("gender")[i] for i in idx])
     print(f"{len(idx)} TI test files (73 unseen speakers); accuracy [files with no speech detected]")
     print("| model | " + " | ".join(CONDITIONS) + " |")
     print("|---|" + "---|" * len(CONDITIONS))

@@ -1,19 +1,25 @@
 #!/usr/bin/env python3
-"""Gender detection on unseen speakers, and the bundled default model.
+"""Gender detection that generalises across corpora, and the bundled default model.
 
-Stages
-  0. data      data_manifest/asr_course/{train,test}.csv (95 / 73 speakers, disjoint)
-  1. features  speechgmm front end (preset "default": 39-dim MFCC with per-utterance CMN --
-               CMN keeps the model usable on other microphones; on this corpus it cost
-               ~0.2 points in cross-validation, within noise)
-  2. train     one GMM per gender (male / female), K=64, k-means++ init, 20 iterations, seed 0,
-               on all 2,072 files of the training speakers
-  3. evaluate  on all 1,606 files of the 73 test speakers
+Data: the multi-corpus pool (``data_manifest/``: asr_course, librispeech_sample,
+speechocean762_sample, asterisk_prompts); rules in ``recipes/gender/pool.py`` (adults only,
+TI test speakers never trained on, fixed per-corpus test sets, corpus-balanced training).
 
---out writes the model (the bundled default model is speechgmm/data/gender.npz:
-`python recipes/gender/run.py --out speechgmm/data/gender.npz` regenerates it bit for bit).
+Default run (the bundled model)
+  1. features  preset "default": 39-dim MFCC, speech detection (speechgmm.vad), mean
+               normalisation over speech frames
+  2. train     one GMM per gender, K=64, 20 iterations, seed 0, on every adult of the pool
+               except the 73 TI test speakers, at most CAP frames per (corpus, gender)
+  3. evaluate  the TI test speakers (1,606 files) and each corpus's test set
+  --out M.npz  writes the model: ``python recipes/gender/run.py --out speechgmm/data/gender.npz``
+               regenerates the bundled model bit for bit.
 
-usage: python recipes/gender/run.py [--corpus DIR] [--json] [--out MODEL.npz] [--jobs N]
+--loco  leave-one-corpus-out: for each corpus, a model trained on the other three is tested
+        on that corpus's test set, next to the in-corpus model (trained on everything but the
+        test set).  Per corpus: balanced accuracy (mean of female and male recall; adults),
+        female recall, male recall, worst speaker; children (under 16) separately.
+
+usage: python recipes/gender/run.py [--loco] [--quick] [--preset P] [--out MODEL.npz] [--cache DIR] [--jobs N]
 """
 from __future__ import annotations
 
@@ -24,56 +30,147 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "recipes"))  # the shared harness, recipes/_common.py
-
-from speechgmm.classifier import GMMClassifier  # noqa: E402
-from speechgmm.features import FeatureConfig  # noqa: E402
-from speechgmm.manifest import read_manifest  # noqa: E402
-from speechgmm.metrics import classification_report  # noqa: E402
-from speechgmm.modelio import save_model  # noqa: E402
-from speechgmm.pipeline import manifest_features  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import find_corpus, format_table, recipe_parser, run_script  # noqa: E402
+from pool import CORPORA, balanced_groups, features, pool_rows, report, scores, train  # noqa: E402
 
-CONFIG = {"preset": "default", "components": 64, "iterations": 20, "init": "kmeans", "seed": 0}
+from speechgmm.features import FeatureConfig  # noqa: E402
+from speechgmm.modelio import save_model  # noqa: E402
+
+CONFIG = {"preset": "default", "components": 64, "iterations": 20, "init": "kmeans", "seed": 0, "cap": 20000}
+#: --quick (tests): a few speakers per corpus and gender, small models
+QUICK = {"components": 8, "iterations": 5, "cap": 5000, "speakers": 4}
+
+
+def _quick_subset(rows, n):
+    """The first n speakers of each (corpus, gender, test split, age group) cell."""
+    keep, seen = [], {}
+    for r in rows:
+        k = (r["corpus"], r["gender"], r["test"], r["age_group"])
+        s = seen.setdefault(k, [])
+        if r["speaker"] not in s and len(s) < n:
+            s.append(r["speaker"])
+        if r["speaker"] in s:
+            keep.append(r)
+    return keep
+
+
+def adult(r):
+    return r["age_group"] == "adult"
+
+
+HEAD = ["corpus", "test files", "speakers", "balanced acc", "female recall", "male recall", "worst speaker"]
+
+
+def _line(c, rep):
+    return [c, rep["files"], rep["speakers"], rep["balanced"], rep["female"], rep["male"], rep["worst"]]
+
+
+def evaluate_only(args, rows) -> int:
+    """Score a model file on each corpus's test set (adults) and the children."""
+    from speechgmm.modelio import load_model
+
+    mf = load_model(args.evaluate)
+    feats = features(rows, mf.feature_config, jobs=args.jobs, cache=args.cache)
+    llr = scores(mf.classifier, feats)
+    res = {c: report(rows, llr, lambda r, c=c: r["corpus"] == c and r["test"] and adult(r)) for c in CORPORA}
+    res["children"] = report(rows, llr, lambda r: r["age_group"] == "child")
+    print(f"gender model {args.evaluate} on each corpus's test set (adults)")
+    print(format_table([_line(c, res[c]) for c in CORPORA], HEAD))
+    ch = res["children"]
+    print(f"children under 16 (speechocean762, {ch['files']} files): female recall {ch['female']:.3f}, "
+          f"male recall {ch['male']:.3f}")
+    if args.json:
+        print(json.dumps(res))
+    return 0
 
 
 def main(argv=None) -> int:
     ap = recipe_parser(__doc__)
-    ap.add_argument("--out", help="also save the trained model here")
+    ap.add_argument("--loco", action="store_true", help="leave-one-corpus-out table (with in-corpus figures)")
+    ap.add_argument("--quick", action="store_true", help="small subset and models (for tests)")
+    ap.add_argument("--preset", default=CONFIG["preset"], help="front end (default: default)")
+    ap.add_argument("--cap", type=int, default=None, help=f"frames per (corpus, gender) (default {CONFIG['cap']})")
+    ap.add_argument("--cache", help="folder caching the pool's features between runs")
+    ap.add_argument("--out", help="also save the pool model (all adults but the TI test speakers) here")
+    ap.add_argument("--evaluate", metavar="MODEL", help="only score an existing gender model on each corpus's test set")
     args = ap.parse_args(argv)
     t0 = time.time()
-    corpus = find_corpus(args.corpus)
-    man = ROOT / "data_manifest" / "asr_course"
-    tr = read_manifest(man / "train.csv", root=corpus)
-    te = read_manifest(man / "test.csv", root=corpus)
-    # the front end this model has always had: the "default" preset as it was before speech detection
-    cfg = FeatureConfig.preset(CONFIG["preset"]).replace(vad=False, vad_method="peak")
-    clf = GMMClassifier(CONFIG["components"], max_iter=CONFIG["iterations"], init=CONFIG["init"],
-                        random_state=CONFIG["seed"], jobs=args.jobs)
-    clf.fit(manifest_features(tr, cfg, jobs=args.jobs), tr.labels("gender"))
-    t_train = time.time() - t0
-    pred = clf.predict(manifest_features(te, cfg, jobs=args.jobs))
-    rep = classification_report(te.labels("gender"), pred, clf.labels_)
+    conf = dict(CONFIG, preset=args.preset)
+    if args.quick:
+        conf.update({k: v for k, v in QUICK.items() if k != "speakers"})
+    if args.cap:
+        conf["cap"] = args.cap
+    corpora = find_corpus(args.corpus).parent
+    rows = pool_rows(corpora)
+    if args.quick:
+        rows = _quick_subset(rows, QUICK["speakers"])
+    if args.evaluate:
+        return evaluate_only(args, rows)
+    cfg = FeatureConfig.preset(conf["preset"])
+    feats = features(rows, cfg, jobs=args.jobs, cache=args.cache)
+
+    def fit(select):
+        groups = balanced_groups(rows, feats, lambda r: adult(r) and select(r), conf["cap"], conf["seed"])
+        return train(groups, conf["components"], conf["iterations"], conf["seed"], jobs=args.jobs)
+
+    # the pool model: every adult but the test sets (so the TI test speakers are never seen)
+    pool_model = fit(lambda r: not r["test"])
+    llr_pool = scores(pool_model, feats)
+    result = {"config": conf, "in_corpus": {}, "loco": {}}
+    for c in CORPORA:
+        result["in_corpus"][c] = report(rows, llr_pool, lambda r, c=c: r["corpus"] == c and r["test"] and adult(r))
+    ti = result["in_corpus"]["asr_course"]
+    # the final figure: the TI test speakers (never trained on), plain accuracy and confusion
+    ti_rows = [i for i, r in enumerate(rows) if r["corpus"] == "asr_course" and r["test"]]
+    truth = [rows[i]["gender"] for i in ti_rows]
+    pred = ["female" if llr_pool[i] > 0 else "male" for i in ti_rows]
+    labels = ["female", "male"]
+    result.update({"n": len(ti_rows), "labels": labels,
+                   "accuracy": sum(p == t for p, t in zip(pred, truth)) / max(1, len(ti_rows)),
+                   "confusion": [[sum(1 for p, t in zip(pred, truth) if t == a and p == b) for b in labels]
+                                 for a in labels]})
+    if args.loco:
+        for c in CORPORA:
+            m = fit(lambda r, c=c: r["corpus"] != c)
+            llr = scores(m, feats)
+            result["loco"][c] = report(rows, llr, lambda r, c=c: r["corpus"] == c and r["test"] and adult(r))
+            if c == "speechocean762_sample":
+                result["children_loco"] = report(rows, llr, lambda r: r["corpus"] == c and r["age_group"] == "child")
+    result["children_in_corpus"] = report(rows, llr_pool, lambda r: r["age_group"] == "child" and r["test"])
     if args.out:
-        # reproducible file: fixed date unless SOURCE_DATE_EPOCH says otherwise; manifest named relative to the repo
+        # reproducible file: fixed date unless SOURCE_DATE_EPOCH says otherwise; manifests named relative to the repo
         os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
-        save_model(args.out, clf, cfg, {
-            "label_column": "gender", "manifest": "data_manifest/asr_course/train.csv", "manifest_sha256": tr.sha256,
-            "n_files": len(tr), "training": dict(CONFIG, method="em", recipe="recipes/gender/run.py")})
+        n_files = sum(1 for r, x in zip(rows, feats) if x is not None and adult(r) and not r["test"])
+        save_model(args.out, pool_model, cfg, {
+            "label_column": "gender", "manifest": "data_manifest/{" + ",".join(CORPORA) + "}",
+            "n_files": n_files, "training": dict(conf, method="em", recipe="recipes/gender/run.py",
+                                                 data="pool adults, TI test speakers and per-corpus test sets held out")})
     secs = time.time() - t0
-    rows = [[lab, rep["per_class"][lab]["support"], rep["per_class"][lab]["recall"], rep["per_class"][lab]["precision"]]
-            for lab in rep["labels"]]
-    print(f"gender: train {len(tr)} files / 95 speakers -> test {len(te)} files / 73 unseen speakers")
-    print(format_table(rows, ["gender", "test files", "recall", "precision"]))
-    print(f"accuracy {rep['accuracy']:.4f} ({round(rep['accuracy'] * rep['n'])}/{rep['n']}); "
-          f"K={CONFIG['components']}, preset {CONFIG['preset']}; time {secs:.1f} s (training {t_train:.1f} s)")
+    head, line = HEAD, _line
+    print(f"gender, pool of {len(CORPORA)} corpora, preset {conf['preset']}, K={conf['components']}, "
+          f"cap {conf['cap']} frames per (corpus, gender){' [quick subset]' if args.quick else ''}")
+    if args.loco:
+        table = []
+        for c in CORPORA:
+            table.append(line(c + " (LOCO)", result["loco"][c]))
+            table.append(line(c + " (in-corpus)", result["in_corpus"][c]))
+        print(format_table(table, head))
+        ch = result.get("children_loco")
+        if ch:
+            print(f"children under 16 (speechocean762, all {ch['files']} files, LOCO model; not in the adult figures): "
+                  f"female recall {ch['female']:.3f}, male recall {ch['male']:.3f}")
+    else:
+        print(format_table([line(c, result["in_corpus"][c]) for c in CORPORA], head))
+    print(f"TI test speakers ({ti['speakers']}, never trained on): accuracy {result['accuracy']:.4f} "
+          f"({round(result['accuracy'] * result['n'])}/{result['n']}), balanced {ti['balanced']:.4f}; time {secs:.0f} s")
     if args.out:
         print(f"model saved to {args.out}")
     if args.json:
-        print(json.dumps({"accuracy": rep["accuracy"], "n": rep["n"],
-                          "recall": {k: v["recall"] for k, v in rep["per_class"].items()},
-                          "confusion": rep["confusion"], "labels": rep["labels"], "config": CONFIG, "seconds": secs}))
+        print(json.dumps(dict(result, seconds=secs)))
     return 0
 
 

@@ -1,0 +1,121 @@
+"""The multi-corpus pool for gender detection: files, features, corpus-balanced training, scoring.
+
+Used by ``recipes/gender/run.py`` (the bundled model and ``--loco``).  The pool is the four
+shared corpora (``data_manifest/<corpus>/``).  Rules, fixed before any figure was seen:
+
+* **adults only** in training and in the headline figures; speakers under 16
+  (``age_group`` child, speechocean762 only) are scored separately;
+* the **73 TI test speakers are never trained on** (the bundled model's final figure);
+* **test sets** per corpus, the same for the leave-one-corpus-out (LOCO) and the in-corpus
+  model: ``asr_course`` the TI test speakers; ``librispeech_sample`` and
+  ``speechocean762_sample`` every other speaker of each gender (sorted by id);
+  ``asterisk_prompts`` (five voices, one male) every other file of each voice, so its
+  in-corpus figure has seen the voices;
+* **corpus balance**: each (corpus, gender) contributes at most ``cap`` frames, drawn evenly
+  from its files with a fixed seed, so that no corpus dominates a gender model.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPORA = ("asr_course", "librispeech_sample", "speechocean762_sample", "asterisk_prompts")
+GENDERS = ("female", "male")
+
+
+def pool_rows(corpora: Path):
+    """Every pool file: dicts with corpus, utt, path (absolute), speaker, gender, age_group, test (bool)."""
+    rows = []
+    for part in ("train", "test"):
+        for r in csv.DictReader(open(ROOT / "data_manifest" / "asr_course" / f"{part}.csv")):
+            rows.append({"corpus": "asr_course", "utt": r["utt"], "path": str(corpora / "asr_course" / r["path"]),
+                         "speaker": "ti_" + r["speaker"], "gender": r["gender"], "age_group": "adult",
+                         "test": part == "test"})
+    for name in CORPORA[1:]:
+        src = list(csv.DictReader(open(ROOT / "data_manifest" / name / "all.csv")))
+        if name == "asterisk_prompts":
+            n = {}
+            test = []
+            for r in src:
+                n[r["speaker"]] = n.get(r["speaker"], 0) + 1
+                test.append(n[r["speaker"]] % 2 == 0)
+        else:
+            order = {g: sorted({r["speaker"] for r in src if r["gender"] == g}) for g in GENDERS}
+            held = {s for g in GENDERS for s in order[g][1::2]}
+            test = [r["speaker"] in held for r in src]
+        for r, t in zip(src, test):
+            rows.append({"corpus": name, "utt": r["utt"], "path": str(corpora / name / r["path"]),
+                         "speaker": r["speaker"], "gender": r["gender"], "age_group": r["age_group"], "test": t})
+    return rows
+
+
+def features(rows, cfg, jobs: int = 1, cache=None):
+    """Features of every row (None for a file with no speech), cached under ``cache`` by front end."""
+    from speechgmm.features import extract_files
+
+    key = hashlib.sha256((cfg.to_json() + "\n".join(r["path"] for r in rows)).encode()).hexdigest()[:16]
+    f = Path(cache) / f"pool-{key}.npz" if cache else None
+    if f is not None and f.is_file():
+        z = np.load(f)
+        return [z[f"a{i}"] if f"a{i}" in z.files else None for i in range(len(rows))]
+    feats, problems = extract_files([r["path"] for r in rows], cfg, jobs=jobs, errors="collect", desc="pool features")
+    if f is not None:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(f, **{f"a{i}": a for i, a in enumerate(feats) if a is not None})
+    return feats
+
+
+def balanced_groups(rows, feats, select, cap: int, seed: int = 0):
+    """{gender: [arrays]} of the selected rows, each (corpus, gender) cut to ``cap`` frames."""
+    groups = {g: [] for g in GENDERS}
+    cells = {}
+    for r, x in zip(rows, feats):
+        if x is not None and select(r):
+            cells.setdefault((r["corpus"], r["gender"]), []).append(x)
+    for (corpus, g), arrays in sorted(cells.items()):
+        X = np.concatenate(arrays)
+        if len(X) > cap:
+            h = int(hashlib.sha256(f"{corpus}/{g}/{seed}".encode()).hexdigest()[:8], 16)
+            idx = np.sort(np.random.default_rng(h).choice(len(X), cap, replace=False))
+            X = X[idx]
+        groups[g].append(X)
+    return groups
+
+
+def train(groups, components: int, iterations: int, seed: int = 0, jobs: int = 1):
+    from speechgmm.classifier import GMMClassifier
+
+    clf = GMMClassifier(components, max_iter=iterations, init="kmeans", random_state=seed, jobs=jobs)
+    return clf.fit_groups(groups)
+
+
+def scores(clf, feats):
+    """Per-file (female - male) log-likelihood-ratio per frame (NaN when there are no features)."""
+    out = np.full(len(feats), np.nan)
+    ok = [i for i, x in enumerate(feats) if x is not None and len(x)]
+    if ok:
+        totals, frames = clf.score_utterances([feats[i] for i in ok])
+        fi, mi = clf.labels_.index("female"), clf.labels_.index("male")
+        out[ok] = (totals[:, fi] - totals[:, mi]) / np.maximum(frames, 1)
+    return out
+
+
+def report(rows, llr, select):
+    """Balanced accuracy (mean of female and male recall), both recalls, worst speaker, files."""
+    sel = [i for i, r in enumerate(rows) if select(r)]
+    pred = {i: ("female" if llr[i] > 0 else "male") for i in sel if np.isfinite(llr[i])}
+    rec = {}
+    for g in GENDERS:
+        idx = [i for i in sel if rows[i]["gender"] == g]
+        rec[g] = float(np.mean([pred.get(i) == g for i in idx])) if idx else float("nan")
+    spk = {}
+    for i in sel:
+        spk.setdefault(rows[i]["speaker"], []).append(pred.get(i) == rows[i]["gender"])
+    worst = min(spk, key=lambda s: (np.mean(spk[s]), s)) if spk else ""
+    return {"balanced": float(np.nanmean([rec[g] for g in GENDERS])), "female": rec["female"], "male": rec["male"],
+            "worst": f"{worst} {np.mean(spk[worst]):.2f}" if worst else "", "files": len(sel),
+            "no_speech": len(sel) - len(pred), "speakers": len(spk)}
