@@ -306,8 +306,10 @@ def test_train_with_augmentation(small, tmp_path):
     assert r.returncode == 0, r.stderr
     plain, a, c = (load_model(p) for p in (small["model"], out, cached))
     assert a.header["training"]["augment"] == ["noise", "reverb"]
-    # one noisy and one reverberant copy of every file: three times the frames of each class
-    assert a.classifier.frames_ == {k: 3 * v for k, v in plain.classifier.frames_.items()}
+    # one noisy and one reverberant copy of every file: about three times the frames of each class (speech
+    # detection keeps a few more or fewer frames of a noisy or reverberant copy than of the original)
+    for k, v in plain.classifier.frames_.items():
+        assert 2.7 * v <= a.classifier.frames_[k] <= 3.3 * v, (k, v, a.classifier.frames_)
     # streamed from the cache or in memory: the same copies, the same model
     for m, n in zip(a.classifier.models_, c.classifier.models_):
         assert np.allclose(m.means_, n.means_, rtol=1e-4, atol=1e-4)
