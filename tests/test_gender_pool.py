@@ -1,15 +1,17 @@
 """The gender recipe's multi-corpus pool and its leave-one-corpus-out protocol (quick subset)."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 
 from conftest import ROOT
 
-sys.path.insert(0, str(ROOT / "recipes" / "gender"))
-
-from pool import CORPORA, pool_rows  # noqa: E402
+_spec = importlib.util.spec_from_file_location("gender_pool", ROOT / "recipes" / "gender" / "pool.py")
+pool = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pool)
+CORPORA, pool_rows = pool.CORPORA, pool.pool_rows
 
 
 def test_pool_rules(corpus):
