@@ -79,6 +79,8 @@ class VadConfig:
     min_voiced_frames : int
         Voiced frames (followed by another voiced frame) a run needs to count as speech
         (rejects noise bursts); 0 disables the voicing test (energy only).
+    voiced_share : float
+        ... and voiced frames must be at least this share of the run's loud frames.
     hangover_ms : float
         Kept runs are extended by this much on both sides.
     min_pause_ms : float
@@ -101,6 +103,7 @@ class VadConfig:
     min_level_dbfs: float = -75.0
     voicing: float = 0.4
     min_voiced_frames: int = 2
+    voiced_share: float = 0.1
     hangover_ms: float = 50.0
     min_pause_ms: float = 100.0
     attach_ms: float = 300.0
@@ -124,6 +127,8 @@ class VadConfig:
             problems.append("need 0 <= off_db <= on_db <= 100")
         if not (-200 < self.min_level_dbfs < 0):
             problems.append("min_level_dbfs must be in (-200, 0)")
+        if not (0 <= self.voiced_share <= 1):
+            problems.append("voiced_share must be in [0, 1]")
         if not (0 <= self.voicing < 1):
             problems.append("voicing must be in [0, 1)")
         if self.min_voiced_frames < 0 or int(self.min_voiced_frames) != self.min_voiced_frames:
@@ -326,7 +331,9 @@ class SpeechDetector:
         if len(starts) and starts[0] == 0 and self._open is not None:  # continues the last block's open run
             n_strong[0] += self._open["strong"]
             n_voiced[0] += self._open["voiced"]
-        good = (n_strong > 0) & (n_voiced >= need_v)
+        # enough voiced frames, and a share of the run's loud frames (a long burst of noise reaches the
+        # voicing threshold now and then; speech is voiced for a good part of its loud frames)
+        good = (n_strong > 0) & (n_voiced >= np.maximum(need_v, cfg.voiced_share * n_strong / 2))
         # an unvoiced run next to speech (the /s/ of "six", a final /t/) belongs to it
         near = cfg.frames(cfg.attach_ms)
         cand = (n_strong > 0) & ~good & (ends - starts <= cfg.frames(cfg.attach_max_ms))
