@@ -125,7 +125,7 @@ def test_features_of_a_segments_data_dir(gmm_dir, tmp_path, cli):
     got = read_feats(out.with_suffix(".scp"))
     assert list(got) == ["seg0", "seg1", "seg2"]
     for i, k in enumerate(keys):
-        assert np.array_equal(got[f"seg{i}"], extract_file(src[k], FeatureConfig()))
+        assert np.array_equal(got[f"seg{i}"], extract_file(src[k], FeatureConfig.preset("default")))
 
 
 def test_wav_scp_parallel_matches_serial(gmm_dir, tmp_path, cli):
