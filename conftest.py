@@ -3,6 +3,7 @@
 Test fixtures are in ``tests/conftest.py``.  Here: which library modules doctest collection must not import,
 and the folder doctests run in (so ``examples/...`` paths in docstrings resolve).
 """
+
 from __future__ import annotations
 
 import importlib.util

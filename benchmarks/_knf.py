@@ -1,4 +1,5 @@
 """kaldi-native-fbank options mirroring a speechgmm FeatureConfig (shared by the benchmark scripts)."""
+
 from __future__ import annotations
 
 

@@ -10,6 +10,7 @@
 
 usage: python benchmarks/bench_classify.py [--corpus DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "recipes"))  # reci
 from _common import find_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
-
 
 
 def sk_model(g):
@@ -63,8 +63,10 @@ def main() -> int:
     Xte = extract_files(te.paths, cfg)[0]
     n_frames = sum(x.shape[0] for x in Xte)
     print(f"scoring {len(Xte)} utterances ({n_frames} frames, 39 dims) against 11 digit GMMs")
-    print(f"{'K':>4} | {'speechgmm s':>11} | {'sklearn per utt s':>17} {'x':>6} | "
-          f"{'sklearn all frames s':>20} {'x':>6} | max |diff|")
+    print(
+        f"{'K':>4} | {'speechgmm s':>11} | {'sklearn per utt s':>17} {'x':>6} | "
+        f"{'sklearn all frames s':>20} {'x':>6} | max |diff|"
+    )
     for K in (16, 64):
         clf = GMMClassifier(K, max_iter=5, init="kmeans").fit(Xtr, tr.labels("label"))
         clf.score_utterances(Xte[:5])
@@ -82,15 +84,19 @@ def main() -> int:
         tot = np.add.reduceat(np.stack(cols, 1), starts, axis=0)
         t_all = time.perf_counter() - t
         diff = max(np.abs(ours - per).max(), np.abs(ours - tot).max())
-        print(f"{K:>4} | {t_ours:11.3f} | {t_per:17.3f} {t_per / t_ours:6.1f} | "
-              f"{t_all:20.3f} {t_all / t_ours:6.1f} | {diff:.2e}")
+        print(
+            f"{K:>4} | {t_ours:11.3f} | {t_per:17.3f} {t_per / t_ours:6.1f} | "
+            f"{t_all:20.3f} {t_all / t_ours:6.1f} | {diff:.2e}"
+        )
     wav = "examples/male_AH_1A.wav"
     base = wall([sys.executable, "-c", "pass"])
     cold = wall([sys.executable, "-m", "speechgmm", "classify", wav])
     librosa_mfcc = "import librosa; librosa.feature.mfcc(y=__import__('numpy').zeros(8000, 'float32'), sr=8000)"
     imp = wall([sys.executable, "-c", librosa_mfcc], n=3)
-    print(f"cold start: speechgmm classify {wav} (bundled model): {cold:.3f} s wall (median of 7); "
-          f"python -c pass {base:.3f} s; for reference, importing librosa + first mfcc call {imp:.2f} s")
+    print(
+        f"cold start: speechgmm classify {wav} (bundled model): {cold:.3f} s wall (median of 7); "
+        f"python -c pass {base:.3f} s; for reference, importing librosa + first mfcc call {imp:.2f} s"
+    )
     return 0
 
 

@@ -8,6 +8,7 @@ for two frame counts to show it is O(K x D), independent of the number of frames
 
 usage: python benchmarks/bench_dask.py [--frames 1000000] [--components 64] [--workers 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,12 +67,18 @@ def main() -> int:
     K, D = gmm.means_.shape
     print(f"E-step over {len(X):,} frames x {D} dims, K={K}, {args.shards} shards")
     print(f"  local (1 process, BLAS threads)   {t_local:7.3f} s")
-    print(f"  LocalCluster ({args.workers} workers x 1 thread) {t_dist:7.3f} s   "
-          f"(ratio local/dask {t_local / t_dist:.2f})")
-    print(f"  statistics per shard: {sizes[10_000]:,} bytes for 10,000 frames, {sizes[len(shards[0])]:,} bytes for "
-          f"{len(shards[0]):,} frames  (K(2D+1) doubles = {K * (2 * D + 1) * 8:,} bytes)")
-    print(f"  per iteration: parameters out {params_bytes:,} bytes (broadcast once per worker), "
-          f"statistics back {args.shards} x {sizes[len(shards[0])]:,} bytes; frames never move")
+    print(
+        f"  LocalCluster ({args.workers} workers x 1 thread) {t_dist:7.3f} s   "
+        f"(ratio local/dask {t_local / t_dist:.2f})"
+    )
+    print(
+        f"  statistics per shard: {sizes[10_000]:,} bytes for 10,000 frames, {sizes[len(shards[0])]:,} bytes for "
+        f"{len(shards[0]):,} frames  (K(2D+1) doubles = {K * (2 * D + 1) * 8:,} bytes)"
+    )
+    print(
+        f"  per iteration: parameters out {params_bytes:,} bytes (broadcast once per worker), "
+        f"statistics back {args.shards} x {sizes[len(shards[0])]:,} bytes; frames never move"
+    )
     return 0
 
 

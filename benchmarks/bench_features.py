@@ -13,13 +13,15 @@ of audio processed per second of CPU wall time.
 
 Run:  python benchmarks/bench_features.py [--files N] [--repeat R]
 """
+
 from __future__ import annotations
 
 import os
 
 # one BLAS/OpenMP thread, set before numpy loads
-os.environ.update(dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"),
-                                "1"))
+os.environ.update(
+    dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"), "1")
+)
 
 import argparse
 import sys
@@ -42,10 +44,21 @@ def with_librosa(signals, cfg):
 
     out = []
     for y in signals:
-        M = librosa.feature.mfcc(y=y * cfg.scale, sr=cfg.sr, n_mfcc=cfg.n_mfcc, n_fft=cfg.fft_size,
-                                 win_length=cfg.win_length, hop_length=cfg.hop_length, window="hamming",
-                                 center=False, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.sr / 2, htk=True,
-                                 lifter=int(cfg.lifter))
+        M = librosa.feature.mfcc(
+            y=y * cfg.scale,
+            sr=cfg.sr,
+            n_mfcc=cfg.n_mfcc,
+            n_fft=cfg.fft_size,
+            win_length=cfg.win_length,
+            hop_length=cfg.hop_length,
+            window="hamming",
+            center=False,
+            n_mels=cfg.n_mels,
+            fmin=cfg.fmin,
+            fmax=cfg.sr / 2,
+            htk=True,
+            lifter=int(cfg.lifter),
+        )
         d1 = librosa.feature.delta(M, width=5, order=1, mode="nearest")
         d2 = librosa.feature.delta(M, width=5, order=2, mode="nearest")
         out.append(np.concatenate([M, d1, d2]).T)
@@ -63,8 +76,11 @@ def with_knf(signals, cfg):
         m = knf.OnlineMfcc(opts)
         m.accept_waveform(cfg.sr, y * cfg.scale)
         m.input_finished()
-        C = np.array(m.get_frames(list(range(m.num_frames_ready))), dtype=np.float32) \
-            if hasattr(m, "get_frames") else np.array([m.get_frame(i) for i in range(m.num_frames_ready)], np.float32)
+        C = (
+            np.array(m.get_frames(list(range(m.num_frames_ready))), dtype=np.float32)
+            if hasattr(m, "get_frames")
+            else np.array([m.get_frame(i) for i in range(m.num_frames_ready)], np.float32)
+        )
         C -= C.mean(axis=0)
         out.append(add_deltas(C, cfg.delta_order, cfg.delta_window))
     return out
@@ -85,8 +101,9 @@ def main() -> int:
     ap.add_argument("--corpus", type=Path, default=default_corpora() / "asr_course")
     ap.add_argument("--files", type=int, default=400, help="number of corpus wavs (default 400)")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--jobs", type=int, default=0,
-                    help="also time extract_files with this many worker processes (0 = skip)")
+    ap.add_argument(
+        "--jobs", type=int, default=0, help="also time extract_files with this many worker processes (0 = skip)"
+    )
     args = ap.parse_args()
     root = args.corpus / "03-GMM-EM" / "train" / "isolated_digits_ti_train_endpt"
     paths = sorted(root.rglob("*.wav"))
@@ -111,8 +128,10 @@ def main() -> int:
         t0 = time.perf_counter()
         extract_files(paths, cfg, jobs=args.jobs)
         t_par = time.perf_counter() - t0
-        print(f"speechgmm extract_files --jobs {args.jobs} (incl. pool start-up): {audio_s / t_par:8.0f} x real time "
-              f"({t_file / t_par:.2f}x one process)")
+        print(
+            f"speechgmm extract_files --jobs {args.jobs} (incl. pool start-up): {audio_s / t_par:8.0f} x real time "
+            f"({t_file / t_par:.2f}x one process)"
+        )
     print()
 
     rows = []

@@ -9,6 +9,7 @@ cancel.  Each measurement runs in a fresh subprocess, which also reports its pea
 
 usage: python benchmarks/bench_gmm.py [--quick] [--iters N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,15 @@ def worker(impl, N, D, K, iters, dtype):
         if impl == "speechgmm":
             from speechgmm.gmm import DiagGMM
 
-            DiagGMM(K, max_iter=n, tol=0, weights_init=w0, means_init=mu0, variances_init=var0,
-                    dtype=np.float32 if dtype == "float32" else np.float64).fit(X)
+            DiagGMM(
+                K,
+                max_iter=n,
+                tol=0,
+                weights_init=w0,
+                means_init=mu0,
+                variances_init=var0,
+                dtype=np.float32 if dtype == "float32" else np.float64,
+            ).fit(X)
         else:
             import warnings
 
@@ -54,8 +62,17 @@ def worker(impl, N, D, K, iters, dtype):
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                GaussianMixture(K, covariance_type="diag", max_iter=n, tol=0, init_params="random", weights_init=w0,
-                                means_init=mu0, precisions_init=1 / var0, reg_covar=1e-6).fit(X)
+                GaussianMixture(
+                    K,
+                    covariance_type="diag",
+                    max_iter=n,
+                    tol=0,
+                    init_params="random",
+                    weights_init=w0,
+                    means_init=mu0,
+                    precisions_init=1 / var0,
+                    reg_covar=1e-6,
+                ).fit(X)
         return time.perf_counter() - t
 
     fit(1)  # warm-up (first-call costs: imports, BLAS start-up)
@@ -70,7 +87,7 @@ def gemm_peak(dtype, n=3000, reps=5):
     a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
     a @ a
     t = min(_timeit(lambda: a @ a) for _ in range(reps))
-    return 2 * n ** 3 / t / 1e9
+    return 2 * n**3 / t / 1e9
 
 
 def _timeit(f):
@@ -80,8 +97,12 @@ def _timeit(f):
 
 
 def run(impl, case, iters, dtype):
-    out = subprocess.run([sys.executable, __file__, "--worker", impl, *map(str, case), str(iters), dtype],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", impl, *map(str, case), str(iters), dtype],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -98,11 +119,15 @@ def main() -> int:
     import sklearn
 
     p32, p64 = gemm_peak(np.float32), gemm_peak(np.float64)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, numpy {np.__version__}, "
-          f"scikit-learn {sklearn.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, numpy {np.__version__}, "
+        f"scikit-learn {sklearn.__version__}"
+    )
     print(f"measured GEMM peak: float32 {p32:.1f} GFLOP/s, float64 {p64:.1f} GFLOP/s")
-    hdr = (f"{'N':>9} {'D':>3} {'K':>4} | {'sklearn s/it':>12} {'ours f64':>9} {'ours f32':>9} | "
-           f"{'x f64':>6} {'x f32':>6} | {'GFLOP/s f32':>11} {'% peak':>6} | {'peak MB sk/ours32':>17}")
+    hdr = (
+        f"{'N':>9} {'D':>3} {'K':>4} | {'sklearn s/it':>12} {'ours f64':>9} {'ours f32':>9} | "
+        f"{'x f64':>6} {'x f32':>6} | {'GFLOP/s f32':>11} {'% peak':>6} | {'peak MB sk/ours32':>17}"
+    )
     print(hdr)
     print("-" * len(hdr))
     for N, D, K in CASES:
@@ -112,9 +137,12 @@ def main() -> int:
         o64 = run("speechgmm", (N, D, K), args.iters, "float64")
         o32 = run("speechgmm", (N, D, K), args.iters, "float32")
         gf = 8 * N * D * K / o32["per_iter"] / 1e9
-        print(f"{N:>9} {D:>3} {K:>4} | {sk['per_iter']:12.3f} {o64['per_iter']:9.3f} {o32['per_iter']:9.3f} | "
-              f"{sk['per_iter'] / o64['per_iter']:6.1f} {sk['per_iter'] / o32['per_iter']:6.1f} | "
-              f"{gf:11.1f} {100 * gf / p32:5.0f}% | {sk['peak_mb']:8.0f}/{o32['peak_mb']:<8.0f}", flush=True)
+        print(
+            f"{N:>9} {D:>3} {K:>4} | {sk['per_iter']:12.3f} {o64['per_iter']:9.3f} {o32['per_iter']:9.3f} | "
+            f"{sk['per_iter'] / o64['per_iter']:6.1f} {sk['per_iter'] / o32['per_iter']:6.1f} | "
+            f"{gf:11.1f} {100 * gf / p32:5.0f}% | {sk['peak_mb']:8.0f}/{o32['peak_mb']:<8.0f}",
+            flush=True,
+        )
     print("x = scikit-learn time per EM iteration / speechgmm time (same data, same initial parameters, same machine)")
     return 0
 

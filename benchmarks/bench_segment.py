@@ -39,6 +39,7 @@ summed frame log-likelihood.
 Run:  PYTHONPATH=$PWD python3 benchmarks/bench_segment.py [--set test] [--conversations 8]
       [--minutes 4] [--model M.npz] [--json]
 """
+
 from __future__ import annotations
 
 import os
@@ -69,6 +70,7 @@ FRAME = 0.01
 
 
 # -- speaker pools -----------------------------------------------------------------------------
+
 
 def speaker_pools(corpora: Path, which: str):
     """{corpus: {speaker: (gender, [paths])}} for the test or dev speakers."""
@@ -101,6 +103,7 @@ def speaker_pools(corpora: Path, which: str):
 
 # -- synthesis ----------------------------------------------------------------------------------
 
+
 def _load(path):
     from speechgmm.audio import load_audio
 
@@ -113,7 +116,7 @@ def _pink(rng, n, beta=1.0):
     f = np.arange(len(X), dtype=np.float64)
     f[0] = 1.0
     y = np.fft.irfft(X / f ** (beta / 2), n)
-    return y / (np.sqrt(np.mean(y ** 2)) + 1e-12)
+    return y / (np.sqrt(np.mean(y**2)) + 1e-12)
 
 
 def _burst(rng, n):
@@ -129,10 +132,10 @@ def _burst(rng, n):
         step = int(rng.uniform(0.12, 0.4) * SR)
         L = min(n, int(0.08 * SR))
         for k in range(0, n - L, step):
-            y[k:k + L] += rng.standard_normal(L) * np.exp(-np.arange(L) / (0.01 * SR))
+            y[k : k + L] += rng.standard_normal(L) * np.exp(-np.arange(L) / (0.01 * SR))
     env = np.minimum(1.0, np.minimum(np.arange(n), np.arange(n)[::-1]) / (0.01 * SR))
     y = y * env
-    return y / (np.sqrt(np.mean(y ** 2)) + 1e-12), str(kind)
+    return y / (np.sqrt(np.mean(y**2)) + 1e-12), str(kind)
 
 
 def _speech_runs(y):
@@ -189,7 +192,7 @@ def make_conversation(rng, pool, minutes):
             b, _ = _burst(rng, bl)
             seg = np.zeros(n + bl + int(0.5 * SR))
             at = int(0.25 * SR) + int(rng.uniform(0, n))
-            seg[at:at + bl] += b * 10 ** (rng.uniform(-32, -22) / 20)
+            seg[at : at + bl] += b * 10 ** (rng.uniform(-32, -22) / 20)
             n_bursts += 1
         out.append(seg)
         pos += len(seg)
@@ -207,9 +210,9 @@ def make_conversation(rng, pool, minutes):
             if not runs:
                 continue
             a0, b0 = runs[0][0], runs[-1][1]
-            y = y[max(0, a0 - int(0.05 * SR)):b0 + int(0.05 * SR)]
+            y = y[max(0, a0 - int(0.05 * SR)) : b0 + int(0.05 * SR)]
             shift = max(0, a0 - int(0.05 * SR))
-            rms = np.sqrt(np.mean(y ** 2)) + 1e-12
+            rms = np.sqrt(np.mean(y**2)) + 1e-12
             y = y / rms * 10 ** ((level_db + rng.uniform(-3, 3)) / 20)
             for a, b in runs:
                 truth.append(((pos + a - shift) / SR, (pos + b - shift) / SR, genders[s]))
@@ -224,11 +227,12 @@ def make_conversation(rng, pool, minutes):
 
 # -- scoring -------------------------------------------------------------------------------------
 
+
 def _frames(segs, n, labels):
     """Per-frame label index (-1 = non-speech)."""
     lab = np.full(n, -1, dtype=np.int64)
     for a, b, g in segs:
-        lab[int(round(a / FRAME)):int(round(b / FRAME))] = labels.index(g)
+        lab[int(round(a / FRAME)) : int(round(b / FRAME))] = labels.index(g)
     return lab
 
 
@@ -241,17 +245,23 @@ def score(truth, hyp, duration, labels=("female", "male")):
     c = int(round(COLLAR / FRAME))
     change = np.flatnonzero(np.diff(ref)) + 1
     for t in change:
-        scored[max(0, t - c):t + c] = False
+        scored[max(0, t - c) : t + c] = False
     sp = scored & (ref >= 0)
     ns = scored & (ref < 0)
     true_f = np.sum(ref == 0) / max(1, np.sum(ref >= 0))
     hyp_f = np.sum(out == 0) / max(1, np.sum(out >= 0))
-    return {"speech_frames": int(sp.sum()), "speech_ok_frames": int(np.sum(out[sp] == ref[sp])),
-            "nonspeech_frames": int(ns.sum()), "fa_frames": int(np.sum(out[ns] >= 0)),
-            "female_err": float(abs(hyp_f - true_f) * 100), "true_female": float(true_f * 100)}
+    return {
+        "speech_frames": int(sp.sum()),
+        "speech_ok_frames": int(np.sum(out[sp] == ref[sp])),
+        "nonspeech_frames": int(ns.sum()),
+        "fa_frames": int(np.sum(out[ns] >= 0)),
+        "female_err": float(abs(hyp_f - true_f) * 100),
+        "true_female": float(true_f * 100),
+    }
 
 
 # -- systems ---------------------------------------------------------------------------------------
+
 
 def naive(path, mf):
     """Energy threshold + 1-second majority vote with the model's front end and classes."""
@@ -261,16 +271,16 @@ def naive(path, mf):
     cfg, clf = mf.feature_config, mf.classifier
     y, sr = load_audio(path, sr=cfg.sr)
     X = mfcc(y, sr, cfg.replace(vad=False))
-    _, log_e, _ = _static_features(y[:(len(X) - 1) * cfg.hop_length + cfg.win_length] * cfg.scale, cfg)
+    _, log_e, _ = _static_features(y[: (len(X) - 1) * cfg.hop_length + cfg.win_length] * cfg.scale, cfg)
     db = 10 / np.log(10) * log_e
     sp = db > db.max() - 30.0
     S = clf.frame_scores(X)
     per = int(round(1000 / cfg.frame_shift_ms))
     segs = []
     for i in range(0, len(X), per):
-        m = sp[i:i + per]
+        m = sp[i : i + per]
         if m.mean() > 0.5:
-            lab = clf.labels_[int(np.argmax(S[i:i + per][m].sum(0)))]
+            lab = clf.labels_[int(np.argmax(S[i : i + per][m].sum(0)))]
             a, b = i * cfg.hop_length / sr, min(len(X), i + per) * cfg.hop_length / sr
             if segs and segs[-1][2] == lab and abs(segs[-1][1] - a) < 1e-9:
                 segs[-1] = (segs[-1][0], b, lab)
@@ -289,13 +299,25 @@ def run_system(name, fn, files):
         rows.append(score(truth, hyp, dur))
     tot = {k: sum(r[k] for r in rows) for k in ("speech_frames", "speech_ok_frames", "nonspeech_frames", "fa_frames")}
     errs = [r["female_err"] for r in rows]
-    return {"system": name, "speech_ok": tot["speech_ok_frames"] / max(1, tot["speech_frames"]),
-            "false_alarm": tot["fa_frames"] / max(1, tot["nonspeech_frames"]),
-            "female_err_mean": float(np.mean(errs)), "female_err_max": float(np.max(errs)),
-            "xRT": audio / max(cpu, 1e-9), "files": len(rows), "audio_min": audio / 60,
-            "per_file": [{"speech_ok": r["speech_ok_frames"] / max(1, r["speech_frames"]),
-                          "false_alarm": r["fa_frames"] / max(1, r["nonspeech_frames"]),
-                          "female_err": r["female_err"], "true_female": r["true_female"]} for r in rows]}
+    return {
+        "system": name,
+        "speech_ok": tot["speech_ok_frames"] / max(1, tot["speech_frames"]),
+        "false_alarm": tot["fa_frames"] / max(1, tot["nonspeech_frames"]),
+        "female_err_mean": float(np.mean(errs)),
+        "female_err_max": float(np.max(errs)),
+        "xRT": audio / max(cpu, 1e-9),
+        "files": len(rows),
+        "audio_min": audio / 60,
+        "per_file": [
+            {
+                "speech_ok": r["speech_ok_frames"] / max(1, r["speech_frames"]),
+                "false_alarm": r["fa_frames"] / max(1, r["nonspeech_frames"]),
+                "female_err": r["female_err"],
+                "true_female": r["true_female"],
+            }
+            for r in rows
+        ],
+    }
 
 
 def build_set(which, n_conv, minutes, outdir: Path, seed, corpora: Path):
@@ -336,20 +358,25 @@ def main():
     corpora = Path(args.corpus) if args.corpus else default_corpora()
     out = Path(args.out)
     print(f"building {args.conversations} {args.set} conversations of {args.minutes} min in {out}", file=sys.stderr)
-    files = build_set(args.set, args.conversations, args.minutes, out, args.seed + (0 if args.set == "test" else 1000),
-                      corpora)
+    files = build_set(
+        args.set, args.conversations, args.minutes, out, args.seed + (0 if args.set == "test" else 1000), corpora
+    )
     mf = load_classifier(args.model)
     results = [run_system("segment", lambda p: segment(p, mf).segments, files)]
     if not args.no_baseline:
         results.append(run_system("naive", lambda p: naive(p, mf), files))
     print(f"{'system':<9} {'speech ok':>9} {'non-speech as speech':>21} {'female share err (mean/max)':>28} {'xRT':>7}")
     for r in results:
-        print(f"{r['system']:<9} {r['speech_ok'] * 100:8.1f}% {r['false_alarm'] * 100:20.1f}% "
-              f"{r['female_err_mean']:13.1f} / {r['female_err_max']:4.1f} pts {r['xRT']:7.0f}")
+        print(
+            f"{r['system']:<9} {r['speech_ok'] * 100:8.1f}% {r['false_alarm'] * 100:20.1f}% "
+            f"{r['female_err_mean']:13.1f} / {r['female_err_max']:4.1f} pts {r['xRT']:7.0f}"
+        )
     for i, (p, _, _) in enumerate(files):
-        cells = "  ".join(f"{r['system']}: ok {r['per_file'][i]['speech_ok'] * 100:5.1f}% fa "
-                          f"{r['per_file'][i]['false_alarm'] * 100:4.1f}% ferr {r['per_file'][i]['female_err']:4.1f}"
-                          for r in results)
+        cells = "  ".join(
+            f"{r['system']}: ok {r['per_file'][i]['speech_ok'] * 100:5.1f}% fa "
+            f"{r['per_file'][i]['false_alarm'] * 100:4.1f}% ferr {r['per_file'][i]['female_err']:4.1f}"
+            for r in results
+        )
         print(f"  {Path(p).name:<22} true female {results[0]['per_file'][i]['true_female']:5.1f}%  {cells}")
     if args.json:
         print(json.dumps({"set": args.set, "results": results}))

@@ -12,6 +12,7 @@ kept.  Speed: seconds per hour of 8 kHz audio, and the cold start (import + firs
 
 usage: python benchmarks/bench_vad.py [--step 8] [--methods energy,vad,webrtc]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,8 @@ def make_item(y, i, cond):
         n = int(rng.uniform(0.3, 0.8) * SR)
         where = int(rng.uniform(0.05, max(0.06, before - 0.9)) * SR) if i % 2 else b + int(0.1 * SR)
         where = min(where, len(x) - n)
-        x[where:where + n] += noise_burst(n, SR, rng.uniform(-25, -10), rng, exponent=float(i % 3))
-        burst[where:where + n] = True
+        x[where : where + n] += noise_burst(n, SR, rng.uniform(-25, -10), rng, exponent=float(i % 3))
+        burst[where : where + n] = True
     if cond == "-45 gain-20":
         x = x * np.float32(0.1)
     t = truth(len(x), a, b)
@@ -70,7 +71,7 @@ def peak_energy_vad(x):
 
     F = frame_signal(x, WIN, HOP).astype(np.float64)
     F = F - F.mean(axis=1, keepdims=True)
-    db = 10 * np.log10(np.maximum((F ** 2).mean(axis=1), 1e-12))
+    db = 10 * np.log10(np.maximum((F**2).mean(axis=1), 1e-12))
     return (db >= db.max() - 40) & (db > -60)
 
 
@@ -80,7 +81,7 @@ def webrtc_vad(x, mode=2):
     v = webrtcvad.Vad(mode)
     pcm = (np.clip(x, -1, 1) * 32767).astype("<i2")
     n10 = len(pcm) // HOP
-    dec = np.array([v.is_speech(pcm[k * HOP:(k + 1) * HOP].tobytes(), SR) for k in range(n10)], dtype=bool)
+    dec = np.array([v.is_speech(pcm[k * HOP : (k + 1) * HOP].tobytes(), SR) for k in range(n10)], dtype=bool)
     n = 1 + (len(x) - WIN) // HOP
     # our frame t spans 10 ms blocks t, t+1, t+2 (25 ms): speech if the middle block is
     idx = np.minimum(np.arange(n) + 1, n10 - 1)
@@ -134,8 +135,10 @@ def main(argv=None):
         dt = (time.perf_counter() - t0) * reps
         cold = ""
         if "default" in name:
-            code = ("import time; t=time.perf_counter(); import numpy as np; from speechgmm.vad import detect_speech; "
-                    "detect_speech(np.zeros(8000, np.float32) + 1e-3, 8000); print(time.perf_counter()-t)")
+            code = (
+                "import time; t=time.perf_counter(); import numpy as np; from speechgmm.vad import detect_speech; "
+                "detect_speech(np.zeros(8000, np.float32) + 1e-3, 8000); print(time.perf_counter()-t)"
+            )
             out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
             cold = f"{float(out.stdout):.3f}"
         print(f"| {name} | {' | '.join(cells)} | {dt:.2f} | {cold} |")

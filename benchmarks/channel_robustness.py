@@ -22,6 +22,7 @@ halves), so the result may inform the defaults without touching the test speaker
 
 usage: python benchmarks/channel_robustness.py [--corpus DIR] [--split cv|test] [--components K] [--files N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,7 +61,7 @@ def _reverb_ir(rt60=0.3, seed=0):
     t = np.arange(n) / SR
     ir = np.random.default_rng(seed).standard_normal(n) * np.exp(-6.9 * t / rt60)  # -60 dB at rt60
     ir[0] = 1.0  # direct path
-    return ir / np.sqrt(np.sum(ir ** 2))
+    return ir / np.sqrt(np.sum(ir**2))
 
 
 CHANNELS = {
@@ -69,9 +70,11 @@ CHANNELS = {
     "bright mic": lambda y, i: _same_level(signal.lfilter([1.0, -0.7], [1.0], y), y),
     "muffled": lambda y, i: _same_level(signal.sosfilt(signal.butter(2, 1500, "low", fs=SR, output="sos"), y), y),
     "telephone": lambda y, i: _same_level(
-        signal.sosfilt(signal.butter(4, [300, 3400], "bandpass", fs=SR, output="sos"), y), y),
+        signal.sosfilt(signal.butter(4, [300, 3400], "bandpass", fs=SR, output="sos"), y), y
+    ),
     "noise 20 dB": lambda y, i: np.clip(
-        y + np.random.default_rng(i).standard_normal(len(y)) * _rms(y) * 0.1, -1, 1).astype(np.float32),
+        y + np.random.default_rng(i).standard_normal(len(y)) * _rms(y) * 0.1, -1, 1
+    ).astype(np.float32),
     "reverb": lambda y, i: _same_level(signal.fftconvolve(y, _reverb_ir())[: len(y)], y),
 }
 
@@ -90,8 +93,9 @@ def main(argv=None) -> int:
     ap.add_argument("--split", choices=["cv", "test"], default="cv")
     ap.add_argument("--components", type=int, default=64)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--files", type=int, default=0,
-                    help="use every n-th training file to get about this many (quick runs)")
+    ap.add_argument(
+        "--files", type=int, default=0, help="use every n-th training file to get about this many (quick runs)"
+    )
     args = ap.parse_args(argv)
     corpus = find_corpus(args.corpus)
     man = ROOT / "data_manifest" / "asr_course"
@@ -119,8 +123,9 @@ def main(argv=None) -> int:
     rows = []
     for fe_name, (cfg, kinds) in SYSTEMS.items():
         train_X = [mfcc(y, SR, cfg) for y in signals]
-        copies = [[mfcc(augment(y, SR, kind, seed=0, index=i), SR, cfg) for i, y in enumerate(signals)]
-                  for kind in kinds]
+        copies = [
+            [mfcc(augment(y, SR, kind, seed=0, index=i), SR, cfg) for i, y in enumerate(signals)] for kind in kinds
+        ]
         test_X = {name: [mfcc(y, SR, cfg) for y in ys] for name, ys in distorted.items()}
         for task in ("gender", "digit"):
             correct = {name: 0 for name in CHANNELS}

@@ -7,6 +7,7 @@ speakers are never touched.  Prints mean accuracy per (task, preset, K, init).
 
 usage: python benchmarks/choose_defaults.py [--corpus DIR] [--quick]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,10 @@ def main() -> int:
                         clf.fit([feats[i] for i in tr], [y[i] for i in tr])
                         pred = clf.predict([feats[i] for i in te])
                         accs.append(np.mean([p == y[i] for p, i in zip(pred, te)]))
-                    print(f"{task:<8} {preset:<8} {init:<7} {K:>3} {np.mean(accs):7.4f} {time.time() - t0:5.1f}",
-                          flush=True)
+                    print(
+                        f"{task:<8} {preset:<8} {init:<7} {K:>3} {np.mean(accs):7.4f} {time.time() - t0:5.1f}",
+                        flush=True,
+                    )
     return 0
 
 

@@ -12,6 +12,7 @@ without dither (should agree to float rounding).
 
 Run:  python benchmarks/match_kaldi.py [--corpus DIR] [--limit N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,9 +50,11 @@ def summarise(name: str, A: list, B: list) -> float:
     corr = np.array([np.corrcoef(A[:, d], B[:, d])[0, 1] for d in range(A.shape[1])])
     diff = np.abs(A - B)
     worst = int(np.argmin(corr))
-    print(f"{name:<44} frames equal {shapes_ok}/{n}  "
-          f"corr min {corr.min():.4f} (dim {worst}) median {np.median(corr):.4f}  "
-          f"|diff| min {diff.min():.2e} median {np.median(diff):.4f} max {diff.max():.3g}")
+    print(
+        f"{name:<44} frames equal {shapes_ok}/{n}  "
+        f"corr min {corr.min():.4f} (dim {worst}) median {np.median(corr):.4f}  "
+        f"|diff| min {diff.min():.2e} median {np.median(diff):.4f} max {diff.max():.3g}"
+    )
     return float(corr.min())
 
 
@@ -79,8 +82,10 @@ def main() -> int:
             peaks.append((k, np.abs(frames).max(axis=1)))
             n_utts += 1
     mismatched = [i for i, (a, b) in enumerate(zip(ours, kaldi)) if a.shape != b.shape]
-    print(f"{n_utts} utterances ({sum(x.shape[0] for x in kaldi)} frames), 39 dims; "
-          f"frame-count mismatches vs Kaldi: {len(mismatched)}")
+    print(
+        f"{n_utts} utterances ({sum(x.shape[0] for x in kaldi)} frames), 39 dims; "
+        f"frame-count mismatches vs Kaldi: {len(mismatched)}"
+    )
     print("comparison                                   (per-dimension Pearson correlation over all frames)")
     c = summarise("speechgmm asr_course vs course Kaldi", ours, kaldi)
     summarise("kaldi-native-fbank dither=0 vs course Kaldi", knf0, kaldi)
@@ -91,13 +96,17 @@ def main() -> int:
     print("\nlargest differences (utterance, frame, peak |sample| of that frame in int16 units):")
     for m, i in worst:
         t = int(np.abs(ours[i] - kaldi[i]).max(axis=1).argmax())
-        print(f"  {peaks[i][0]:<18} frame {t:>3}  max |diff| {m:6.2f}  frame peak {peaks[i][1][t]:7.0f}"
-              f"  (utterance peak {peaks[i][1].max():.0f})")
-    print("\nReading: ours equals kaldi-native-fbank without dither up to float32 rounding; the residual"
-          "\nagainst the course's features is the same size as the difference between two dithered and"
-          "\nundithered runs of kaldi-native-fbank, i.e. Kaldi's random dither (largest in quiet frames,"
-          "\nwhere dither noise dominates the log mel energies: the largest differences are in frames whose"
-          "\npeak is a few tens of int16 units, against utterance peaks of thousands).")
+        print(
+            f"  {peaks[i][0]:<18} frame {t:>3}  max |diff| {m:6.2f}  frame peak {peaks[i][1][t]:7.0f}"
+            f"  (utterance peak {peaks[i][1].max():.0f})"
+        )
+    print(
+        "\nReading: ours equals kaldi-native-fbank without dither up to float32 rounding; the residual"
+        "\nagainst the course's features is the same size as the difference between two dithered and"
+        "\nundithered runs of kaldi-native-fbank, i.e. Kaldi's random dither (largest in quiet frames,"
+        "\nwhere dither noise dominates the log mel energies: the largest differences are in frames whose"
+        "\npeak is a few tens of int16 units, against utterance peaks of thousands)."
+    )
     ok = c >= 0.99 and not mismatched
     print(f"\nRESULT: {'PASS' if ok else 'FAIL'} (need equal frame counts and min per-dim corr >= 0.99)")
     return 0 if ok else 1

@@ -9,6 +9,7 @@ here unless ``--digits MODEL`` is given) and the bundled gender model (or ``--ge
 
 usage: python benchmarks/padded_audio.py [--step 1] [--digits M.npz] [--gender M.npz] [--jobs N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,8 +73,25 @@ def main(argv=None):
         digits = None
     elif not digits:
         digits = str(Path(tmp.name) / "digits.npz")
-        subprocess.run([sys.executable, "-m", "speechgmm", "train", str(man / "train.csv"), "--label-column", "digit",
-                        "--root", str(corpus), "-o", digits, "--jobs", str(args.jobs)], check=True, cwd=ROOT)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "speechgmm",
+                "train",
+                str(man / "train.csv"),
+                "--label-column",
+                "digit",
+                "--root",
+                str(corpus),
+                "-o",
+                digits,
+                "--jobs",
+                str(args.jobs),
+            ],
+            check=True,
+            cwd=ROOT,
+        )
     gender = args.gender or str(ROOT / "speechgmm" / "data" / "gender.npz")
     te = read_manifest(man / "test.csv", root=corpus)
     idx = list(range(0, len(te), args.step))
@@ -82,7 +100,9 @@ def main(argv=None):
     if digits:
         models["digits (CLI defaults)"] = (load_model(digits), [te.labels("digit")[i] for i in idx])
     models["gender (" + ("bundled" if not args.gender else Path(gender).name) + ")"] = (
-        load_model(gender), [te.labels("gender")[i] for i in idx])
+        load_model(gender),
+        [te.labels("gender")[i] for i in idx],
+    )
     print(f"{len(idx)} TI test files (73 unseen speakers); accuracy [files with no speech detected]")
     print("| model | " + " | ".join(CONDITIONS) + " |")
     print("|---|" + "---|" * len(CONDITIONS))

@@ -24,6 +24,7 @@ children separately, never inside the adult figures.
 usage: python data_manifest/make_manifests.py [--corpus DIR] [--out DIR]   (DIR holds the
 corpus folders; default $SPEECHGMM_CORPORA or ../shared/corpora)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,10 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PARTS = {"train": "03-GMM-EM/train/isolated_digits_ti_train_endpt", "test": "03-GMM-EM/test/isolated_digits_ti_test_endpt"}
+PARTS = {
+    "train": "03-GMM-EM/train/isolated_digits_ti_train_endpt",
+    "test": "03-GMM-EM/test/isolated_digits_ti_test_endpt",
+}
 
 
 def rows_course(root: Path, part: str):
@@ -49,8 +53,14 @@ def rows_speakers(root: Path, part: str):
     for f in sorted(base.glob("*/*/*_endpt.wav")):
         gender, speaker, name = f.parent.parent.name, f.parent.name, f.name
         digit, take = name[0], name[1]
-        yield {"utt": f"{speaker}_{digit}{take}", "path": f.relative_to(root).as_posix(), "digit": digit,
-               "take": take, "speaker": speaker, "gender": "male" if gender == "MAN" else "female"}
+        yield {
+            "utt": f"{speaker}_{digit}{take}",
+            "path": f.relative_to(root).as_posix(),
+            "digit": digit,
+            "take": take,
+            "speaker": speaker,
+            "gender": "male" if gender == "MAN" else "female",
+        }
 
 
 def to_csv(rows) -> str:
@@ -81,6 +91,7 @@ ADULT_AGE = 16
 def rows_pool(folder: Path, language):
     with open(folder / "manifest.csv", newline="") as fh:
         src = list(csv.DictReader(fh))
+
     def key(r):
         return r["speaker"], Path(r["path"]).name.split(".")[0]
 
@@ -91,10 +102,16 @@ def rows_pool(folder: Path, language):
         age, stem = r.get("age", ""), key(r)[1]
         if seen[key(r)] > 1:  # one voice, two files of that name (two languages): the path keeps them apart
             stem = r["path"].rsplit(".", 1)[0].replace("/", "_")
-        yield {"utt": f"{r['speaker']}_{stem}", "path": r["path"],
-               "speaker": r["speaker"], "gender": r["gender"], "age": age,
-               "age_group": "child" if age and int(age) < ADULT_AGE else "adult",
-               "language": r.get("language") or language, "sample_rate": r["sample_rate"]}
+        yield {
+            "utt": f"{r['speaker']}_{stem}",
+            "path": r["path"],
+            "speaker": r["speaker"],
+            "gender": r["gender"],
+            "age": age,
+            "age_group": "child" if age and int(age) < ADULT_AGE else "adult",
+            "language": r.get("language") or language,
+            "sample_rate": r["sample_rate"],
+        }
 
 
 def build_all(corpora: Path) -> dict:
@@ -114,8 +131,12 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=HERE, help="output folder (default: data_manifest/)")
     args = ap.parse_args(argv)
     corpora = args.corpus or default_corpora()
-    missing = [n for n in ["asr_course"] + list(POOL) if not (corpora / n).is_dir()
-               or not ((corpora / n / "03-GMM-EM").is_dir() or (corpora / n / "manifest.csv").is_file())]
+    missing = [
+        n
+        for n in ["asr_course"] + list(POOL)
+        if not (corpora / n).is_dir()
+        or not ((corpora / n / "03-GMM-EM").is_dir() or (corpora / n / "manifest.csv").is_file())
+    ]
     if missing:
         print(f"make_manifests: error: corpus not found at {corpora / missing[0]}", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ From ``data_manifest/asr_course/test.csv`` (the 73 TI test speakers), under
 
 usage: python data_manifest/make_speaker_lists.py
 """
+
 from __future__ import annotations
 
 import csv

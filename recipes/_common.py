@@ -10,6 +10,7 @@ Stages follow the Kaldi/ESPnet idiom: ``--stage N`` starts at stage N, ``--stop-
 stage M, and every stage writes its outputs under ``--exp DIR`` (default ``recipes/<name>/exp``), so a
 later stage can run alone from what earlier stages left there.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,10 +52,15 @@ def recipe_parser(doc: str, stages: Sequence[str] = (), name: str = ""):
     if stages:
         listing = ", ".join(f"{i} {s}" for i, s in enumerate(stages))
         ap.add_argument("--stage", type=int, default=0, help=f"first stage to run ({listing}; default 0)")
-        ap.add_argument("--stop-stage", type=int, default=len(stages) - 1,
-                        help=f"last stage to run (default {len(stages) - 1})")
-        ap.add_argument("--exp", type=Path, default=ROOT / "recipes" / name / "exp",
-                        help=f"folder for every stage's outputs (default recipes/{name}/exp)")
+        ap.add_argument(
+            "--stop-stage", type=int, default=len(stages) - 1, help=f"last stage to run (default {len(stages) - 1})"
+        )
+        ap.add_argument(
+            "--exp",
+            type=Path,
+            default=ROOT / "recipes" / name / "exp",
+            help=f"folder for every stage's outputs (default recipes/{name}/exp)",
+        )
     return ap
 
 
@@ -111,6 +117,7 @@ def write_json(path: Path, obj) -> Path:
 
 def format_table(rows, headers) -> str:
     """Plain-text table with right-aligned columns (floats shown with 4 decimals)."""
+
     def cell(v):
         return f"{v:.4f}" if isinstance(v, float) else str(v)
 

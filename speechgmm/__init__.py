@@ -6,6 +6,7 @@ the class whose GMM gives it the highest total log-likelihood.
 Heavy submodules are imported lazily so that ``import speechgmm`` and the command
 line start fast.
 """
+
 from __future__ import annotations
 
 import importlib

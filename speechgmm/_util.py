@@ -2,14 +2,16 @@
 
 The recipes' harness (argument parser, stages, tables) is in ``recipes/_common.py``, outside the library.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, TypeVar
+from typing import Optional, TypeVar
 
 T = TypeVar("T")
 
@@ -67,8 +69,9 @@ def save_figure(fig, path: os.PathLike | str) -> None:
         plt.close(fig)
 
 
-def progress(iterable: Iterable[T], total: Optional[int] = None, desc: str = "",
-             enabled: Optional[bool] = None) -> Iterable[T]:
+def progress(
+    iterable: Iterable[T], total: Optional[int] = None, desc: str = "", enabled: Optional[bool] = None
+) -> Iterable[T]:
     """Wrap ``iterable`` in a tqdm progress bar when stderr is a terminal.
 
     Quiet (returns ``iterable`` unchanged) when stderr is piped, or when

@@ -7,6 +7,7 @@ rejection is an :class:`~speechgmm.errors.AudioError` whose message names the fi
 
 Only numpy, soundfile and soxr are imported: this module is on the classify path.
 """
+
 from __future__ import annotations
 
 import io
@@ -15,7 +16,7 @@ import struct
 import sys
 import warnings
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Optional
 
 import numpy as np
 
@@ -55,8 +56,7 @@ def _check_riff_truncation(fh, size: int, path) -> None:
         if cid == b"data":
             if clen != 0xFFFFFFFF and pos + 8 + clen > size:
                 raise AudioError(
-                    f"{path}: truncated WAV file (data chunk declares {clen} bytes, "
-                    f"only {size - pos - 8} present)"
+                    f"{path}: truncated WAV file (data chunk declares {clen} bytes, only {size - pos - 8} present)"
                 )
             return
         pos += 8 + clen + (clen & 1)
@@ -89,19 +89,27 @@ def _downmix(y: np.ndarray, path) -> np.ndarray:
         return mono  # NaN or silence: reported as such by the caller
     if np.sqrt(np.mean(np.square(mono, dtype=np.float64))) < CANCEL_RATIO * rms.max():
         ch = int(np.argmax(np.max(np.abs(y), axis=0) >= SILENCE_PEAK))
-        warnings.warn(f"{path}: the {y.shape[1]} channels cancel out when averaged (opposite phase); "
-                      f"using channel {ch + 1} alone", SpeechGMMWarning, stacklevel=3)
+        warnings.warn(
+            f"{path}: the {y.shape[1]} channels cancel out when averaged (opposite phase); "
+            f"using channel {ch + 1} alone",
+            SpeechGMMWarning,
+            stacklevel=3,
+        )
         return np.ascontiguousarray(y[:, ch])
     return mono
 
 
-def _region_frames(file_sr: int, region: Tuple[float, float]) -> Tuple[int, int]:
+def _region_frames(file_sr: int, region: tuple[float, float]) -> tuple[int, int]:
     """Sample indices ``[start, stop)`` of ``region`` seconds at ``file_sr`` Hz."""
     return int(round(region[0] * file_sr)), int(round(region[1] * file_sr))
 
 
-def load_audio(path: os.PathLike | str, sr: Optional[int] = None, check_silence: bool = True,
-               region: Optional[Tuple[float, float]] = None) -> Tuple[np.ndarray, int]:
+def load_audio(
+    path: os.PathLike | str,
+    sr: Optional[int] = None,
+    check_silence: bool = True,
+    region: Optional[tuple[float, float]] = None,
+) -> tuple[np.ndarray, int]:
     """Read an audio file as mono float32, optionally resampled.
 
     Parameters
@@ -192,9 +200,12 @@ def load_audio(path: os.PathLike | str, sr: Optional[int] = None, check_silence:
 
         if file_sr < sr and (file_sr, sr) not in _warned_rates:
             _warned_rates.add((file_sr, sr))
-            warnings.warn(f"{path}: {file_sr} Hz audio upsampled to {sr} Hz: nothing above {file_sr / 2:g} Hz, "
-                          f"the top of the front end's band is missing (warned once per rate)",
-                          SpeechGMMWarning, stacklevel=2)
+            warnings.warn(
+                f"{path}: {file_sr} Hz audio upsampled to {sr} Hz: nothing above {file_sr / 2:g} Hz, "
+                f"the top of the front end's band is missing (warned once per rate)",
+                SpeechGMMWarning,
+                stacklevel=2,
+            )
 
         y = soxr.resample(y, int(file_sr), int(sr), quality="HQ").astype(np.float32, copy=False)
         file_sr = int(sr)

@@ -20,6 +20,7 @@ Examples
 >>> round(snr_db(y, noisy - y)) in range(10, 21)
 True
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -68,7 +69,7 @@ def room_impulse_response(sr: int, rt60: float, rng: np.random.Generator) -> np.
     t = np.arange(n) / sr
     ir = rng.standard_normal(n) * np.exp(-3.0 * np.log(10.0) * t / rt60)
     ir[0] = 1.0 + abs(ir[0])
-    return ir / np.sqrt(np.sum(ir ** 2))
+    return ir / np.sqrt(np.sum(ir**2))
 
 
 def reverberate(y: np.ndarray, sr: int, rt60: float, rng: np.random.Generator) -> np.ndarray:
@@ -121,8 +122,9 @@ def parse_kinds(text: str) -> tuple:
     return kinds
 
 
-def pad_with_pauses(y: np.ndarray, sr: int, before_s: float, after_s: float, level_dbfs: float,
-                    seed: int = 0, exponent: float = 0.0) -> np.ndarray:
+def pad_with_pauses(
+    y: np.ndarray, sr: int, before_s: float, after_s: float, level_dbfs: float, seed: int = 0, exponent: float = 0.0
+) -> np.ndarray:
     """``y`` with pauses of low noise before and after it, as ordinary recordings have.
 
     The pauses hold coloured noise (see :func:`coloured_noise`) at an RMS of ``level_dbfs``
@@ -136,7 +138,7 @@ def pad_with_pauses(y: np.ndarray, sr: int, before_s: float, after_s: float, lev
     a, b = int(round(before_s * sr)), int(round(after_s * sr))
     rng = np.random.default_rng([int(seed), 7])
     out = coloured_noise(a + len(y) + b, rng, exponent) * 10.0 ** (level_dbfs / 20.0)
-    out[a:a + len(y)] += np.asarray(y, dtype=np.float64)
+    out[a : a + len(y)] += np.asarray(y, dtype=np.float64)
     return np.clip(out, -1.0, 1.0).astype(np.float32)
 
 
@@ -148,5 +150,5 @@ def noise_burst(n: int, sr: int, level_dbfs: float, rng: np.random.Generator, ex
     if r > 0:
         ramp = 0.5 - 0.5 * np.cos(np.pi * np.arange(r) / r)
         x[:r] *= ramp
-        x[n - r:] *= ramp[::-1]
+        x[n - r :] *= ramp[::-1]
     return x.astype(np.float32)

@@ -12,9 +12,11 @@ Two ways to get the class models:
 All classes are scored together: their parameters are stacked into one matrix so the
 per-frame scores of every class come from one matrix product.
 """
+
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import numpy as np
 
@@ -62,10 +64,22 @@ class GMMClassifier:
         Training frames per class.
     """
 
-    def __init__(self, n_components: int = 8, *, max_iter: int = 20, tol: float = 1e-4, init: str = "kmeans",
-                 random_state: int = 0, var_floor: float = 1e-3, hard: bool = False,
-                 priors: Optional[Dict[str, float]] = None, jobs: int = 1, top_c: int = 5,
-                 relevance_factor: float = RELEVANCE_FACTOR, adapt: str = "m"):
+    def __init__(
+        self,
+        n_components: int = 8,
+        *,
+        max_iter: int = 20,
+        tol: float = 1e-4,
+        init: str = "kmeans",
+        random_state: int = 0,
+        var_floor: float = 1e-3,
+        hard: bool = False,
+        priors: Optional[dict[str, float]] = None,
+        jobs: int = 1,
+        top_c: int = 5,
+        relevance_factor: float = RELEVANCE_FACTOR,
+        adapt: str = "m",
+    ):
         self.n_components = n_components
         self.max_iter = max_iter
         self.tol = tol
@@ -83,7 +97,7 @@ class GMMClassifier:
         self._stack = None
 
     @property
-    def labels_(self) -> List[str]:
+    def labels_(self) -> list[str]:
         """The class labels (alias of ``classes_``)."""
         return self.classes_
 
@@ -92,7 +106,7 @@ class GMMClassifier:
         self.classes_ = [str(x) for x in value]
         self._stack = None
 
-    def _set_fitted(self, classes, models, frames, method: str, ubm: Optional[DiagGMM] = None) -> "GMMClassifier":
+    def _set_fitted(self, classes, models, frames, method: str, ubm: Optional[DiagGMM] = None) -> GMMClassifier:
         """Set the fitted state (every training and loading path goes through here)."""
         self.classes_ = [str(x) for x in classes]
         self.models_ = list(models)
@@ -103,7 +117,7 @@ class GMMClassifier:
         return self
 
     @staticmethod
-    def _sources(groups, minimum: int = 2) -> Dict[str, object]:
+    def _sources(groups, minimum: int = 2) -> dict[str, object]:
         """``{label: FeatureSource}`` in natural label order, at least ``minimum`` classes."""
         from speechgmm.sources import as_source
 
@@ -122,7 +136,7 @@ class GMMClassifier:
             raise need_two_classes(set(map(str, y)))
         return InMemorySource(X).split_by(y)
 
-    def fit(self, X: Sequence[np.ndarray], y: Sequence[str]) -> "GMMClassifier":
+    def fit(self, X: Sequence[np.ndarray], y: Sequence[str]) -> GMMClassifier:
         """Train one GMM per label by EM.
 
         Parameters
@@ -134,7 +148,7 @@ class GMMClassifier:
         """
         return self.fit_groups(self._split(X, y))
 
-    def fit_groups(self, groups) -> "GMMClassifier":
+    def fit_groups(self, groups) -> GMMClassifier:
         """Train one GMM per label by EM from ``{label: data}``, the data being arrays or any
         :class:`~speechgmm.sources.FeatureSource` (e.g. ``build_source(...).split_by(labels)``),
         so that training data never has to fit in memory or on one machine."""
@@ -144,10 +158,18 @@ class GMMClassifier:
         for lab, n in frames.items():
             if n < 2 * K:
                 raise too_few_frames(n, K, f"class {lab!r}")
-        base = dict(n_components=K, max_iter=self.max_iter, tol=self.tol, init=self.init,
-                    var_floor=self.var_floor, hard=self.hard)
-        work = [(lab, src, dict(base, random_state=int(self.random_state) + i))
-                for i, (lab, src) in enumerate(sources.items())]
+        base = dict(
+            n_components=K,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            init=self.init,
+            var_floor=self.var_floor,
+            hard=self.hard,
+        )
+        work = [
+            (lab, src, dict(base, random_state=int(self.random_state) + i))
+            for i, (lab, src) in enumerate(sources.items())
+        ]
         fitted = dict(self._run(work))
         return self._set_fitted(sources, [fitted[lab] for lab in sources], frames, "em")
 
@@ -166,13 +188,20 @@ class GMMClassifier:
         with ProcessPoolExecutor(max_workers=self.jobs) as ex:
             return list(progress(ex.map(_fit_one, work), total=len(work), desc="train"))
 
-    def fit_map(self, X: Sequence[np.ndarray], y: Sequence[str], ubm: DiagGMM, relevance_factor: Optional[float] = None,
-                adapt: Optional[str] = None) -> "GMMClassifier":
+    def fit_map(
+        self,
+        X: Sequence[np.ndarray],
+        y: Sequence[str],
+        ubm: DiagGMM,
+        relevance_factor: Optional[float] = None,
+        adapt: Optional[str] = None,
+    ) -> GMMClassifier:
         """Derive each class model from ``ubm`` by MAP adaptation (see :func:`speechgmm.map.map_adapt`)."""
         return self.fit_map_groups(self._split(X, y), ubm, relevance_factor, adapt)
 
-    def fit_map_groups(self, groups, ubm: DiagGMM, relevance_factor: Optional[float] = None,
-                       adapt: Optional[str] = None) -> "GMMClassifier":
+    def fit_map_groups(
+        self, groups, ubm: DiagGMM, relevance_factor: Optional[float] = None, adapt: Optional[str] = None
+    ) -> GMMClassifier:
         """:meth:`fit_map` from ``{label: data}`` (arrays or feature sources).
 
         One class is enough here (class models are adapted independently and scored against the
@@ -227,17 +256,17 @@ class GMMClassifier:
         WT = np.ascontiguousarray(W.T)
         out = np.empty((X.shape[0], len(self.models_)))
         for i in range(0, X.shape[0], chunk_size):
-            Xc = X[i:i + chunk_size].astype(np.float64) - shift
+            Xc = X[i : i + chunk_size].astype(np.float64) - shift
             # component-major (sum K, n): per-class log-sum-exp reduces over leading rows,
             # element-wise across frames, which vectorises well
             L = WT @ np.concatenate([Xc, Xc * Xc], 1).T
             L += b[:, None]
             for c in range(len(self.models_)):
-                blk = L[seg[c]:seg[c + 1]]
+                blk = L[seg[c] : seg[c + 1]]
                 m = blk.max(axis=0)
                 blk -= m
                 exp_shifted(blk)
-                out[i:i + chunk_size, c] = m + np.log(blk.sum(axis=0))
+                out[i : i + chunk_size, c] = m + np.log(blk.sum(axis=0))
         return out
 
     def score_utterances(self, Xs: Sequence[np.ndarray]):
@@ -276,7 +305,7 @@ class GMMClassifier:
         with np.errstate(divide="ignore"):
             return np.log(p / p.sum())
 
-    def predict_from_scores(self, totals: np.ndarray) -> List[str]:
+    def predict_from_scores(self, totals: np.ndarray) -> list[str]:
         """Most likely label (with the class priors) for each row of total scores (from
         :meth:`score_utterances`); one label for a single row."""
         a = np.atleast_2d(totals) + self._log_priors()
@@ -293,7 +322,7 @@ class GMMClassifier:
             Xs = [Xs]
         return self.posteriors_from_scores(self.score_utterances(Xs)[0])
 
-    def predict(self, Xs) -> List[str]:
+    def predict(self, Xs) -> list[str]:
         """Most likely label for each utterance (a list; one element for a single array)."""
         if isinstance(Xs, np.ndarray) and Xs.ndim == 2:
             Xs = [Xs]

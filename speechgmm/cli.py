@@ -11,6 +11,7 @@ Set ``SPEECHGMM_DEBUG=1`` to see tracebacks.  Warnings are one line too
 (``speechgmm CMD: warning: ...``).  SIGTERM is handled like SIGINT: the work stops,
 half-written outputs are removed, exit status 143 (130 for SIGINT).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,7 @@ import os
 import signal
 import sys
 import warnings
-from typing import List, Optional
+from typing import Optional
 
 from speechgmm import __version__
 from speechgmm.errors import SpeechGMMError
@@ -95,6 +96,7 @@ def _on_sigterm(signum, frame):
 @contextlib.contextmanager
 def _signals_and_warnings(command: str):
     """SIGTERM -> _Terminated, and warnings as one line, for the duration of one command."""
+
     def show(message, category, filename, lineno, file=None, line=None):
         print(f"speechgmm {command}: warning: {' '.join(str(message).split())}", file=file or sys.stderr)
 
@@ -113,7 +115,7 @@ def _signals_and_warnings(command: str):
             signal.signal(signal.SIGTERM, previous)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: Optional[list[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

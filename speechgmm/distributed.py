@@ -22,9 +22,11 @@ Design
 
 The core of speechgmm never imports this module; it imports dask only inside functions.
 """
+
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import numpy as np
 
@@ -47,17 +49,19 @@ def dask_client(scheduler: Optional[str] = None, local_workers: Optional[int] = 
             return Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as exc:
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
-    return Client(n_workers=int(local_workers or 2), threads_per_worker=1, processes=True,
-                  dashboard_address=":0", silence_logs=40)
+    return Client(
+        n_workers=int(local_workers or 2), threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
+    )
 
 
-def make_shards(items: Sequence, shard_size: int) -> List[list]:
+def make_shards(items: Sequence, shard_size: int) -> list[list]:
     """Consecutive chunks of ``items`` of at most ``shard_size``."""
     items = list(items)
-    return [items[i:i + shard_size] for i in range(0, len(items), max(1, int(shard_size)))]
+    return [items[i : i + shard_size] for i in range(0, len(items), max(1, int(shard_size)))]
 
 
 # -- pure task functions (run on workers) -------------------------------------------------
+
 
 def _item(p):
     """A shard entry: a path, or ``(path, (kind, seed, index))`` for an augmented copy."""
@@ -66,7 +70,7 @@ def _item(p):
     return (portable(p[0]), (str(p[1][0]), int(p[1][1]), int(p[1][2]))) if isinstance(p, (tuple, list)) else portable(p)
 
 
-def _extract_shard(paths: List, config: dict):
+def _extract_shard(paths: list, config: dict):
     """(features or None per path, error messages) for one shard; entries as in :func:`_item`."""
     from speechgmm.features import FeatureConfig, extract_file
 
@@ -81,15 +85,15 @@ def _extract_shard(paths: List, config: dict):
     return feats, problems
 
 
-def _shard_problems(result) -> List[str]:
+def _shard_problems(result) -> list[str]:
     return result[1]
 
 
-def _shard_features(result) -> List[np.ndarray]:
+def _shard_features(result) -> list[np.ndarray]:
     return [f for f in result[0] if f is not None]
 
 
-def _shard_stats(feats: List[np.ndarray], params: dict) -> dict:
+def _shard_stats(feats: list[np.ndarray], params: dict) -> dict:
     """E-step statistics of one shard as a dict of arrays (O(K x D), independent of frames)."""
     g = DiagGMM.from_dict(params)
     g.n_threads = 1  # Dask runs shards in parallel already: one thread per task
@@ -99,17 +103,17 @@ def _shard_stats(feats: List[np.ndarray], params: dict) -> dict:
     return accumulate_arrays(g, feats, sum(f.shape[0] for f in feats)).to_dict()
 
 
-def _shard_frames(feats: List[np.ndarray]) -> int:
+def _shard_frames(feats: list[np.ndarray]) -> int:
     return int(sum(f.shape[0] for f in feats))
 
 
-def _strided(feats: List[np.ndarray], n_shards: int, limit: int) -> List[np.ndarray]:
+def _strided(feats: list[np.ndarray], n_shards: int, limit: int) -> list[np.ndarray]:
     """Every step-th frame of a shard's arrays, so that ``n_shards`` such shards give about ``limit``."""
     step = max(1, int(np.ceil(n_shards * sum(x.shape[0] for x in feats) / limit)))
     return [f[::step] for f in feats]
 
 
-def _pick(positions, *shards) -> List[np.ndarray]:
+def _pick(positions, *shards) -> list[np.ndarray]:
     """Arrays ``shards[s][k]`` for ``(s, k)`` in ``positions`` (regrouping shards per class)."""
     return [shards[s][k] for s, k in positions]
 
@@ -126,6 +130,7 @@ def _score_shard(raw, clf_params):
 
 
 # -- the feature source ------------------------------------------------------------------------
+
 
 class DaskSource:
     """Feature arrays in shards on a Dask cluster (a :class:`~speechgmm.sources.FeatureSource`).
@@ -144,15 +149,23 @@ class DaskSource:
 
     local = False  # lives on a cluster: never sent to worker processes
 
-    def __init__(self, client, shards, sizes, *, origin: Optional[Sequence[int]] = None,
-                 n_files: Optional[int] = None, shard_size: int = 64):
+    def __init__(
+        self,
+        client,
+        shards,
+        sizes,
+        *,
+        origin: Optional[Sequence[int]] = None,
+        n_files: Optional[int] = None,
+        shard_size: int = 64,
+    ):
         self.client, self.shards, self.sizes = client, list(shards), [int(n) for n in sizes]
         n = sum(self.sizes)
         self.origin = list(range(n)) if origin is None else [int(i) for i in origin]
         self.n_files = int(n_files) if n_files is not None else n
         self.shard_size = int(shard_size)
         self._n: Optional[int] = None
-        self._all: Optional[List[np.ndarray]] = None
+        self._all: Optional[list[np.ndarray]] = None
 
     @classmethod
     def extract(cls, client, items: Sequence, config, *, shard_size: int = 64, origin=None, n_files=None):
@@ -164,8 +177,9 @@ class DaskSource:
         cfg = config.to_dict()
         groups = make_shards([_item(p) for p in items], shard_size)
         raw = [client.submit(_extract_shard, sh, cfg, pure=True) for sh in groups]
-        raise_bad_files([m for probs in client.gather([client.submit(_shard_problems, f, pure=True) for f in raw])
-                         for m in probs])
+        raise_bad_files(
+            [m for probs in client.gather([client.submit(_shard_problems, f, pure=True) for f in raw]) for m in probs]
+        )
         feats = [client.submit(_shard_features, f, pure=True) for f in raw]
         return cls(client, feats, [len(sh) for sh in groups], origin=origin, n_files=n_files, shard_size=shard_size)
 
@@ -174,11 +188,12 @@ class DaskSource:
 
     def n_frames(self) -> int:
         if self._n is None:
-            self._n = int(sum(self.client.gather([self.client.submit(_shard_frames, sh, pure=True)
-                                                  for sh in self.shards])))
+            self._n = int(
+                sum(self.client.gather([self.client.submit(_shard_frames, sh, pure=True) for sh in self.shards]))
+            )
         return self._n
 
-    def _gather_all(self) -> List[np.ndarray]:
+    def _gather_all(self) -> list[np.ndarray]:
         if self._all is None:
             self._all = [a for sh in self.client.gather(list(self.shards)) for a in sh]
         return self._all
@@ -208,7 +223,7 @@ class DaskSource:
             total = st if total is None else total + st
         return total
 
-    def split_by(self, labels) -> Dict[str, "DaskSource"]:
+    def split_by(self, labels) -> dict[str, DaskSource]:
         """One source per label; its shards are regrouped from these on the workers."""
         where = [(s, k) for s, n in enumerate(self.sizes) for k in range(n)]
         out = {}

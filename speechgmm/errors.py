@@ -39,6 +39,7 @@ class SpeechGMMWarning(UserWarning):
 
 # -- one place for each recurring message --------------------------------------------------
 
+
 def bad_files_message(problems) -> str:
     """One line summarising per-file problems: the count, the first three, and how many more."""
     problems = list(problems)
@@ -61,7 +62,8 @@ def too_few_frames(n_frames: int, n_components: int, what: str = "") -> Insuffic
     subject = f"{what} has {n_frames} frames" if what else f"{n_frames} frames"
     return InsufficientDataError(
         f"{subject}, too few for {n_components} components (need at least {2 * n_components}); "
-        f"use --components {max(1, n_frames // 10)} or add data")
+        f"use --components {max(1, n_frames // 10)} or add data"
+    )
 
 
 def need_two_classes(labels) -> InsufficientDataError:

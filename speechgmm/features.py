@@ -17,6 +17,7 @@ Examples
 >>> X.shape, X.dtype
 ((40, 39), dtype('float32'))
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,7 +25,7 @@ import functools
 import json
 import math
 import os
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class _Rule(NamedTuple):
     lo: Optional[float] = None  # None: unbounded
     hi: Optional[float] = None
     bounds: str = "[]"  # "[" or "(": lo allowed or excluded; "]" or ")": the same for hi
-    choices: Tuple[str, ...] = ()  # allowed strings
+    choices: tuple[str, ...] = ()  # allowed strings
     hint: str = ""  # appended to the message
 
     def coerce(self, v):
@@ -75,8 +76,9 @@ class _Rule(NamedTuple):
         return lo_ok and hi_ok
 
     def _range_text(self) -> str:
-        parts = ([f"{'>=' if self.bounds[0] == '[' else '>'} {self.lo:g}"] if self.lo is not None else []) + \
-                ([f"{'<=' if self.bounds[1] == ']' else '<'} {self.hi:g}"] if self.hi is not None else [])
+        parts = ([f"{'>=' if self.bounds[0] == '[' else '>'} {self.lo:g}"] if self.lo is not None else []) + (
+            [f"{'<=' if self.bounds[1] == ']' else '<'} {self.hi:g}"] if self.hi is not None else []
+        )
         return (" " + " and ".join(parts)) if parts else ""
 
 
@@ -85,7 +87,7 @@ _NUM, _POS, _NONNEG = _Rule(float), _Rule(float, 0, None, "(]"), _Rule(float, 0)
 #: Every :class:`FeatureConfig` field and its constraint, checked by one loop in
 #: ``__post_init__`` (so by ``from_dict`` too).  A new field needs one line here.
 #: Rules between fields are in :func:`_cross_field_problems`.
-_RULES: Dict[str, _Rule] = {
+_RULES: dict[str, _Rule] = {
     "sr": _Rule(int, 1000, 384000, hint=" Hz"),
     "frame_length_ms": _Rule(float, 0, 1000, "(]", hint=" ms"),
     "frame_shift_ms": _Rule(float, 0, 1000, "(]", hint=" ms"),
@@ -114,7 +116,7 @@ _RULES: Dict[str, _Rule] = {
 }
 
 
-def _cross_field_problems(c: "FeatureConfig") -> List[str]:
+def _cross_field_problems(c: FeatureConfig) -> list[str]:
     """Rules between fields (each field already passed its own rule)."""
     problems = []
     if c.win_length < 2 or c.hop_length < 1:
@@ -238,12 +240,12 @@ class FeatureConfig:
         return (self.n_mfcc + 2 * int(self.pitch)) * (self.delta_order + 1)
 
     # serialisation -------------------------------------------------------------------
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict of all fields."""
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Dict[str, Any]) -> "FeatureConfig":
+    def from_dict(cls, d: dict[str, Any]) -> FeatureConfig:
         """Build from :meth:`to_dict` output; unknown keys or bad values raise ConfigError."""
         if not isinstance(d, dict):
             raise ConfigError("feature configuration must be a JSON object")
@@ -256,11 +258,11 @@ class FeatureConfig:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
-    def replace(self, **changes) -> "FeatureConfig":
+    def replace(self, **changes) -> FeatureConfig:
         return dataclasses.replace(self, **changes)
 
     @classmethod
-    def preset(cls, name: str) -> "FeatureConfig":
+    def preset(cls, name: str) -> FeatureConfig:
         """Return a named preset (see :data:`PRESETS`)."""
         try:
             return cls(**PRESETS[name])
@@ -288,7 +290,7 @@ class FeatureConfig:
 #:                 (CMN cost ~13 points of speaker-ID accuracy here); with the older ``peak``
 #:                 energy VAD (frames within 40 dB of the loudest), with which the speaker
 #:                 figures were measured -- switching it to ``adaptive`` is not yet measured.
-PRESETS: Dict[str, Dict[str, Any]] = {
+PRESETS: dict[str, dict[str, Any]] = {
     "asr_course": {},
     "default": {"vad": True, "vad_method": "adaptive"},
     "speaker": {"cmn": False, "vad": True},
@@ -297,12 +299,13 @@ PRESETS: Dict[str, Dict[str, Any]] = {
 
 # --- building blocks -----------------------------------------------------------------
 
+
 @functools.lru_cache(maxsize=32)
 def _window(kind: str, n: int) -> np.ndarray:
     i = np.arange(n, dtype=np.float64)
     hann = 0.5 - 0.5 * np.cos(2 * np.pi * i / (n - 1))
     if kind == "povey":
-        w = hann ** 0.85
+        w = hann**0.85
     elif kind == "hamming":
         w = 0.54 - 0.46 * np.cos(2 * np.pi * i / (n - 1))
     else:
@@ -410,7 +413,7 @@ def add_deltas(X: np.ndarray, order: int = 2, window: int = 2) -> np.ndarray:
         for j, c in enumerate(f):
             if c != 0.0:
                 start = half - h + j
-                acc += np.float32(c) * P[start:start + T]
+                acc += np.float32(c) * P[start : start + T]
         out.append(acc)
     return np.concatenate(out, axis=1)
 
@@ -486,11 +489,11 @@ def pitch_features(frames: np.ndarray, sr: int, fmin: float = 60.0, fmax: float 
     n = frames.shape[1]
     nfft = 1 << (2 * n - 1).bit_length()
     spec = np.fft.rfft(frames.astype(np.float64), n=nfft, axis=1)
-    r = np.fft.irfft(spec.real ** 2 + spec.imag ** 2, n=nfft, axis=1)[:, :n]
+    r = np.fft.irfft(spec.real**2 + spec.imag**2, n=nfft, axis=1)[:, :n]
     lo, hi = max(2, int(sr / fmax)), min(n - 2, int(np.ceil(sr / fmin)))
     # normalise by the overlap length (unbiased) and by energy
     lags = np.arange(n)
-    rn = r[:, lo:hi + 1] / (n - lags[lo:hi + 1]) * n / np.maximum(r[:, :1], 1e-10)
+    rn = r[:, lo : hi + 1] / (n - lags[lo : hi + 1]) * n / np.maximum(r[:, :1], 1e-10)
     # prefer the shortest lag whose peak is close to the best one (avoids octave-down errors)
     best = rn.max(axis=1, keepdims=True)
     pad = np.pad(rn, ((0, 0), (1, 1)), mode="edge")
@@ -510,7 +513,7 @@ def pitch_features(frames: np.ndarray, sr: int, fmin: float = 60.0, fmax: float 
 NO_SPEECH = "no speech detected"
 
 
-def speech_mask(y: np.ndarray, cfg: "FeatureConfig", log_e: Optional[np.ndarray] = None) -> np.ndarray:
+def speech_mask(y: np.ndarray, cfg: FeatureConfig, log_e: Optional[np.ndarray] = None) -> np.ndarray:
     """Speech frames of ``y`` (samples in [-1, 1] at ``cfg.sr``) by the front end's VAD.
 
     ``log_e``: the frames' natural-log energies at ``cfg.scale`` (computed if not given; the
@@ -525,7 +528,7 @@ def speech_mask(y: np.ndarray, cfg: "FeatureConfig", log_e: Optional[np.ndarray]
         F = F - F.mean(axis=1, keepdims=True)
         log_e = np.log(np.maximum(np.einsum("ij,ij->i", F, F), _EPS))
     # floor: a frame whose RMS is vad_floor_db below full scale
-    floor = math.log(10 ** (cfg.vad_floor_db / 10) * cfg.win_length * cfg.scale ** 2)
+    floor = math.log(10 ** (cfg.vad_floor_db / 10) * cfg.win_length * cfg.scale**2)
     return vad(log_e, cfg.vad_threshold_db, floor)
 
 
@@ -557,7 +560,7 @@ def _cepstra_block(frames: np.ndarray, cfg: FeatureConfig):
         frames[:, 0] *= 1 - p
     # window straight into a zero-padded FFT buffer
     buf = np.zeros((frames.shape[0], cfg.fft_size), dtype=np.float32)
-    np.multiply(frames, _window(cfg.window, cfg.win_length), out=buf[:, :cfg.win_length])
+    np.multiply(frames, _window(cfg.window, cfg.win_length), out=buf[:, : cfg.win_length])
     # numpy's FFT (pocketfft, like scipy's): in float64 it runs as fast as scipy.fft does in
     # float32 (measured), and it keeps scipy.fft -- 0.3 s to import -- off the classify path
     spec = np.fft.rfft(buf.astype(np.float64), axis=1).astype(np.complex64)
@@ -638,10 +641,12 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
     y_in, y = y, y * np.float32(cfg.scale)
     C, log_e, pitch = _static_features(y, cfg)
     # loudest frame's RMS in dBFS: log_e is the log of the frame's sum of squares at `scale`
-    loudest = 10.0 / math.log(10.0) * (float(log_e.max()) - math.log(cfg.win_length * cfg.scale ** 2))
+    loudest = 10.0 / math.log(10.0) * (float(log_e.max()) - math.log(cfg.win_length * cfg.scale**2))
     if loudest < SILENCE_FRAME_DBFS:
-        raise AudioError(f"audio is all silence (loudest {cfg.frame_length_ms:g} ms frame {loudest:.1f} dBFS RMS, "
-                         f"threshold {SILENCE_FRAME_DBFS:g})")
+        raise AudioError(
+            f"audio is all silence (loudest {cfg.frame_length_ms:g} ms frame {loudest:.1f} dBFS RMS, "
+            f"threshold {SILENCE_FRAME_DBFS:g})"
+        )
     if cfg.use_energy:
         C[:, 0] = log_e
     mask = None
@@ -670,7 +675,7 @@ def _load(path, sr: int):
         return load_audio(path.path, sr=sr, region=(path.start, path.end))
     except AudioError as exc:
         msg, head = str(exc), f"{path.path}: "
-        raise AudioError(f"{path}: {msg[len(head):] if msg.startswith(head) else msg}") from None
+        raise AudioError(f"{path}: {msg[len(head) :] if msg.startswith(head) else msg}") from None
 
 
 def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None, augment=None) -> np.ndarray:
@@ -737,8 +742,14 @@ def _run_job(job: Job):
         return None, str(exc)
 
 
-def collect_features(paths, config: Optional[FeatureConfig] = None, jobs: int = 1, desc: str = "features",
-                     augment=None, first_index: int = 0):
+def collect_features(
+    paths,
+    config: Optional[FeatureConfig] = None,
+    jobs: int = 1,
+    desc: str = "features",
+    augment=None,
+    first_index: int = 0,
+):
     """Features of many files, in parallel over ``jobs`` processes, order preserved; bad files
     give ``None`` and a message.
 
@@ -770,21 +781,31 @@ def collect_features(paths, config: Optional[FeatureConfig] = None, jobs: int = 
     parallel = bool(jobs and jobs > 1 and len(paths) > 1)
     # workers get the configuration as JSON (parsed once per worker), never a pickled object
     sent = cfg.to_json() if parallel else cfg
-    work = [Job(p, sent, None if augment is None else (augment[0], int(augment[1]), first_index + i))
-            for i, p in enumerate(paths)]
+    work = [
+        Job(p, sent, None if augment is None else (augment[0], int(augment[1]), first_index + i))
+        for i, p in enumerate(paths)
+    ]
     if parallel:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=jobs) as ex:
-            results = list(progress(ex.map(_run_job, work, chunksize=max(1, len(work) // (8 * jobs))),
-                                    total=len(work), desc=desc))
+            results = list(
+                progress(ex.map(_run_job, work, chunksize=max(1, len(work) // (8 * jobs))), total=len(work), desc=desc)
+            )
     else:
         results = [_run_job(j) for j in progress(work, total=len(work), desc=desc)]
     return [r[0] for r in results], [r[1] for r in results if r[1] is not None]
 
 
-def extract_files(paths, config: Optional[FeatureConfig] = None, jobs: int = 1, desc: str = "features",
-                  errors: str = "raise", augment=None, first_index: int = 0):
+def extract_files(
+    paths,
+    config: Optional[FeatureConfig] = None,
+    jobs: int = 1,
+    desc: str = "features",
+    errors: str = "raise",
+    augment=None,
+    first_index: int = 0,
+):
     """:func:`collect_features`, raising one AudioError naming every bad file by default.
 
     Parameters

@@ -17,10 +17,11 @@ log_gaussian_matrices(w, mu, var)``, ``log w_k N(x | mu_k, var_k) = [x, x**2] @ 
 the statistics are one more: ``gamma.T @ [1, x, x**2]``.  Data is processed in chunks, so
 memory is O(chunk_size x K) whatever the number of frames.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -31,6 +32,7 @@ _LOG2PI = float(np.log(2 * np.pi))
 
 
 # --- statistics ------------------------------------------------------------------------
+
 
 @dataclasses.dataclass
 class GMMStats:
@@ -57,31 +59,42 @@ class GMMStats:
     frames: int = 0
 
     @classmethod
-    def zeros(cls, n_components: int, n_features: int) -> "GMMStats":
+    def zeros(cls, n_components: int, n_features: int) -> GMMStats:
         return cls(np.zeros(n_components), np.zeros((n_components, n_features)), np.zeros((n_components, n_features)))
 
-    def __add__(self, other: "GMMStats") -> "GMMStats":
+    def __add__(self, other: GMMStats) -> GMMStats:
         if other == 0:  # so that sum(list_of_stats) works
             return self
         if self.f.shape != other.f.shape:
             raise ValueError(f"cannot add statistics of shapes {self.f.shape} and {other.f.shape}")
-        return GMMStats(self.n + other.n, self.f + other.f, self.s + other.s, self.loglik + other.loglik,
-                        self.frames + other.frames)
+        return GMMStats(
+            self.n + other.n, self.f + other.f, self.s + other.s, self.loglik + other.loglik, self.frames + other.frames
+        )
 
     __radd__ = __add__
 
     def __eq__(self, other):  # identity only; use np.allclose on the arrays to compare values
         return self is other
 
-    def to_dict(self) -> Dict[str, np.ndarray]:
+    def to_dict(self) -> dict[str, np.ndarray]:
         """Arrays only (for npz files or sending between processes)."""
-        return {"n": self.n, "f": self.f, "s": self.s, "loglik": np.float64(self.loglik),
-                "frames": np.int64(self.frames)}
+        return {
+            "n": self.n,
+            "f": self.f,
+            "s": self.s,
+            "loglik": np.float64(self.loglik),
+            "frames": np.int64(self.frames),
+        }
 
     @classmethod
-    def from_dict(cls, d) -> "GMMStats":
-        return cls(np.asarray(d["n"], float), np.asarray(d["f"], float), np.asarray(d["s"], float),
-                   float(d["loglik"]), int(d["frames"]))
+    def from_dict(cls, d) -> GMMStats:
+        return cls(
+            np.asarray(d["n"], float),
+            np.asarray(d["f"], float),
+            np.asarray(d["s"], float),
+            float(d["loglik"]),
+            int(d["frames"]),
+        )
 
     @property
     def nbytes(self) -> int:
@@ -89,6 +102,7 @@ class GMMStats:
 
 
 # --- pure functions ----------------------------------------------------------------------
+
 
 def log_gaussian_matrices(weights: np.ndarray, means: np.ndarray, variances: np.ndarray):
     """Matrices turning [x, x**2] into per-component log(weight * density).
@@ -245,7 +259,7 @@ def _stats_chunk(X, WT, b, shift, hard, dtype, work=None) -> GMMStats:
     fc, sc = FS[:, :D], FS[:, D:]
     # back to original coordinates: x = xc + c
     f = fc + n[:, None] * shift
-    s = sc + 2 * fc * shift + n[:, None] * shift ** 2
+    s = sc + 2 * fc * shift + n[:, None] * shift**2
     return GMMStats(n, f, s, ll, int(N))
 
 
@@ -274,10 +288,10 @@ def m_step(stats: GMMStats, var_floor: np.ndarray, min_occupancy: float = 1e-10)
         raise InsufficientDataError("no data was accumulated")
     safe = np.where(dead, 1.0, n)
     means = stats.f / safe[:, None]
-    variances = stats.s / safe[:, None] - means ** 2
+    variances = stats.s / safe[:, None] - means**2
     if dead.any():
         gm = stats.f.sum(0) / tot
-        gv = stats.s.sum(0) / tot - gm ** 2
+        gv = stats.s.sum(0) / tot - gm**2
         means[dead] = gm
         variances[dead] = gv
     variances = np.maximum(variances, var_floor)
@@ -285,7 +299,7 @@ def m_step(stats: GMMStats, var_floor: np.ndarray, min_occupancy: float = 1e-10)
     return weights, means, variances, dead
 
 
-def chunk_statistics(gmm: "DiagGMM", hard: Optional[bool] = None):
+def chunk_statistics(gmm: DiagGMM, hard: Optional[bool] = None):
     """The E-step of a fitted ``gmm`` for one chunk of frames, for a feature source's engine.
 
     Returns
@@ -311,6 +325,7 @@ def chunk_statistics(gmm: "DiagGMM", hard: Optional[bool] = None):
 
 # --- data larger than memory -------------------------------------------------------------
 
+
 class FeatureStream:
     """Base class of re-iterable feature arrays read on demand (see :class:`speechgmm.sources.ArkSource`).
 
@@ -328,6 +343,7 @@ class FeatureStream:
 
 
 # --- the model ---------------------------------------------------------------------------
+
 
 class DiagGMM:
     """Gaussian mixture with diagonal covariances, trained by (soft or hard) EM.
@@ -393,10 +409,25 @@ class DiagGMM:
     (4, 3)
     """
 
-    def __init__(self, n_components: int = 1, *, max_iter: int = 100, tol: float = 1e-3, init: str = "kmeans",
-                 random_state: Optional[int] = None, weights_init=None, means_init=None, variances_init=None,
-                 var_floor: float = 1e-3, hard: bool = False, chunk_size: int = 8192, dtype=np.float32,
-                 split_iter: int = 3, min_weight: float = 1e-3, n_threads: Optional[int] = None):
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        max_iter: int = 100,
+        tol: float = 1e-3,
+        init: str = "kmeans",
+        random_state: Optional[int] = None,
+        weights_init=None,
+        means_init=None,
+        variances_init=None,
+        var_floor: float = 1e-3,
+        hard: bool = False,
+        chunk_size: int = 8192,
+        dtype=np.float32,
+        split_iter: int = 3,
+        min_weight: float = 1e-3,
+        n_threads: Optional[int] = None,
+    ):
         self.n_components = n_components
         self.max_iter = max_iter
         self.tol = tol
@@ -412,13 +443,13 @@ class DiagGMM:
         self.split_iter = split_iter
         self.min_weight = min_weight
         self.n_threads = n_threads
-        self.log_likelihood_history_: List[float] = []
+        self.log_likelihood_history_: list[float] = []
         self.converged_ = False
         self.n_iter_ = 0
         self.n_reseeded_ = 0
 
     @classmethod
-    def from_params(cls, weights, means, variances, *, var_floor_=None, **hyper) -> "DiagGMM":
+    def from_params(cls, weights, means, variances, *, var_floor_=None, **hyper) -> DiagGMM:
         """A fitted model with the given parameters (float64) and hyper-parameters ``hyper``."""
         g = cls(len(weights), **hyper)
         g._set_params(weights, means, variances)
@@ -457,7 +488,7 @@ class DiagGMM:
         self._check_fitted()
         return as_source(X).accumulate(self, hard=hard)
 
-    def update(self, stats: GMMStats) -> "DiagGMM":
+    def update(self, stats: GMMStats) -> DiagGMM:
         """M-step: set the parameters from ``stats`` (K components, as many as the statistics have);
         re-seed collapsed components."""
         K = len(stats.n)
@@ -465,7 +496,7 @@ class DiagGMM:
         if floor is None:
             tot = stats.n.sum()
             gm = stats.f.sum(0) / tot
-            floor = self.var_floor * np.maximum(stats.s.sum(0) / tot - gm ** 2, 1e-10)
+            floor = self.var_floor * np.maximum(stats.s.sum(0) / tot - gm**2, 1e-10)
             self.var_floor_ = floor
         w, mu, var, _ = m_step(stats, floor)
         weak = stats.n < self.min_weight * max(stats.n.sum(), 1.0) / K
@@ -476,7 +507,7 @@ class DiagGMM:
         return self
 
     # -- training ------------------------------------------------------------------------------
-    def fit(self, X, y=None) -> "DiagGMM":
+    def fit(self, X, y=None) -> DiagGMM:
         """Estimate the parameters by EM.
 
         Parameters
@@ -516,8 +547,10 @@ class DiagGMM:
             w, mu, var = gmm_init.split_init(gm, gv, K, lambda p: self._refine(p, init_source))
         else:
             w, mu, var = gmm_init.sample_init(S, K, self.init, rng, gm, gv, self.means_init)
-            w, var = (np.array(a, dtype=np.float64) if a is not None else b
-                      for a, b in ((self.weights_init, w), (self.variances_init, var)))
+            w, var = (
+                np.array(a, dtype=np.float64) if a is not None else b
+                for a, b in ((self.weights_init, w), (self.variances_init, var))
+            )
         gmm_init.check_params(w, mu, var, K, S.shape[1], check_var=self.variances_init is not None)
         self.weights_, self.means_, self.variances_ = w, mu, np.maximum(var, self.var_floor_)
 
@@ -528,7 +561,7 @@ class DiagGMM:
             self.update(source.accumulate(self))
         return self.weights_, self.means_, self.variances_
 
-    def run_em(self, accumulate: Callable[[], GMMStats]) -> "DiagGMM":
+    def run_em(self, accumulate: Callable[[], GMMStats]) -> DiagGMM:
         """EM iterations from the current parameters: the one EM loop of speechgmm.
 
         ``accumulate()`` returns the E-step statistics of all training data under the current
@@ -564,8 +597,8 @@ class DiagGMM:
         W, b = log_gaussian_matrices(self.weights_, self.means_ - shift, self.variances_)
         out = np.empty((X.shape[0], len(b)), dtype=np.float64)
         for i in range(0, X.shape[0], self.chunk_size):
-            XX = _xx(X[i:i + self.chunk_size], shift, np.float64)
-            out[i:i + self.chunk_size] = XX @ W + b
+            XX = _xx(X[i : i + self.chunk_size], shift, np.float64)
+            out[i : i + self.chunk_size] = XX @ W + b
         return out
 
     def score_samples(self, X: np.ndarray) -> np.ndarray:
@@ -600,21 +633,36 @@ class DiagGMM:
         return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
 
     # -- serialisation ------------------------------------------------------------------------------
-    _HYPER = ("n_components", "max_iter", "tol", "init", "random_state", "var_floor", "hard", "chunk_size",
-              "split_iter", "min_weight")
+    _HYPER = (
+        "n_components",
+        "max_iter",
+        "tol",
+        "init",
+        "random_state",
+        "var_floor",
+        "hard",
+        "chunk_size",
+        "split_iter",
+        "min_weight",
+    )
 
-    def to_dict(self) -> Dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         """Parameters (float64 arrays) and hyper-parameters (JSON-able); no pickle needed."""
         self._check_fitted()
-        d: Dict[str, object] = {k: getattr(self, k) for k in self._HYPER}
+        d: dict[str, object] = {k: getattr(self, k) for k in self._HYPER}
         d["dtype"] = np.dtype(self.dtype).name
-        d.update(weights=self.weights_, means=self.means_, variances=self.variances_,
-                 converged=bool(self.converged_), n_iter=int(self.n_iter_),
-                 log_likelihood_history=[float(v) for v in self.log_likelihood_history_])
+        d.update(
+            weights=self.weights_,
+            means=self.means_,
+            variances=self.variances_,
+            converged=bool(self.converged_),
+            n_iter=int(self.n_iter_),
+            log_likelihood_history=[float(v) for v in self.log_likelihood_history_],
+        )
         return d
 
     @classmethod
-    def from_dict(cls, d) -> "DiagGMM":
+    def from_dict(cls, d) -> DiagGMM:
         hyper = {k: d[k] for k in cls._HYPER if k in d and k != "n_components"}
         if "dtype" in d:
             hyper["dtype"] = np.dtype(str(d["dtype"])).type

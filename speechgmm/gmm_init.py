@@ -9,15 +9,17 @@ Every function takes a bounded sample ``S`` of the training frames (see
 :meth:`speechgmm.sources.FeatureSource.sample`) and a ``numpy.random.Generator``; none of
 them mutates its inputs.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Callable, Optional
 
 import numpy as np
 
 from speechgmm.errors import ConfigError
 
-Params = Tuple[np.ndarray, np.ndarray, np.ndarray]
+Params = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def split_components(weights, means, variances, donors: Sequence[int], slots: Optional[Sequence[int]] = None) -> Params:
@@ -68,7 +70,7 @@ def split_init(mean: np.ndarray, var: np.ndarray, n_components: int, refine: Cal
     w, mu, v = np.ones(1), mean[None].copy(), var[None].copy()
     while len(w) < n_components:
         k = len(w)
-        order = np.argsort(-w, kind="stable")[:min(k, n_components - k)]
+        order = np.argsort(-w, kind="stable")[: min(k, n_components - k)]
         w, mu, v = refine(split_components(w, mu, v, order))
     return w, mu, v
 

@@ -3,11 +3,12 @@
 Feature archives (``.ark`` + ``.scp``) are read and written with kaldiio; the two-column
 text files of a Kaldi data dir (``wav.scp``, ``text``, ``utt2spk``) with a tiny parser.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Dict, Iterable, Tuple
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from speechgmm.errors import ConfigError, ManifestError
 from speechgmm.gmm import FeatureStream
 
 
-def read_feats(path: os.PathLike | str) -> Dict[str, np.ndarray]:
+def read_feats(path: os.PathLike | str) -> dict[str, np.ndarray]:
     """Read a Kaldi feature ``.scp`` or ``.ark`` into ``{utt: (n_frames, n_dims) float32}``.
 
     Paths inside an scp are resolved as Kaldi does, relative to the current directory;
@@ -47,7 +48,7 @@ def read_feats(path: os.PathLike | str) -> Dict[str, np.ndarray]:
         raise ManifestError(f"{path}: cannot read Kaldi features ({exc})") from None
 
 
-def write_feats(ark_path: os.PathLike | str, items: Iterable[Tuple[str, np.ndarray]]) -> Path:
+def write_feats(ark_path: os.PathLike | str, items: Iterable[tuple[str, np.ndarray]]) -> Path:
     """Write ``(utt, matrix)`` pairs to ``ark_path`` and its ``.scp`` twin, atomically.
 
     Both files are written to temporary names and renamed only when complete.
@@ -78,24 +79,28 @@ def write_feats(ark_path: os.PathLike | str, items: Iterable[Tuple[str, np.ndarr
                 with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf: caught below
                     mat = np.asarray(mat, dtype=np.float32)
                 if mat.ndim not in (1, 2):
-                    raise ConfigError(f"{ark_path}: utterance {utt!r} is a {mat.ndim}-dimensional array; "
-                                      "Kaldi holds vectors and matrices")
+                    raise ConfigError(
+                        f"{ark_path}: utterance {utt!r} is a {mat.ndim}-dimensional array; "
+                        "Kaldi holds vectors and matrices"
+                    )
                 if not np.all(np.isfinite(mat)):
                     bad = np.argwhere(~np.isfinite(mat.reshape(len(mat), -1)))[0]
-                    raise ConfigError(f"{ark_path}: utterance {utt!r} has NaN or infinite features "
-                                      f"(first at frame {bad[0]}); nothing written")
+                    raise ConfigError(
+                        f"{ark_path}: utterance {utt!r} has NaN or infinite features "
+                        f"(first at frame {bad[0]}); nothing written"
+                    )
                 fa.write(utt.encode("utf-8") + b" ")
                 fs.write(f"{utt} {ark_path}:{fa.tell()}\n")
                 kaldiio.save_mat(fa, mat)
     return scp_path
 
 
-def read_two_column(path: os.PathLike | str) -> Dict[str, str]:
+def read_two_column(path: os.PathLike | str) -> dict[str, str]:
     """Read a Kaldi two-column file (``key value...``) into an ordered dict."""
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"{path}: no such file")
-    out: Dict[str, str] = {}
+    out: dict[str, str] = {}
     for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
         if not line.strip():
             continue
@@ -108,7 +113,7 @@ def read_two_column(path: os.PathLike | str) -> Dict[str, str]:
     return out
 
 
-def read_wav_scp(path: os.PathLike | str) -> Dict[str, Path]:
+def read_wav_scp(path: os.PathLike | str) -> dict[str, Path]:
     """Read ``wav.scp``: ``{utt: absolute path}``; relative paths resolve against its folder.
 
     Piped entries (``sox ... |``) are not supported and raise ManifestError.  The parser is
@@ -119,7 +124,7 @@ def read_wav_scp(path: os.PathLike | str) -> Dict[str, Path]:
     return {k: p.resolve() for k, p in _read(path).items()}
 
 
-def read_text(path: os.PathLike | str) -> Dict[str, str]:
+def read_text(path: os.PathLike | str) -> dict[str, str]:
     """Read a Kaldi ``text`` (or ``utt2spk``) file: ``{utt: transcript}``."""
     return read_two_column(path)
 

@@ -16,6 +16,7 @@ Accepted inputs
 Relative audio paths resolve against ``root`` when given, else against the manifest's
 own folder.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,7 +25,7 @@ import hashlib
 import math
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Optional, Union
 
 from speechgmm.errors import ManifestError
 
@@ -64,7 +65,7 @@ class AudioRegion:
     def exists(self) -> bool:
         return self.path.exists()
 
-    def resolve(self) -> "AudioRegion":
+    def resolve(self) -> AudioRegion:
         return dataclasses.replace(self, path=self.path.resolve())
 
 
@@ -97,15 +98,15 @@ class Manifest:
     """
 
     source: Path
-    utts: List[str]
-    paths: List[Audio]
-    columns: Dict[str, List[str]]
+    utts: list[str]
+    paths: list[Audio]
+    columns: dict[str, list[str]]
     sha256: str
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def labels(self, column: str) -> List[str]:
+    def labels(self, column: str) -> list[str]:
         """Values of ``column``; ManifestError naming the available columns if it is missing
         or if any value is empty."""
         if column not in self.columns:
@@ -117,13 +118,18 @@ class Manifest:
             raise ManifestError(f"{self.source}: empty {column!r} for {_some(empty)}")
         return vals
 
-    def subset(self, idx) -> "Manifest":
+    def subset(self, idx) -> Manifest:
         idx = list(idx)
-        return Manifest(self.source, [self.utts[i] for i in idx], [self.paths[i] for i in idx],
-                        {k: [v[i] for i in idx] for k, v in self.columns.items()}, self.sha256)
+        return Manifest(
+            self.source,
+            [self.utts[i] for i in idx],
+            [self.paths[i] for i in idx],
+            {k: [v[i] for i in idx] for k, v in self.columns.items()},
+            self.sha256,
+        )
 
 
-def _some(items: List[str], n: int = 5) -> str:
+def _some(items: list[str], n: int = 5) -> str:
     head = ", ".join(str(x) for x in items[:n])
     return head + (f" and {len(items) - n} more" if len(items) > n else "")
 
@@ -145,14 +151,14 @@ def _table_error_hint() -> str:
     return "separators accepted: " + ", ".join(SEPARATORS.values())
 
 
-def _read_text(path: Path) -> List[str]:
+def _read_text(path: Path) -> list[str]:
     try:
         return path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:
         raise ManifestError(f"{path}: not a text manifest (binary or not UTF-8)") from None
 
 
-def _split(line: str, sep: str) -> List[str]:
+def _split(line: str, sep: str) -> list[str]:
     return [h.strip() for h in next(csv.reader([line], delimiter=sep), [])]
 
 
@@ -169,12 +175,14 @@ def sniff_separator(path: Path, header: str, required: str = PATH_COLUMN) -> str
         if required in _split(header, sep):
             return sep
     cols = max((_split(header, s) for s in order), key=len)
-    raise ManifestError(f"{path}: no {required!r} column in the header (columns: {', '.join(cols)}; "
-                        f"{_table_error_hint()})")
+    raise ManifestError(
+        f"{path}: no {required!r} column in the header (columns: {', '.join(cols)}; {_table_error_hint()})"
+    )
 
 
-def read_rows(path: Path, required: str = PATH_COLUMN,
-              what: str = "manifest") -> Tuple[List[str], List[Tuple[int, List[str]]]]:
+def read_rows(
+    path: Path, required: str = PATH_COLUMN, what: str = "manifest"
+) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and non-blank rows (with their line numbers) of a CSV/TSV file.
 
     ManifestError naming ``file:line`` for a row whose field count differs from the header's.
@@ -198,13 +206,13 @@ def read_rows(path: Path, required: str = PATH_COLUMN,
     return header, rows
 
 
-def _columns(header: List[str], rows: List[List[str]], base: Path):
+def _columns(header: list[str], rows: list[list[str]], base: Path):
     """(utts, paths, other columns) of a table's rows; ids from the first of :data:`ID_COLUMNS`
     present, else the path as written."""
     pi = header.index(PATH_COLUMN)
     id_col = next((c for c in ID_COLUMNS if c in header), None)
     utts = [r[header.index(id_col) if id_col else pi] for r in rows]
-    paths: List[Audio] = [_resolve(r[pi], base) for r in rows]
+    paths: list[Audio] = [_resolve(r[pi], base) for r in rows]
     columns = {h: [r[i] for r in rows] for i, h in enumerate(header) if h not in (PATH_COLUMN, id_col)}
     return utts, paths, columns
 
@@ -214,7 +222,7 @@ def _read_table(path: Path, base: Path):
     return (*_columns(header, [r for _, r in rows], base), _hash_files(path))
 
 
-def read_wav_scp(path: os.PathLike | str, base: Optional[os.PathLike | str] = None) -> Dict[str, Path]:
+def read_wav_scp(path: os.PathLike | str, base: Optional[os.PathLike | str] = None) -> dict[str, Path]:
     """``{key: Path}`` from a Kaldi ``wav.scp``; relative paths join ``base`` (default: its folder).
 
     The one ``wav.scp`` parser (:func:`speechgmm.kaldi.read_wav_scp` calls it).  Piped entries
@@ -233,7 +241,7 @@ def read_wav_scp(path: os.PathLike | str, base: Optional[os.PathLike | str] = No
     return out
 
 
-def _segment_row(seg: Path, n: int, line: str, wav: Dict[str, Path]):
+def _segment_row(seg: Path, n: int, line: str, wav: dict[str, Path]):
     """(utt, AudioRegion) of one ``segments`` line, or ManifestError naming ``seg:n``."""
     parts = line.split()
     if len(parts) != 4:
@@ -260,7 +268,7 @@ def _recording_seconds(path: Path) -> Optional[float]:
         return None
 
 
-def read_segments(path: os.PathLike | str, wav: Dict[str, Path]) -> Tuple[List[str], List[AudioRegion]]:
+def read_segments(path: os.PathLike | str, wav: dict[str, Path]) -> tuple[list[str], list[AudioRegion]]:
     """Utterance ids and regions of a Kaldi ``segments`` file (``utt-id rec-id start end``).
 
     ManifestError naming ``file:line`` for a malformed line, an unknown recording,
@@ -274,7 +282,7 @@ def read_segments(path: os.PathLike | str, wav: Dict[str, Path]) -> Tuple[List[s
             utts.append(utt)
             regions.append(region)
             lines.append(n)
-    durations: Dict[Path, Optional[float]] = {}
+    durations: dict[Path, Optional[float]] = {}
     for n, r in zip(lines, regions):
         if r.path not in durations:
             durations[r.path] = _recording_seconds(r.path)
@@ -293,7 +301,7 @@ def _read_kaldi(d: Path, wav_scp: Path, base: Path):
         utts, paths = read_segments(seg, wav)
     else:
         utts, paths = list(wav), list(wav.values())
-    columns: Dict[str, List[str]] = {}
+    columns: dict[str, list[str]] = {}
     for fname, cols in KALDI_LABEL_FILES.items():
         f = d / fname
         if f.is_file():
@@ -319,8 +327,8 @@ def _read_any(path: Path, root):
     return _read_table(path, base)
 
 
-def _duplicates(items: List[str]) -> List[str]:
-    seen: Dict[str, int] = {}
+def _duplicates(items: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
     dups = []
     for u in items:
         seen[u] = seen.get(u, 0) + 1
@@ -329,8 +337,9 @@ def _duplicates(items: List[str]) -> List[str]:
     return dups
 
 
-def read_manifest(path: os.PathLike | str, root: Optional[os.PathLike | str] = None,
-                  check_files: bool = True) -> Manifest:
+def read_manifest(
+    path: os.PathLike | str, root: Optional[os.PathLike | str] = None, check_files: bool = True
+) -> Manifest:
     """Read a CSV/TSV manifest, a Kaldi data dir or a ``wav.scp``.
 
     Parameters

@@ -12,17 +12,19 @@ with relevance factor ``r``; ``r -> inf`` returns the UBM, ``r = 0`` the ML esti
 one EM step from the UBM.  Scoring is the log-likelihood ratio against the UBM, evaluating
 each frame on its top-C UBM components only.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from speechgmm.errors import ConfigError, too_few_frames
-from speechgmm.gmm import DiagGMM, GMMStats, exp_shifted, log_gaussian_matrices, logsumexp_rows
+from speechgmm.gmm import DiagGMM, GMMStats, exp_shifted, logsumexp_rows
 from speechgmm.options import RELEVANCE_FACTOR  # the one default of r (also the command line's)
 
 
-def train_ubm(source, n_components: int, max_iter: int = 10, random_state: int = 0, init: str = "split",
-              tol: float = 0.0) -> DiagGMM:
+def train_ubm(
+    source, n_components: int, max_iter: int = 10, random_state: int = 0, init: str = "split", tol: float = 0.0
+) -> DiagGMM:
     """Fit a universal background model on all frames of ``source`` (arrays or a feature source).
 
     By default EM runs all ``max_iter`` iterations (``tol=0``) after binary splitting.  The one UBM
@@ -73,7 +75,7 @@ def map_adapt(ubm: DiagGMM, stats: GMMStats, relevance_factor: float = RELEVANCE
     mu0, var0, w0 = ubm.means_, ubm.variances_, ubm.weights_
     mu = a * ex + (1 - a) * mu0 if "m" in adapt else mu0.copy()
     if "v" in adapt:
-        var = a * ex2 + (1 - a) * (var0 + mu0 ** 2) - mu ** 2
+        var = a * ex2 + (1 - a) * (var0 + mu0**2) - mu**2
         floor = getattr(ubm, "var_floor_", None)
         var = np.maximum(var, floor if floor is not None else 1e-6 * var0.min(0))
     else:
@@ -130,15 +132,16 @@ def score_top_c(models, ubm: DiagGMM, X: np.ndarray, c: int = 5, chunk: int = 0)
     if not len(X):
         return np.zeros((0, M))
     mu0 = ubm.means_
-    P = 1.0 / np.stack([m.variances_ for m in models])                     # (M, K, D) precisions
-    D0 = np.stack([m.means_ for m in models]) - mu0[None]                   # model means about the UBM's
+    P = 1.0 / np.stack([m.variances_ for m in models])  # (M, K, D) precisions
+    D0 = np.stack([m.means_ for m in models]) - mu0[None]  # model means about the UBM's
     B = D0 * P
-    const = np.log(np.stack([m.weights_ for m in models])) + 0.5 * np.log(P / (2 * np.pi)).sum(-1) \
-        - 0.5 * (D0 * B).sum(-1)                                            # (M, K)
+    const = (
+        np.log(np.stack([m.weights_ for m in models])) + 0.5 * np.log(P / (2 * np.pi)).sum(-1) - 0.5 * (D0 * B).sum(-1)
+    )  # (M, K)
     out = np.empty((len(X), M))
     chunk = int(chunk) or max(256, (1 << 21) // max(1, min(int(c), ubm.n_components) * M))
     for i in range(0, len(X), chunk):
-        x = X[i:i + chunk]
+        x = X[i : i + chunk]
         idx, ubm_ll = top_c(ubm, x, c)
         n, cc = idx.shape
         flat = idx.ravel()
@@ -148,10 +151,10 @@ def score_top_c(models, ubm: DiagGMM, X: np.ndarray, c: int = 5, chunk: int = 0)
         L = np.empty((n * cc, M))
         for k, a, b in zip(ks, starts, ends):
             sel = order[a:b]
-            d = x[sel // cc] - mu0[k]                                        # (n_k, D)
+            d = x[sel // cc] - mu0[k]  # (n_k, D)
             # log N(x; mu_mk, var_mk) with x - mu_mk = d - D0_mk, for every model m at once
             L[sel] = const[:, k] + d @ B[:, k, :].T - 0.5 * ((d * d) @ P[:, k, :].T)
         L = L.reshape(n, cc, M)
         m = L.max(1)
-        out[i:i + chunk] = m + np.log(exp_shifted(L - m[:, None, :]).sum(1)) - ubm_ll[:, None]
+        out[i : i + chunk] = m + np.log(exp_shifted(L - m[:, None, :]).sum(1)) - ubm_ll[:, None]
     return out

@@ -1,9 +1,10 @@
 """Classification metrics: accuracy, confusion matrix, per-class precision/recall, and a
 confusion-matrix PNG (matplotlib, imported only when plotting)."""
+
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -22,7 +23,7 @@ def confusion_matrix(y_true: Sequence[str], y_pred: Sequence[str], labels: Seque
     return M
 
 
-def classification_report(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> Dict[str, object]:
+def classification_report(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> dict[str, object]:
     """Accuracy, confusion matrix and per-class precision / recall / support.
 
     Returns
@@ -40,19 +41,30 @@ def classification_report(y_true: Sequence[str], y_pred: Sequence[str], labels: 
     col, row = M.sum(0), M.sum(1)
     per = {}
     for i, lab in enumerate(labels):
-        per[lab] = {"precision": float(tp[i] / col[i]) if col[i] else 0.0,
-                    "recall": float(tp[i] / row[i]) if row[i] else 0.0, "support": int(row[i])}
-    return {"accuracy": float(tp.sum() / n) if n else 0.0, "n": n, "labels": labels,
-            "confusion": M.tolist(), "per_class": per}
+        per[lab] = {
+            "precision": float(tp[i] / col[i]) if col[i] else 0.0,
+            "recall": float(tp[i] / row[i]) if row[i] else 0.0,
+            "support": int(row[i]),
+        }
+    return {
+        "accuracy": float(tp.sum() / n) if n else 0.0,
+        "n": n,
+        "labels": labels,
+        "confusion": M.tolist(),
+        "per_class": per,
+    }
 
 
-def format_report(rep: Dict[str, object]) -> str:
+def format_report(rep: dict[str, object]) -> str:
     """Plain-text rendering of :func:`classification_report`."""
-    labels: List[str] = rep["labels"]  # type: ignore[assignment]
+    labels: list[str] = rep["labels"]  # type: ignore[assignment]
     M = np.array(rep["confusion"])
     w = max(5, max(len(s) for s in labels) + 1, len(str(M.max())) + 1)
-    lines = [f"accuracy {rep['accuracy']:.4f} ({int(np.trace(M))}/{rep['n']})", "",
-             f"{'class':<{w}} precision  recall  support"]
+    lines = [
+        f"accuracy {rep['accuracy']:.4f} ({int(np.trace(M))}/{rep['n']})",
+        "",
+        f"{'class':<{w}} precision  recall  support",
+    ]
     for lab in labels:
         p = rep["per_class"][lab]  # type: ignore[index]
         lines.append(f"{lab:<{w}} {p['precision']:9.4f} {p['recall']:7.4f} {p['support']:8d}")
@@ -75,7 +87,7 @@ def pyplot(path):
     return plt
 
 
-def plot_confusion(rep: Dict[str, object], path: os.PathLike | str, title: str = "") -> None:
+def plot_confusion(rep: dict[str, object], path: os.PathLike | str, title: str = "") -> None:
     """Save the confusion matrix as a PNG (written atomically).
 
     Raises ConfigError (one line, naming ``path``) without matplotlib or when the file cannot be written.
@@ -93,8 +105,15 @@ def plot_confusion(rep: Dict[str, object], path: os.PathLike | str, title: str =
     for i in range(n):
         for j in range(n):
             if M[i, j]:
-                ax.text(j, i, str(M[i, j]), ha="center", va="center", fontsize=8,
-                        color="white" if M[i, j] > M.max() / 2 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(M[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if M[i, j] > M.max() / 2 else "black",
+                )
     ax.set_title(title or f"accuracy {rep['accuracy']:.4f}")
     from speechgmm._util import save_figure
 

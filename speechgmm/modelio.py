@@ -12,6 +12,7 @@ Layout (all arrays float64 unless noted)::
 Files are written atomically and validated on load: any damage or a foreign file gives a
 :class:`~speechgmm.errors.ModelFileError` with a one-line reason.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,7 +22,7 @@ import os
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Optional
 
 import numpy as np
 
@@ -37,10 +38,12 @@ FORMAT_VERSION = 1
 # A writer returns (header fields, arrays); a reader takes them back and validates them, raising
 # a one-line ModelFileError that names ``where`` (the file, or "model" for objects in memory).
 
-def gmm_to_arrays(g, prefix: str) -> Dict[str, np.ndarray]:
+
+def gmm_to_arrays(g, prefix: str) -> dict[str, np.ndarray]:
     """A DiagGMM's parameters as float64 arrays ``{prefix}_weights``, ``_means``, ``_variances``."""
-    return {f"{prefix}_{name}": np.asarray(getattr(g, f"{name}_"), np.float64)
-            for name in ("weights", "means", "variances")}
+    return {
+        f"{prefix}_{name}": np.asarray(getattr(g, f"{name}_"), np.float64) for name in ("weights", "means", "variances")
+    }
 
 
 def _damaged(where, what: str) -> ModelFileError:
@@ -54,8 +57,13 @@ def _check_gmm_arrays(where, prefix: str, w, mu, var, n_features: Optional[int])
         if not np.all(np.isfinite(a)):
             raise _damaged(where, f"{prefix} {name} contain NaN/inf")
     K = w.shape[0] if w.ndim == 1 else -1
-    if K < 1 or mu.ndim != 2 or mu.shape[0] != K or var.shape != mu.shape or \
-            (n_features is not None and mu.shape[1] != n_features):
+    if (
+        K < 1
+        or mu.ndim != 2
+        or mu.shape[0] != K
+        or var.shape != mu.shape
+        or (n_features is not None and mu.shape[1] != n_features)
+    ):
         raise _damaged(where, f"inconsistent shapes for {prefix}")
     if np.any(w < 0) or abs(w.sum() - 1.0) > 1e-6 or np.any(var <= 0):
         raise _damaged(where, f"{prefix}: weights must sum to 1, variances be > 0")
@@ -73,10 +81,14 @@ def gmm_from_arrays(arrays, prefix: str, *, where="model", n_features: Optional[
     return DiagGMM.from_params(w, mu, var)
 
 
-def ubm_to_arrays(ubm) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+def ubm_to_arrays(ubm) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """A background DiagGMM (``kind="ubm"``): header fields and arrays."""
-    header = dict(kind="ubm", n_components=int(ubm.n_components), n_features=int(ubm.means_.shape[1]),
-                  var_floor=float(ubm.var_floor))
+    header = dict(
+        kind="ubm",
+        n_components=int(ubm.n_components),
+        n_features=int(ubm.means_.shape[1]),
+        var_floor=float(ubm.var_floor),
+    )
     arrays = gmm_to_arrays(ubm, "ubm")
     if hasattr(ubm, "var_floor_"):
         arrays["ubm_var_floor"] = np.asarray(ubm.var_floor_, np.float64)
@@ -89,8 +101,12 @@ def ubm_from_arrays(header, arrays, *, where="model"):
     ubm = gmm_from_arrays(arrays, "ubm", where=where, n_features=header.get("n_features"))
     if "ubm_var_floor" in arrays:
         floor = np.asarray(arrays["ubm_var_floor"])
-        if floor.shape != ubm.means_.shape[1:] or floor.dtype.kind != "f" or not np.all(np.isfinite(floor)) \
-                or np.any(floor <= 0):
+        if (
+            floor.shape != ubm.means_.shape[1:]
+            or floor.dtype.kind != "f"
+            or not np.all(np.isfinite(floor))
+            or np.any(floor <= 0)
+        ):
             raise _damaged(where, "bad ubm_var_floor")
         ubm.var_floor_ = floor.astype(np.float64)
     ubm.var_floor = _number(header.get("var_floor", 1e-3), where, "var_floor")
@@ -107,17 +123,23 @@ def _cohort(arrays, where, ubm):
     return cohort
 
 
-def classifier_to_arrays(clf) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+def classifier_to_arrays(clf) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """A trained GMMClassifier: header fields (labels, method, priors, ...) and arrays (``c{i}_*``, ``ubm_*``)."""
     if not getattr(clf, "models_", None):
         raise ConfigError("cannot save an untrained classifier")
-    arrays: Dict[str, np.ndarray] = {}
+    arrays: dict[str, np.ndarray] = {}
     for i, g in enumerate(clf.models_):
         arrays.update(gmm_to_arrays(g, f"c{i}"))
-    header: Dict[str, Any] = dict(kind="classifier", method=clf.method_, labels=list(clf.labels_),
-                                  n_components=[int(g.n_components) for g in clf.models_],
-                                  n_features=int(clf.models_[0].means_.shape[1]), frames=clf.frames_,
-                                  priors=clf.priors, top_c=int(clf.top_c))
+    header: dict[str, Any] = dict(
+        kind="classifier",
+        method=clf.method_,
+        labels=list(clf.labels_),
+        n_components=[int(g.n_components) for g in clf.models_],
+        n_features=int(clf.models_[0].means_.shape[1]),
+        frames=clf.frames_,
+        priors=clf.priors,
+        top_c=int(clf.top_c),
+    )
     if clf.method_ == "map":
         arrays.update(gmm_to_arrays(clf.ubm_, "ubm"))
         header.update(relevance_factor=float(clf.relevance_factor), adapt=clf.adapt)
@@ -182,11 +204,11 @@ def classifier_from_arrays(header, arrays, *, where="model"):
     return clf
 
 
-def front_end_to_header(feature_config) -> Optional[Dict[str, Any]]:
+def front_end_to_header(feature_config) -> Optional[dict[str, Any]]:
     return feature_config.to_dict() if feature_config is not None else None
 
 
-def _version(text) -> Tuple[int, ...]:
+def _version(text) -> tuple[int, ...]:
     try:
         return tuple(int(x) for x in str(text).split(".")[:3])
     except ValueError:
@@ -210,8 +232,10 @@ def front_end_from_header(header, *, where="model"):
     if newer and isinstance(d, dict):
         unknown = sorted(set(d) - {f.name for f in dataclasses.fields(FeatureConfig)})
         if unknown:
-            raise ModelFileError(f"{where}: written by a newer speechgmm ({newer}) with front-end option(s) "
-                                 f"{', '.join(unknown)}; upgrade speechgmm to use it")
+            raise ModelFileError(
+                f"{where}: written by a newer speechgmm ({newer}) with front-end option(s) "
+                f"{', '.join(unknown)}; upgrade speechgmm to use it"
+            )
     try:
         return FeatureConfig.from_dict(d)
     except ConfigError as exc:
@@ -220,13 +244,22 @@ def front_end_from_header(header, *, where="model"):
 
 # -- files -------------------------------------------------------------------------------------
 
-def _write(path, arrays: Dict[str, np.ndarray], header: Dict[str, Any]) -> Path:
+
+def _write(path, arrays: dict[str, np.ndarray], header: dict[str, Any]) -> Path:
     # SOURCE_DATE_EPOCH (reproducible-builds convention) fixes the date for bit-identical files
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    now = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc) if epoch else \
-        datetime.datetime.now(datetime.timezone.utc)
-    header = dict(header, format=FORMAT, format_version=FORMAT_VERSION, speechgmm_version=__version__,
-                  created=header.get("created") or now.isoformat(timespec="seconds"))
+    now = (
+        datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
+        if epoch
+        else datetime.datetime.now(datetime.timezone.utc)
+    )
+    header = dict(
+        header,
+        format=FORMAT,
+        format_version=FORMAT_VERSION,
+        speechgmm_version=__version__,
+        created=header.get("created") or now.isoformat(timespec="seconds"),
+    )
     blob = np.frombuffer(json.dumps(header, sort_keys=True).encode("utf-8"), dtype=np.uint8)
     path = Path(path)
     with atomic_output(path, suffix=".npz") as tmp:
@@ -243,7 +276,7 @@ def _write(path, arrays: Dict[str, np.ndarray], header: Dict[str, Any]) -> Path:
     return path
 
 
-def save_model(path: os.PathLike | str, clf, feature_config=None, info: Optional[Dict[str, Any]] = None) -> Path:
+def save_model(path: os.PathLike | str, clf, feature_config=None, info: Optional[dict[str, Any]] = None) -> Path:
     """Write a trained :class:`~speechgmm.classifier.GMMClassifier` to ``path`` atomically.
 
     Parameters
@@ -261,7 +294,7 @@ def save_model(path: os.PathLike | str, clf, feature_config=None, info: Optional
     return _write(path, arrays, header)
 
 
-def save_ubm(path: os.PathLike | str, ubm, feature_config=None, info: Optional[Dict[str, Any]] = None) -> Path:
+def save_ubm(path: os.PathLike | str, ubm, feature_config=None, info: Optional[dict[str, Any]] = None) -> Path:
     """Write a background :class:`~speechgmm.gmm.DiagGMM` (``kind="ubm"``) atomically."""
     fields, arrays = ubm_to_arrays(ubm)
     header = dict(info or {}, **fields, features=front_end_to_header(feature_config))
@@ -286,11 +319,21 @@ class ModelFile:
         self.kind = header["kind"]
 
 
-_NPZ_ERRORS = (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, zipfile.LargeZipFile, RuntimeError,
-               zlib.error, NotImplementedError, UnicodeDecodeError)
+_NPZ_ERRORS = (
+    zipfile.BadZipFile,
+    ValueError,
+    OSError,
+    EOFError,
+    KeyError,
+    zipfile.LargeZipFile,
+    RuntimeError,
+    zlib.error,
+    NotImplementedError,
+    UnicodeDecodeError,
+)
 
 
-def _read_npz(path: Path) -> Dict[str, np.ndarray]:
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
     """Every array of a model file; ModelFileError for anything that is not a readable .npz with a header."""
     if path.is_dir():
         raise ModelFileError(f"{path}: is a directory, not a model file")
@@ -310,11 +353,12 @@ def _read_npz(path: Path) -> Dict[str, np.ndarray]:
                 raise ModelFileError(f"{path}: not a speechgmm model file (no header)")
             return {k: z[k] for k in z.files}
     except _NPZ_ERRORS as exc:
-        raise ModelFileError(f"{path}: not a speechgmm model file or damaged ({' '.join(str(exc).split())[:120]})") \
-            from None
+        raise ModelFileError(
+            f"{path}: not a speechgmm model file or damaged ({' '.join(str(exc).split())[:120]})"
+        ) from None
 
 
-def _read_header(path: Path, arrays, kind: Optional[str]) -> Dict[str, Any]:
+def _read_header(path: Path, arrays, kind: Optional[str]) -> dict[str, Any]:
     try:
         header = json.loads(arrays["header"].astype(np.uint8).tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError):
@@ -324,8 +368,11 @@ def _read_header(path: Path, arrays, kind: Optional[str]) -> Dict[str, Any]:
     version = header.get("format_version")
     if version != FORMAT_VERSION:
         newer = _newer(header) if isinstance(version, int) and version > FORMAT_VERSION else None
-        hint = f"written by a newer speechgmm ({newer}); upgrade" if newer else \
-            f"this speechgmm reads version {FORMAT_VERSION}"
+        hint = (
+            f"written by a newer speechgmm ({newer}); upgrade"
+            if newer
+            else f"this speechgmm reads version {FORMAT_VERSION}"
+        )
         raise ModelFileError(f"{path}: unsupported model format version {version!r} ({hint})")
     if header.get("kind") not in _READERS:
         raise ModelFileError(f"{path}: unknown model kind {header.get('kind')!r}")

@@ -16,13 +16,15 @@ spellings are the command line's contract (``--components``, ``--iterations``, `
 Seeds must lie in 0 .. 2**32 - 1 (as scikit-learn's ``random_state``); a negative ``--seed``
 is refused.
 """
+
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional
 
 from speechgmm.errors import ConfigError
 
@@ -34,10 +36,11 @@ RELEVANCE_FACTOR = 4.0
 MAX_COMPONENTS = 1 << 16
 MAX_ITER = 100_000
 MAX_JOBS = 256
-MAX_SEED = 2 ** 32 - 1
+MAX_SEED = 2**32 - 1
 
 
 # -- rules: parse a flag's text, check a value -------------------------------------------------
+
 
 class Rule:
     """One constraint: ``convert(value)`` returns the checked value or raises ValueError(message)."""
@@ -98,7 +101,7 @@ class Choice(Rule):
         self._choices, self.optional = choices, optional
 
     @property
-    def choices(self) -> Tuple[str, ...]:
+    def choices(self) -> tuple[str, ...]:
         return tuple(self._choices() if callable(self._choices) else self._choices)
 
     @property
@@ -124,8 +127,12 @@ class Letters(Rule):
         self.expect = f"a combination of the letters {', '.join(letters)}"
 
     def convert(self, value):
-        if not isinstance(value, str) or not value or not set(value) <= set(self.letters) \
-                or len(set(value)) != len(value):
+        if (
+            not isinstance(value, str)
+            or not value
+            or not set(value) <= set(self.letters)
+            or len(set(value)) != len(value)
+        ):
             self.fail(value)
         return value
 
@@ -170,9 +177,17 @@ def _presets():
     return sorted(PRESETS)
 
 
-def opt(default=dataclasses.MISSING, rule: Optional[Rule] = None, *, flag: Optional[str] = None,
-        short: Optional[str] = None, metavar: Optional[str] = None, help: str = "",
-        default_text: Optional[str] = None, default_factory=dataclasses.MISSING):
+def opt(
+    default=dataclasses.MISSING,
+    rule: Optional[Rule] = None,
+    *,
+    flag: Optional[str] = None,
+    short: Optional[str] = None,
+    metavar: Optional[str] = None,
+    help: str = "",
+    default_text: Optional[str] = None,
+    default_factory=dataclasses.MISSING,
+):
     """A dataclass field with its command-line flag (None: library only), help and rule.
 
     ``default_text`` replaces the ``(default X)`` appended to ``help``; ``""`` appends nothing.
@@ -206,7 +221,7 @@ class _Options:
     @classmethod
     def from_args(cls, args: argparse.Namespace, **overrides):
         """Build from parsed arguments (flags registered by :func:`add_dataclass_arguments`)."""
-        kw: Dict[str, Any] = {}
+        kw: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             if f.metadata.get("flag") and hasattr(args, f.name):
                 kw[f.name] = getattr(args, f.name)
@@ -224,15 +239,25 @@ ROOT_HELP = "folder that relative audio paths in {what} are relative to (default
 
 # -- the options ---------------------------------------------------------------------------------
 
+
 @dataclass
 class MapOptions(_Options):
     """MAP adaptation of class models from a UBM (Kaldi's ``MapDiagGmmOptions``)."""
 
-    relevance_factor: float = opt(RELEVANCE_FACTOR, Float(0.0), flag="--relevance-factor", metavar="R",
-                                  help="MAP relevance factor (default {default:g}: best in cross-validation on the "
-                                       "corpus's training speakers)")
-    adapt: str = opt("m", Letters("mwv"), flag="--adapt", metavar="PARAMS",
-                     help="parameters to adapt: m, mw, mwv, ... (default {default})")
+    relevance_factor: float = opt(
+        RELEVANCE_FACTOR,
+        Float(0.0),
+        flag="--relevance-factor",
+        metavar="R",
+        help="MAP relevance factor (default {default:g}: best in cross-validation on the corpus's training speakers)",
+    )
+    adapt: str = opt(
+        "m",
+        Letters("mwv"),
+        flag="--adapt",
+        metavar="PARAMS",
+        help="parameters to adapt: m, mw, mwv, ... (default {default})",
+    )
 
 
 @dataclass
@@ -242,14 +267,21 @@ class UbmOptions(_Options):
     n_components: int = opt(256, Int(), flag="--components", short="-k", metavar="K", help="Gaussians")
     max_iter: int = opt(10, Int(1, MAX_ITER), flag="--iterations", metavar="N", help="EM iterations after splitting")
     init: str = opt("split", Choice(("split", "kmeans", "random")), flag="--init", help="initialisation")
-    preset: str = opt("speaker", Choice(_presets), flag="--preset", help="front end",
-                      default_text="(default: speaker, no CMN)")
+    preset: str = opt(
+        "speaker", Choice(_presets), flag="--preset", help="front end", default_text="(default: speaker, no CMN)"
+    )
     random_state: int = opt(0, Int(0, MAX_SEED), flag="--seed", metavar="SEED", help="random seed")
-    augment: Tuple[str, ...] = opt((), Kinds(), flag="--augment", metavar="KINDS", default_text="",
-                                   help="also train on a noisy and/or reverberant copy of every file (noise, reverb, "
-                                        "or noise,reverb)")
-    tol: float = opt(0.0, Float(0.0), help="EM stops when the log-likelihood gain per frame is below tol "
-                                           "(0: run every iteration)")
+    augment: tuple[str, ...] = opt(
+        (),
+        Kinds(),
+        flag="--augment",
+        metavar="KINDS",
+        default_text="",
+        help="also train on a noisy and/or reverberant copy of every file (noise, reverb, or noise,reverb)",
+    )
+    tol: float = opt(
+        0.0, Float(0.0), help="EM stops when the log-likelihood gain per frame is below tol (0: run every iteration)"
+    )
 
 
 @dataclass
@@ -257,26 +289,59 @@ class TrainOptions(_Options):
     """``train``: one GMM per class by EM, or MAP-adapted from a UBM (``method="map"``); ``method="auto"``
     chooses from the data (:func:`speechgmm.speakers.choose_method`)."""
 
-    label_column: str = opt("label", Text(optional=False), flag="--label-column", metavar="COL",
-                            help="column holding the class label", default_text="(default: label)")
+    label_column: str = opt(
+        "label",
+        Text(optional=False),
+        flag="--label-column",
+        metavar="COL",
+        help="column holding the class label",
+        default_text="(default: label)",
+    )
     n_components: int = opt(64, Int(), flag="--components", short="-k", metavar="K", help="Gaussians per class")
     max_iter: int = opt(20, Int(1, MAX_ITER), flag="--iterations", metavar="N", help="EM iterations")
     init: str = opt("kmeans", Choice(("kmeans", "split", "random")), flag="--init", help="initialisation")
-    preset: Optional[str] = opt(None, Choice(_presets, optional=True), flag="--preset", help="front end",
-                                default_text="(default: default, or the UBM's with --ubm)")
+    preset: Optional[str] = opt(
+        None,
+        Choice(_presets, optional=True),
+        flag="--preset",
+        help="front end",
+        default_text="(default: default, or the UBM's with --ubm)",
+    )
     random_state: int = opt(0, Int(0, MAX_SEED), flag="--seed", metavar="SEED", help="random seed")
-    augment: Tuple[str, ...] = opt((), Kinds(), flag="--augment", metavar="KINDS", default_text="",
-                                   help="multi-condition training: also train on a noisy and/or reverberant copy of "
-                                        "every file (noise, reverb, or noise,reverb); helps when the audio to "
-                                        "classify is noisier or more reverberant than the training audio")
+    augment: tuple[str, ...] = opt(
+        (),
+        Kinds(),
+        flag="--augment",
+        metavar="KINDS",
+        default_text="",
+        help="multi-condition training: also train on a noisy and/or reverberant copy of "
+        "every file (noise, reverb, or noise,reverb); helps when the audio to "
+        "classify is noisier or more reverberant than the training audio",
+    )
     tol: float = opt(1e-4, Float(0.0), help="EM stops when the log-likelihood gain per frame is below tol")
-    method: str = opt("auto", Choice(("auto", "em", "map")), flag="--method", default_text="",
-                      help="auto (default): per-class EM when every class has enough frames for its components, "
-                           "else MAP from a UBM, and always MAP for a speaker column; em; or map")
-    ubm: Optional[str] = opt(None, Text(), flag="--ubm", metavar="UBM.npz", default_text="",
-                             help="background model from 'speechgmm train-ubm' (implies --method map)")
-    ubm_components: int = opt(UbmOptions.n_components, Int(), flag="--ubm-components", metavar="K",
-                              help="size of the UBM trained here when --method map has no --ubm")
+    method: str = opt(
+        "auto",
+        Choice(("auto", "em", "map")),
+        flag="--method",
+        default_text="",
+        help="auto (default): per-class EM when every class has enough frames for its components, "
+        "else MAP from a UBM, and always MAP for a speaker column; em; or map",
+    )
+    ubm: Optional[str] = opt(
+        None,
+        Text(),
+        flag="--ubm",
+        metavar="UBM.npz",
+        default_text="",
+        help="background model from 'speechgmm train-ubm' (implies --method map)",
+    )
+    ubm_components: int = opt(
+        UbmOptions.n_components,
+        Int(),
+        flag="--ubm-components",
+        metavar="K",
+        help="size of the UBM trained here when --method map has no --ubm",
+    )
     map: MapOptions = opt(default_factory=MapOptions)
 
     def __post_init__(self):
@@ -289,43 +354,78 @@ class TrainOptions(_Options):
     def ubm_options(self) -> UbmOptions:
         """The UBM that ``train --method map`` trains when no ``--ubm`` is given: split init, no
         stopping rule, the class models' iterations and seed."""
-        return UbmOptions(n_components=self.ubm_components, max_iter=self.max_iter, init="split",
-                          preset=self.preset or "default", random_state=self.random_state, augment=self.augment)
+        return UbmOptions(
+            n_components=self.ubm_components,
+            max_iter=self.max_iter,
+            init="split",
+            preset=self.preset or "default",
+            random_state=self.random_state,
+            augment=self.augment,
+        )
 
-    def record(self) -> Dict[str, Any]:
+    def record(self) -> dict[str, Any]:
         """The training record stored in a model file's header."""
-        return {"method": self.method, "components": self.n_components, "iterations": self.max_iter,
-                "init": self.init, "seed": self.random_state, "relevance_factor": self.map.relevance_factor,
-                "adapt": self.map.adapt, "ubm": str(self.ubm) if self.ubm else None, "augment": list(self.augment)}
+        return {
+            "method": self.method,
+            "components": self.n_components,
+            "iterations": self.max_iter,
+            "init": self.init,
+            "seed": self.random_state,
+            "relevance_factor": self.map.relevance_factor,
+            "adapt": self.map.adapt,
+            "ubm": str(self.ubm) if self.ubm else None,
+            "augment": list(self.augment),
+        }
 
 
 @dataclass
 class RunOptions(_Options):
     """Where the data is and how the work runs (not stored with the model)."""
 
-    root: Optional[str] = opt(None, Text(), flag="--root", metavar="DIR", default_text="",
-                              help=ROOT_HELP.format(what="the manifest"))
-    jobs: int = opt(1, Int(1, MAX_JOBS), flag="--jobs", short="-j", metavar="N",
-                    help="worker processes for feature extraction")
-    cache_dir: Optional[str] = opt(None, Text(), flag="--cache", metavar="DIR", default_text="",
-                                   help="write features to a Kaldi archive in DIR and stream them from disk in every "
-                                        "EM pass (memory stays at one utterance per process: for corpora larger "
-                                        "than RAM)")
+    root: Optional[str] = opt(
+        None, Text(), flag="--root", metavar="DIR", default_text="", help=ROOT_HELP.format(what="the manifest")
+    )
+    jobs: int = opt(
+        1, Int(1, MAX_JOBS), flag="--jobs", short="-j", metavar="N", help="worker processes for feature extraction"
+    )
+    cache_dir: Optional[str] = opt(
+        None,
+        Text(),
+        flag="--cache",
+        metavar="DIR",
+        default_text="",
+        help="write features to a Kaldi archive in DIR and stream them from disk in every "
+        "EM pass (memory stays at one utterance per process: for corpora larger "
+        "than RAM)",
+    )
 
 
 @dataclass
 class DaskOptions(_Options):
     """A Dask cluster to run on (``pip install 'speechgmm[dask]'``)."""
 
-    scheduler: Optional[str] = opt(None, Text(), flag="--scheduler", metavar="ADDRESS", default_text="",
-                                   help="run on the Dask cluster at ADDRESS (e.g. tcp://host:8786)")
-    dask: Optional[str] = opt(None, Choice(("local",), optional=True), flag="--dask", default_text="",
-                              help="start a local Dask cluster (LocalCluster) for this run")
-    dask_workers: int = opt(2, Int(1, MAX_JOBS), flag="--dask-workers", metavar="N",
-                            help="workers of the local cluster")
+    scheduler: Optional[str] = opt(
+        None,
+        Text(),
+        flag="--scheduler",
+        metavar="ADDRESS",
+        default_text="",
+        help="run on the Dask cluster at ADDRESS (e.g. tcp://host:8786)",
+    )
+    dask: Optional[str] = opt(
+        None,
+        Choice(("local",), optional=True),
+        flag="--dask",
+        default_text="",
+        help="start a local Dask cluster (LocalCluster) for this run",
+    )
+    dask_workers: int = opt(
+        2, Int(1, MAX_JOBS), flag="--dask-workers", metavar="N", help="workers of the local cluster"
+    )
 
 
 # -- argparse registration (Kaldi's Register) ----------------------------------------------------
+
 
 def _arg_type(f: dataclasses.Field):
     rule = f.metadata["rule"]
@@ -350,8 +450,14 @@ def _help(f: dataclasses.Field, default, override: Optional[str]) -> str:
     return f"{text} {tail}".strip()
 
 
-def add_dataclass_arguments(parser, cls, *, only: Optional[Iterable[str]] = None, skip: Iterable[str] = (),
-                            help: Optional[Dict[str, str]] = None) -> None:
+def add_dataclass_arguments(
+    parser,
+    cls,
+    *,
+    only: Optional[Iterable[str]] = None,
+    skip: Iterable[str] = (),
+    help: Optional[dict[str, str]] = None,
+) -> None:
     """Register the flagged fields of options class ``cls`` on ``parser`` (a parser or argument group).
 
     The flag's ``dest`` is the field name, its default the field's default, and its value is
@@ -365,12 +471,17 @@ def add_dataclass_arguments(parser, cls, *, only: Optional[Iterable[str]] = None
         default = f.default
         rule = f.metadata["rule"]
         names = [flag] + ([f.metadata["short"]] if f.metadata.get("short") else [])
-        parser.add_argument(*names, dest=f.name, default=default, type=_arg_type(f),
-                            metavar=f.metadata.get("metavar") or rule.metavar(),
-                            help=_help(f, default, (help or {}).get(f.name)))
+        parser.add_argument(
+            *names,
+            dest=f.name,
+            default=default,
+            type=_arg_type(f),
+            metavar=f.metadata.get("metavar") or rule.metavar(),
+            help=_help(f, default, (help or {}).get(f.name)),
+        )
 
 
-def defaults(cls) -> Dict[str, Any]:
+def defaults(cls) -> dict[str, Any]:
     """``{field name: default}`` of an options class."""
     out = {}
     for f in dataclasses.fields(cls):

@@ -4,11 +4,12 @@ The command line and the recipes call these; they only glue the library's parts
 (:mod:`~speechgmm.manifest`, :mod:`~speechgmm.features`, :mod:`~speechgmm.gmm`,
 :mod:`~speechgmm.classifier`, :mod:`~speechgmm.modelio`) together.
 """
+
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -19,9 +20,14 @@ from speechgmm.options import RELEVANCE_FACTOR, TrainOptions, UbmOptions
 #: Training defaults of ``speechgmm train`` under their command-line names (held by
 #: :class:`~speechgmm.options.TrainOptions`; chosen by cross-validation on the corpus's
 #: training speakers, see benchmarks/choose_defaults.py and the README).
-DEFAULTS = {"components": TrainOptions.n_components, "iterations": TrainOptions.max_iter, "init": TrainOptions.init,
-            "seed": TrainOptions.random_state, "ubm_components": TrainOptions.ubm_components,
-            "relevance_factor": RELEVANCE_FACTOR}
+DEFAULTS = {
+    "components": TrainOptions.n_components,
+    "iterations": TrainOptions.max_iter,
+    "init": TrainOptions.init,
+    "seed": TrainOptions.random_state,
+    "ubm_components": TrainOptions.ubm_components,
+    "relevance_factor": RELEVANCE_FACTOR,
+}
 
 
 @dataclass
@@ -32,12 +38,12 @@ class TrainSummary:
     files: int
     seconds: float
     method: str = "ubm"
-    labels: Optional[List[str]] = None
-    frames: Optional[Dict[str, int]] = None
+    labels: Optional[list[str]] = None
+    frames: Optional[dict[str, int]] = None
     method_reason: Optional[str] = None
 
 
-def manifest_features(man, config, jobs: int = 1, desc: str = "features") -> List[np.ndarray]:
+def manifest_features(man, config, jobs: int = 1, desc: str = "features") -> list[np.ndarray]:
     """Features of every file of a manifest in memory (raising one AudioError naming all bad files)."""
     from speechgmm.features import extract_files
 
@@ -46,8 +52,9 @@ def manifest_features(man, config, jobs: int = 1, desc: str = "features") -> Lis
 
 def fit_ubm(data, options: UbmOptions):
     """Fit the background DiagGMM that ``options`` describes on all frames of ``data`` (arrays or a feature source)."""
-    return train_ubm(data, options.n_components, options.max_iter, options.random_state, init=options.init,
-                     tol=options.tol)
+    return train_ubm(
+        data, options.n_components, options.max_iter, options.random_state, init=options.init, tol=options.tol
+    )
 
 
 def _front_end(options: TrainOptions):
@@ -60,13 +67,15 @@ def _front_end(options: TrainOptions):
     mf = load_model(options.ubm, kind="ubm")
     cfg = mf.feature_config or FeatureConfig.preset(options.preset or "default")
     if options.preset and FeatureConfig.preset(options.preset) != cfg:
-        raise ConfigError(f"--preset {options.preset} differs from the front end the UBM {options.ubm} was trained "
-                          "with")
+        raise ConfigError(
+            f"--preset {options.preset} differs from the front end the UBM {options.ubm} was trained with"
+        )
     return cfg, mf.ubm
 
 
-def train_from_manifest(manifest, output, options: Optional[TrainOptions] = None, *, root=None, jobs: int = 1,
-                        cache_dir=None, client=None) -> TrainSummary:
+def train_from_manifest(
+    manifest, output, options: Optional[TrainOptions] = None, *, root=None, jobs: int = 1, cache_dir=None, client=None
+) -> TrainSummary:
     """Read a manifest, extract features, train a classifier as ``options`` say and save it atomically.
 
     With ``cache_dir``, features go to a Kaldi archive there and EM streams them from disk
@@ -87,9 +96,16 @@ def train_from_manifest(manifest, output, options: Optional[TrainOptions] = None
     cfg, ubm = _front_end(options)
     originals = None  # the training features in memory (open-set calibration)
     augment, seed = options.augment, options.random_state
-    clf = GMMClassifier(n_components=options.n_components, max_iter=options.max_iter, tol=options.tol,
-                        init=options.init, random_state=seed, jobs=jobs, relevance_factor=options.map.relevance_factor,
-                        adapt=options.map.adapt)
+    clf = GMMClassifier(
+        n_components=options.n_components,
+        max_iter=options.max_iter,
+        tol=options.tol,
+        init=options.init,
+        random_state=seed,
+        jobs=jobs,
+        relevance_factor=options.map.relevance_factor,
+        adapt=options.map.adapt,
+    )
     source = build_source(man.paths, cfg, augment=augment, seed=seed, jobs=jobs, cache_dir=cache_dir, client=client)
     groups = source.split_by(labels)
     if len(groups) < 2:  # a classifier, whichever the method
@@ -102,18 +118,34 @@ def train_from_manifest(manifest, output, options: Optional[TrainOptions] = None
     else:
         clf.fit_groups(groups)
     if isinstance(source, InMemorySource):
-        originals = source.arrays[:len(man)]  # the augmented copies follow the originals
-    info = {"label_column": options.label_column, "manifest": str(man.source), "manifest_sha256": man.sha256,
-            "n_files": len(man), "training": dict(options.record(), method_reason=reason)}
-    info.update(speakers.map_extras(clf, ubm if ubm is not None else clf.ubm_, originals,
-                                    labels[:len(man)] if originals is not None else None))
+        originals = source.arrays[: len(man)]  # the augmented copies follow the originals
+    info = {
+        "label_column": options.label_column,
+        "manifest": str(man.source),
+        "manifest_sha256": man.sha256,
+        "n_files": len(man),
+        "training": dict(options.record(), method_reason=reason),
+    }
+    info.update(
+        speakers.map_extras(
+            clf, ubm if ubm is not None else clf.ubm_, originals, labels[: len(man)] if originals is not None else None
+        )
+    )
     save_model(output, clf, cfg, info)
-    return TrainSummary(output=str(output), files=len(man), seconds=time.time() - t0, method=options.method,
-                        labels=clf.labels_, frames=clf.frames_, method_reason=reason)
+    return TrainSummary(
+        output=str(output),
+        files=len(man),
+        seconds=time.time() - t0,
+        method=options.method,
+        labels=clf.labels_,
+        frames=clf.frames_,
+        method_reason=reason,
+    )
 
 
-def train_ubm_from_manifest(manifest, output, options: Optional[UbmOptions] = None, *, root=None, jobs: int = 1,
-                            cache_dir=None, client=None) -> TrainSummary:
+def train_ubm_from_manifest(
+    manifest, output, options: Optional[UbmOptions] = None, *, root=None, jobs: int = 1, cache_dir=None, client=None
+) -> TrainSummary:
     """Train a universal background model on every file of a manifest (labels ignored); save it atomically."""
     from speechgmm.features import FeatureConfig
     from speechgmm.manifest import read_manifest
@@ -131,10 +163,18 @@ def train_ubm_from_manifest(manifest, output, options: Optional[UbmOptions] = No
         # its speakers become the cohort of score normalisation (verify --norm)
         from speechgmm.speakers import Cohort, group_by_label
 
-        ubm.cohort_ = Cohort.from_groups(ubm, group_by_label(source.arrays[:len(man)], man.labels("speaker")))
-    save_ubm(output, ubm, cfg, {"manifest": str(man.source), "manifest_sha256": man.sha256, "n_files": len(man),
-                                "training": {"iterations": options.max_iter, "init": options.init, "seed": seed,
-                                             "augment": list(kinds)}})
+        ubm.cohort_ = Cohort.from_groups(ubm, group_by_label(source.arrays[: len(man)], man.labels("speaker")))
+    save_ubm(
+        output,
+        ubm,
+        cfg,
+        {
+            "manifest": str(man.source),
+            "manifest_sha256": man.sha256,
+            "n_files": len(man),
+            "training": {"iterations": options.max_iter, "init": options.init, "seed": seed, "augment": list(kinds)},
+        },
+    )
     return TrainSummary(output=str(output), files=len(man), seconds=time.time() - t0)
 
 
@@ -162,8 +202,15 @@ def score_files(clf, config, paths, jobs: int = 1, client=None):
     return totals, frames, good, problems
 
 
-def evaluate_manifest(model_file, manifest_path, label_column: Optional[str] = None, root=None, jobs: int = 1,
-                      client=None, threshold: Optional[float] = None) -> dict:
+def evaluate_manifest(
+    model_file,
+    manifest_path,
+    label_column: Optional[str] = None,
+    root=None,
+    jobs: int = 1,
+    client=None,
+    threshold: Optional[float] = None,
+) -> dict:
     """Classify every file of a labelled manifest with a loaded model; classification report.
 
     When the manifest has labels that are not classes of the model, the report is an open-set
@@ -185,9 +232,11 @@ def evaluate_manifest(model_file, manifest_path, label_column: Optional[str] = N
         try:
             open_set = open_set_threshold(model_file.header, threshold, model_file.path)
         except ConfigError:
-            raise ManifestError(f"{man.source}: labels {', '.join(unknown[:5])} of column {col!r} are not classes of "
-                                f"the model ({', '.join(clf.labels_[:10])}{', ...' if len(clf.labels_) > 10 else ''})"
-                                f", and the model has no open-set threshold (give --threshold T)") from None
+            raise ManifestError(
+                f"{man.source}: labels {', '.join(unknown[:5])} of column {col!r} are not classes of "
+                f"the model ({', '.join(clf.labels_[:10])}{', ...' if len(clf.labels_) > 10 else ''})"
+                f", and the model has no open-set threshold (give --threshold T)"
+            ) from None
     totals, frames, good, problems = score_files(clf, model_file.feature_config, man.paths, jobs=jobs, client=client)
     raise_bad_files(problems)
     if open_set is not None:

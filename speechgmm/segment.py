@@ -21,13 +21,14 @@ Viterbi over 0.1 s chunks with a minimum duration per label and a switch penalty
 a pause than inside continuous speech (speakers change at pauses). Segments are contiguous
 runs of one label inside the speech.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
 import os
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 
@@ -82,11 +83,11 @@ class Segmentation(NamedTuple):
     """Result of :func:`segment` for one file."""
 
     path: str
-    duration: float                            # seconds
-    segments: List[Tuple[float, float, str]]   # (start, end, label), seconds
-    labels: List[str]                          # the model's classes
+    duration: float  # seconds
+    segments: list[tuple[float, float, str]]  # (start, end, label), seconds
+    labels: list[str]  # the model's classes
 
-    def speaking_time(self) -> Dict[str, float]:
+    def speaking_time(self) -> dict[str, float]:
         out = {lab: 0.0 for lab in self.labels}
         for a, b, lab in self.segments:
             out[lab] += b - a
@@ -94,6 +95,7 @@ class Segmentation(NamedTuple):
 
 
 # -- audio streaming -------------------------------------------------------------------------
+
 
 def _open(path):
     import soundfile as sf
@@ -149,11 +151,14 @@ def check_rate(path, file_sr: int, cfg, model_name: str = "the model") -> None:
     one-line ConfigError naming the file and the model otherwise."""
     top = cfg.fmax if cfg.fmax > 0 else cfg.sr / 2 + cfg.fmax
     if file_sr / 2 < top - 1e-6:
-        raise ConfigError(f"{path} is {file_sr} Hz audio but {model_name} analyses {cfg.sr} Hz audio up to "
-                          f"{top:g} Hz (needs audio of at least {2 * top:g} Hz)")
+        raise ConfigError(
+            f"{path} is {file_sr} Hz audio but {model_name} analyses {cfg.sr} Hz audio up to "
+            f"{top:g} Hz (needs audio of at least {2 * top:g} Hz)"
+        )
 
 
 # -- per-frame front end -------------------------------------------------------------------
+
 
 class _FrameStream:
     """Cut a stream of sample blocks into the front end's frames (Kaldi snip-edges, exactly as
@@ -171,7 +176,7 @@ class _FrameStream:
         from speechgmm.vad import SpeechDetector
 
         self.det = SpeechDetector(cfg.sr, cfg)
-        self.det_buf: List[np.ndarray] = []
+        self.det_buf: list[np.ndarray] = []
         self.det_n = 0
         self.det_block = int(round(_DETECTOR_BLOCK * cfg.sr))
 
@@ -188,19 +193,19 @@ class _FrameStream:
             self.det_n = len(buf) - k
         return np.concatenate(out) if out else np.zeros(0, bool)
 
-    def push(self, y: np.ndarray, final: bool = False) -> Dict[str, np.ndarray]:
+    def push(self, y: np.ndarray, final: bool = False) -> dict[str, np.ndarray]:
         from speechgmm.features import _static_features
 
         cfg = self.cfg
-        out: Dict[str, np.ndarray] = {"speech": self._detect(y, final)}
+        out: dict[str, np.ndarray] = {"speech": self._detect(y, final)}
         buf = np.concatenate([self.tail, y]) if len(self.tail) else y
         win, hop = cfg.win_length, cfg.hop_length
         if len(buf) < win:
             self.tail = buf
             return out
         n = 1 + (len(buf) - win) // hop
-        used = buf[:(n - 1) * hop + win] * np.float32(cfg.scale)
-        self.tail = np.array(buf[n * hop:], dtype=np.float32)
+        used = buf[: (n - 1) * hop + win] * np.float32(cfg.scale)
+        self.tail = np.array(buf[n * hop :], dtype=np.float32)
         C, log_e, pitch = _static_features(used, cfg)
         if cfg.use_energy:
             C[:, 0] = log_e
@@ -211,6 +216,7 @@ class _FrameStream:
 
 
 # -- sliding mean normalisation, deltas, scores ---------------------------------------------
+
 
 def _sliding_cmvn(C: np.ndarray, mask: np.ndarray, half: int, variance: bool) -> np.ndarray:
     """Subtract from each frame the mean of the speech frames (``mask``) within +-``half``
@@ -231,9 +237,10 @@ def _sliding_cmvn(C: np.ndarray, mask: np.ndarray, half: int, variance: bool) ->
     if variance:
         cq = np.concatenate([np.zeros((1, C.shape[1])), np.cumsum(Cm * C, axis=0)])
         aq = np.concatenate([np.zeros((1, C.shape[1])), np.cumsum(C.astype(np.float64) ** 2, axis=0)])
-        sq = np.where(none[:, None], (aq[hi] - aq[lo]) / (hi - lo)[:, None],
-                      (cq[hi] - cq[lo]) / np.maximum(n, 1)[:, None])
-        sd = np.sqrt(np.maximum(sq - mean ** 2, 0.0))
+        sq = np.where(
+            none[:, None], (aq[hi] - aq[lo]) / (hi - lo)[:, None], (cq[hi] - cq[lo]) / np.maximum(n, 1)[:, None]
+        )
+        sd = np.sqrt(np.maximum(sq - mean**2, 0.0))
         out = out / np.maximum(sd, 1e-5)
     return out.astype(np.float32)
 
@@ -249,15 +256,15 @@ class _Scorer:
         # the normalisation needs decisions +-cmn_half; deltas +-4
         self.ctx = max(self.cmn_half, cfg.delta_order * cfg.delta_window)
         self.block = max(CHUNK, int(options.block_seconds * self.rate) // CHUNK * CHUNK)
-        self.parts: Dict[str, List[np.ndarray]] = {}   # pending per-frame arrays by name
-        self.have: Dict[str, int] = {}                 # frames received so far, by name
-        self.start = 0            # index of the first pending frame
-        self.next = 0             # first frame not yet decided
-        self.speech: List[np.ndarray] = []
-        self.chunks: List[np.ndarray] = []   # (n_chunks, n_classes) scores over speech frames
-        self.counts: List[np.ndarray] = []   # speech frames per chunk
+        self.parts: dict[str, list[np.ndarray]] = {}  # pending per-frame arrays by name
+        self.have: dict[str, int] = {}  # frames received so far, by name
+        self.start = 0  # index of the first pending frame
+        self.next = 0  # first frame not yet decided
+        self.speech: list[np.ndarray] = []
+        self.chunks: list[np.ndarray] = []  # (n_chunks, n_classes) scores over speech frames
+        self.counts: list[np.ndarray] = []  # speech frames per chunk
 
-    def push(self, item: Dict[str, np.ndarray], final=False):
+    def push(self, item: dict[str, np.ndarray], final=False):
         for k, v in item.items():
             self.parts.setdefault(k, []).append(v)
             self.have[k] = self.have.get(k, 0) + len(v)
@@ -282,8 +289,8 @@ class _Scorer:
             Cs = np.concatenate([Cs, P["pitch"][sl]], axis=1)
         from speechgmm.features import add_deltas
 
-        X = add_deltas(Cs, cfg.delta_order, cfg.delta_window)[a - lo:b - lo]
-        spb = sp[a - lo:b - lo]
+        X = add_deltas(Cs, cfg.delta_order, cfg.delta_window)[a - lo : b - lo]
+        spb = sp[a - lo : b - lo]
         self.speech.append(spb)
         scores = np.zeros((len(X), len(self.clf.labels_)))
         if spb.any():
@@ -309,6 +316,7 @@ class _Scorer:
 
 # -- smoothing and labelling ---------------------------------------------------------------
 
+
 def _runs(mask: np.ndarray):
     """(start, end) index pairs of the True runs of ``mask``."""
     d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
@@ -330,8 +338,13 @@ def smooth_speech(speech: np.ndarray, min_speech: int, min_pause: int) -> np.nda
     return s
 
 
-def viterbi_labels(scores: np.ndarray, pause_before: np.ndarray, min_len: int,
-                   switch: float = SWITCH_PENALTY, pause_switch: float = PAUSE_SWITCH_PENALTY) -> np.ndarray:
+def viterbi_labels(
+    scores: np.ndarray,
+    pause_before: np.ndarray,
+    min_len: int,
+    switch: float = SWITCH_PENALTY,
+    pause_switch: float = PAUSE_SWITCH_PENALTY,
+) -> np.ndarray:
     """Most likely label sequence over chunks with a minimum run length.
 
     Parameters
@@ -400,6 +413,7 @@ def viterbi_labels(scores: np.ndarray, pause_before: np.ndarray, min_len: int,
 
 # -- driver ---------------------------------------------------------------------------------
 
+
 def _model(model):
     """(classifier, FeatureConfig, name) from a path, a ModelFile or None (bundled gender model)."""
     if model is None or isinstance(model, (str, os.PathLike)):
@@ -441,20 +455,31 @@ def segment(path, model=None, options: Optional[SegmentOptions] = None, show_pro
     check_rate(path, file_sr, cfg, name)
     duration = n_samples / file_sr if file_sr else 0.0
     if n_samples * cfg.sr / max(file_sr, 1) < cfg.win_length:
-        raise AudioError(f"{path}: too short ({duration * 1000:.1f} ms; at least one "
-                         f"{cfg.frame_length_ms:g} ms frame is needed)")
+        raise AudioError(
+            f"{path}: too short ({duration * 1000:.1f} ms; at least one {cfg.frame_length_ms:g} ms frame is needed)"
+        )
     frames = _FrameStream(cfg)
     scorer = _Scorer(clf, cfg, opt)
     n_blocks = max(1, math.ceil(duration / opt.block_seconds))
-    for y in progress(audio_blocks(path, cfg.sr, opt.block_seconds), total=n_blocks + (file_sr != cfg.sr),
-                      desc=Path(path).name, enabled=None if show_progress else False):
+    for y in progress(
+        audio_blocks(path, cfg.sr, opt.block_seconds),
+        total=n_blocks + (file_sr != cfg.sr),
+        desc=Path(path).name,
+        enabled=None if show_progress else False,
+    ):
         if len(y):
             scorer.push(frames.push(y))
     scorer.push(frames.push(np.zeros(0, np.float32), final=True), final=True)
     if not scorer.speech:
         raise AudioError(f"{path}: too short (at least one {cfg.frame_length_ms:g} ms frame is needed)")
-    segs = _decode(np.concatenate(scorer.speech), np.concatenate(scorer.chunks), np.concatenate(scorer.counts),
-                   clf.labels_, cfg, opt)
+    segs = _decode(
+        np.concatenate(scorer.speech),
+        np.concatenate(scorer.chunks),
+        np.concatenate(scorer.counts),
+        clf.labels_,
+        cfg,
+        opt,
+    )
     return Segmentation(str(path), float(duration), segs, list(clf.labels_))
 
 
@@ -494,7 +519,7 @@ def _decode(speech, chunks, counts, labels, cfg, opt: SegmentOptions):
     return out
 
 
-def segment_file(path, model=None, **options) -> List[Tuple[float, float, str]]:
+def segment_file(path, model=None, **options) -> list[tuple[float, float, str]]:
     """Speech segments of ``path`` as ``(start, end, label)`` in seconds (see :func:`segment`).
 
     ``model`` is a model file path or loaded model (default: the bundled gender model);
@@ -503,7 +528,7 @@ def segment_file(path, model=None, **options) -> List[Tuple[float, float, str]]:
     return segment(path, model, SegmentOptions(**options)).segments
 
 
-def rttm_lines(result: Segmentation) -> List[str]:
+def rttm_lines(result: Segmentation) -> list[str]:
     """NIST RTTM ``SPEAKER`` lines of one file (file id: the file name without extension)."""
     fid = "_".join(Path(result.path).stem.split()) or "file"
     return [f"SPEAKER {fid} 1 {a:.3f} {b - a:.3f} <NA> <NA> {lab} <NA> <NA>" for a, b, lab in result.segments]
@@ -521,7 +546,7 @@ def _envelope(path, bins: int):
             k = len(m) // step * step
             i = pos // step
             if k:
-                out[i:i + k // step] = m[:k].reshape(-1, step).max(1)
+                out[i : i + k // step] = m[:k].reshape(-1, step).max(1)
             if len(m) > k:
                 out[i + k // step] = m[k:].max()
             pos += len(m)
@@ -554,6 +579,10 @@ def plot_segments(results, output) -> None:
     axes[-1, 0].set_xlabel("time (s)")
     from matplotlib.patches import Patch
 
-    fig.legend(handles=[Patch(color=colours[lab], alpha=0.5, label=lab) for lab in labels], loc="upper right",
-               ncol=len(labels), fontsize=8)
+    fig.legend(
+        handles=[Patch(color=colours[lab], alpha=0.5, label=lab) for lab in labels],
+        loc="upper right",
+        ncol=len(labels),
+        fontsize=8,
+    )
     save_figure(fig, output)

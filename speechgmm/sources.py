@@ -21,10 +21,12 @@ place that orders augmented copies: the originals, then one copy of every file p
 after kind, each in file order.  Every source remembers which original file each of its
 arrays comes from, so ``split_by`` gives the copies their file's label.
 """
+
 from __future__ import annotations
 
 import os
-from typing import Dict, Iterable, List, Optional, Protocol, Sequence, runtime_checkable
+from collections.abc import Iterable, Sequence
+from typing import Optional, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -45,7 +47,7 @@ class FeatureSource(Protocol):
 
     def accumulate(self, gmm) -> GMMStats: ...
 
-    def split_by(self, labels) -> Dict[str, "FeatureSource"]: ...
+    def split_by(self, labels) -> dict[str, FeatureSource]: ...
 
 
 def as_source(X) -> FeatureSource:
@@ -60,18 +62,19 @@ def as_source(X) -> FeatureSource:
 
 # -- the one ordering of augmented copies ---------------------------------------------------------
 
-def copy_order(n_files: int, kinds=()) -> List[tuple]:
+
+def copy_order(n_files: int, kinds=()) -> list[tuple]:
     """``(kind, file index)`` of every training item: the originals (kind ``None``), then one copy
     of every file per augmentation kind, kind after kind."""
     return [(kind, i) for kind in (None, *kinds) for i in range(n_files)]
 
 
-def _label_groups(origin: Sequence[int], n_files: int, labels) -> Dict[str, List[int]]:
+def _label_groups(origin: Sequence[int], n_files: int, labels) -> dict[str, list[int]]:
     """Item indices per label (items in order); ``labels`` has one label per original file."""
     labels = [str(lab) for lab in labels]
     if len(labels) != n_files:
         raise ConfigError(f"{n_files} feature files but {len(labels)} labels")
-    groups: Dict[str, List[int]] = {}
+    groups: dict[str, list[int]] = {}
     for j, i in enumerate(origin):
         groups.setdefault(labels[i], []).append(j)
     return groups
@@ -83,6 +86,7 @@ def _name(names, i: int) -> str:
 
 # -- the chunked, threaded E-step over local arrays ------------------------------------------------
 
+
 def cpu_count() -> int:
     """CPUs available to this process."""
     try:
@@ -93,7 +97,7 @@ def cpu_count() -> int:
 
 def _chunks(arrays: Iterable[np.ndarray], D: int, C: int, names=None, check_finite: bool = False):
     """Chunks of at most ``C`` frames; short utterances are batched (per-call overhead would dominate)."""
-    pending: List[np.ndarray] = []
+    pending: list[np.ndarray] = []
     n_pending = 0
     for i, a in enumerate(arrays):
         if a.ndim != 2 or a.shape[1] != D:
@@ -102,7 +106,7 @@ def _chunks(arrays: Iterable[np.ndarray], D: int, C: int, names=None, check_fini
             raise ConfigError(f"{_name(names, i)}: features contain NaN or infinite values")
         if a.shape[0] >= C:
             for k in range(0, a.shape[0], C):
-                yield a[k:k + C]
+                yield a[k : k + C]
             continue
         pending.append(a)
         n_pending += a.shape[0]
@@ -110,7 +114,7 @@ def _chunks(arrays: Iterable[np.ndarray], D: int, C: int, names=None, check_fini
             x = np.concatenate(pending)
             pending, n_pending = [], 0
             for k in range(0, x.shape[0], C):
-                yield x[k:k + C]
+                yield x[k : k + C]
     if pending:
         yield np.concatenate(pending) if len(pending) > 1 else pending[0]
 
@@ -137,7 +141,7 @@ def _threaded_sum(chunks: Iterable[np.ndarray], stats_of, total: GMMStats, n_thr
             local.work = {}
         return stats_of(x, local.work)
 
-    inflight: "collections.deque" = collections.deque()
+    inflight: collections.deque = collections.deque()
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=n_threads) as ex:
         for x in chunks:
             inflight.append(ex.submit(task, x))
@@ -148,8 +152,9 @@ def _threaded_sum(chunks: Iterable[np.ndarray], stats_of, total: GMMStats, n_thr
     return total
 
 
-def accumulate_arrays(gmm, arrays: Iterable[np.ndarray], n_frames: Optional[int] = None, hard=None, names=None,
-                      check_finite: bool = False) -> GMMStats:
+def accumulate_arrays(
+    gmm, arrays: Iterable[np.ndarray], n_frames: Optional[int] = None, hard=None, names=None, check_finite: bool = False
+) -> GMMStats:
     """E-step statistics of ``gmm`` over ``arrays``, chunk by chunk, in chunk order.
 
     Threads: ``gmm.n_threads`` (default all CPUs), or 1 when ``n_frames`` (if known) is under two chunks.
@@ -179,6 +184,7 @@ def sample_arrays(arrays: Sequence[np.ndarray], max_frames: int, rng) -> np.ndar
 
 # -- in memory -----------------------------------------------------------------------------------
 
+
 class InMemorySource:
     """Feature arrays in memory (one per utterance).
 
@@ -196,15 +202,22 @@ class InMemorySource:
 
     local = True  # picklable to worker processes
 
-    def __init__(self, arrays, *, origin: Optional[Sequence[int]] = None, n_files: Optional[int] = None,
-                 names: Optional[Sequence[str]] = None):
+    def __init__(
+        self,
+        arrays,
+        *,
+        origin: Optional[Sequence[int]] = None,
+        n_files: Optional[int] = None,
+        names: Optional[Sequence[str]] = None,
+    ):
         arrays = [arrays] if isinstance(arrays, np.ndarray) else list(arrays)
         D = None
         for i, a in enumerate(arrays):
             arrays[i] = a = np.asarray(a)
             if a.ndim != 2:
-                raise ConfigError(f"{_name(names, i)}: expected 2-D feature arrays (frames x dims), "
-                                  f"got shape {a.shape}")
+                raise ConfigError(
+                    f"{_name(names, i)}: expected 2-D feature arrays (frames x dims), got shape {a.shape}"
+                )
             if D is not None and a.shape[1] != D:
                 raise ConfigError(f"{_name(names, i)}: feature arrays have different dimensions ({D} and {a.shape[1]})")
             D = a.shape[1]
@@ -229,13 +242,17 @@ class InMemorySource:
     def accumulate(self, gmm, hard=None) -> GMMStats:
         return accumulate_arrays(gmm, self.arrays, self.n_frames(), hard, self.names)
 
-    def split_by(self, labels) -> Dict[str, "InMemorySource"]:
-        return {lab: InMemorySource([self.arrays[j] for j in idx],
-                                    names=None if self.names is None else [self.names[j] for j in idx])
-                for lab, idx in _label_groups(self.origin, self.n_files, labels).items()}
+    def split_by(self, labels) -> dict[str, InMemorySource]:
+        return {
+            lab: InMemorySource(
+                [self.arrays[j] for j in idx], names=None if self.names is None else [self.names[j] for j in idx]
+            )
+            for lab, idx in _label_groups(self.origin, self.n_files, labels).items()
+        }
 
 
 # -- streamed from disk -----------------------------------------------------------------------------
+
 
 class _Subset(FeatureStream):
     """The arrays of a stream at the given indices (read by iterating the whole stream)."""
@@ -260,8 +277,14 @@ class StreamSource:
 
     local = True
 
-    def __init__(self, stream, *, origin: Optional[Sequence[int]] = None, n_files: Optional[int] = None,
-                 names: Optional[Sequence[str]] = None):
+    def __init__(
+        self,
+        stream,
+        *,
+        origin: Optional[Sequence[int]] = None,
+        n_files: Optional[int] = None,
+        names: Optional[Sequence[str]] = None,
+    ):
         if len(stream) == 0:
             raise InsufficientDataError("no feature arrays given")
         self.stream = stream
@@ -279,8 +302,9 @@ class StreamSource:
             N, D = 0, None
             for i, a in enumerate(self.stream):
                 if a.ndim != 2 or (D is not None and a.shape[1] != D):
-                    raise ConfigError(f"{_name(self.names, i)}: feature arrays must be 2-D with equal dimensions, "
-                                      f"got shape {a.shape}")
+                    raise ConfigError(
+                        f"{_name(self.names, i)}: feature arrays must be 2-D with equal dimensions, got shape {a.shape}"
+                    )
                 if not np.all(np.isfinite(a)):
                     raise ConfigError(f"{_name(self.names, i)}: features contain NaN or infinite values")
                 D, N = a.shape[1], N + a.shape[0]
@@ -295,11 +319,12 @@ class StreamSource:
     def accumulate(self, gmm, hard=None) -> GMMStats:
         return accumulate_arrays(gmm, self.stream, None, hard, self.names, check_finite=True)
 
-    def _subset(self, idx: List[int]) -> "StreamSource":
-        return StreamSource(_Subset(self.stream, idx),
-                            names=None if self.names is None else [self.names[j] for j in idx])
+    def _subset(self, idx: list[int]) -> StreamSource:
+        return StreamSource(
+            _Subset(self.stream, idx), names=None if self.names is None else [self.names[j] for j in idx]
+        )
 
-    def split_by(self, labels) -> Dict[str, "StreamSource"]:
+    def split_by(self, labels) -> dict[str, StreamSource]:
         return {lab: self._subset(idx) for lab, idx in _label_groups(self.origin, self.n_files, labels).items()}
 
 
@@ -325,14 +350,16 @@ class ArkSource(StreamSource):
         super().__init__(feats, origin=origin, n_files=n_files, names=feats.keys)
         self.scp = feats.scp
 
-    def _subset(self, idx: List[int]) -> "ArkSource":
+    def _subset(self, idx: list[int]) -> ArkSource:
         return ArkSource(self.scp, [self.stream.keys[j] for j in idx])
 
 
 # -- building a training source from audio files ------------------------------------------------------
 
-def build_source(paths, config, *, augment=(), seed: int = 0, jobs: int = 1, cache_dir=None,
-                 client=None) -> FeatureSource:
+
+def build_source(
+    paths, config, *, augment=(), seed: int = 0, jobs: int = 1, cache_dir=None, client=None
+) -> FeatureSource:
     """Extract the features of ``paths`` (and of their augmented copies) for training.
 
     The one place that extracts a manifest's training features, for every backend:
@@ -369,10 +396,15 @@ def build_source(paths, config, *, augment=(), seed: int = 0, jobs: int = 1, cac
         return ArkSource(scp, keys, origin=origin, n_files=len(paths))
     from speechgmm.features import extract_files
 
-    feats: List[np.ndarray] = []
+    feats: list[np.ndarray] = []
     for kind in (None, *kinds):
-        feats += extract_files(paths, config, jobs=jobs, desc="features" if kind is None else f"features ({kind})",
-                               augment=None if kind is None else (kind, seed))[0]
+        feats += extract_files(
+            paths,
+            config,
+            jobs=jobs,
+            desc="features" if kind is None else f"features ({kind})",
+            augment=None if kind is None else (kind, seed),
+        )[0]
     names = [paths[i] if kind is None else f"{paths[i]} ({kind} copy)" for kind, i in order]
     return InMemorySource(feats, origin=origin, n_files=len(paths), names=names)
 
@@ -392,8 +424,13 @@ def _cache_key(paths, config, kinds, seed: int) -> str:
             files.append([name, st.st_size, st.st_mtime_ns])
         except OSError:
             files.append([name, None, None])
-    what = {"cache": 1, "files": files, "front_end": json.loads(config.to_json()), "augment": list(kinds),
-            "seed": int(seed) if kinds else None}
+    what = {
+        "cache": 1,
+        "files": files,
+        "front_end": json.loads(config.to_json()),
+        "augment": list(kinds),
+        "seed": int(seed) if kinds else None,
+    }
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:20]
 
 
@@ -417,8 +454,11 @@ def _locked(lock_path):
 
                 from speechgmm.errors import SpeechGMMWarning
 
-                warnings.warn(f"{lock_path.parent}: another run is writing these features; waiting for it",
-                              SpeechGMMWarning, stacklevel=4)
+                warnings.warn(
+                    f"{lock_path.parent}: another run is writing these features; waiting for it",
+                    SpeechGMMWarning,
+                    stacklevel=4,
+                )
                 fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
@@ -466,16 +506,22 @@ def _cache_features(paths, config, cache_dir, jobs: int, kinds, seed: int, batch
 
     base = [f"u{i:08d}" for i in range(len(paths))]
     keys = [base[i] if kind is None else f"{base[i]}-{kind}" for kind, i in copy_order(len(paths), kinds)]
-    problems: List[str] = []
+    problems: list[str] = []
 
     def items():
         for kind in (None, *kinds):
             for i in range(0, len(paths), batch):
-                feats, probs = extract_files(paths[i:i + batch], config, jobs=jobs, errors="collect",
-                                             desc=f"features{f' ({kind})' if kind else ''} {i}/{len(paths)}",
-                                             augment=None if kind is None else (kind, seed), first_index=i)
+                feats, probs = extract_files(
+                    paths[i : i + batch],
+                    config,
+                    jobs=jobs,
+                    errors="collect",
+                    desc=f"features{f' ({kind})' if kind else ''} {i}/{len(paths)}",
+                    augment=None if kind is None else (kind, seed),
+                    first_index=i,
+                )
                 problems.extend(probs)
-                for k, f in zip(base[i:i + batch], feats):
+                for k, f in zip(base[i : i + batch], feats):
                     if f is not None:
                         yield (k if kind is None else f"{k}-{kind}"), f
             raise_bad_files(problems)  # after the originals' pass

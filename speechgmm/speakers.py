@@ -14,9 +14,11 @@
   a threshold calibrated on leave-one-speaker-out impostor trials of the enrolment data the
   answer is ``unknown``.
 """
+
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Optional
 
 import numpy as np
 
@@ -41,20 +43,25 @@ def is_speaker_column(column: Optional[str]) -> bool:
     return bool(column) and column.strip().lower() in SPEAKER_COLUMNS
 
 
-def choose_method(frames: Dict[str, int], n_components: int, label_column: Optional[str] = None) -> Tuple[str, str]:
+def choose_method(frames: dict[str, int], n_components: int, label_column: Optional[str] = None) -> tuple[str, str]:
     """``(method, reason)`` for ``train --method auto`` from the frames of each class."""
     if is_speaker_column(label_column):
         return "map", f"label column {label_column!r} names speakers: GMM-UBM/MAP is the method for speakers"
     lab, n = min(frames.items(), key=lambda kv: kv[1])
     per = n / max(1, int(n_components))
     if per < MIN_FRAMES_PER_COMPONENT:
-        return "map", (f"class {lab!r} has {n} frames, {per:.1f} per component for K={n_components} "
-                       f"(< {MIN_FRAMES_PER_COMPONENT}): MAP from a UBM")
-    return "em", (f"every class has at least {MIN_FRAMES_PER_COMPONENT} frames per component "
-                  f"(smallest: {lab!r}, {n} frames, {per:.1f} per component for K={n_components}): per-class EM")
+        return "map", (
+            f"class {lab!r} has {n} frames, {per:.1f} per component for K={n_components} "
+            f"(< {MIN_FRAMES_PER_COMPONENT}): MAP from a UBM"
+        )
+    return "em", (
+        f"every class has at least {MIN_FRAMES_PER_COMPONENT} frames per component "
+        f"(smallest: {lab!r}, {n} frames, {per:.1f} per component for K={n_components}): per-class EM"
+    )
 
 
 # -- scoring ----------------------------------------------------------------------------------
+
 
 def llr_frames(models: Sequence[DiagGMM], ubm: DiagGMM, X: np.ndarray, c: int = 5) -> np.ndarray:
     """Per-frame top-C log-likelihood ratios (N, n_models) against ``ubm`` (:func:`speechgmm.map.score_top_c`)."""
@@ -77,6 +84,7 @@ def utterance_llrs(models: Sequence[DiagGMM], ubm: DiagGMM, feats: Sequence[np.n
 
 # -- score normalisation ----------------------------------------------------------------------
 
+
 def _mean_std(a: np.ndarray, axis: int):
     mu = a.mean(axis)
     sd = a.std(axis)
@@ -90,8 +98,9 @@ def znorm_params(scores_on_cohort: np.ndarray):
     return _mean_std(scores_on_cohort, 0)
 
 
-def normalise(S: np.ndarray, norm: str, z: Optional[Tuple[np.ndarray, np.ndarray]] = None,
-              T: Optional[np.ndarray] = None) -> np.ndarray:
+def normalise(
+    S: np.ndarray, norm: str, z: Optional[tuple[np.ndarray, np.ndarray]] = None, T: Optional[np.ndarray] = None
+) -> np.ndarray:
     """Normalised scores of ``S`` (n_utts, n_models).
 
     ``z``: per-model (mean, std) of :func:`znorm_params`; ``T``: the same utterances' scores on
@@ -115,7 +124,8 @@ def normalise(S: np.ndarray, norm: str, z: Optional[Tuple[np.ndarray, np.ndarray
 
 # -- open-set identification ------------------------------------------------------------------
 
-def open_set_scores(S: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+
+def open_set_scores(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(best, score)`` per utterance from raw scores ``S`` (n_utts, n_classes): the best class and its
     margin over the second best (normalised by the utterance's own competing scores: it does not
     move with the utterance's overall level)."""
@@ -132,7 +142,7 @@ def open_set_scores(S: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
 OPEN_SET_FALSE_ACCEPT = 0.03
 
 
-def impostor_trials(clf, groups: Dict[str, Sequence[np.ndarray]]) -> np.ndarray:
+def impostor_trials(clf, groups: dict[str, Sequence[np.ndarray]]) -> np.ndarray:
     """Open-set scores of leave-one-speaker-out impostor trials on enrolment data ``{label: [features]}``:
     each utterance scored against every class of ``clf`` but its own, as a stranger would be."""
     col = {lab: i for i, lab in enumerate(clf.labels_)}
@@ -145,7 +155,7 @@ def impostor_trials(clf, groups: Dict[str, Sequence[np.ndarray]]) -> np.ndarray:
     return open_set_scores(S[keep].reshape(len(S), -1))[1]
 
 
-def calibrate(impostor: np.ndarray, false_accept: float = OPEN_SET_FALSE_ACCEPT) -> Dict[str, object]:
+def calibrate(impostor: np.ndarray, false_accept: float = OPEN_SET_FALSE_ACCEPT) -> dict[str, object]:
     """The header record of an open-set threshold: the score that ``false_accept`` of the impostor
     trials reach or exceed."""
     imp = np.sort(np.asarray(impostor, np.float64))
@@ -153,12 +163,16 @@ def calibrate(impostor: np.ndarray, false_accept: float = OPEN_SET_FALSE_ACCEPT)
         raise InsufficientDataError(f"open-set calibration needs at least 10 impostor trials, got {len(imp)}")
     thr = float(np.quantile(imp, 1.0 - false_accept, method="higher"))
     thr = float(np.nextafter(thr, np.inf))  # strictly above that trial
-    return {"score": "margin of the best class over the second best (mean LLR per frame)", "threshold": thr,
-            "false_accept": float(false_accept), "impostor_trials": int(len(imp)),
-            "impostor_scores": [round(float(v), 5) for v in imp]}
+    return {
+        "score": "margin of the best class over the second best (mean LLR per frame)",
+        "threshold": thr,
+        "false_accept": float(false_accept),
+        "impostor_trials": int(len(imp)),
+        "impostor_scores": [round(float(v), 5) for v in imp],
+    }
 
 
-def open_set_predict(S: np.ndarray, labels: Sequence[str], threshold: float) -> Tuple[List[str], np.ndarray]:
+def open_set_predict(S: np.ndarray, labels: Sequence[str], threshold: float) -> tuple[list[str], np.ndarray]:
     """Labels (``unknown`` below ``threshold``) and open-set scores of utterances with raw LLRs ``S``."""
     best, score = open_set_scores(S)
     return [labels[b] if s >= threshold else UNKNOWN for b, s in zip(best, score)], score
@@ -166,19 +180,22 @@ def open_set_predict(S: np.ndarray, labels: Sequence[str], threshold: float) -> 
 
 # -- enrolment --------------------------------------------------------------------------------
 
-def check_enrolment(frames: Dict[str, int], frame_shift_ms: float, where: str = "") -> None:
+
+def check_enrolment(frames: dict[str, int], frame_shift_ms: float, where: str = "") -> None:
     """Refuse classes with less than :data:`MIN_ENROL_SECONDS` of speech (one error naming them)."""
     need = int(round(MIN_ENROL_SECONDS * 1000.0 / frame_shift_ms))
     short = sorted(lab for lab, n in frames.items() if n < need)
     if short:
         secs = ", ".join(f"{lab!r} ({frames[lab] * frame_shift_ms / 1000:.2f} s)" for lab in short[:5])
         more = f" and {len(short) - 5} more" if len(short) > 5 else ""
-        raise InsufficientDataError(f"{where + ': ' if where else ''}less than {MIN_ENROL_SECONDS:g} s of speech "
-                                    f"to enrol {secs}{more}; add recordings of "
-                                    f"{'this speaker' if len(short) == 1 else 'these speakers'}")
+        raise InsufficientDataError(
+            f"{where + ': ' if where else ''}less than {MIN_ENROL_SECONDS:g} s of speech "
+            f"to enrol {secs}{more}; add recordings of "
+            f"{'this speaker' if len(short) == 1 else 'these speakers'}"
+        )
 
 
-def enroll(clf, groups: Dict[str, Sequence[np.ndarray]]):
+def enroll(clf, groups: dict[str, Sequence[np.ndarray]]):
     """Add (or replace) the classes of ``groups`` ``{label: feature arrays}`` in the MAP classifier
     ``clf``, adapted from its UBM with its relevance factor and ``adapt``; other classes are not
     touched.  Returns ``(new classifier, added labels, replaced labels)``; ``clf`` is unchanged."""
@@ -188,16 +205,20 @@ def enroll(clf, groups: Dict[str, Sequence[np.ndarray]]):
     from speechgmm.map import map_adapt
 
     if getattr(clf, "method_", "em") != "map" or getattr(clf, "ubm_", None) is None:
-        raise ConfigError("is an EM model without a UBM: enrol needs a MAP model; train one with "
-                          "'speechgmm train --method map' (or '--ubm U.npz') and enrol into that")
+        raise ConfigError(
+            "is an EM model without a UBM: enrol needs a MAP model; train one with "
+            "'speechgmm train --method map' (or '--ubm U.npz') and enrol into that"
+        )
     ubm = clf.ubm_
     D = ubm.means_.shape[1]
     for lab, arrays in groups.items():
         for a in arrays:
             if np.asarray(a).ndim != 2 or np.asarray(a).shape[1] != D:
                 raise ConfigError(f"features of {lab!r} have shape {np.asarray(a).shape}, the model expects {D} dims")
-    new = {lab: map_adapt(ubm, ubm.accumulate(list(arrays)), clf.relevance_factor, clf.adapt)
-           for lab, arrays in groups.items()}
+    new = {
+        lab: map_adapt(ubm, ubm.accumulate(list(arrays)), clf.relevance_factor, clf.adapt)
+        for lab, arrays in groups.items()
+    }
     models = dict(zip(clf.labels_, clf.models_))
     replaced = sorted((lab for lab in new if lab in models), key=_label_key)
     added = sorted((lab for lab in new if lab not in models), key=_label_key)
@@ -229,12 +250,13 @@ class Cohort:
     utterances' features (z-norm); ``speakers``: their labels.
     """
 
-    def __init__(self, speakers: List[str], n: np.ndarray, f: np.ndarray, utts: List[np.ndarray]):
+    def __init__(self, speakers: list[str], n: np.ndarray, f: np.ndarray, utts: list[np.ndarray]):
         self.speakers, self.n, self.f, self.utts = list(speakers), n, f, list(utts)
 
     @classmethod
-    def from_groups(cls, ubm: DiagGMM, groups: Dict[str, Sequence[np.ndarray]],
-                    utts_per_speaker: int = COHORT_UTTS_PER_SPEAKER) -> "Cohort":
+    def from_groups(
+        cls, ubm: DiagGMM, groups: dict[str, Sequence[np.ndarray]], utts_per_speaker: int = COHORT_UTTS_PER_SPEAKER
+    ) -> Cohort:
         speakers = sorted(groups)
         if len(speakers) < 2:
             raise InsufficientDataError(f"a cohort needs at least 2 speakers, got {speakers}")
@@ -243,10 +265,14 @@ class Cohort:
         for s in speakers:
             arrays = sorted((np.asarray(a, np.float32) for a in groups[s] if len(a)), key=len)
             utts.extend(arrays[:utts_per_speaker])
-        return cls(speakers, np.stack([st.n for st in stats]).astype(np.float32),
-                   np.stack([st.f for st in stats]).astype(np.float32), utts)
+        return cls(
+            speakers,
+            np.stack([st.n for st in stats]).astype(np.float32),
+            np.stack([st.f for st in stats]).astype(np.float32),
+            utts,
+        )
 
-    def models(self, ubm: DiagGMM, relevance_factor: float) -> List[DiagGMM]:
+    def models(self, ubm: DiagGMM, relevance_factor: float) -> list[DiagGMM]:
         from speechgmm.map import map_adapt
 
         out = []
@@ -257,14 +283,21 @@ class Cohort:
             out.append(map_adapt(ubm, st, relevance_factor, "m"))
         return out
 
-    def to_arrays(self) -> Dict[str, np.ndarray]:
+    def to_arrays(self) -> dict[str, np.ndarray]:
         lengths = np.array([len(u) for u in self.utts], np.int64)
-        feats = np.concatenate(self.utts).astype(np.float32) if self.utts else np.zeros((0, self.f.shape[2]), np.float32)
-        return {"cohort_n": self.n, "cohort_f": self.f, "cohort_feats": feats, "cohort_lengths": lengths,
-                "cohort_speakers": np.array(self.speakers, dtype=str)}
+        feats = (
+            np.concatenate(self.utts).astype(np.float32) if self.utts else np.zeros((0, self.f.shape[2]), np.float32)
+        )
+        return {
+            "cohort_n": self.n,
+            "cohort_f": self.f,
+            "cohort_feats": feats,
+            "cohort_lengths": lengths,
+            "cohort_speakers": np.array(self.speakers, dtype=str),
+        }
 
     @classmethod
-    def from_arrays(cls, arrays, where: str = "model") -> Optional["Cohort"]:
+    def from_arrays(cls, arrays, where: str = "model") -> Optional[Cohort]:
         from speechgmm.errors import ModelFileError
 
         if "cohort_n" not in arrays:
@@ -275,18 +308,28 @@ class Cohort:
             speakers = [str(s) for s in np.asarray(arrays["cohort_speakers"])]
         except KeyError as exc:
             raise ModelFileError(f"{where}: damaged model file (missing array {exc.args[0]})") from None
-        ok = (n.ndim == 2 and f.ndim == 3 and f.shape[:2] == n.shape and len(speakers) == len(n)
-              and feats.ndim == 2 and feats.shape[1] == f.shape[2] and lengths.ndim == 1
-              and np.all(lengths > 0) and lengths.sum() == len(feats)
-              and all(np.all(np.isfinite(a)) for a in (n, f, feats)) and np.all(n >= 0))
+        ok = (
+            n.ndim == 2
+            and f.ndim == 3
+            and f.shape[:2] == n.shape
+            and len(speakers) == len(n)
+            and feats.ndim == 2
+            and feats.shape[1] == f.shape[2]
+            and lengths.ndim == 1
+            and np.all(lengths > 0)
+            and lengths.sum() == len(feats)
+            and all(np.all(np.isfinite(a)) for a in (n, f, feats))
+            and np.all(n >= 0)
+        )
         if not ok:
             raise ModelFileError(f"{where}: damaged model file (inconsistent cohort arrays)")
         utts = np.split(feats, np.cumsum(lengths)[:-1]) if len(lengths) else []
         return cls(speakers, n, f, utts)
 
 
-def normalised_scores(clf, S: np.ndarray, feats: Sequence[np.ndarray], cohort: Optional[Cohort],
-                      norms: Sequence[str] = NORMS) -> Dict[str, np.ndarray]:
+def normalised_scores(
+    clf, S: np.ndarray, feats: Sequence[np.ndarray], cohort: Optional[Cohort], norms: Sequence[str] = NORMS
+) -> dict[str, np.ndarray]:
     """``{norm: scores}`` of utterances ``feats`` (raw mean-frame LLRs ``S``, (n_utts, n_classes))
     normalised against ``cohort`` (z: the classes' scores on cohort utterances; t: the utterances'
     scores on cohort models; s: their mean)."""
@@ -303,14 +346,14 @@ def normalised_scores(clf, S: np.ndarray, feats: Sequence[np.ndarray], cohort: O
     return out
 
 
-def group_by_label(feats: Sequence[np.ndarray], labels: Sequence[str]) -> Dict[str, List[np.ndarray]]:
-    groups: Dict[str, List[np.ndarray]] = {}
+def group_by_label(feats: Sequence[np.ndarray], labels: Sequence[str]) -> dict[str, list[np.ndarray]]:
+    groups: dict[str, list[np.ndarray]] = {}
     for x, lab in zip(feats, labels):
         groups.setdefault(str(lab), []).append(x)
     return groups
 
 
-def open_set_record(clf, groups: Dict[str, Sequence[np.ndarray]], previous: Optional[dict] = None) -> Optional[dict]:
+def open_set_record(clf, groups: dict[str, Sequence[np.ndarray]], previous: Optional[dict] = None) -> Optional[dict]:
     """The header record of the open-set threshold of ``clf`` (None with fewer than 3 classes):
     impostor trials of ``groups`` (enrolment data) plus those stored in ``previous``."""
     if getattr(clf, "method_", "em") != "map" or len(clf.labels_) < 3:
@@ -318,8 +361,9 @@ def open_set_record(clf, groups: Dict[str, Sequence[np.ndarray]], previous: Opti
     imp = impostor_trials(clf, groups)
     if previous and previous.get("impostor_scores"):
         replaced = set(groups)
-        kept = [s for s, lab in zip(previous["impostor_scores"], previous.get("impostor_labels", []))
-                if lab not in replaced]
+        kept = [
+            s for s, lab in zip(previous["impostor_scores"], previous.get("impostor_labels", [])) if lab not in replaced
+        ]
         labels = [lab for lab in previous.get("impostor_labels", []) if lab not in replaced]
         imp_labels = labels + [lab for lab in groups for x in groups[lab] if len(x)]
         imp = np.concatenate([np.array(kept, np.float64), imp])
@@ -332,8 +376,15 @@ def open_set_record(clf, groups: Dict[str, Sequence[np.ndarray]], previous: Opti
     return rec
 
 
-def enroll_from_manifest(model_path, manifest_path, output, label_column: Optional[str] = None,
-                         preset: Optional[str] = None, root=None, jobs: int = 1) -> Dict[str, object]:
+def enroll_from_manifest(
+    model_path,
+    manifest_path,
+    output,
+    label_column: Optional[str] = None,
+    preset: Optional[str] = None,
+    root=None,
+    jobs: int = 1,
+) -> dict[str, object]:
     """``speechgmm enroll``: add/replace the classes of a manifest in a MAP model file; write ``output``."""
     import time
 
@@ -345,35 +396,55 @@ def enroll_from_manifest(model_path, manifest_path, output, label_column: Option
     mf = load_model(model_path, kind="classifier")
     clf = mf.classifier
     if clf.method_ != "map" or clf.ubm_ is None:
-        raise ConfigError(f"{model_path}: is an EM model without a UBM, so classes cannot be added to it; retrain all "
-                          f"classes with 'speechgmm train --method map' (or '--ubm U.npz'), then enrol into that model")
+        raise ConfigError(
+            f"{model_path}: is an EM model without a UBM, so classes cannot be added to it; retrain all "
+            f"classes with 'speechgmm train --method map' (or '--ubm U.npz'), then enrol into that model"
+        )
     cfg = mf.feature_config
     if cfg is None:
         raise ConfigError(f"{model_path}: model file has no front-end configuration")
     if preset is not None and FeatureConfig.preset(preset) != cfg:
-        raise ConfigError(f"--preset {preset} differs from the front end of {model_path}; enrolment must use the "
-                          f"model's own front end (leave out --preset)")
+        raise ConfigError(
+            f"--preset {preset} differs from the front end of {model_path}; enrolment must use the "
+            f"model's own front end (leave out --preset)"
+        )
     col = label_column or mf.header.get("label_column") or "label"
     man = read_manifest(manifest_path, root=root)
     labels = man.labels(col)
     feats = extract_files(man.paths, cfg, jobs=jobs, desc="enroll")[0]
     groups = group_by_label(feats, labels)
-    check_enrolment({lab: int(sum(len(x) for x in xs)) for lab, xs in groups.items()}, cfg.frame_shift_ms,
-                    str(man.source))
+    check_enrolment(
+        {lab: int(sum(len(x) for x in xs)) for lab, xs in groups.items()}, cfg.frame_shift_ms, str(man.source)
+    )
     new, added, replaced = enroll(clf, groups)
-    info = {k: v for k, v in mf.header.items()
-            if k not in ("format", "format_version", "speechgmm_version", "created", "features", "open_set")}
+    info = {
+        k: v
+        for k, v in mf.header.items()
+        if k not in ("format", "format_version", "speechgmm_version", "created", "features", "open_set")
+    }
     info["label_column"] = col
     info["enrolled"] = list(mf.header.get("enrolled") or []) + [
-        {"manifest": str(man.source), "manifest_sha256": man.sha256, "n_files": len(man),
-         "added": added, "replaced": replaced}]
+        {
+            "manifest": str(man.source),
+            "manifest_sha256": man.sha256,
+            "n_files": len(man),
+            "added": added,
+            "replaced": replaced,
+        }
+    ]
     rec = open_set_record(new, groups, mf.header.get("open_set"))
     if rec is not None:
         info["open_set"] = rec
     save_model(output, new, cfg, info)
-    return {"output": str(output), "added": added, "replaced": replaced, "files": len(man),
-            "n_classes": len(new.labels_), "threshold": rec["threshold"] if rec else None,
-            "seconds": time.time() - t0}
+    return {
+        "output": str(output),
+        "added": added,
+        "replaced": replaced,
+        "files": len(man),
+        "n_classes": len(new.labels_),
+        "threshold": rec["threshold"] if rec else None,
+        "seconds": time.time() - t0,
+    }
 
 
 def default_norm(clf, cohort: Optional[Cohort]) -> str:
@@ -381,8 +452,9 @@ def default_norm(clf, cohort: Optional[Cohort]) -> str:
     return "s" if cohort is not None and getattr(clf, "method_", "em") == "map" else "none"
 
 
-def cohort_from_manifest(clf, manifest_path, config, label_column: Optional[str] = None, root=None,
-                         jobs: int = 1) -> Cohort:
+def cohort_from_manifest(
+    clf, manifest_path, config, label_column: Optional[str] = None, root=None, jobs: int = 1
+) -> Cohort:
     """A cohort from a labelled manifest (``verify --cohort``): its speakers' statistics under the model's UBM."""
     from speechgmm.features import extract_files
     from speechgmm.manifest import read_manifest
@@ -397,6 +469,7 @@ def cohort_from_manifest(clf, manifest_path, config, label_column: Optional[str]
 
 # -- training hooks (pipeline.train_from_manifest) ----------------------------------------------
 
+
 def speaker_defaults(options):
     """``options`` with the ``speaker`` front end when the label column names speakers and neither
     ``--preset`` nor ``--ubm`` is given (mean normalisation removes speaker information)."""
@@ -405,7 +478,7 @@ def speaker_defaults(options):
     return options
 
 
-def resolve_method(options, frames: Optional[Dict[str, int]]):
+def resolve_method(options, frames: Optional[dict[str, int]]):
     """``(options, reason)``: ``method="auto"`` replaced by :func:`choose_method`'s choice; ``frames``
     (per class) may be None when they are not counted (Dask), then only the column decides."""
     if options.method != "auto":
@@ -431,10 +504,10 @@ def resolve_method(options, frames: Optional[Dict[str, int]]):
     return options.replace(**changes), reason
 
 
-def map_extras(clf, ubm, feats=None, labels=None) -> Dict[str, object]:
+def map_extras(clf, ubm, feats=None, labels=None) -> dict[str, object]:
     """After MAP training: the UBM's cohort goes with the classifier (``clf.cohort_``); with the
     training features in memory, the open-set threshold is calibrated (header ``open_set``)."""
-    info: Dict[str, object] = {}
+    info: dict[str, object] = {}
     if getattr(clf, "method_", "em") != "map":
         return info
     clf.cohort_ = getattr(ubm, "cohort_", None)
@@ -447,6 +520,7 @@ def map_extras(clf, ubm, feats=None, labels=None) -> Dict[str, object]:
 
 # -- open-set use (classify --open-set, evaluate) ---------------------------------------------
 
+
 def open_set_threshold(header: dict, threshold: Optional[float], model_path) -> float:
     """The threshold of ``classify --open-set``: ``--threshold`` if given, else the model's stored one."""
     if threshold is not None:
@@ -456,13 +530,15 @@ def open_set_threshold(header: dict, threshold: Optional[float], model_path) -> 
     rec = header.get("open_set") or {}
     thr = rec.get("threshold") if isinstance(rec, dict) else None
     if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not np.isfinite(thr):
-        raise ConfigError(f"{model_path}: the model has no stored open-set threshold (it is calibrated when a MAP "
-                          f"model of at least 3 classes is trained from features in memory, or enrolled into); "
-                          f"give --threshold T (a margin in log-likelihood per frame, e.g. 1.0)")
+        raise ConfigError(
+            f"{model_path}: the model has no stored open-set threshold (it is calibrated when a MAP "
+            f"model of at least 3 classes is trained from features in memory, or enrolled into); "
+            f"give --threshold T (a margin in log-likelihood per frame, e.g. 1.0)"
+        )
     return float(thr)
 
 
-def open_set_report(truth: Sequence[str], S: np.ndarray, labels: Sequence[str], threshold: float) -> Dict[str, object]:
+def open_set_report(truth: Sequence[str], S: np.ndarray, labels: Sequence[str], threshold: float) -> dict[str, object]:
     """Open-set figures of utterances with true labels ``truth`` and per-frame scores ``S``:
     enrolled probes correct (right label, not ``unknown``), strangers labelled ``unknown``."""
     pred, score = open_set_predict(S, labels, threshold)
@@ -470,25 +546,38 @@ def open_set_report(truth: Sequence[str], S: np.ndarray, labels: Sequence[str], 
     pred, truth = np.array(pred), np.array(truth)
     n_known, n_str = int(known.sum()), int((~known).sum())
     closed = [labels[i] for i in np.asarray(S).argmax(1)]
-    return {"threshold": float(threshold), "n_enrolled_probes": n_known, "n_stranger_probes": n_str,
-            "enrolled_correct": float(np.mean(pred[known] == truth[known])) if n_known else None,
-            "enrolled_rejected": float(np.mean(pred[known] == UNKNOWN)) if n_known else None,
-            "closed_set_accuracy": float(np.mean(np.array(closed)[known] == truth[known])) if n_known else None,
-            "strangers_unknown": float(np.mean(pred[~known] == UNKNOWN)) if n_str else None,
-            "stranger_labels": sorted(set(truth[~known].tolist()))}
+    return {
+        "threshold": float(threshold),
+        "n_enrolled_probes": n_known,
+        "n_stranger_probes": n_str,
+        "enrolled_correct": float(np.mean(pred[known] == truth[known])) if n_known else None,
+        "enrolled_rejected": float(np.mean(pred[known] == UNKNOWN)) if n_known else None,
+        "closed_set_accuracy": float(np.mean(np.array(closed)[known] == truth[known])) if n_known else None,
+        "strangers_unknown": float(np.mean(pred[~known] == UNKNOWN)) if n_str else None,
+        "stranger_labels": sorted(set(truth[~known].tolist())),
+    }
 
 
-def format_open_set(rep: Dict[str, object]) -> str:
+def format_open_set(rep: dict[str, object]) -> str:
     def pct(v):
         return "-" if v is None else f"{100 * v:.2f} %"
-    return (f"open set (threshold {rep['threshold']:.3f}): {rep['n_enrolled_probes']} probes of enrolled classes, "
-            f"{pct(rep['enrolled_correct'])} correct ({pct(rep['enrolled_rejected'])} said unknown; closed-set "
-            f"accuracy {pct(rep['closed_set_accuracy'])}); {rep['n_stranger_probes']} probes of "
-            f"{len(rep['stranger_labels'])} classes not in the model, {pct(rep['strangers_unknown'])} said unknown")
+
+    return (
+        f"open set (threshold {rep['threshold']:.3f}): {rep['n_enrolled_probes']} probes of enrolled classes, "
+        f"{pct(rep['enrolled_correct'])} correct ({pct(rep['enrolled_rejected'])} said unknown; closed-set "
+        f"accuracy {pct(rep['closed_set_accuracy'])}); {rep['n_stranger_probes']} probes of "
+        f"{len(rep['stranger_labels'])} classes not in the model, {pct(rep['strangers_unknown'])} said unknown"
+    )
 
 
-def verify_norms(clf, totals: np.ndarray, frames: np.ndarray, feats: Sequence[np.ndarray], cohort: Optional[Cohort],
-                 norm: Optional[str]) -> Tuple[str, Dict[str, np.ndarray]]:
+def verify_norms(
+    clf,
+    totals: np.ndarray,
+    frames: np.ndarray,
+    feats: Sequence[np.ndarray],
+    cohort: Optional[Cohort],
+    norm: Optional[str],
+) -> tuple[str, dict[str, np.ndarray]]:
     """``verify --norm``: ``(norm used, {norm: totals})`` for every norm the cohort allows; the
     normalised per-frame scores come back multiplied by ``frames`` so that they stand in for
     :meth:`~speechgmm.classifier.GMMClassifier.score_utterances` totals."""
@@ -507,7 +596,9 @@ def resolve_norm(clf, cohort: Optional[Cohort], norm: Optional[str]) -> str:
     if norm != "none" and getattr(clf, "method_", "em") != "map":
         raise ConfigError(f"--norm {norm} needs a MAP model (with a UBM); this is an EM model: use --norm none")
     if norm != "none" and cohort is None:
-        raise ConfigError(f"--norm {norm} needs a cohort: give --cohort MANIFEST (other speakers, with a 'speaker' "
-                          f"column), or train the model with --ubm from 'speechgmm train-ubm' on a manifest with a "
-                          f"'speaker' column")
+        raise ConfigError(
+            f"--norm {norm} needs a cohort: give --cohort MANIFEST (other speakers, with a 'speaker' "
+            f"column), or train the model with --ubm from 'speechgmm train-ubm' on a manifest with a "
+            f"'speaker' column"
+        )
     return norm

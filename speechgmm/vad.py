@@ -40,11 +40,11 @@ Examples
 >>> m.shape, bool(m[:90].any()), bool(m[140:160].all()), bool(m[-90:].any())
 ((298,), False, True, False)
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Optional
 
 import numpy as np
 
@@ -193,7 +193,7 @@ def frame_levels(frames: np.ndarray, sr: int, fmin: float = 60.0, fmax: float = 
         return level, np.zeros(n, dtype=np.float32)
     nfft = _fft_size(w + hi)
     spec = np.fft.rfft(p, n=nfft, axis=1)
-    r = np.fft.irfft(spec.real ** 2 + spec.imag ** 2, n=nfft, axis=1)[:, : hi + 1]
+    r = np.fft.irfft(spec.real**2 + spec.imag**2, n=nfft, axis=1)[:, : hi + 1]
     lags = np.arange(lo, hi + 1)
     # unbiased normalisation by the overlap, relative to the zero-lag energy
     rn = r[:, lo:] * (w / (w - lags))[None, :] / np.maximum(r[:, :1], _TINY)
@@ -242,13 +242,13 @@ class SpeechDetector:
         self.win = int(round(self.sr * cfg.frame_length_ms / 1000.0))
         self.hop = int(round(self.sr * cfg.frame_shift_ms / 1000.0))
         self.n_floor = max(1, cfg.frames(cfg.floor_window_s * 1000.0))
-        self._tail = np.zeros(0, dtype=np.float32)     # samples not yet consumed by a frame start
-        self._hist = np.zeros(0, dtype=np.float32)     # smoothed levels of the last n_floor frames
-        self._last = np.zeros(0, dtype=np.float32)     # last 2 raw levels (for smoothing)
-        self._open = None                               # run open at the end of the last block:
+        self._tail = np.zeros(0, dtype=np.float32)  # samples not yet consumed by a frame start
+        self._hist = np.zeros(0, dtype=np.float32)  # smoothed levels of the last n_floor frames
+        self._last = np.zeros(0, dtype=np.float32)  # last 2 raw levels (for smoothing)
+        self._open = None  # run open at the end of the last block:
         # dict(qualified=bool, voiced=int, peak_above=float)
-        self._hang = 0                                  # hangover frames still owed to the next block
-        self._gap = None                                # frames since the last kept frame (None: none yet)
+        self._hang = 0  # hangover frames still owed to the next block
+        self._gap = None  # frames since the last kept frame (None: none yet)
         self.frames_seen = 0
 
     # ------------------------------------------------------------------------------------
@@ -275,11 +275,11 @@ class SpeechDetector:
             # start of the stream: look ahead over the first window
             hist = np.full(W - 1, float(smooth[:W].min()), dtype=np.float32)
         else:
-            hist = self._hist[len(self._hist) - (W - 1):] if W > 1 else self._hist[:0]
+            hist = self._hist[len(self._hist) - (W - 1) :] if W > 1 else self._hist[:0]
         ext = np.concatenate([hist, smooth])
         win = _frames(ext, W, 1) if W > 1 else ext[:, None]
         lo, hi = win.min(axis=1), win.max(axis=1)
-        self._hist = ext[len(ext) - (W - 1):].copy() if W > 1 else ext[:0].copy()
+        self._hist = ext[len(ext) - (W - 1) :].copy() if W > 1 else ext[:0].copy()
         # a stretch without pauses (an end-pointed file) has no floor to measure: where the
         # level moves as speech does (range >= modulation_db) the floor is kept at least
         # floor_below_peak_db under the loudest frame; steady noise or hum (small range) keeps
@@ -312,8 +312,8 @@ class SpeechDetector:
             idx = np.flatnonzero(strong & ((np.arange(n) + self.frames_seen - n) % 2 == 0))
             hv = np.zeros(len(idx), dtype=bool)
             for a in range(0, len(idx), 4096):
-                sel = idx[a:a + 4096]
-                hv[a:a + len(sel)] = frame_levels(F[sel], self.sr, cfg.fmin, cfg.fmax)[1] >= cfg.voicing
+                sel = idx[a : a + 4096]
+                hv[a : a + len(sel)] = frame_levels(F[sel], self.sr, cfg.fmin, cfg.fmax)[1] >= cfg.voicing
             # a tested frame counts as voiced only when the next tested frame, 2 frames later, is
             # voiced too: speech is voiced for tens of ms at a stretch, noise reaches the
             # threshold in isolated frames
@@ -341,7 +341,9 @@ class SpeechDetector:
             gs, ge = starts[good], ends[good]
             for i in np.flatnonzero(cand):
                 k = np.searchsorted(gs, starts[i])
-                left = starts[i] - ge[k - 1] if k > 0 else (starts[i] + self._gap if self._gap is not None else near + 1)
+                left = (
+                    starts[i] - ge[k - 1] if k > 0 else (starts[i] + self._gap if self._gap is not None else near + 1)
+                )
                 right = gs[k] - ends[i] if k < len(gs) else near + 1
                 if min(left, right) <= near:
                     good[i] = True
@@ -360,7 +362,7 @@ class SpeechDetector:
         for j in range(len(ks)):
             if j:
                 if ks[j] - ke[j - 1] <= gap_max:
-                    kept[ke[j - 1]:ks[j]] = True
+                    kept[ke[j - 1] : ks[j]] = True
             elif self._gap is not None and self._gap + ks[0] <= gap_max:
                 kept[: ks[0]] = True
         # hangover on both sides, and what is owed from the last block
@@ -369,8 +371,8 @@ class SpeechDetector:
         if h:
             ks, ke = _runs(kept)
             for s, e in zip(ks, ke):
-                out[max(0, s - h):s] = True
-                out[e:min(n, e + h)] = True
+                out[max(0, s - h) : s] = True
+                out[e : min(n, e + h)] = True
             if self._hang:
                 out[: min(n, self._hang)] = True
         # carry state
@@ -425,8 +427,9 @@ MIN_SPEECH_SECONDS = 0.2
 
 def short_speech_message(path, seconds: float) -> str:
     """The per-file message for too little speech to classify."""
-    return (f"{path}: only {seconds:.2f} s of speech detected; at least {MIN_SPEECH_SECONDS:g} s is needed "
-            "to classify it")
+    return (
+        f"{path}: only {seconds:.2f} s of speech detected; at least {MIN_SPEECH_SECONDS:g} s is needed to classify it"
+    )
 
 
 def speech_seconds(mask: np.ndarray, config=None) -> float:

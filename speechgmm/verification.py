@@ -15,11 +15,13 @@ form can hold paths with spaces or separators; quote such a field as in any CSV:
     label,path,target
     alice,"recordings/take 2, final.wav",target
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -51,7 +53,7 @@ def _is_table(first_line: str) -> bool:
     return any(set(TRIAL_COLUMNS) <= set(_split(first_line, sep)) for sep in SEPARATORS)
 
 
-def _read_trial_table(path: Path, base: Path) -> List[Trial]:
+def _read_trial_table(path: Path, base: Path) -> list[Trial]:
     from speechgmm.manifest import read_rows
 
     header, rows = read_rows(path, required="path", what="trials table")
@@ -67,20 +69,22 @@ def _join(base: Path, f: str) -> Path:
     return p if p.is_absolute() else base / p
 
 
-def _read_trial_lines(path: Path, base: Path, lines: List[str]) -> List[Trial]:
+def _read_trial_lines(path: Path, base: Path, lines: list[str]) -> list[Trial]:
     trials = []
     for n, line in enumerate(lines, 1):
         parts = line.replace(",", " ").split()
         if not parts or parts[0].startswith("#"):
             continue
         if len(parts) != 3:
-            raise ManifestError(f"{path}:{n}: expected '<label> <file> target|nontarget', got {line.strip()!r} "
-                                "(paths with spaces or commas need a CSV table with a header: label,path,target)")
+            raise ManifestError(
+                f"{path}:{n}: expected '<label> <file> target|nontarget', got {line.strip()!r} "
+                "(paths with spaces or commas need a CSV table with a header: label,path,target)"
+            )
         trials.append(Trial(parts[0], _join(base, parts[1]), _trial_key(path, n, parts[2])))
     return trials
 
 
-def read_trials(path: os.PathLike | str, root: os.PathLike | str | None = None) -> List[Trial]:
+def read_trials(path: os.PathLike | str, root: os.PathLike | str | None = None) -> list[Trial]:
     """Trials of a trial list (either form of the module docstring).
 
     Relative paths resolve against ``root``, else the trials file's folder.  ManifestError
@@ -105,8 +109,10 @@ def check_trials(trials: Sequence[Trial], labels: Sequence[str], source) -> None
 
     unknown = sorted({t.label for t in trials} - set(labels))
     if unknown:
-        raise ManifestError(f"{source}: {len(unknown)} label(s) not in the model: {_some(unknown)} "
-                            f"(the model has: {_some(sorted(labels))})")
+        raise ManifestError(
+            f"{source}: {len(unknown)} label(s) not in the model: {_some(unknown)} "
+            f"(the model has: {_some(sorted(labels))})"
+        )
     missing = sorted({str(t.path) for t in trials if not Path(t.path).is_file()})
     if missing:
         raise ManifestError(f"{source}: {len(missing)} audio file(s) not found: {_some(missing)}")
@@ -149,6 +155,7 @@ def verification_scores(clf, totals: np.ndarray, frames: np.ndarray, trials: Seq
     others = rows.copy()
     others[np.arange(len(trials)), cols] = -np.inf
     return own - others.max(axis=1)
+
 
 #: NIST SRE 2008 operating point used for minDCF
 P_TARGET, C_MISS, C_FA = 0.01, 10.0, 1.0
@@ -201,10 +208,16 @@ def min_dcf(target, nontarget, p_target: float = P_TARGET, c_miss: float = C_MIS
     return float(dcf.min() / min(c_miss * p_target, c_fa * (1 - p_target)))
 
 
-def verification_report(target, nontarget) -> Dict[str, float]:
-    return {"eer": eer(target, nontarget), "min_dcf": min_dcf(target, nontarget),
-            "n_target": int(np.size(target)), "n_nontarget": int(np.size(nontarget)),
-            "dcf_p_target": P_TARGET, "dcf_c_miss": C_MISS, "dcf_c_fa": C_FA}
+def verification_report(target, nontarget) -> dict[str, float]:
+    return {
+        "eer": eer(target, nontarget),
+        "min_dcf": min_dcf(target, nontarget),
+        "n_target": int(np.size(target)),
+        "n_nontarget": int(np.size(nontarget)),
+        "dcf_p_target": P_TARGET,
+        "dcf_c_miss": C_MISS,
+        "dcf_c_fa": C_FA,
+    }
 
 
 def plot_det(target, nontarget, path: os.PathLike | str, label: str = "", title: str = "DET curve") -> None:

@@ -1,4 +1,5 @@
 """Helpers shared by test modules (imported as ``from _helpers import ROOT, run_cli``; fixtures live in conftest)."""
+
 from __future__ import annotations
 
 import os

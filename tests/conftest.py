@@ -5,6 +5,7 @@ looked up in ``$SPEECHGMM_CORPORA`` (default ``../shared/corpora``).  In CI
 (``CI`` set) a missing corpus is a failure; elsewhere those tests are skipped
 with the reason.  Plain helpers (``ROOT``, ``run_cli``) are in ``_helpers.py``.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,7 @@ import pytest
 
 from speechgmm._util import default_corpora
 
-# ROOT is re-exported only until every test module imports it from _helpers (helpers working in parallel)
-from _helpers import ROOT, run_cli  # noqa: F401
+from _helpers import run_cli
 
 
 def _corpus_dir() -> Path:

@@ -1,4 +1,5 @@
 """Audio loading: accepted formats and every rejection path."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Augmented copies for multi-condition training: deterministic, at the stated SNR / RT60."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -56,14 +57,14 @@ def test_pink_noise_has_more_power_at_low_frequencies():
         p = np.abs(np.fft.rfft(x)) ** 2
         ratio = p[100:1000].mean() / p[10000:20000].mean()
         assert lo_over_hi[0] < ratio < lo_over_hi[1], (exponent, ratio)
-        assert np.isclose(np.sqrt(np.mean(x ** 2)), 1.0)
+        assert np.isclose(np.sqrt(np.mean(x**2)), 1.0)
 
 
 def test_room_impulse_response_decays_60_db_in_rt60():
     rt60 = 0.4
     ir = room_impulse_response(8000, rt60, np.random.default_rng(0))
     assert len(ir) == int(rt60 * 8000)
-    assert np.isclose(np.sum(ir ** 2), 1.0)
+    assert np.isclose(np.sum(ir**2), 1.0)
     e = ir[1:] ** 2  # the diffuse tail
     first, last = e[:400].mean(), e[-400:].mean()
     assert 45 < 10 * np.log10(first / last) < 65

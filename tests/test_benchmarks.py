@@ -2,6 +2,7 @@
 
 Speed is not asserted here (the machine is shared); the README quotes full runs.
 """
+
 from __future__ import annotations
 
 import subprocess

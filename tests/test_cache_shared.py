@@ -1,4 +1,5 @@
 """--cache: runs sharing a folder take turns and reuse a valid archive (issue 13)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -17,9 +18,31 @@ def small_manifest(tmp_path, every=25):
 
 
 def train(corpus, man, out, cache, *extra):
-    return subprocess.Popen([sys.executable, "-m", "speechgmm", "train", str(man), "--root", str(corpus),
-                             "--label-column", "gender", "-o", str(out), "--cache", str(cache), "-k", "4",
-                             "--iterations", "3", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "speechgmm",
+            "train",
+            str(man),
+            "--root",
+            str(corpus),
+            "--label-column",
+            "gender",
+            "-o",
+            str(out),
+            "--cache",
+            str(cache),
+            "-k",
+            "4",
+            "--iterations",
+            "3",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def arrays(path):

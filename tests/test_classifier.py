@@ -1,4 +1,5 @@
 """GMMClassifier: stacked scoring equals per-model scoring, posteriors, training checks, real digits."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """The command line end to end, on real corpus files, including every bad-input path."""
+
 from __future__ import annotations
 
 import csv
@@ -49,11 +50,28 @@ def small(corpus, tmp_path_factory):
         w.writeheader()
         w.writerows(dict(r, path=str(corpus / r["path"])) for r in test_rows)
     model = d / "gender.npz"
-    r = run_cli("train", d / "train.csv", "-o", model, "--label-column", "gender", "--components", "4",
-                "--iterations", "5", "--jobs", "2")
+    r = run_cli(
+        "train",
+        d / "train.csv",
+        "-o",
+        model,
+        "--label-column",
+        "gender",
+        "--components",
+        "4",
+        "--iterations",
+        "5",
+        "--jobs",
+        "2",
+    )
     assert r.returncode == 0, r.stderr
-    return {"dir": d, "train": d / "train.csv", "test": d / "test.csv", "model": model,
-            "wavs": [corpus / r["path"] for r in test_rows[:3]]}
+    return {
+        "dir": d,
+        "train": d / "train.csv",
+        "test": d / "test.csv",
+        "model": model,
+        "wavs": [corpus / r["path"] for r in test_rows[:3]],
+    }
 
 
 def test_help_for_every_command():
@@ -150,9 +168,17 @@ def test_classify_bad_audio(small, tmp_path, case):
     assert json.loads(r.stdout.strip())["path"] == str(small["wavs"][0])
 
 
-@pytest.mark.parametrize("case, says", [("missing", "no such model file"), ("corrupt", "model.npz"),
-                                         ("foreign", "not a speechgmm model file"), ("text", "not an .npz archive"),
-                                         ("empty", "empty file"), ("npy", "not a speechgmm model file")])
+@pytest.mark.parametrize(
+    "case, says",
+    [
+        ("missing", "no such model file"),
+        ("corrupt", "model.npz"),
+        ("foreign", "not a speechgmm model file"),
+        ("text", "not an .npz archive"),
+        ("empty", "empty file"),
+        ("npy", "not a speechgmm model file"),
+    ],
+)
 def test_bad_model_file(small, tmp_path, case, says):
     p = tmp_path / "model.npz"
     if case == "corrupt":
@@ -190,8 +216,21 @@ def test_train_bad_manifests(small, tmp_path):
     one_line_error(run_cli("train", m2, "-o", out / "m.npz"), "not found", "not/there.wav")
     one_line_error(run_cli("train", tmp_path / "absent.csv", "-o", out / "m.npz"), "absent.csv")
     # a class with too little data for K components (EM; --method auto would choose MAP)
-    one_line_error(run_cli("train", small["train"], "-o", out / "m.npz", "--label-column", "gender",
-                           "--components", "5000", "--method", "em"), "too few for 5000 components")
+    one_line_error(
+        run_cli(
+            "train",
+            small["train"],
+            "-o",
+            out / "m.npz",
+            "--label-column",
+            "gender",
+            "--components",
+            "5000",
+            "--method",
+            "em",
+        ),
+        "too few for 5000 components",
+    )
     _assert_nothing_written(out, "m.npz")
 
 
@@ -211,8 +250,9 @@ def test_train_bad_audio_in_manifest_leaves_no_model(small, tmp_path):
 def test_train_does_not_overwrite_model_on_failure(small, tmp_path):
     target = tmp_path / "keep.npz"
     target.write_bytes(small["model"].read_bytes())
-    r = run_cli("train", small["train"], "-o", target, "--label-column", "gender", "--components", "5000",
-                "--method", "em")
+    r = run_cli(
+        "train", small["train"], "-o", target, "--label-column", "gender", "--components", "5000", "--method", "em"
+    )
     assert r.returncode != 0
     assert target.read_bytes() == small["model"].read_bytes()
 
@@ -231,8 +271,14 @@ def test_ubm_map_and_verify(small, tmp_path):
     rows = list(csv.DictReader(open(small["test"])))
     trials = tmp_path / "trials.txt"
     speakers = sorted({r["speaker"] for r in rows})
-    trials.write_text("".join(f"{s} {r['path']} {'target' if s == r['speaker'] else 'nontarget'}\n"
-                              for r in rows if r["take"] == "B" for s in speakers))
+    trials.write_text(
+        "".join(
+            f"{s} {r['path']} {'target' if s == r['speaker'] else 'nontarget'}\n"
+            for r in rows
+            if r["take"] == "B"
+            for s in speakers
+        )
+    )
     det, scores = tmp_path / "det.png", tmp_path / "scores.txt"
     r = run_cli("verify", "--model", spk, "--trials", trials, "--json", "--det", det, "-o", scores)
     assert r.returncode == 0, r.stderr
@@ -264,13 +310,24 @@ def test_bad_arguments_exit_nonzero():
 def test_train_with_feature_cache(small, tmp_path):
     cache = tmp_path / "cache"
     out = tmp_path / "cached.npz"
-    r = run_cli("train", small["train"], "-o", out, "--label-column", "gender", "--components", "4",
-                "--iterations", "5", "--cache", cache)
+    r = run_cli(
+        "train",
+        small["train"],
+        "-o",
+        out,
+        "--label-column",
+        "gender",
+        "--components",
+        "4",
+        "--iterations",
+        "5",
+        "--cache",
+        cache,
+    )
     assert r.returncode == 0, r.stderr
     (scp,) = cache.glob("features-*.scp")  # one archive, named by what it holds
     assert scp.with_suffix(".ark").is_file()
-    assert len(scp.read_text().splitlines()) == \
-        len(open(small["train"]).read().splitlines()) - 1
+    assert len(scp.read_text().splitlines()) == len(open(small["train"]).read().splitlines()) - 1
     rep = json.loads(run_cli("evaluate", small["test"], "--model", out, "--json").stdout.splitlines()[-1])
     ref = json.loads(run_cli("evaluate", small["test"], "--model", small["model"], "--json").stdout.splitlines()[-1])
     assert abs(rep["accuracy"] - ref["accuracy"]) <= 0.1
@@ -282,13 +339,15 @@ def test_classify_path_imports_no_heavy_module():
     import subprocess
     import sys
 
-    code = ("import sys, runpy; sys.argv = ['speechgmm', 'classify', 'examples/male_AH_1A.wav']\n"
-            "try:\n    runpy.run_module('speechgmm', run_name='__main__')\nexcept SystemExit as e:\n"
-            "    assert not e.code, e.code\n"
-            "heavy = [m for m in sys.modules"
-            " if m.split('.')[0] in ('librosa', 'numba', 'matplotlib', 'sklearn', 'dask')"
-            " or m in ('scipy.fft', 'scipy.special', 'scipy.stats', 'scipy.cluster')]\n"
-            "print('HEAVY', heavy)")
+    code = (
+        "import sys, runpy; sys.argv = ['speechgmm', 'classify', 'examples/male_AH_1A.wav']\n"
+        "try:\n    runpy.run_module('speechgmm', run_name='__main__')\nexcept SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "heavy = [m for m in sys.modules"
+        " if m.split('.')[0] in ('librosa', 'numba', 'matplotlib', 'sklearn', 'dask')"
+        " or m in ('scipy.fft', 'scipy.special', 'scipy.stats', 'scipy.cluster')]\n"
+        "print('HEAVY', heavy)"
+    )
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "male" in r.stdout, r.stdout

@@ -1,4 +1,5 @@
 """`speechgmm features`: manifests / wav.scp in, Kaldi ark + scp out, bad files reported."""
+
 from __future__ import annotations
 
 import shutil
@@ -209,8 +210,11 @@ def test_segments_data_dir_on_dask_and_with_cache(gmm_dir, tmp_path, cli):
     pytest.importorskip("dask.distributed")
     d, _ = _segments_data_dir(gmm_dir, tmp_path)
     base = ("train", d, "-k", "2", "--iterations", "3")
-    for extra, name in (((), "mem"), (("--cache", tmp_path / "cache"), "cache"),
-                        (("--dask", "local", "--dask-workers", "1"), "dask")):
+    for extra, name in (
+        ((), "mem"),
+        (("--cache", tmp_path / "cache"), "cache"),
+        (("--dask", "local", "--dask-workers", "1"), "dask"),
+    ):
         r = cli(*base, "-o", tmp_path / f"{name}.npz", *extra)
         assert r.returncode == 0, (name, r.stderr)
     mem = _arrays(tmp_path / "mem.npz")

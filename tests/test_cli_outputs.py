@@ -1,4 +1,5 @@
 """Output paths checked before any work (issue 13, items 5 and 6) and help texts (item 11), in-process."""
+
 from __future__ import annotations
 
 import csv
@@ -13,16 +14,21 @@ from _helpers import ROOT
 
 @pytest.fixture(scope="module")
 def small(corpus, tmp_path_factory):
-    rows = [r for r in csv.DictReader(open(ROOT / "data_manifest/asr_course/train.csv"))
-            if r["speaker"] in ("AE", "AC") and r["take"] == "A"]
+    rows = [
+        r
+        for r in csv.DictReader(open(ROOT / "data_manifest/asr_course/train.csv"))
+        if r["speaker"] in ("AE", "AC") and r["take"] == "A"
+    ]
     d = tmp_path_factory.mktemp("outputs")
     with open(d / "m.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(dict(r, path=str(corpus / r["path"])) for r in rows)
     model = d / "model.npz"
-    assert main(["train", str(d / "m.csv"), "-o", str(model), "--label-column", "gender", "-k", "2",
-                 "--iterations", "2"]) == 0
+    assert (
+        main(["train", str(d / "m.csv"), "-o", str(model), "--label-column", "gender", "-k", "2", "--iterations", "2"])
+        == 0
+    )
     return d / "m.csv", model
 
 
@@ -87,8 +93,25 @@ def test_classify_header_names_llr_for_map_models(small, corpus, tmp_path, capsy
     assert main(["classify", wav, "-m", str(model)]) == 0
     assert "(mean log-likelihood per frame)" in capsys.readouterr().out
     spk = tmp_path / "map.npz"
-    assert main(["train", str(man), "-o", str(spk), "--label-column", "gender", "--method", "map",
-                 "--ubm-components", "4", "--iterations", "2"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(man),
+                "-o",
+                str(spk),
+                "--label-column",
+                "gender",
+                "--method",
+                "map",
+                "--ubm-components",
+                "4",
+                "--iterations",
+                "2",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["classify", wav, "-m", str(spk)]) == 0
     assert "(mean log-likelihood ratio against the UBM per frame)" in capsys.readouterr().out

@@ -1,4 +1,5 @@
 """The committed corpus manifests are exactly what the script regenerates, and complete."""
+
 from __future__ import annotations
 
 import csv
@@ -12,8 +13,11 @@ POOL = ("librispeech_sample", "speechocean762_sample", "asterisk_prompts")
 
 
 def test_regeneration_gives_committed_files(corpus, tmp_path):
-    r = subprocess.run([sys.executable, ROOT / "data_manifest" / "make_manifests.py", "--corpus", corpus.parent,
-                        "--out", tmp_path], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, ROOT / "data_manifest" / "make_manifests.py", "--corpus", corpus.parent, "--out", tmp_path],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     for name in ("course_train.csv", "course_test.csv", "train.csv", "test.csv"):
         assert (tmp_path / "asr_course" / name).read_text() == (MAN / name).read_text(), name
@@ -57,8 +61,11 @@ def test_counts_and_paths_exist(corpus):
 
 
 def test_missing_corpus_is_a_clear_error(tmp_path):
-    r = subprocess.run([sys.executable, ROOT / "data_manifest" / "make_manifests.py", "--corpus", tmp_path,
-                        "--out", tmp_path / "o"], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, ROOT / "data_manifest" / "make_manifests.py", "--corpus", tmp_path, "--out", tmp_path / "o"],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2
     assert "corpus not found" in r.stderr
     assert "Traceback" not in r.stderr

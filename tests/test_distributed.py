@@ -1,4 +1,5 @@
 """Dask: distributed training equals local training; the core never imports dask."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,10 @@ pytest.importorskip("dask.distributed")
 
 
 def test_core_does_not_import_dask():
-    code = ("import sys, speechgmm.gmm, speechgmm.classifier, speechgmm.cli, speechgmm.pipeline, speechgmm.features; "
-            "speechgmm.cli.build_parser(); print(any(m == 'dask' or m.startswith('dask.') for m in sys.modules))")
+    code = (
+        "import sys, speechgmm.gmm, speechgmm.classifier, speechgmm.cli, speechgmm.pipeline, speechgmm.features; "
+        "speechgmm.cli.build_parser(); print(any(m == 'dask' or m.startswith('dask.') for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
@@ -38,8 +41,9 @@ def paths_labels(corpus):
     return [corpus / r["path"] for r in rows], [r["gender"] for r in rows]
 
 
-@pytest.mark.parametrize("init,dtype,rtol", [("kmeans", np.float32, 1e-5), ("split", np.float32, 1e-5),
-                                             ("kmeans", np.float64, 1e-9)])
+@pytest.mark.parametrize(
+    "init,dtype,rtol", [("kmeans", np.float32, 1e-5), ("split", np.float32, 1e-5), ("kmeans", np.float64, 1e-9)]
+)
 def test_distributed_em_equals_local(client, paths_labels, init, dtype, rtol):
     """Same statistics summed in a different order: float64 agrees to 1e-9, float32 (the default,
     where chunks group frames differently) to ~1e-6."""

@@ -1,4 +1,5 @@
 """MFCC front end: Kaldi match on the course's features, and properties."""
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,7 @@ def _kaldi_deltas_loop(X, window=2):
         half = (len(s) - 1) // 2
         for t in range(T):
             for j, c in enumerate(s):
-                out[t, order * D:(order + 1) * D] += c * X[min(max(t + j - half, 0), T - 1)]
+                out[t, order * D : (order + 1) * D] += c * X[min(max(t + j - half, 0), T - 1)]
     return out
 
 
@@ -97,7 +98,7 @@ def test_use_energy_replaces_c0():
     X = mfcc(y, 8000, cfg)
     frame = y[:200].astype(np.float64) * 32768
     frame -= frame.mean()
-    assert np.isclose(X[0, 0], np.log(np.sum(frame ** 2)), rtol=1e-4)
+    assert np.isclose(X[0, 0], np.log(np.sum(frame**2)), rtol=1e-4)
 
 
 def test_config_round_trips_through_json():
@@ -108,10 +109,25 @@ def test_config_round_trips_through_json():
     assert FeatureConfig.from_dict(json.loads(cfg.to_json())) == cfg
 
 
-@pytest.mark.parametrize("bad", [{"nonsense": 1}, {"n_mfcc": "13"}, {"cmn": 1}, {"n_mfcc": 40}, {"window": "kaiser"},
-                                 {"fmin": 5000.0}, {"delta_order": 3}, {"sr": 0}, {"scale": 0.0}, {"lifter": -1.0},
-                                 {"frame_length_ms": 0.1}, {"frame_shift_ms": float("nan")}, {"n_fft": 64},
-                                 {"vad_threshold_db": -3.0}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"nonsense": 1},
+        {"n_mfcc": "13"},
+        {"cmn": 1},
+        {"n_mfcc": 40},
+        {"window": "kaiser"},
+        {"fmin": 5000.0},
+        {"delta_order": 3},
+        {"sr": 0},
+        {"scale": 0.0},
+        {"lifter": -1.0},
+        {"frame_length_ms": 0.1},
+        {"frame_shift_ms": float("nan")},
+        {"n_fft": 64},
+        {"vad_threshold_db": -3.0},
+    ],
+)
 def test_config_rejects_bad_values(bad):
     """Both ways in: a JSON dict (model headers, --config) and the constructor (one shared checker)."""
     with pytest.raises(ConfigError):
@@ -138,8 +154,11 @@ def test_block_processing_is_exact(monkeypatch):
 
     y = np.random.default_rng(5).standard_normal(8000 * 3).astype(np.float32) * 0.1
     # (white noise is no speech for the presets' detector: the energy VAD masks frames here)
-    for cfg in (FeatureConfig.preset("asr_course"), FeatureConfig.preset("speaker").replace(vad_method="peak"),
-                FeatureConfig(use_energy=True, cmn=False, pitch=True)):
+    for cfg in (
+        FeatureConfig.preset("asr_course"),
+        FeatureConfig.preset("speaker").replace(vad_method="peak"),
+        FeatureConfig(use_energy=True, cmn=False, pitch=True),
+    ):
         whole = mfcc(y, 8000, cfg)
         monkeypatch.setattr(F, "_BLOCK", 7)
         blocked = mfcc(y, 8000, cfg)
@@ -168,11 +187,16 @@ def test_config_rejects_non_finite_everywhere(name, value):
             build({name: value})
 
 
-@pytest.mark.parametrize("bad, msg", [({"cmn": "yes"}, "cmn must be true/false, not 'yes'"),
-                                      ({"window": 3}, "window must be povey or hamming or hann"),
-                                      ({"sr": 8000.5}, "sr must be an integer >= 1000 and <= 384000 Hz"),
-                                      ({"n_mels": True}, "n_mels must be an integer >= 1"),
-                                      ({"preemph": 1.0}, r"preemph must be a finite number >= 0 and < 1, not 1.0")])
+@pytest.mark.parametrize(
+    "bad, msg",
+    [
+        ({"cmn": "yes"}, "cmn must be true/false, not 'yes'"),
+        ({"window": 3}, "window must be povey or hamming or hann"),
+        ({"sr": 8000.5}, "sr must be an integer >= 1000 and <= 384000 Hz"),
+        ({"n_mels": True}, "n_mels must be an integer >= 1"),
+        ({"preemph": 1.0}, r"preemph must be a finite number >= 0 and < 1, not 1.0"),
+    ],
+)
 def test_config_checks_types_in_the_constructor_too(bad, msg):
     """The constructor and from_dict share one checker (the constructor used to accept cmn='yes')."""
     with pytest.raises(ConfigError, match=msg):
@@ -285,7 +309,7 @@ def test_cmn_removes_gain_and_a_fixed_channel(corpus):
     y, sr = load_audio(wav, sr=8000)
     cmn, raw = FeatureConfig.preset("asr_course"), FeatureConfig(cmn=False)  # every frame: no speech detection
     tilt = lfilter([1.0, -0.7], [1.0], y).astype(np.float32)
-    tilt *= np.sqrt(np.mean(y ** 2) / np.mean(tilt ** 2))
+    tilt *= np.sqrt(np.mean(y**2) / np.mean(tilt**2))
     ref = mfcc(y, sr, cmn)
     scale = ref[:, :13].std()
     assert np.abs(mfcc(y * 0.1, sr, cmn) - ref).max() < 1e-2 * scale

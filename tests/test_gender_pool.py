@@ -1,4 +1,5 @@
 """The gender recipe's multi-corpus pool and its leave-one-corpus-out protocol (quick subset)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -6,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT
+from _helpers import ROOT
 
 _spec = importlib.util.spec_from_file_location("gender_pool", ROOT / "recipes" / "gender" / "pool.py")
 pool = importlib.util.module_from_spec(_spec)
@@ -30,9 +31,23 @@ def test_pool_rules(corpus):
 
 
 def test_loco_quick(corpus):
-    r = subprocess.run([sys.executable, ROOT / "recipes" / "gender" / "run.py", "--loco", "--quick", "--jobs", "1",
-                        "--corpus", str(corpus.parent), "--json"], capture_output=True, text=True, cwd=ROOT,
-                       timeout=1800)
+    r = subprocess.run(
+        [
+            sys.executable,
+            ROOT / "recipes" / "gender" / "run.py",
+            "--loco",
+            "--quick",
+            "--jobs",
+            "1",
+            "--corpus",
+            str(corpus.parent),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=1800,
+    )
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout.strip().splitlines()[-1])
     assert set(res["loco"]) == set(CORPORA) == set(res["in_corpus"])

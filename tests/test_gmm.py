@@ -1,4 +1,5 @@
 """DiagGMM: EM properties, statistics algebra, agreement with scikit-learn, robustness."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -151,9 +152,10 @@ def test_log_gaussian_matrices_match_direct_density():
     var = rng.uniform(0.5, 2, (2, 3))
     X = rng.normal(size=(5, 3))
     W, b = log_gaussian_matrices(w, mu, var)
-    got = np.hstack([X, X ** 2]) @ W + b
-    direct = np.log(w) + np.array([[-0.5 * np.sum(np.log(2 * np.pi * var[k]) + (x - mu[k]) ** 2 / var[k])
-                                    for k in range(2)] for x in X])
+    got = np.hstack([X, X**2]) @ W + b
+    direct = np.log(w) + np.array(
+        [[-0.5 * np.sum(np.log(2 * np.pi * var[k]) + (x - mu[k]) ** 2 / var[k]) for k in range(2)] for x in X]
+    )
     assert np.allclose(got, direct)
 
 
@@ -162,10 +164,25 @@ def test_agrees_with_sklearn_from_identical_init(mfcc_frames):
 
     X = np.concatenate(mfcc_frames).astype(np.float64)
     init = DiagGMM(8, max_iter=0, init="kmeans", random_state=3).fit(X)
-    ours = DiagGMM(8, max_iter=25, tol=0, weights_init=init.weights_, means_init=init.means_,
-                   variances_init=init.variances_, var_floor=1e-9).fit(X)
-    sk = GaussianMixture(8, covariance_type="diag", max_iter=25, tol=0, reg_covar=0, weights_init=init.weights_,
-                         means_init=init.means_, precisions_init=1 / init.variances_)
+    ours = DiagGMM(
+        8,
+        max_iter=25,
+        tol=0,
+        weights_init=init.weights_,
+        means_init=init.means_,
+        variances_init=init.variances_,
+        var_floor=1e-9,
+    ).fit(X)
+    sk = GaussianMixture(
+        8,
+        covariance_type="diag",
+        max_iter=25,
+        tol=0,
+        reg_covar=0,
+        weights_init=init.weights_,
+        means_init=init.means_,
+        precisions_init=1 / init.variances_,
+    )
     import warnings
 
     with warnings.catch_warnings():
@@ -193,8 +210,14 @@ def test_split_init_grows_to_non_power_of_two():
 def test_collapsed_component_is_reseeded_not_nan():
     X = blobs(2000, k=2)
     far = np.full((1, 4), 1e4)
-    g = DiagGMM(3, max_iter=5, tol=0, weights_init=[0.5, 0.49, 0.01],
-                means_init=np.vstack([X[:2].copy(), far]), variances_init=np.ones((3, 4))).fit(X)
+    g = DiagGMM(
+        3,
+        max_iter=5,
+        tol=0,
+        weights_init=[0.5, 0.49, 0.01],
+        means_init=np.vstack([X[:2].copy(), far]),
+        variances_init=np.ones((3, 4)),
+    ).fit(X)
     assert g.n_reseeded_ >= 1
     assert np.all(np.isfinite(g.means_))
     assert np.all(g.weights_ > 0)

@@ -1,4 +1,5 @@
 """Kaldi file I/O (speechgmm.kaldi): feature archives and the two-column files of a data dir."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,8 +13,10 @@ from speechgmm.kaldi import ArkFeatures, read_feats, read_text, read_wav_scp, wr
 
 def test_write_feats_round_trip_and_scp_points_at_final_ark(tmp_path):
     rng = np.random.default_rng(6)
-    items = [("u2", rng.standard_normal((7, 39)).astype(np.float32)),
-             ("u1", rng.standard_normal((3, 39)).astype(np.float32))]
+    items = [
+        ("u2", rng.standard_normal((7, 39)).astype(np.float32)),
+        ("u1", rng.standard_normal((3, 39)).astype(np.float32)),
+    ]
     scp = write_feats(tmp_path / "f.ark", items)
     assert scp == tmp_path / "f.scp"
     assert [ln.split()[0] for ln in scp.read_text().splitlines()] == ["u2", "u1"]

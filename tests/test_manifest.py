@@ -1,4 +1,5 @@
 """Manifests: CSV/TSV, Kaldi data dirs, path resolution and every error path."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -57,14 +58,17 @@ def test_course_kaldi_dir(gmm_dir):
     assert sorted(set(man.labels("label"))) == sorted("123456789OZ")
 
 
-@pytest.mark.parametrize("text,match", [
-    ("file,label\na.wav,x\n", "no 'path' column"),
-    ("", "empty manifest"),
-    ("path,label\n", "no rows"),
-    ("path,label\naudio/a.wav,x,extra\n", "3 fields"),
-    ("utt,path,label\nu,audio/a.wav,x\nu,audio/b.wav,y\n", "duplicate utterance ids: u"),
-    ("path,label\naudio/a.wav,x\naudio/nope1.wav,y\naudio/nope2.wav,y\n", "2 audio file.s. not found: .*nope1.wav"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("file,label\na.wav,x\n", "no 'path' column"),
+        ("", "empty manifest"),
+        ("path,label\n", "no rows"),
+        ("path,label\naudio/a.wav,x,extra\n", "3 fields"),
+        ("utt,path,label\nu,audio/a.wav,x\nu,audio/b.wav,y\n", "duplicate utterance ids: u"),
+        ("path,label\naudio/a.wav,x\naudio/nope1.wav,y\naudio/nope2.wav,y\n", "2 audio file.s. not found: .*nope1.wav"),
+    ],
+)
 def test_errors(tmp_path, audio_dir, text, match):
     m = tmp_path / "m.csv"
     m.write_text(text)
@@ -104,12 +108,19 @@ def test_many_missing_files_are_summarised(tmp_path):
 
 # --- separators (issue 13) ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("sep", [",", ";", "\t"])
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".txt"])
 def test_comma_semicolon_and_tab_manifests(tmp_path, audio_dir, sep, suffix):
     m = tmp_path / f"m{suffix}"
-    m.write_text(sep.join(["utt", "path", "label"]) + "\n" + sep.join(["u1", "audio/a.wav", "yes"]) + "\n"
-                 + sep.join(["u2", "audio/b.wav", "no"]) + "\n")
+    m.write_text(
+        sep.join(["utt", "path", "label"])
+        + "\n"
+        + sep.join(["u1", "audio/a.wav", "yes"])
+        + "\n"
+        + sep.join(["u2", "audio/b.wav", "no"])
+        + "\n"
+    )
     man = read_manifest(m)
     assert man.utts == ["u1", "u2"] and man.paths == [audio_dir / "a.wav", audio_dir / "b.wav"]
     assert man.labels("label") == ["yes", "no"]
@@ -138,6 +149,7 @@ def test_ragged_row_names_its_line(tmp_path, audio_dir):
 
 
 # --- Kaldi segments files (issue 11) -------------------------------------------------------
+
 
 @pytest.fixture
 def segments_dir(tmp_path, gmm_dir):
@@ -190,15 +202,18 @@ def test_segment_features_equal_the_original_files(segments_dir):
     assert whole.shape[0] > sum(f.shape[0] for f in feats)
 
 
-@pytest.mark.parametrize("line, match", [
-    ("s1 r1 0.5 0.5", r"segments:2: need 0 <= start < end"),
-    ("s1 r1 0.9 0.2", r"segments:2: need 0 <= start < end"),
-    ("s1 r1 -1 0.2", r"segments:2: need 0 <= start < end"),
-    ("s1 r9 0 0.2", r"segments:2: recording 'r9' is not in wav.scp"),
-    ("s1 r1 0 99", r"segments:2: segment ends at 99 s, beyond the end of .*a.wav \(0.500 s\)"),
-    ("s1 r1 0 x", r"segments:2: start and end must be numbers"),
-    ("s1 r1 0", r"segments:2: expected 'utt-id recording-id start end'"),
-])
+@pytest.mark.parametrize(
+    "line, match",
+    [
+        ("s1 r1 0.5 0.5", r"segments:2: need 0 <= start < end"),
+        ("s1 r1 0.9 0.2", r"segments:2: need 0 <= start < end"),
+        ("s1 r1 -1 0.2", r"segments:2: need 0 <= start < end"),
+        ("s1 r9 0 0.2", r"segments:2: recording 'r9' is not in wav.scp"),
+        ("s1 r1 0 99", r"segments:2: segment ends at 99 s, beyond the end of .*a.wav \(0.500 s\)"),
+        ("s1 r1 0 x", r"segments:2: start and end must be numbers"),
+        ("s1 r1 0", r"segments:2: expected 'utt-id recording-id start end'"),
+    ],
+)
 def test_bad_segments_name_file_and_line(tmp_path, audio_dir, line, match):
     d = tmp_path / "data"
     d.mkdir()

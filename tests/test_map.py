@@ -1,4 +1,5 @@
 """MAP adaptation and top-C scoring."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Model files: round trip, no pickle, atomic writes, damaged and foreign files."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """modelio: one reader and one writer per object, and the header checks of issue 13 (item 11)."""
+
 from __future__ import annotations
 
 import json
@@ -99,13 +100,17 @@ def test_front_end_reader():
 
 # -- issue 13, item 11: bad headers give one-line ModelFileErrors -------------------------------------
 
-@pytest.mark.parametrize("priors,needle", [
-    (["a", "b"], "priors"),                       # not a mapping
-    ({"a": "x", "b": 1, "c": 1}, "prior of 'a'"),  # not a number
-    ({"a": -1.0, "b": 1, "c": 1}, "prior of 'a'"),  # negative
-    ({"a": 0, "b": 0, "c": 0}, "priors must not all be 0"),
-    ({"zz": 1.0}, "priors"),                      # not a label of the model
-])
+
+@pytest.mark.parametrize(
+    "priors,needle",
+    [
+        (["a", "b"], "priors"),  # not a mapping
+        ({"a": "x", "b": 1, "c": 1}, "prior of 'a'"),  # not a number
+        ({"a": -1.0, "b": 1, "c": 1}, "prior of 'a'"),  # negative
+        ({"a": 0, "b": 0, "c": 0}, "priors must not all be 0"),
+        ({"zz": 1.0}, "priors"),  # not a label of the model
+    ],
+)
 def test_bad_priors_are_refused(em_clf, tmp_path, priors, needle):
     p = save_model(tmp_path / "m.npz", em_clf, FeatureConfig())
     bad = _rewrite(p, tmp_path / "bad.npz", lambda h: h.update(priors=priors))

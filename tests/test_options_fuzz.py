@@ -1,5 +1,6 @@
 """Fuzz the numeric options of the commands: nan, inf, negative, 0 and huge values must either
 work or exit 2 with one line naming the option -- before any work starts (issue 13)."""
+
 from __future__ import annotations
 
 import argparse
@@ -39,20 +40,39 @@ def _accepts(convert, text) -> bool:
 
 @pytest.fixture(scope="module")
 def setup(corpus, tmp_path_factory):
-    rows = [r for r in csv.DictReader(open(ROOT / "data_manifest/asr_course/train.csv"))
-            if r["speaker"] in ("AE", "AC") and r["take"] == "A"]
+    rows = [
+        r
+        for r in csv.DictReader(open(ROOT / "data_manifest/asr_course/train.csv"))
+        if r["speaker"] in ("AE", "AC") and r["take"] == "A"
+    ]
     d = tmp_path_factory.mktemp("fuzz")
     with open(d / "m.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(dict(r, path=str(corpus / r["path"])) for r in rows)
     model = d / "model.npz"
-    assert main(["train", str(d / "m.csv"), "-o", str(model), "--label-column", "gender", "-k", "2",
-                 "--iterations", "2"]) == 0
+    assert (
+        main(["train", str(d / "m.csv"), "-o", str(model), "--label-column", "gender", "-k", "2", "--iterations", "2"])
+        == 0
+    )
     wav = str(corpus / rows[0]["path"])
     return {
-        "train": ["train", str(d / "m.csv"), "-o", str(d / "out.npz"), "--label-column", "gender", "--method", "map",
-                  "--ubm-components", "2", "-k", "2", "--iterations", "2"],
+        "train": [
+            "train",
+            str(d / "m.csv"),
+            "-o",
+            str(d / "out.npz"),
+            "--label-column",
+            "gender",
+            "--method",
+            "map",
+            "--ubm-components",
+            "2",
+            "-k",
+            "2",
+            "--iterations",
+            "2",
+        ],
         "train-ubm": ["train-ubm", str(d / "m.csv"), "-o", str(d / "out.npz"), "-k", "2", "--iterations", "1"],
         "evaluate": ["evaluate", str(d / "m.csv"), "-m", str(model), "--json"],
         "classify": ["classify", wav, "-m", str(model), "--json"],
@@ -67,8 +87,15 @@ def _run(argv):
 
 
 def test_the_fuzzer_finds_the_numeric_options():
-    assert set(numeric_flags("train")) == {"--components", "--iterations", "--seed", "--jobs", "--ubm-components",
-                                           "--relevance-factor", "--dask-workers"}
+    assert set(numeric_flags("train")) == {
+        "--components",
+        "--iterations",
+        "--seed",
+        "--jobs",
+        "--ubm-components",
+        "--relevance-factor",
+        "--dask-workers",
+    }
     assert set(numeric_flags("classify")) == {"--jobs", "--dask-workers", "--threshold"}
 
 

@@ -1,6 +1,7 @@
 """Fuzz the numeric options of the commands that tests/test_options_fuzz.py does not cover
 (features, verify, info, segment, enroll), and check that every command of the CLI is fuzzed by one of the
 two files (issue 13: nan, inf, negative, 0 and huge values exit 2 with one line, or work)."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,12 +24,19 @@ def argvs(tmp_path_factory):
     new = d / "new.csv"  # one new class to enrol
     new.write_text(f"path,gender\n{ROOT / 'examples' / 'wideband_16k.wav'},newcomer\n")
     trials = d / "trials.txt"
-    trials.write_text("".join(f"{g} {p} {'target' if p.name.startswith(g) else 'nontarget'}\n"
-                              for p in EXAMPLES for g in ("female", "male")))
+    trials.write_text(
+        "".join(
+            f"{g} {p} {'target' if p.name.startswith(g) else 'nontarget'}\n"
+            for p in EXAMPLES
+            for g in ("female", "male")
+        )
+    )
     return {
         "features": (["features", str(man), "-o", str(d / "out.ark")], d / "out.scp"),
-        "verify": (["verify", "--model", str(GENDER), "--trials", str(trials), "-o", str(d / "scores.txt")],
-                   d / "scores.txt"),
+        "verify": (
+            ["verify", "--model", str(GENDER), "--trials", str(trials), "-o", str(d / "scores.txt")],
+            d / "scores.txt",
+        ),
         "info": (["info", str(GENDER)], None),
         "segment": (["segment", str(EXAMPLES[0]), "--rttm", str(d / "out.rttm")], d / "out.rttm"),
         "enroll": (["enroll", str(map_model(d, man)), str(new), "-o", str(d / "enrolled.npz")], d / "enrolled.npz"),
@@ -38,8 +46,27 @@ def argvs(tmp_path_factory):
 def map_model(d, man):
     """A small MAP classifier (what enroll takes), trained on the examples."""
     out = d / "map.npz"
-    assert _run(["train", str(man), "-o", str(out), "--label-column", "gender", "--method", "map",
-                 "--ubm-components", "2", "-k", "2", "--iterations", "1"]) == 0
+    assert (
+        _run(
+            [
+                "train",
+                str(man),
+                "-o",
+                str(out),
+                "--label-column",
+                "gender",
+                "--method",
+                "map",
+                "--ubm-components",
+                "2",
+                "-k",
+                "2",
+                "--iterations",
+                "1",
+            ]
+        )
+        == 0
+    )
     return out
 
 

@@ -1,4 +1,5 @@
 """In-process tests of the training pipeline and its options (no subprocesses)."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,11 @@ from _helpers import ROOT
 @pytest.fixture(scope="module")
 def manifest(corpus, tmp_path_factory):
     """Real recordings of four speakers (two per gender), all digits, take A."""
-    rows = [r for r in csv.DictReader(open(ROOT / "data_manifest/asr_course/train.csv"))
-            if r["speaker"] in ("AE", "AC", "AJ", "AG") and r["take"] == "A"]
+    rows = [
+        r
+        for r in csv.DictReader(open(ROOT / "data_manifest/asr_course/train.csv"))
+        if r["speaker"] in ("AE", "AC", "AJ", "AG") and r["take"] == "A"
+    ]
     d = tmp_path_factory.mktemp("pipeline")
     with open(d / "m.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -54,16 +58,26 @@ def test_train_in_process_returns_a_summary(manifest, tmp_path):
     assert s.files == 44 and sum(s.frames.values()) > 1000 and s.output == str(tmp_path / "m.npz")
     mf = load_model(tmp_path / "m.npz")
     assert "per-class EM" in mf.header["training"].pop("method_reason")  # --method auto chose EM
-    assert mf.header["training"] == {"method": "em", "components": 4, "iterations": 4, "init": "kmeans", "seed": 0,
-                                     "relevance_factor": RELEVANCE_FACTOR, "adapt": "m", "ubm": None, "augment": []}
+    assert mf.header["training"] == {
+        "method": "em",
+        "components": 4,
+        "iterations": 4,
+        "init": "kmeans",
+        "seed": 0,
+        "relevance_factor": RELEVANCE_FACTOR,
+        "adapt": "m",
+        "ubm": None,
+        "augment": [],
+    }
     assert mf.header["label_column"] == "gender" and mf.header["n_files"] == 44
 
 
 @pytest.mark.parametrize("method", ["em", "map"])
 def test_memory_and_cache_give_identical_models(manifest, tmp_path, method):
     man, root = manifest
-    opts = TrainOptions(label_column="gender", n_components=2, max_iter=3, method=method, ubm_components=4,
-                        augment=("noise",))
+    opts = TrainOptions(
+        label_column="gender", n_components=2, max_iter=3, method=method, ubm_components=4, augment=("noise",)
+    )
     train_from_manifest(man, tmp_path / "mem.npz", opts, root=root)
     train_from_manifest(man, tmp_path / "disk.npz", opts, root=root, cache_dir=tmp_path / "cache")
     a, b = (load_model(tmp_path / f).classifier for f in ("mem.npz", "disk.npz"))
@@ -93,20 +107,24 @@ def test_train_ubm_memory_and_cache_agree(manifest, tmp_path):
 
 # -- options -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("cls,field,flag,values", [
-    (MapOptions, "relevance_factor", "--relevance-factor", [math.nan, math.inf, -math.inf, -1.0, "x"]),
-    (TrainOptions, "n_components", "--components", [0, -1, 1 << 20, 2.5, math.nan, "six", True]),
-    (TrainOptions, "max_iter", "--iterations", [0, -3, 10 ** 9]),
-    (TrainOptions, "random_state", "--seed", [-5, 2 ** 32, 1.5]),
-    (TrainOptions, "tol", "tol", [math.nan, -1e-3, math.inf]),
-    (TrainOptions, "init", "--init", ["kmean", None]),
-    (TrainOptions, "method", "--method", ["ml"]),
-    (TrainOptions, "preset", "--preset", ["fast"]),
-    (TrainOptions, "augment", "--augment", ["noise,snow", "noise,noise"]),
-    (MapOptions, "adapt", "--adapt", ["", "x", "mm", "MW"]),
-    (UbmOptions, "n_components", "--components", [0]),
-    (RunOptions, "jobs", "--jobs", [0, 10 ** 6]),
-])
+
+@pytest.mark.parametrize(
+    "cls,field,flag,values",
+    [
+        (MapOptions, "relevance_factor", "--relevance-factor", [math.nan, math.inf, -math.inf, -1.0, "x"]),
+        (TrainOptions, "n_components", "--components", [0, -1, 1 << 20, 2.5, math.nan, "six", True]),
+        (TrainOptions, "max_iter", "--iterations", [0, -3, 10**9]),
+        (TrainOptions, "random_state", "--seed", [-5, 2**32, 1.5]),
+        (TrainOptions, "tol", "tol", [math.nan, -1e-3, math.inf]),
+        (TrainOptions, "init", "--init", ["kmean", None]),
+        (TrainOptions, "method", "--method", ["ml"]),
+        (TrainOptions, "preset", "--preset", ["fast"]),
+        (TrainOptions, "augment", "--augment", ["noise,snow", "noise,noise"]),
+        (MapOptions, "adapt", "--adapt", ["", "x", "mm", "MW"]),
+        (UbmOptions, "n_components", "--components", [0]),
+        (RunOptions, "jobs", "--jobs", [0, 10**6]),
+    ],
+)
 def test_bad_option_values_give_one_line_naming_the_option(cls, field, flag, values):
     for v in values:
         with pytest.raises(ConfigError) as e:
@@ -116,8 +134,8 @@ def test_bad_option_values_give_one_line_naming_the_option(cls, field, flag, val
 
 
 def test_good_option_values_are_kept():
-    o = TrainOptions(n_components=8, random_state=2 ** 32 - 1, augment="reverb,noise", map=MapOptions(0.0, "mwv"))
-    assert o.augment == ("reverb", "noise") and o.map.relevance_factor == 0.0 and o.random_state == 2 ** 32 - 1
+    o = TrainOptions(n_components=8, random_state=2**32 - 1, augment="reverb,noise", map=MapOptions(0.0, "mwv"))
+    assert o.augment == ("reverb", "noise") and o.map.relevance_factor == 0.0 and o.random_state == 2**32 - 1
     assert MapOptions(relevance_factor=1e30).relevance_factor == 1e30  # huge: the model is the UBM, still finite
     assert TrainOptions(ubm="u.npz").method == "map"  # --ubm implies --method map
     assert UbmOptions().tol == 0.0 and TrainOptions().tol == 1e-4  # the UBM runs every iteration
@@ -132,8 +150,12 @@ def test_flags_and_help_defaults_come_from_the_options():
     add_dataclass_arguments(p, TrainOptions)
     add_dataclass_arguments(p, MapOptions)
     help_text = " ".join(p.format_help().split())
-    for flag, default in [("--components K, -k K", "(default 64)"), ("--iterations N", "(default 20)"),
-                          ("--relevance-factor R", "(default 4:"), ("--ubm-components K", "(default 256)")]:
+    for flag, default in [
+        ("--components K, -k K", "(default 64)"),
+        ("--iterations N", "(default 20)"),
+        ("--relevance-factor R", "(default 4:"),
+        ("--ubm-components K", "(default 256)"),
+    ]:
         assert flag in help_text and default in help_text, flag
     assert "--preset {asr_course,default,speaker}" in help_text
     args = p.parse_args(["-k", "3", "--seed", "7", "--relevance-factor", "2.5", "--augment", "noise", "--ubm", "u"])

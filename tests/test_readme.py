@@ -1,4 +1,5 @@
 """README.md stays true: its test command is CI's, and its shell commands run as written."""
+
 from __future__ import annotations
 
 import os
@@ -55,8 +56,13 @@ def test_readme_main_job_command_installs_and_runs():
 
 
 # import name -> distribution name, where they differ
-DIST = {"sklearn": "scikit-learn", "kaldi_native_fbank": "kaldi-native-fbank", "distributed": "dask",
-        "yaml": "pyyaml", "PIL": "pillow"}
+DIST = {
+    "sklearn": "scikit-learn",
+    "kaldi_native_fbank": "kaldi-native-fbank",
+    "distributed": "dask",
+    "yaml": "pyyaml",
+    "PIL": "pillow",
+}
 
 
 def test_test_extra_has_what_the_tests_import():
@@ -79,8 +85,11 @@ def test_test_extra_has_what_the_tests_import():
     missing = set()
     for f in (ROOT / "tests").glob("*.py"):
         for node in ast.walk(ast.parse(f.read_text())):
-            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            mods = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            )
             for m in mods:
                 top = m.split(".")[0]
                 if top in sys.stdlib_module_names or top in local:
@@ -115,8 +124,14 @@ def test_readme_speechgmm_commands_run(corpus, tmp_path):
     for cmd in commands():
         if not cmd.startswith("speechgmm "):
             continue
-        r = subprocess.run(["bash", "-c", "set -e; " + cmd.replace("speechgmm ", f"{sys.executable} -m speechgmm ", 1)],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        r = subprocess.run(
+            ["bash", "-c", "set -e; " + cmd.replace("speechgmm ", f"{sys.executable} -m speechgmm ", 1)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert r.returncode == 0, (cmd, r.stderr)
         assert "Traceback" not in r.stderr
         if cmd == "speechgmm classify examples/*.wav":

@@ -1,4 +1,5 @@
 """Recipes run end to end on the corpus and report sane, checkable numbers."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,13 @@ from _helpers import ROOT
 
 
 def run_recipe(name, *args, results=True):
-    r = subprocess.run([sys.executable, ROOT / "recipes" / name / "run.py", "--json", *map(str, args)],
-                       capture_output=True, text=True, timeout=1800, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, ROOT / "recipes" / name / "run.py", "--json", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        cwd=ROOT,
+    )
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     return r.stdout, json.loads(r.stdout.strip().splitlines()[-1]) if results else None
@@ -37,8 +43,9 @@ def test_asr_course(asr_course):
     assert res["assignment_accuracy_min"] >= 0.95
     assert res["best_accuracy"] >= 0.97
     assert len(res["best_errors"]) == round((1 - res["best_accuracy"]) * 110)
-    assert json.loads((exp / "evaluate" / "results.json").read_text()) == {k: v for k, v in res.items()
-                                                                           if k != "seconds"}
+    assert json.loads((exp / "evaluate" / "results.json").read_text()) == {
+        k: v for k, v in res.items() if k != "seconds"
+    }
 
 
 def test_asr_course_stages_run_apart_give_the_same_results(asr_course, corpus, tmp_path):
@@ -62,9 +69,11 @@ def test_asr_course_stages_run_apart_give_the_same_results(asr_course, corpus, t
 
 def test_recipe_stage_errors_are_one_line(tmp_path):
     recipe = ROOT / "recipes" / "asr_course" / "run.py"
-    for args, msg in ((["--stage", "4"], "--stage 4 is not a stage"),
-                      (["--stage", "2", "--stop-stage", "1"], "after --stop-stage"),
-                      (["--stage", "3", "--exp", tmp_path / "empty"], "run stage 0 (data) first")):
+    for args, msg in (
+        (["--stage", "4"], "--stage 4 is not a stage"),
+        (["--stage", "2", "--stop-stage", "1"], "after --stop-stage"),
+        (["--stage", "3", "--exp", tmp_path / "empty"], "run stage 0 (data) first"),
+    ):
         r = subprocess.run([sys.executable, recipe, *map(str, args)], capture_output=True, text=True, cwd=ROOT)
         assert r.returncode == 2, r.stderr
         assert msg in r.stderr
@@ -106,8 +115,11 @@ def test_speaker_id(corpus, tmp_path):
 
 
 def test_recipe_without_corpus_fails_clearly(tmp_path):
-    r = subprocess.run([sys.executable, ROOT / "recipes" / "gender" / "run.py", "--corpus", str(tmp_path)],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, ROOT / "recipes" / "gender" / "run.py", "--corpus", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2
     assert "not found" in r.stderr
     assert "Traceback" not in r.stderr

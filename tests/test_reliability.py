@@ -1,5 +1,6 @@
 """Issue 13 (reliability): NaN in archives, standard input, cancelling stereo, low-rate audio,
 SIGTERM, plots without matplotlib, output paths, shared caches."""
+
 from __future__ import annotations
 
 import os
@@ -31,6 +32,7 @@ def one_line_error(r, code=2):
 
 # -- write_feats ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1e300])
 def test_write_feats_rejects_non_finite_naming_the_utterance(tmp_path, bad):
     good = np.ones((5, 3), np.float32)
@@ -50,6 +52,7 @@ def test_write_feats_still_writes_finite(tmp_path):
 
 
 # -- audio input ---------------------------------------------------------------------------
+
 
 def tone(sr, f, dur=0.5, amp=0.3):
     t = np.arange(int(sr * dur)) / sr
@@ -125,8 +128,9 @@ def test_low_rate_warning_is_one_line_on_the_cli(tmp_path):
 
 def test_classify_reads_standard_input():
     with open(EXAMPLE, "rb") as fh:
-        r = subprocess.run([sys.executable, "-m", "speechgmm", "classify", "-"], stdin=fh, capture_output=True,
-                           text=True, timeout=120)
+        r = subprocess.run(
+            [sys.executable, "-m", "speechgmm", "classify", "-"], stdin=fh, capture_output=True, text=True, timeout=120
+        )
     assert r.returncode == 0, r.stderr
     ref = run_cli("classify", EXAMPLE)
     assert r.stdout.splitlines()[1].split()[1:] == ref.stdout.splitlines()[1].split()[1:]
@@ -164,6 +168,7 @@ def test_load_audio_from_stdin_in_process(monkeypatch):
 
 # -- SIGTERM -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_sigterm_during_cached_train_leaves_no_temporary_files(corpus, tmp_path, jobs):
     rows = (ROOT / "data_manifest" / "asr_course" / "train.csv").read_text().splitlines()
@@ -172,8 +177,27 @@ def test_sigterm_during_cached_train_leaves_no_temporary_files(corpus, tmp_path,
     cache = tmp_path / "cache"
     out = tmp_path / "out"
     out.mkdir()
-    cmd = [sys.executable, "-m", "speechgmm", "train", str(man), "--root", str(corpus), "--label-column", "gender",
-           "-o", str(out / "m.npz"), "--cache", str(cache), "-k", "4", "--iterations", "2", "--jobs", str(jobs)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "speechgmm",
+        "train",
+        str(man),
+        "--root",
+        str(corpus),
+        "--label-column",
+        "gender",
+        "-o",
+        str(out / "m.npz"),
+        "--cache",
+        str(cache),
+        "-k",
+        "4",
+        "--iterations",
+        "2",
+        "--jobs",
+        str(jobs),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     t0 = time.time()
     while time.time() - t0 < 120 and proc.poll() is None:
@@ -195,13 +219,19 @@ def test_sigterm_during_cached_train_leaves_no_temporary_files(corpus, tmp_path,
 
 # -- plots after the report ----------------------------------------------------------------
 
+
 def examples_manifest(tmp_path):
     rows = ["path,gender"] + [f"{p},{p.name.split('_')[0]}" for p in sorted((ROOT / "examples").glob("*_*_*.wav"))]
     man = tmp_path / "ex.csv"
     man.write_text("\n".join(rows) + "\n")
     trials = tmp_path / "trials.txt"
-    trials.write_text("".join(f"{g} {p} {'target' if g == t else 'nontarget'}\n"
-                              for p, t in (r.split(",") for r in rows[1:]) for g in ("female", "male")))
+    trials.write_text(
+        "".join(
+            f"{g} {p} {'target' if g == t else 'nontarget'}\n"
+            for p, t in (r.split(",") for r in rows[1:])
+            for g in ("female", "male")
+        )
+    )
     return man, trials
 
 
@@ -214,17 +244,42 @@ def env_with_site(tmp_path, code):
 
 
 NO_MATPLOTLIB = "import sys\nsys.modules['matplotlib'] = None  # import matplotlib -> ImportError\n"
-DISK_FULL = ("import errno, matplotlib.figure\n"
-             "def savefig(self, *a, **k):\n    raise OSError(errno.ENOSPC, 'No space left on device')\n"
-             "matplotlib.figure.Figure.savefig = savefig\n")
+DISK_FULL = (
+    "import errno, matplotlib.figure\n"
+    "def savefig(self, *a, **k):\n    raise OSError(errno.ENOSPC, 'No space left on device')\n"
+    "matplotlib.figure.Figure.savefig = savefig\n"
+)
 
 
 def plot_commands(tmp_path):
     man, trials = examples_manifest(tmp_path)
-    return {"evaluate": (["evaluate", man, "--model", ROOT / "speechgmm" / "data" / "gender.npz",
-                          "--label-column", "gender", "--plot", tmp_path / "c.png"], "accuracy 1.0000"),
-            "verify": (["verify", "--model", ROOT / "speechgmm" / "data" / "gender.npz", "--trials", trials,
-                        "--det", tmp_path / "det.png"], "EER ")}
+    return {
+        "evaluate": (
+            [
+                "evaluate",
+                man,
+                "--model",
+                ROOT / "speechgmm" / "data" / "gender.npz",
+                "--label-column",
+                "gender",
+                "--plot",
+                tmp_path / "c.png",
+            ],
+            "accuracy 1.0000",
+        ),
+        "verify": (
+            [
+                "verify",
+                "--model",
+                ROOT / "speechgmm" / "data" / "gender.npz",
+                "--trials",
+                trials,
+                "--det",
+                tmp_path / "det.png",
+            ],
+            "EER ",
+        ),
+    }
 
 
 @pytest.mark.parametrize("command", ["evaluate", "verify"])
@@ -267,6 +322,7 @@ def test_plot_still_saved_with_matplotlib(tmp_path, command):
 
 
 # -- output paths checked before work (verify, features, segment) --------------------------
+
 
 def test_verify_outputs_are_checked_before_scoring(tmp_path):
     args, _ = plot_commands(tmp_path)["verify"]
@@ -314,7 +370,13 @@ def test_report_comes_before_the_plot_error_in_one_stream(tmp_path):
     args, shown = plot_commands(tmp_path)["evaluate"]
     env = dict(os.environ, **env_with_site(tmp_path, NO_MATPLOTLIB))
     env.pop("PYTHONUNBUFFERED", None)  # stdout to a pipe is then block-buffered, as for most users
-    r = subprocess.run([sys.executable, "-m", "speechgmm", *map(str, args)], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, env=env, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "speechgmm", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     lines = r.stdout.strip().splitlines()
     assert r.returncode == 2 and shown in lines[0] and "matplotlib is not installed" in lines[-1], r.stdout

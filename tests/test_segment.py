@@ -1,4 +1,5 @@
 """speechgmm segment: who spoke when, on a short conversation built from real corpus audio."""
+
 from __future__ import annotations
 
 import json
@@ -31,17 +32,17 @@ def _conversation(gmm_dir, path, stereo=True):
         if burst:
             b = int(0.8 * SR)
             a = (n - b) // 2
-            x[a:a + b] = rng.standard_normal(b) * 0.05
+            x[a : a + b] = rng.standard_normal(b) * 0.05
         parts.append(x)
         t += n
 
     pause(1.0)
     turns = [(man, "male"), (woman, "female"), (man, "male"), (woman, "female")]
     for k, (spk, gender) in enumerate(turns):
-        files = sorted(spk.glob("*.wav"))[3 * k:3 * k + 3]
+        files = sorted(spk.glob("*.wav"))[3 * k : 3 * k + 3]
         for f in files:
             y, _ = load_audio(f, sr=SR)
-            y = y / np.sqrt(np.mean(y ** 2)) * 0.05
+            y = y / np.sqrt(np.mean(y**2)) * 0.05
             truth.append((t / SR, (t + len(y)) / SR, gender))
             parts.append(y)
             t += len(y)
@@ -145,8 +146,9 @@ def test_cli_table_json_rttm_plot(conv, cli, tmp_path):
     lines = p.stdout.splitlines()
     assert lines[0].split("\t") == ["path", "start", "end", "label"]
     rows = [ln.split("\t") for ln in lines[1:] if not ln.startswith("#")]
-    assert [(float(a), float(b), lab) for _, a, b, lab in rows] == [(round(a, 2), round(b, 2), lab)
-                                                                    for a, b, lab in r.segments]
+    assert [(float(a), float(b), lab) for _, a, b, lab in rows] == [
+        (round(a, 2), round(b, 2), lab) for a, b, lab in r.segments
+    ]
     assert lines[-1].startswith(f"# {path}:") and "female" in lines[-1] and "male" in lines[-1]
     # RTTM: SPEAKER <file-id> 1 <start> <duration> <NA> <NA> <label> <NA> <NA>
     rt = rttm.read_text().splitlines()
@@ -172,11 +174,11 @@ def test_no_speech_is_not_an_error(cli, tmp_path):
     rng = np.random.default_rng(0)
     quiet = tmp_path / "silence.wav"
     sf.write(str(quiet), np.zeros(8000 * 5, np.float32), 8000)
-    noise = tmp_path / "noise.wav"   # room noise with a loud white-noise burst and knocks
+    noise = tmp_path / "noise.wav"  # room noise with a loud white-noise burst and knocks
     x = rng.standard_normal(8000 * 6) * 10 ** (-50 / 20)
     x[16000:24000] += rng.standard_normal(8000) * 0.1
     for k in range(32000, 44000, 2000):
-        x[k:k + 400] += rng.standard_normal(400) * np.exp(-np.arange(400) / 60) * 0.5
+        x[k : k + 400] += rng.standard_normal(400) * np.exp(-np.arange(400) / 60) * 0.5
     sf.write(str(noise), x.astype(np.float32), 8000)
     p = cli("segment", "--json", quiet, noise)
     assert p.returncode == 0, p.stderr
@@ -188,7 +190,7 @@ def test_no_speech_is_not_an_error(cli, tmp_path):
 def test_bad_files_one_line_errors(conv, cli, tmp_path):
     path, _, _ = conv
     short = tmp_path / "short.wav"
-    sf.write(str(short), np.full(120, 0.1, np.float32), 8000)   # 15 ms < one 25 ms frame
+    sf.write(str(short), np.full(120, 0.1, np.float32), 8000)  # 15 ms < one 25 ms frame
     low = tmp_path / "phone4k.wav"
     sf.write(str(low), np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.1, 4000)
     p = cli("segment", short, low, path)
@@ -197,7 +199,7 @@ def test_bad_files_one_line_errors(conv, cli, tmp_path):
     assert len(err) == 2
     assert str(short) in err[0] and "too short" in err[0]
     assert str(low) in err[1] and "4000 Hz" in err[1] and "8000 Hz" in err[1] and "gender model" in err[1]
-    assert str(path) in p.stdout     # the good file is still segmented
+    assert str(path) in p.stdout  # the good file is still segmented
     # an output that is an input is refused before any work
     p = cli("segment", path, "--rttm", path)
     assert p.returncode == 2 and "input" in p.stderr and len(p.stderr.strip().splitlines()) == 1
@@ -240,9 +242,23 @@ def test_benchmark_scorer_and_small_run(tmp_path):
     assert r["nonspeech_frames"] == 500 and r["fa_frames"] == 100
     # female share (no collar): truth 2 of 4 s, hypothesis 3 of 4.9 s
     assert abs(r["true_female"] - 50.0) < 1e-9 and abs(r["female_err"] - (3.0 / 4.9 * 100 - 50.0)) < 1e-6
-    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_segment.py"), "--set", "test",
-                        "--conversations", "1", "--minutes", "0.5", "--out", str(tmp_path)],
-                       capture_output=True, text=True, timeout=600)
+    p = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_segment.py"),
+            "--set",
+            "test",
+            "--conversations",
+            "1",
+            "--minutes",
+            "0.5",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert lines[1].startswith("segment") and lines[2].startswith("naive")
@@ -262,7 +278,7 @@ def test_any_classifier_model_speaker_labels(gmm_dir, conv, tmp_path):
     cfg = FeatureConfig.preset("asr_course")
     X, y = [], []
     for name, d in spk.items():
-        for f in sorted(d.glob("*.wav"))[12:]:      # the conversation uses files 0-11
+        for f in sorted(d.glob("*.wav"))[12:]:  # the conversation uses files 0-11
             X.append(extract_file(f, cfg))
             y.append(name)
     model = tmp_path / "speakers.npz"
@@ -270,9 +286,13 @@ def test_any_classifier_model_speaker_labels(gmm_dir, conv, tmp_path):
     r = segment(path, str(model))
     assert r.labels == ["man", "woman"]
     want = {"male": "man", "female": "woman"}
-    right = sum(min(b, t1) - max(a, t0) for a, b, lab in r.segments for t0, t1, g in truth
-                if min(b, t1) > max(a, t0) and want[g] == lab)
-    assert right >= 0.75 * sum(b - a for a, b, _ in r.segments)   # (88 % measured; chance 50 %)
+    right = sum(
+        min(b, t1) - max(a, t0)
+        for a, b, lab in r.segments
+        for t0, t1, g in truth
+        if min(b, t1) > max(a, t0) and want[g] == lab
+    )
+    assert right >= 0.75 * sum(b - a for a, b, _ in r.segments)  # (88 % measured; chance 50 %)
 
 
 @pytest.mark.parametrize("variance", [False, True])
@@ -288,7 +308,7 @@ def test_sliding_normalisation(variance):
     np.testing.assert_allclose(_sliding_cmvn(C, mask, 1000, variance), cmvn(C, variance, mask), rtol=1e-4, atol=1e-4)
     out = _sliding_cmvn(C, mask, 10, variance)
     t = 250
-    ref = C[t - 10:t + 11][mask[t - 10:t + 11]]
+    ref = C[t - 10 : t + 11][mask[t - 10 : t + 11]]
     want = (C[t] - ref.mean(0)) / (ref.std(0) if variance else 1.0)
     np.testing.assert_allclose(out[t], want, rtol=1e-4, atol=1e-4)
     assert np.all(np.isfinite(_sliding_cmvn(C, np.zeros(500, bool), 10, variance)))

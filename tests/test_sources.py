@@ -1,5 +1,6 @@
 """Feature sources: every backend gives the same statistics; labels follow augmented copies;
 the shared split rule; the public EM entry point; NaN named by utterance."""
+
 from __future__ import annotations
 
 import csv
@@ -103,8 +104,9 @@ def test_split_components_halves_along_the_largest_variance():
     assert np.array_equal(var2, np.concatenate([var, var]))
     assert np.array_equal(mu, [[0.0, 0.0], [5.0, 5.0]])  # inputs untouched
     # re-seeding: the weak slot gets half of the heaviest component, weights renormalised
-    w3, mu3, var3 = reseed_components(np.array([0.7, 0.0, 0.3]), np.zeros((3, 2)), np.ones((3, 2)),
-                                      np.array([False, True, False]))
+    w3, mu3, var3 = reseed_components(
+        np.array([0.7, 0.0, 0.3]), np.zeros((3, 2)), np.ones((3, 2)), np.array([False, True, False])
+    )
     assert np.allclose(w3, [0.35, 0.35, 0.3]) and mu3[0, 0] == -0.5 and mu3[1, 0] == 0.5
 
 

@@ -1,4 +1,5 @@
 """Speakers (speechgmm.speakers): method choice, enrolment, open-set decisions, score normalisation."""
+
 from __future__ import annotations
 
 import csv
@@ -56,7 +57,7 @@ def test_top_c_scoring_equals_a_direct_evaluation(data):
         idx, ubm_ll = top_c(ubm, X, c)
         ref = np.empty((len(X), len(models)))
         for j, g in enumerate(models):
-            lp = g.component_loglik(X)                        # (N, K): log w_k + log N(x; mu_k, var_k)
+            lp = g.component_loglik(X)  # (N, K): log w_k + log N(x; mu_k, var_k)
             sel = np.take_along_axis(lp, idx, 1)
             ref[:, j] = np.log(np.exp(sel - sel.max(1, keepdims=True)).sum(1)) + sel.max(1) - ubm_ll
         got = sp.llr_frames(models, ubm, X, c)
@@ -68,12 +69,12 @@ def test_choose_method():
     assert sp.choose_method({"a": 10_000, "b": 9_000}, 64, "digit")[0] == "em"
     method, why = sp.choose_method({"a": 10_000, "b": 300}, 64, "label")
     assert method == "map" and "'b'" in why and "300" in why
-    assert sp.choose_method({"a": 10 ** 6, "b": 10 ** 6}, 64, "speaker")[0] == "map"
-    assert sp.choose_method({"a": 10 ** 6, "b": 10 ** 6}, 64, "Speaker")[0] == "map"
+    assert sp.choose_method({"a": 10**6, "b": 10**6}, 64, "speaker")[0] == "map"
+    assert sp.choose_method({"a": 10**6, "b": 10**6}, 64, "Speaker")[0] == "map"
     # the boundary: MIN_FRAMES_PER_COMPONENT frames per component is enough for EM
     k = 16
-    assert sp.choose_method({"a": sp.MIN_FRAMES_PER_COMPONENT * k, "b": 10 ** 6}, k)[0] == "em"
-    assert sp.choose_method({"a": sp.MIN_FRAMES_PER_COMPONENT * k - 1, "b": 10 ** 6}, k)[0] == "map"
+    assert sp.choose_method({"a": sp.MIN_FRAMES_PER_COMPONENT * k, "b": 10**6}, k)[0] == "em"
+    assert sp.choose_method({"a": sp.MIN_FRAMES_PER_COMPONENT * k - 1, "b": 10**6}, k)[0] == "map"
 
 
 def test_enroll_equals_training_all_at_once(data):
@@ -196,6 +197,7 @@ def test_cohort_round_trip_and_norms(data):
 
 # -- command line -----------------------------------------------------------------------------
 
+
 def _write(path, rows):
     with open(path, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -205,30 +207,64 @@ def _write(path, rows):
 
 
 @pytest.fixture(scope="module")
-def spk_files(corpus, tmp_path_factory, ):
+def spk_files(
+    corpus,
+    tmp_path_factory,
+):
     from _helpers import run_cli
 
     d = tmp_path_factory.mktemp("spk")
     bg_spk = sorted({r["speaker"] for r in csv.DictReader(open(MAN / "train.csv"))})[:6]
     te_spk = sorted({r["speaker"] for r in csv.DictReader(open(MAN / "test.csv"))})[:8]
     te = _rows("test.csv", te_spk)
-    files = {"bg": _write(d / "bg.csv", _rows("train.csv", bg_spk)),
-             "first": _write(d / "first.csv", [r for r in te if r["take"] == "A" and r["speaker"] in te_spk[:6]]),
-             "more": _write(d / "more.csv", [r for r in te if r["take"] == "A" and r["speaker"] in te_spk[6:]]),
-             "all": _write(d / "all.csv", [r for r in te if r["take"] == "A"]),
-             "probes": _write(d / "probes.csv", [r for r in te if r["take"] == "B"]),
-             "short": _write(d / "short.csv", [r for r in te if r["take"] == "A" and r["speaker"] == te_spk[6]]
-                             + [r for r in te if r["take"] == "A" and r["speaker"] == te_spk[7]][:1]),
-             "dir": d, "speakers": te_spk}
-    r = run_cli("train-ubm", files["bg"], "--root", corpus, "-o", d / "ubm.npz", "--components", "16",
-                "--iterations", "3")
+    files = {
+        "bg": _write(d / "bg.csv", _rows("train.csv", bg_spk)),
+        "first": _write(d / "first.csv", [r for r in te if r["take"] == "A" and r["speaker"] in te_spk[:6]]),
+        "more": _write(d / "more.csv", [r for r in te if r["take"] == "A" and r["speaker"] in te_spk[6:]]),
+        "all": _write(d / "all.csv", [r for r in te if r["take"] == "A"]),
+        "probes": _write(d / "probes.csv", [r for r in te if r["take"] == "B"]),
+        "short": _write(
+            d / "short.csv",
+            [r for r in te if r["take"] == "A" and r["speaker"] == te_spk[6]]
+            + [r for r in te if r["take"] == "A" and r["speaker"] == te_spk[7]][:1],
+        ),
+        "dir": d,
+        "speakers": te_spk,
+    }
+    r = run_cli(
+        "train-ubm", files["bg"], "--root", corpus, "-o", d / "ubm.npz", "--components", "16", "--iterations", "3"
+    )
     assert r.returncode == 0, r.stderr
     for name in ("first", "all"):
-        r = run_cli("train", files[name], "--root", corpus, "--label-column", "speaker", "--ubm", d / "ubm.npz",
-                    "-o", d / f"{name}.npz")
+        r = run_cli(
+            "train",
+            files[name],
+            "--root",
+            corpus,
+            "--label-column",
+            "speaker",
+            "--ubm",
+            d / "ubm.npz",
+            "-o",
+            d / f"{name}.npz",
+        )
         assert r.returncode == 0, r.stderr
-    r = run_cli("train", files["first"], "--root", corpus, "--label-column", "speaker", "--method", "em",
-                "--components", "2", "--iterations", "2", "-o", d / "em.npz")
+    r = run_cli(
+        "train",
+        files["first"],
+        "--root",
+        corpus,
+        "--label-column",
+        "speaker",
+        "--method",
+        "em",
+        "--components",
+        "2",
+        "--iterations",
+        "2",
+        "-o",
+        d / "em.npz",
+    )
     assert r.returncode == 0, r.stderr
     return files
 
@@ -247,12 +283,16 @@ def test_enroll_cli_equals_training_all_at_once(spk_files, corpus, cli):
     first = load_model(d / "first.npz").classifier
     for lab, g in zip(first.labels_, first.models_):
         assert np.array_equal(a.models_[a.labels_.index(lab)].means_, g.means_)
-    outs = [cli("evaluate", spk_files["probes"], "--root", corpus, "--model", d / m, "--json") for m in
-            ("enrolled.npz", "all.npz")]
+    outs = [
+        cli("evaluate", spk_files["probes"], "--root", corpus, "--model", d / m, "--json")
+        for m in ("enrolled.npz", "all.npz")
+    ]
     assert all(o.returncode == 0 for o in outs), outs[0].stderr
-    assert outs[0].stdout.splitlines()[-1] == outs[1].stdout.splitlines()[-1] or \
-        __import__("json").loads(outs[0].stdout.splitlines()[-1])["accuracy"] == \
-        __import__("json").loads(outs[1].stdout.splitlines()[-1])["accuracy"]
+    assert (
+        outs[0].stdout.splitlines()[-1] == outs[1].stdout.splitlines()[-1]
+        or __import__("json").loads(outs[0].stdout.splitlines()[-1])["accuracy"]
+        == __import__("json").loads(outs[1].stdout.splitlines()[-1])["accuracy"]
+    )
 
 
 def test_enroll_cli_bad_input(spk_files, corpus, cli):
@@ -276,8 +316,20 @@ def test_train_auto_picks_map_for_speakers_and_records_why(spk_files, corpus, cl
     from speechgmm.modelio import load_model
 
     d = spk_files["dir"]
-    r = cli("train", spk_files["first"], "--root", corpus, "--label-column", "speaker", "--ubm-components", "16",
-            "--iterations", "2", "-o", d / "auto.npz")
+    r = cli(
+        "train",
+        spk_files["first"],
+        "--root",
+        corpus,
+        "--label-column",
+        "speaker",
+        "--ubm-components",
+        "16",
+        "--iterations",
+        "2",
+        "-o",
+        d / "auto.npz",
+    )
     assert r.returncode == 0, r.stderr
     assert "method map: label column 'speaker' names speakers" in r.stdout
     mf = load_model(d / "auto.npz")
@@ -292,13 +344,39 @@ def test_train_auto_keeps_em_with_enough_frames_and_map_with_few(spk_files, corp
 
     d = spk_files["dir"]
     # 8 speakers' A takes by gender: ~2,000 frames per class; K=4 -> EM, K=512 -> MAP
-    r = cli("train", spk_files["all"], "--root", corpus, "--label-column", "gender", "-k", "4", "--iterations", "2",
-            "-o", d / "g_em.npz")
+    r = cli(
+        "train",
+        spk_files["all"],
+        "--root",
+        corpus,
+        "--label-column",
+        "gender",
+        "-k",
+        "4",
+        "--iterations",
+        "2",
+        "-o",
+        d / "g_em.npz",
+    )
     assert r.returncode == 0, r.stderr
     assert "method em: every class has at least" in r.stdout
     assert load_model(d / "g_em.npz").classifier.method_ == "em"
-    r = cli("train", spk_files["all"], "--root", corpus, "--label-column", "gender", "-k", "512",
-            "--ubm-components", "8", "--iterations", "2", "-o", d / "g_map.npz")
+    r = cli(
+        "train",
+        spk_files["all"],
+        "--root",
+        corpus,
+        "--label-column",
+        "gender",
+        "-k",
+        "512",
+        "--ubm-components",
+        "8",
+        "--iterations",
+        "2",
+        "-o",
+        d / "g_map.npz",
+    )
     assert r.returncode == 0, r.stderr
     assert "method map: class" in r.stdout and "per component for K=512" in r.stdout
     mf = load_model(d / "g_map.npz")
@@ -361,8 +439,18 @@ def test_verify_norms_with_the_ubm_cohort(spk_files, corpus, cli):
     n_scores = [float(x.split()[-1]) for x in open(d / "scores_n.txt")]
     assert len(s_scores) == len(n_scores) and not np.allclose(s_scores, n_scores)
     # an explicit cohort manifest gives the same s-norm as the stored one (same speakers, same files)
-    r = cli("verify", "--model", d / "first.npz", "--trials", trials, "--cohort", spk_files["bg"], "--root", corpus,
-            "--json")
+    r = cli(
+        "verify",
+        "--model",
+        d / "first.npz",
+        "--trials",
+        trials,
+        "--cohort",
+        spk_files["bg"],
+        "--root",
+        corpus,
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.splitlines()[-1])["eer"] == pytest.approx(rep["eer"], abs=1e-9)
 
@@ -372,8 +460,15 @@ def test_verify_norm_bad_input(spk_files, corpus, cli):
     trials = _trials(spk_files, corpus, d / "trials2.txt")
     r = cli("verify", "--model", d / "em.npz", "--trials", trials, "--norm", "s")
     assert r.returncode == 2 and "needs a MAP model" in r.stderr
-    r = cli("verify", "--model", d / "auto.npz" if (d / "auto.npz").exists() else d / "first.npz", "--trials", trials,
-            "--norm", "q")
+    r = cli(
+        "verify",
+        "--model",
+        d / "auto.npz" if (d / "auto.npz").exists() else d / "first.npz",
+        "--trials",
+        trials,
+        "--norm",
+        "q",
+    )
     assert r.returncode == 2 and "--norm" in r.stderr
     with open(d / "bad_trials.txt", "w") as fh:
         fh.write(open(trials).read() + f"nobody {corpus / 'x.wav'} target\nghost {corpus / 'y.wav'} nontarget\n")

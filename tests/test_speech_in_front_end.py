@@ -1,4 +1,5 @@
 """Speech detection in the front end: presets, classify's speech_seconds, no-speech and short-speech files."""
+
 from __future__ import annotations
 
 import csv
@@ -8,11 +9,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import ROOT, run_cli
 from speechgmm.audio import load_audio
 from speechgmm.augment import pad_with_pauses
 from speechgmm.errors import AudioError
 from speechgmm.features import PRESETS, FeatureConfig, extract_file, mfcc
+
+from _helpers import ROOT, run_cli
 
 MAN = ROOT / "data_manifest" / "asr_course"
 SR = 8000
@@ -77,8 +79,9 @@ def model(corpus, tmp_path_factory):
         w.writeheader()
         w.writerows(dict(r, path=str(corpus / r["path"])) for r in rows)
     out = d / "digits.npz"
-    r = run_cli("train", d / "train.csv", "-o", out, "--label-column", "digit", "--components", "2",
-                "--iterations", "3")
+    r = run_cli(
+        "train", d / "train.csv", "-o", out, "--label-column", "digit", "--components", "2", "--iterations", "3"
+    )
     assert r.returncode == 0, r.stderr
     return out
 
@@ -91,9 +94,9 @@ def test_classify_reports_speech_seconds_and_bad_files(model, ti, tmp_path):
     sf.write(noise, (0.05 * np.random.default_rng(1).standard_normal(3 * SR)).astype(np.float32), SR)
     # a real word cut to 60 ms of its loudest part, between pauses
     F = np.lib.stride_tricks.sliding_window_view(y, 800)[::80]
-    k = int(np.argmax((F ** 2).sum(1))) * 80
+    k = int(np.argmax((F**2).sum(1))) * 80
     short = tmp_path / "short.wav"
-    sf.write(short, pad_with_pauses(y[k:k + 480] * np.hanning(480).astype(np.float32), SR, 1.0, 1.0, -60.0), SR)
+    sf.write(short, pad_with_pauses(y[k : k + 480] * np.hanning(480).astype(np.float32), SR, 1.0, 1.0, -60.0), SR)
     r = run_cli("classify", "--model", model, "--json", path, noise, padded, short)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     objs = [json.loads(ln) for ln in r.stdout.splitlines()]

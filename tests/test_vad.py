@@ -1,4 +1,5 @@
 """Speech detection (speechgmm.vad) on real padded audio, noise bursts and level changes."""
+
 from __future__ import annotations
 
 import csv
@@ -66,7 +67,7 @@ def test_noise_bursts_rejected(ti):
     for i, y in enumerate(ti):
         x = pad_with_pauses(y, SR, 2.0, 0.5, -50.0, seed=i)
         n = int(0.5 * SR)
-        x[int(0.3 * SR):int(0.3 * SR) + n] += noise_burst(n, SR, -15.0, rng, exponent=float(i % 3))
+        x[int(0.3 * SR) : int(0.3 * SR) + n] += noise_burst(n, SR, -15.0, rng, exponent=float(i % 3))
         t = _truth(len(x), int(0.3 * SR), int(0.3 * SR) + n)
         m = detect_speech(x, SR)
         kept += np.count_nonzero(m & t)
@@ -79,9 +80,11 @@ def test_noise_bursts_rejected(ti):
 def test_no_speech_in_noise_hum_or_silence():
     rng = np.random.default_rng(1)
     t = np.arange(3 * SR) / SR
-    for y in (rng.standard_normal(3 * SR) * 0.05,                           # steady noise
-              0.2 * np.sin(2 * np.pi * 100 * t) + 0.05 * np.sin(2 * np.pi * 150 * t),  # mains hum
-              np.zeros(3 * SR)):
+    for y in (
+        rng.standard_normal(3 * SR) * 0.05,  # steady noise
+        0.2 * np.sin(2 * np.pi * 100 * t) + 0.05 * np.sin(2 * np.pi * 150 * t),  # mains hum
+        np.zeros(3 * SR),
+    ):
         assert not detect_speech(y.astype(np.float32), SR).any()
 
 
@@ -96,14 +99,14 @@ def test_level_step_inside_a_recording(ti):
     n1 = len(t)
     assert m[:n1][t].mean() > 0.8 and m[:n1][~t].mean() < 0.05  # hangover frames next to speech
     # the louder pause is speech-free again once the floor has caught up (3 s window)
-    assert not m[n1 + 350: n1 + 390].any()
+    assert not m[n1 + 350 : n1 + 390].any()
 
 
 def test_streaming_matches_whole_signal(ti):
     x = np.concatenate([pad_with_pauses(y, SR, 1.0, 0.7, -50.0, seed=i) for i, y in enumerate(ti[:8])])
     whole = detect_speech(x, SR)
     det = SpeechDetector(SR)
-    parts = [det.process(x[a:a + 12345]) for a in range(0, len(x), 12345)]
+    parts = [det.process(x[a : a + 12345]) for a in range(0, len(x), 12345)]
     streamed = np.concatenate(parts)
     assert streamed.shape == whole.shape
     assert np.mean(streamed != whole) < 0.02

@@ -1,4 +1,5 @@
 """EER / minDCF / DET."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -56,25 +57,35 @@ def test_read_trials_plain_lines_and_tables(tmp_path):
     assert read_trials(plain) == [Trial("alice", tmp_path / "a.wav", True), Trial("bob", Path("/abs/b.wav"), False)]
     for sep in (",", ";", "\t"):
         table = tmp_path / "t.csv"
-        table.write_text(sep.join(["path", "target", "label"]) + "\n"
-                         + sep.join(['"take 2, final.wav"', "target", "alice"]) + "\n"
-                         + sep.join(['"x;y z.wav"', "nontarget", "bob"]) + "\n")
-        assert read_trials(table, root=tmp_path / "r") == [Trial("alice", tmp_path / "r" / "take 2, final.wav", True),
-                                                           Trial("bob", tmp_path / "r" / "x;y z.wav", False)]
+        table.write_text(
+            sep.join(["path", "target", "label"])
+            + "\n"
+            + sep.join(['"take 2, final.wav"', "target", "alice"])
+            + "\n"
+            + sep.join(['"x;y z.wav"', "nontarget", "bob"])
+            + "\n"
+        )
+        assert read_trials(table, root=tmp_path / "r") == [
+            Trial("alice", tmp_path / "r" / "take 2, final.wav", True),
+            Trial("bob", tmp_path / "r" / "x;y z.wav", False),
+        ]
     key = tmp_path / "k.csv"
     key.write_text("label,path,key\nalice,a b.wav,target\n")
     assert read_trials(key)[0].path == tmp_path / "a b.wav"
 
 
-@pytest.mark.parametrize("text, match", [
-    ("alice my file.wav target\n", r"t\.txt:1: expected .*paths with spaces or commas need a CSV table"),
-    ("alice a.wav maybe\n", r"t\.txt:1: the key must be target or nontarget, got 'maybe'"),
-    ("label,path,target\nalice,a.wav,yes\n", r"t\.txt:2: the key must be target or nontarget, got 'yes'"),
-    ("label,path\nalice,a.wav\n", r"t\.txt: a trials table needs a 'target' \(or 'key'\) column"),
-    ("label,path,target\nalice,a.wav\n", r"t\.txt:2: 2 fields, the header has 3"),
-    ("# nothing\n", r"t\.txt: no trials"),
-    ("label,path,target\n", r"t\.txt: trials table has a header but no rows"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("alice my file.wav target\n", r"t\.txt:1: expected .*paths with spaces or commas need a CSV table"),
+        ("alice a.wav maybe\n", r"t\.txt:1: the key must be target or nontarget, got 'maybe'"),
+        ("label,path,target\nalice,a.wav,yes\n", r"t\.txt:2: the key must be target or nontarget, got 'yes'"),
+        ("label,path\nalice,a.wav\n", r"t\.txt: a trials table needs a 'target' \(or 'key'\) column"),
+        ("label,path,target\nalice,a.wav\n", r"t\.txt:2: 2 fields, the header has 3"),
+        ("# nothing\n", r"t\.txt: no trials"),
+        ("label,path,target\n", r"t\.txt: trials table has a header but no rows"),
+    ],
+)
 def test_read_trials_errors_name_file_and_line(tmp_path, text, match):
     t = tmp_path / "t.txt"
     t.write_text(text)
@@ -105,8 +116,11 @@ def test_check_trials_names_every_unknown_label_at_once(tmp_path):
     from speechgmm.verification import check_trials
 
     (tmp_path / "a.wav").write_bytes(b"x")
-    trials = [Trial("NOBODY", tmp_path / "a.wav", True), Trial("alice", tmp_path / "a.wav", False),
-              Trial("GHOST", tmp_path / "a.wav", False)]
+    trials = [
+        Trial("NOBODY", tmp_path / "a.wav", True),
+        Trial("alice", tmp_path / "a.wav", False),
+        Trial("GHOST", tmp_path / "a.wav", False),
+    ]
     msg = r"^t\.csv: 2 label\(s\) not in the model: GHOST, NOBODY \(the model has: alice"
     with pytest.raises(ManifestError, match=msg):
         check_trials(trials, ["alice", "bob"], "t.csv")
@@ -130,8 +144,9 @@ def test_verify_reads_a_csv_trials_table_with_awkward_paths(gmm_dir, tmp_path):
     men = [p for p in wav.values() if "/MAN/" in str(p)][:6]
     women = [p for p in wav.values() if "/WOMAN/" in str(p)][:6]
     cfg = FeatureConfig()
-    clf = GMMClassifier(2, max_iter=3, random_state=0).fit(extract_files(men[:4] + women[:4], cfg)[0],
-                                                           ["man"] * 4 + ["woman"] * 4)
+    clf = GMMClassifier(2, max_iter=3, random_state=0).fit(
+        extract_files(men[:4] + women[:4], cfg)[0], ["man"] * 4 + ["woman"] * 4
+    )
     model = save_model(tmp_path / "g.npz", clf, cfg)
     probes = men[4:] + women[4:]
     (tmp_path / "odd").mkdir()
@@ -141,11 +156,22 @@ def test_verify_reads_a_csv_trials_table_with_awkward_paths(gmm_dir, tmp_path):
         shutil.copy(p, odd[-1])
     truth = ["man", "man", "woman", "woman"]
     plain = tmp_path / "plain.txt"
-    plain.write_text("".join(f"{lab} {p} {'target' if lab == t else 'nontarget'}\n"
-                             for p, t in zip(probes, truth) for lab in ("man", "woman")))
+    plain.write_text(
+        "".join(
+            f"{lab} {p} {'target' if lab == t else 'nontarget'}\n"
+            for p, t in zip(probes, truth)
+            for lab in ("man", "woman")
+        )
+    )
     table = tmp_path / "table.csv"
-    table.write_text("label,path,target\n" + "".join(f'{lab},"odd/{p.name}",{"target" if lab == t else "nontarget"}\n'
-                                                    for p, t in zip(odd, truth) for lab in ("man", "woman")))
+    table.write_text(
+        "label,path,target\n"
+        + "".join(
+            f'{lab},"odd/{p.name}",{"target" if lab == t else "nontarget"}\n'
+            for p, t in zip(odd, truth)
+            for lab in ("man", "woman")
+        )
+    )
     out = []
     for trials in (plain, table):
         scores = tmp_path / f"{trials.stem}.scores"
@@ -161,5 +187,5 @@ def test_verify_reads_a_csv_trials_table_with_awkward_paths(gmm_dir, tmp_path):
     r = run_cli("verify", "--model", model, "--trials", table, "-o", table)
     assert r.returncode == 2 and "output path is an input" in r.stderr and table.read_bytes() == before
     help_text = run_cli("verify", "--help").stdout
-    root_help = help_text[help_text.index("  --root DIR"):].split("--jobs")[0]
+    root_help = help_text[help_text.index("  --root DIR") :].split("--jobs")[0]
     assert "manifest" not in root_help and "trials file" in root_help

@@ -22,6 +22,7 @@ Stages (--stage N / --stop-stage N; each writes under --exp DIR, default recipes
 
 usage: python recipes/asr_course/run.py [--corpus DIR] [--json] [--jobs N] [--stage N] [--stop-stage N] [--exp DIR]
 """
+
 from __future__ import annotations
 
 import json
@@ -89,13 +90,30 @@ def stage_train(st: Stages, jobs: int) -> None:
     for init in INITS:
         for s in SEEDS:
             clf = GMMClassifier(5, max_iter=5, tol=0, init=init, random_state=s).fit(Xtr, ytr)
-            save_model(d / f"assignment_{init}_seed{s}.npz", clf, None,
-                       {"label_column": "label", "training": {"recipe": "recipes/asr_course/run.py", "init": init,
-                                                              "seed": s, "components": 5, "iterations": 5}})
+            save_model(
+                d / f"assignment_{init}_seed{s}.npz",
+                clf,
+                None,
+                {
+                    "label_column": "label",
+                    "training": {
+                        "recipe": "recipes/asr_course/run.py",
+                        "init": init,
+                        "seed": s,
+                        "components": 5,
+                        "iterations": 5,
+                    },
+                },
+            )
     full = data_list(st, "train")
     cfg = FeatureConfig.from_dict(json.loads(st.need(st.dir(1) / "config.json").read_text()))
-    clf = GMMClassifier(DEFAULTS["components"], max_iter=DEFAULTS["iterations"], init=DEFAULTS["init"],
-                        random_state=DEFAULTS["seed"], jobs=jobs)
+    clf = GMMClassifier(
+        DEFAULTS["components"],
+        max_iter=DEFAULTS["iterations"],
+        init=DEFAULTS["init"],
+        random_state=DEFAULTS["seed"],
+        jobs=jobs,
+    )
     clf.fit(features(st, "train", full), full.labels("digit"))
     save_model(d / "best.npz", clf, cfg, {"label_column": "digit", "training": dict(DEFAULTS, method="em")})
 
@@ -106,26 +124,47 @@ def stage_evaluate(st: Stages, jobs: int) -> dict:
     Xte = features(st, "course_test", te)
     results, rows = {}, []
     for init in INITS:
-        results[init] = [accuracy(load_model(st.need(st.dir(2) / f"assignment_{init}_seed{s}.npz")).classifier,
-                                  Xte, yte) for s in SEEDS]
-        rows.append([f"assignment: Kaldi feats, K=5, 5 iter, {init} init", "330 course utts",
-                     float(np.mean(results[init])), min(results[init])])
+        results[init] = [
+            accuracy(load_model(st.need(st.dir(2) / f"assignment_{init}_seed{s}.npz")).classifier, Xte, yte)
+            for s in SEEDS
+        ]
+        rows.append(
+            [
+                f"assignment: Kaldi feats, K=5, 5 iter, {init} init",
+                "330 course utts",
+                float(np.mean(results[init])),
+                min(results[init]),
+            ]
+        )
     clf = load_model(st.need(st.dir(2) / "best.npz")).classifier
     clf.jobs = jobs
     pred = clf.predict(features(st, "test", te))
     best = float(np.mean([p == t for p, t in zip(pred, yte)]))
     errors = [f"{u}:{t}->{p}" for u, t, p in zip(te.utts, yte, pred) if t != p]
-    rows.append([f"best: speechgmm MFCC, K={DEFAULTS['components']}, {DEFAULTS['iterations']} iter, "
-                 f"{DEFAULTS['init']} init", "2,072 train-speaker files", best, best])
+    rows.append(
+        [
+            f"best: speechgmm MFCC, K={DEFAULTS['components']}, {DEFAULTS['iterations']} iter, {DEFAULTS['init']} init",
+            "2,072 train-speaker files",
+            best,
+            best,
+        ]
+    )
     print("ASR_Course 03-GMM-EM: 11 digits, test = the course's 110 utterances (unseen speakers)")
     print(format_table(rows, ["system", "trained on", "accuracy", "min over seeds"]))
     print("published (course): diagonal K=5 0.973-0.982; full covariance 0.991; course DNN 0.9818")
     if errors:
         print("best-system errors: " + ", ".join(errors))
-    res = {"assignment_accuracy": float(np.mean(results["split"])), "assignment_accuracy_min": min(results["split"]),
-           "assignment_init": "split", "assignment_accuracy_kmeans": float(np.mean(results["kmeans"])),
-           "assignment_accuracy_kmeans_min": min(results["kmeans"]),
-           "best_accuracy": best, "best_errors": errors, "n_test": len(yte), "seeds": SEEDS}
+    res = {
+        "assignment_accuracy": float(np.mean(results["split"])),
+        "assignment_accuracy_min": min(results["split"]),
+        "assignment_init": "split",
+        "assignment_accuracy_kmeans": float(np.mean(results["kmeans"])),
+        "assignment_accuracy_kmeans_min": min(results["kmeans"]),
+        "best_accuracy": best,
+        "best_errors": errors,
+        "n_test": len(yte),
+        "seeds": SEEDS,
+    }
     write_json(st.dir(3) / "results.json", res)
     return res
 

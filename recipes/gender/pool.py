@@ -14,6 +14,7 @@ shared corpora (``data_manifest/<corpus>/``).  Rules, fixed before any figure wa
 * **corpus balance**: each (corpus, gender) contributes at most ``cap`` frames, drawn evenly
   from its files with a fixed seed, so that no corpus dominates a gender model.
 """
+
 from __future__ import annotations
 
 import csv
@@ -32,9 +33,17 @@ def pool_rows(corpora: Path):
     rows = []
     for part in ("train", "test"):
         for r in csv.DictReader(open(ROOT / "data_manifest" / "asr_course" / f"{part}.csv")):
-            rows.append({"corpus": "asr_course", "utt": r["utt"], "path": str(corpora / "asr_course" / r["path"]),
-                         "speaker": "ti_" + r["speaker"], "gender": r["gender"], "age_group": "adult",
-                         "test": part == "test"})
+            rows.append(
+                {
+                    "corpus": "asr_course",
+                    "utt": r["utt"],
+                    "path": str(corpora / "asr_course" / r["path"]),
+                    "speaker": "ti_" + r["speaker"],
+                    "gender": r["gender"],
+                    "age_group": "adult",
+                    "test": part == "test",
+                }
+            )
     for name in CORPORA[1:]:
         src = list(csv.DictReader(open(ROOT / "data_manifest" / name / "all.csv")))
         if name == "asterisk_prompts":
@@ -48,8 +57,17 @@ def pool_rows(corpora: Path):
             held = {s for g in GENDERS for s in order[g][1::2]}
             test = [r["speaker"] in held for r in src]
         for r, t in zip(src, test):
-            rows.append({"corpus": name, "utt": r["utt"], "path": str(corpora / name / r["path"]),
-                         "speaker": r["speaker"], "gender": r["gender"], "age_group": r["age_group"], "test": t})
+            rows.append(
+                {
+                    "corpus": name,
+                    "utt": r["utt"],
+                    "path": str(corpora / name / r["path"]),
+                    "speaker": r["speaker"],
+                    "gender": r["gender"],
+                    "age_group": r["age_group"],
+                    "test": t,
+                }
+            )
     return rows
 
 
@@ -116,6 +134,12 @@ def report(rows, llr, select):
     for i in sel:
         spk.setdefault(rows[i]["speaker"], []).append(pred.get(i) == rows[i]["gender"])
     worst = min(spk, key=lambda s: (np.mean(spk[s]), s)) if spk else ""
-    return {"balanced": float(np.nanmean([rec[g] for g in GENDERS])), "female": rec["female"], "male": rec["male"],
-            "worst": f"{worst} {np.mean(spk[worst]):.2f}" if worst else "", "files": len(sel),
-            "no_speech": len(sel) - len(pred), "speakers": len(spk)}
+    return {
+        "balanced": float(np.nanmean([rec[g] for g in GENDERS])),
+        "female": rec["female"],
+        "male": rec["male"],
+        "worst": f"{worst} {np.mean(spk[worst]):.2f}" if worst else "",
+        "files": len(sel),
+        "no_speech": len(sel) - len(pred),
+        "speakers": len(spk),
+    }

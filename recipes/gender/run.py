@@ -21,6 +21,7 @@ Default run (the bundled model)
 
 usage: python recipes/gender/run.py [--loco] [--quick] [--preset P] [--out MODEL.npz] [--cache DIR] [--jobs N]
 """
+
 from __future__ import annotations
 
 import json
@@ -34,11 +35,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "recipes"))  # the shared harness, recipes/_common.py
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import find_corpus, format_table, recipe_parser, run_script  # noqa: E402
 from pool import CORPORA, balanced_groups, features, pool_rows, report, scores, train  # noqa: E402
 
 from speechgmm.features import FeatureConfig  # noqa: E402
 from speechgmm.modelio import save_model  # noqa: E402
+
+from _common import find_corpus, format_table, recipe_parser, run_script  # noqa: E402
 
 CONFIG = {"preset": "default", "components": 64, "iterations": 20, "init": "kmeans", "seed": 0, "cap": 20000}
 #: --quick (tests): a few speakers per corpus and gender, small models
@@ -81,8 +83,10 @@ def evaluate_only(args, rows) -> int:
     print(f"gender model {args.evaluate} on each corpus's test set (adults)")
     print(format_table([_line(c, res[c]) for c in CORPORA], HEAD))
     ch = res["children"]
-    print(f"children under 16 (speechocean762, {ch['files']} files): female recall {ch['female']:.3f}, "
-          f"male recall {ch['male']:.3f}")
+    print(
+        f"children under 16 (speechocean762, {ch['files']} files): female recall {ch['female']:.3f}, "
+        f"male recall {ch['male']:.3f}"
+    )
     if args.json:
         print(json.dumps(res))
     return 0
@@ -129,30 +133,49 @@ def main(argv=None) -> int:
     truth = [rows[i]["gender"] for i in ti_rows]
     pred = ["female" if llr_pool[i] > 0 else "male" for i in ti_rows]
     labels = ["female", "male"]
-    result.update({"n": len(ti_rows), "labels": labels,
-                   "accuracy": sum(p == t for p, t in zip(pred, truth)) / max(1, len(ti_rows)),
-                   "confusion": [[sum(1 for p, t in zip(pred, truth) if t == a and p == b) for b in labels]
-                                 for a in labels]})
+    result.update(
+        {
+            "n": len(ti_rows),
+            "labels": labels,
+            "accuracy": sum(p == t for p, t in zip(pred, truth)) / max(1, len(ti_rows)),
+            "confusion": [[sum(1 for p, t in zip(pred, truth) if t == a and p == b) for b in labels] for a in labels],
+        }
+    )
     if args.loco:
         for c in CORPORA:
             m = fit(lambda r, c=c: r["corpus"] != c)
             llr = scores(m, feats)
             result["loco"][c] = report(rows, llr, lambda r, c=c: r["corpus"] == c and r["test"] and adult(r))
             if c == "speechocean762_sample":
-                result["children_loco"] = report(rows, llr, lambda r: r["corpus"] == c and r["age_group"] == "child")
+                is_child = lambda r, c=c: r["corpus"] == c and r["age_group"] == "child"  # noqa: E731
+                result["children_loco"] = report(rows, llr, is_child)
     result["children_in_corpus"] = report(rows, llr_pool, lambda r: r["age_group"] == "child" and r["test"])
     if args.out:
         # reproducible file: fixed date unless SOURCE_DATE_EPOCH says otherwise; manifests named relative to the repo
         os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
         n_files = sum(1 for r, x in zip(rows, feats) if x is not None and adult(r) and not r["test"])
-        save_model(args.out, pool_model, cfg, {
-            "label_column": "gender", "manifest": "data_manifest/{" + ",".join(CORPORA) + "}",
-            "n_files": n_files, "training": dict(conf, method="em", recipe="recipes/gender/run.py",
-                                                 data="pool adults, TI test speakers and per-corpus test sets held out")})
+        save_model(
+            args.out,
+            pool_model,
+            cfg,
+            {
+                "label_column": "gender",
+                "manifest": "data_manifest/{" + ",".join(CORPORA) + "}",
+                "n_files": n_files,
+                "training": dict(
+                    conf,
+                    method="em",
+                    recipe="recipes/gender/run.py",
+                    data="pool adults, TI test speakers and per-corpus test sets held out",
+                ),
+            },
+        )
     secs = time.time() - t0
     head, line = HEAD, _line
-    print(f"gender, pool of {len(CORPORA)} corpora, preset {conf['preset']}, K={conf['components']}, "
-          f"cap {conf['cap']} frames per (corpus, gender){' [quick subset]' if args.quick else ''}")
+    print(
+        f"gender, pool of {len(CORPORA)} corpora, preset {conf['preset']}, K={conf['components']}, "
+        f"cap {conf['cap']} frames per (corpus, gender){' [quick subset]' if args.quick else ''}"
+    )
     if args.loco:
         table = []
         for c in CORPORA:
@@ -161,12 +184,16 @@ def main(argv=None) -> int:
         print(format_table(table, head))
         ch = result.get("children_loco")
         if ch:
-            print(f"children under 16 (speechocean762, all {ch['files']} files, LOCO model; not in the adult figures): "
-                  f"female recall {ch['female']:.3f}, male recall {ch['male']:.3f}")
+            print(
+                f"children under 16 (speechocean762, all {ch['files']} files, LOCO model; not in the adult figures): "
+                f"female recall {ch['female']:.3f}, male recall {ch['male']:.3f}"
+            )
     else:
         print(format_table([line(c, result["in_corpus"][c]) for c in CORPORA], head))
-    print(f"TI test speakers ({ti['speakers']}, never trained on): accuracy {result['accuracy']:.4f} "
-          f"({round(result['accuracy'] * result['n'])}/{result['n']}), balanced {ti['balanced']:.4f}; time {secs:.0f} s")
+    print(
+        f"TI test speakers ({ti['speakers']}, never trained on): accuracy {result['accuracy']:.4f} "
+        f"({round(result['accuracy'] * result['n'])}/{result['n']}), balanced {ti['balanced']:.4f}; time {secs:.0f} s"
+    )
     if args.out:
         print(f"model saved to {args.out}")
     if args.json:

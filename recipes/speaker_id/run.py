@@ -28,6 +28,7 @@ UBM size and relevance factor were chosen by cross-validation on the training sp
 usage: python recipes/speaker_id/run.py [--corpus DIR] [--json] [--det FILE.png] [--tune] [--jobs N]
                                         [--stage N] [--stop-stage N] [--exp DIR]
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # recipes/: the sh
 from _common import MANIFESTS, Stages, find_corpus, format_table, recipe_parser, run_script, write_data, write_json
 
 STAGES = ("data", "features", "train", "evaluate")
-CONFIG = {"preset": "speaker", "ubm_components": 256, "ubm_iterations": 10, "relevance_factor": 4.0, "adapt": "m",
-          "top_c": 5, "em_components": 8, "seed": 0}
+CONFIG = {
+    "preset": "speaker",
+    "ubm_components": 256,
+    "ubm_iterations": 10,
+    "relevance_factor": 4.0,
+    "adapt": "m",
+    "top_c": 5,
+    "em_components": 8,
+    "seed": 0,
+}
 COLUMNS = ["speaker", "take", "digit", "gender"]
 
 
@@ -89,8 +98,10 @@ def speaker_stages(ubm, bg_feats, bg, Xa, ya, Xb, yb, mapc):
     cohort = sp.Cohort.from_groups(ubm, sp.group_by_label(bg_feats, bg.labels("speaker")))
     S = sp.utterance_llrs(mapc.models_, ubm, Xb, mapc.top_c)
     is_target = np.array(yb)[:, None] == np.array(mapc.labels_)[None, :]
-    norms = {n: verification_report(M[is_target], M[~is_target])
-             for n, M in sp.normalised_scores(mapc, S, Xb, cohort).items()}
+    norms = {
+        n: verification_report(M[is_target], M[~is_target])
+        for n, M in sp.normalised_scores(mapc, S, Xb, cohort).items()
+    }
     # open set: 50 of the speakers enrolled (seed 0), probes of all; threshold calibrated on the enrolment data
     speakers = sorted(set(ya))
     enrolled = set(np.random.default_rng(0).choice(speakers, 50, replace=False).tolist())
@@ -103,22 +114,35 @@ def speaker_stages(ubm, bg_feats, bg, Xa, ya, Xb, yb, mapc):
     known = np.array([y in enrolled for y in yb])
     right = np.array(oc.labels_)[best] == np.array(yb)
     balance = max(min(np.mean((right & (score >= t))[known]), np.mean((score < t)[~known])) for t in np.unique(score))
-    open_set = {"n_enrolled": len(enrolled), "threshold": rec["threshold"], "enrolled_correct": rep["enrolled_correct"],
-                "strangers_unknown": rep["strangers_unknown"], "best_balance": float(balance)}
+    open_set = {
+        "n_enrolled": len(enrolled),
+        "threshold": rec["threshold"],
+        "enrolled_correct": rep["enrolled_correct"],
+        "strangers_unknown": rep["strangers_unknown"],
+        "best_balance": float(balance),
+    }
     # enroll 10 speakers into a model of 60 (library call, as 'speechgmm enroll' does after reading the files)
     first, more = speakers[:60], speakers[60:70]
     groups = sp.group_by_label(Xa, ya)
-    base = GMMClassifier(top_c=CONFIG["top_c"]).fit_map_groups({s: groups[s] for s in first}, ubm,
-                                                               CONFIG["relevance_factor"], CONFIG["adapt"])
+    base = GMMClassifier(top_c=CONFIG["top_c"]).fit_map_groups(
+        {s: groups[s] for s in first}, ubm, CONFIG["relevance_factor"], CONFIG["adapt"]
+    )
     t = time.time()
     new, _, _ = sp.enroll(base, {s: groups[s] for s in more})
     sp.open_set_record(new, {s: groups[s] for s in more})
     enroll_seconds = time.time() - t
-    at_once = GMMClassifier(top_c=CONFIG["top_c"]).fit_map_groups({s: groups[s] for s in first + more}, ubm,
-                                                                  CONFIG["relevance_factor"], CONFIG["adapt"])
+    at_once = GMMClassifier(top_c=CONFIG["top_c"]).fit_map_groups(
+        {s: groups[s] for s in first + more}, ubm, CONFIG["relevance_factor"], CONFIG["adapt"]
+    )
     equal = new.predict(Xb) == at_once.predict(Xb)
-    return {"norms": norms, "open_set": open_set, "enroll_seconds": enroll_seconds, "enroll_added": len(more),
-            "enroll_base": len(first), "enroll_equal": bool(equal)}
+    return {
+        "norms": norms,
+        "open_set": open_set,
+        "enroll_seconds": enroll_seconds,
+        "enroll_added": len(more),
+        "enroll_base": len(first),
+        "enroll_equal": bool(equal),
+    }
 
 
 def data_list(st: Stages, name: str):
@@ -164,8 +188,9 @@ def stage_train(st: Stages, jobs: int, do_tune: bool) -> None:
     secs["map"] = time.time() - t1
     save_model(d / "map.npz", mapc, cfg, info)
     t1 = time.time()
-    emc = GMMClassifier(CONFIG["em_components"], max_iter=20, init="kmeans", random_state=CONFIG["seed"],
-                        jobs=jobs).fit(Xa, ya)
+    emc = GMMClassifier(
+        CONFIG["em_components"], max_iter=20, init="kmeans", random_state=CONFIG["seed"], jobs=jobs
+    ).fit(Xa, ya)
     secs["em"] = time.time() - t1
     save_model(d / "em.npz", emc, cfg, info)
     write_json(d / "seconds.json", secs)
@@ -193,36 +218,61 @@ def stage_evaluate(st: Stages, jobs: int, det) -> dict:
     is_target = np.array([t.target for t in trials])
     rep = verification_report(llr[is_target], llr[~is_target])
     if det:
-        plot_det(llr[is_target], llr[~is_target], det, label="GMM-UBM MAP",
-                 title=f"DET: {len(mapc.labels_)} speakers, {len(yb)} probes of ~{probe_s:.1f} s")
+        plot_det(
+            llr[is_target],
+            llr[~is_target],
+            det,
+            label="GMM-UBM MAP",
+            title=f"DET: {len(mapc.labels_)} speakers, {len(yb)} probes of ~{probe_s:.1f} s",
+        )
     ubm = load_model(st.need(st.dir(2) / "ubm.npz"), kind="ubm").ubm
     bg, bg_feats = features(st, "train")
     extra = speaker_stages(ubm, bg_feats, bg, Xa, ya, Xb, yb, mapc)
 
-    print(f"speaker ID: UBM on {trained['n_background_files']} files of 95 training speakers; "
-          f"{len(mapc.labels_)} test speakers enrolled on takes A ({len(ya)} files), "
-          f"probes = takes B ({len(yb)} files, mean {probe_s:.2f} s of speech)")
+    print(
+        f"speaker ID: UBM on {trained['n_background_files']} files of 95 training speakers; "
+        f"{len(mapc.labels_)} test speakers enrolled on takes A ({len(ya)} files), "
+        f"probes = takes B ({len(yb)} files, mean {probe_s:.2f} s of speech)"
+    )
     map_name = f"GMM-UBM MAP (UBM {CONFIG['ubm_components']}, r={CONFIG['relevance_factor']:g}, top-{CONFIG['top_c']})"
     em_name = f"per-speaker EM (K={CONFIG['em_components']})"
     rows = [[map_name, map_acc, f"{t_map:.1f}"], [em_name, em_acc, f"{t_em:.1f}"]]
     print(format_table(rows, ["system", "identification accuracy", "enroll+test s"]))
-    print(f"verification ({rep['n_target']} target / {rep['n_nontarget']} nontarget trials): "
-          f"EER {100 * rep['eer']:.2f} %, minDCF {rep['min_dcf']:.4f} (P_target 0.01, C_miss 10, C_fa 1)")
-    print("score normalisation against the 95 training speakers (cohort): " + ", ".join(
-        f"{n}-norm EER {100 * r['eer']:.2f} % minDCF {r['min_dcf']:.4f}" for n, r in extra["norms"].items()))
+    print(
+        f"verification ({rep['n_target']} target / {rep['n_nontarget']} nontarget trials): "
+        f"EER {100 * rep['eer']:.2f} %, minDCF {rep['min_dcf']:.4f} (P_target 0.01, C_miss 10, C_fa 1)"
+    )
+    print(
+        "score normalisation against the 95 training speakers (cohort): "
+        + ", ".join(f"{n}-norm EER {100 * r['eer']:.2f} % minDCF {r['min_dcf']:.4f}" for n, r in extra["norms"].items())
+    )
     o = extra["open_set"]
-    print(f"open set: {o['n_enrolled']} speakers enrolled, probes of all {len(mapc.labels_)}: at the stored threshold "
-          f"{o['threshold']:.3f}, {100 * o['enrolled_correct']:.2f} % of enrolled probes correct, "
-          f"{100 * o['strangers_unknown']:.2f} % of strangers 'unknown' (best balance over thresholds "
-          f"{100 * o['best_balance']:.2f} %)")
-    print(f"enroll: {extra['enroll_added']} speakers added to a {extra['enroll_base']}-speaker model in "
-          f"{extra['enroll_seconds']:.2f} s (MAP from the UBM + open-set recalibration); predictions equal training "
-          f"all at once: {extra['enroll_equal']}")
+    print(
+        f"open set: {o['n_enrolled']} speakers enrolled, probes of all {len(mapc.labels_)}: at the stored threshold "
+        f"{o['threshold']:.3f}, {100 * o['enrolled_correct']:.2f} % of enrolled probes correct, "
+        f"{100 * o['strangers_unknown']:.2f} % of strangers 'unknown' (best balance over thresholds "
+        f"{100 * o['best_balance']:.2f} %)"
+    )
+    print(
+        f"enroll: {extra['enroll_added']} speakers added to a {extra['enroll_base']}-speaker model in "
+        f"{extra['enroll_seconds']:.2f} s (MAP from the UBM + open-set recalibration); predictions equal training "
+        f"all at once: {extra['enroll_equal']}"
+    )
     print(f"UBM training {trained['ubm']:.1f} s" + (f"; DET curve saved to {det}" if det else ""))
-    res = {"map_accuracy": map_acc, "em_accuracy": em_acc, "eer": rep["eer"], "min_dcf": rep["min_dcf"],
-           "n_speakers": len(mapc.labels_), "n_probes": len(yb), "probe_seconds": probe_s, "config": CONFIG,
-           "norms": extra["norms"], "open_set": extra["open_set"], "enroll_seconds": extra["enroll_seconds"],
-           "enroll_equal": extra["enroll_equal"]}
+    res = {
+        "map_accuracy": map_acc,
+        "em_accuracy": em_acc,
+        "eer": rep["eer"],
+        "min_dcf": rep["min_dcf"],
+        "n_speakers": len(mapc.labels_),
+        "n_probes": len(yb),
+        "probe_seconds": probe_s,
+        "config": CONFIG,
+        "norms": extra["norms"],
+        "open_set": extra["open_set"],
+        "enroll_seconds": extra["enroll_seconds"],
+        "enroll_equal": extra["enroll_equal"],
+    }
     write_json(st.dir(3) / "results.json", res)
     return res
 

@@ -1,4 +1,5 @@
 """Pieces shared by the sub-commands."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,7 @@ def positive_int(s: str) -> int:
     from speechgmm.options import Int
 
     try:
-        return Int(1, 2 ** 63 - 1).convert(s)
+        return Int(1, 2**63 - 1).convert(s)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}") from None
 

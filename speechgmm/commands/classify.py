@@ -1,4 +1,5 @@
 """speechgmm classify: label audio files with a trained model."""
+
 from __future__ import annotations
 
 import sys
@@ -38,11 +39,18 @@ def add_arguments(p) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files")
     p.add_argument("--model", "-m", metavar="MODEL.npz", help="model file (default: bundled gender model)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.add_argument("--open-set", action="store_true",
-                   help="label a file 'unknown' when no class is close enough (threshold stored in the model)")
-    p.add_argument("--threshold", type=float, metavar="T",
-                   help="open-set threshold: minimum margin of the best class over the second best, in "
-                        "log-likelihood per frame (default: the model's calibrated one; implies --open-set)")
+    p.add_argument(
+        "--open-set",
+        action="store_true",
+        help="label a file 'unknown' when no class is close enough (threshold stored in the model)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        metavar="T",
+        help="open-set threshold: minimum margin of the best class over the second best, in "
+        "log-likelihood per frame (default: the model's calibrated one; implies --open-set)",
+    )
     _common.add_jobs(p, "feature extraction and scoring")
     _common.add_dask(p)
 
@@ -59,12 +67,17 @@ def _table(args, clf, totals, frames, good, post, pred, names, seconds=None) -> 
 
 def _json_lines(args, clf, totals, frames, good, post, pred, names, seconds) -> None:
     for row, i in enumerate(good):
-        _common.print_json({
-            "path": args.files[i], "label": names[row],
-            "scores": {lab: float(v) for lab, v in zip(clf.labels_, totals[row])},
-            "mean_scores": {lab: float(v / frames[row]) for lab, v in zip(clf.labels_, totals[row])},
-            "posteriors": {lab: float(v) for lab, v in zip(clf.labels_, post[row])},
-            "frames": int(frames[row]), "speech_seconds": round(float(seconds[row]), 2)})
+        _common.print_json(
+            {
+                "path": args.files[i],
+                "label": names[row],
+                "scores": {lab: float(v) for lab, v in zip(clf.labels_, totals[row])},
+                "mean_scores": {lab: float(v / frames[row]) for lab, v in zip(clf.labels_, totals[row])},
+                "posteriors": {lab: float(v) for lab, v in zip(clf.labels_, post[row])},
+                "frames": int(frames[row]),
+                "speech_seconds": round(float(seconds[row]), 2),
+            }
+        )
 
 
 def run(args) -> int:
@@ -86,8 +99,9 @@ def run(args) -> int:
     seconds = np.asarray(frames, dtype=np.float64) * mf.feature_config.frame_shift_ms / 1000.0
     if mf.feature_config.vad and len(good):
         short = seconds < MIN_SPEECH_SECONDS
-        problems = list(problems) + [short_speech_message(args.files[i], s)
-                                     for i, s, sh in zip(good, seconds, short) if sh]
+        problems = list(problems) + [
+            short_speech_message(args.files[i], s) for i, s, sh in zip(good, seconds, short) if sh
+        ]
         keep = ~short
         totals, frames, seconds = totals[keep], np.asarray(frames)[keep], seconds[keep]
         good = [i for i, k in zip(good, keep) if k]

@@ -1,4 +1,5 @@
 """speechgmm enroll: add classes (speakers) to a MAP model without retraining the others."""
+
 from __future__ import annotations
 
 from speechgmm.commands import _common
@@ -23,12 +24,17 @@ examples:
 
 def add_arguments(p) -> None:
     p.add_argument("model", metavar="MODEL.npz", help="MAP classifier to enrol into (not modified)")
-    p.add_argument("manifest", metavar="MANIFEST", help="CSV/TSV manifest, Kaldi data dir or wav.scp of the new classes")
+    p.add_argument(
+        "manifest", metavar="MANIFEST", help="CSV/TSV manifest, Kaldi data dir or wav.scp of the new classes"
+    )
     p.add_argument("-o", "--output", required=True, metavar="OUT.npz", help="model file to write")
-    p.add_argument("--label-column", default=None, metavar="COL",
-                   help="column holding the class label (default: the model's label column)")
-    p.add_argument("--preset", default=None,
-                   help="front end; must be the model's (default: the model's front end)")
+    p.add_argument(
+        "--label-column",
+        default=None,
+        metavar="COL",
+        help="column holding the class label (default: the model's label column)",
+    )
+    p.add_argument("--preset", default=None, help="front end; must be the model's (default: the model's front end)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     _common.add_root(p)
     _common.add_jobs(p)
@@ -38,8 +44,15 @@ def run(args) -> int:
     from speechgmm.speakers import enroll_from_manifest
 
     _common.check_output_path(args.output, inputs=[args.model, args.manifest], suffix=".npz")
-    s = enroll_from_manifest(args.model, args.manifest, args.output, label_column=args.label_column,
-                             preset=args.preset, root=args.root, jobs=args.jobs)
+    s = enroll_from_manifest(
+        args.model,
+        args.manifest,
+        args.output,
+        label_column=args.label_column,
+        preset=args.preset,
+        root=args.root,
+        jobs=args.jobs,
+    )
     added, replaced = s["added"], s["replaced"]
     parts = []
     if added:
@@ -47,8 +60,11 @@ def run(args) -> int:
     if replaced:
         parts.append(f"replaced {len(replaced)} ({', '.join(replaced[:8])}{', ...' if len(replaced) > 8 else ''})")
     thr = s.get("threshold")
-    print(f"enrolled {' and '.join(parts)} from {s['files']} files; the model now has {s['n_classes']} classes"
-          + (f"; open-set threshold {thr:.3f}" if thr is not None else "") + f" ({s['seconds']:.2f} s) -> {s['output']}")
+    print(
+        f"enrolled {' and '.join(parts)} from {s['files']} files; the model now has {s['n_classes']} classes"
+        + (f"; open-set threshold {thr:.3f}" if thr is not None else "")
+        + f" ({s['seconds']:.2f} s) -> {s['output']}"
+    )
     if args.json:
         _common.print_json(s)
     return 0

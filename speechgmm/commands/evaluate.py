@@ -1,4 +1,5 @@
 """speechgmm evaluate: accuracy and confusion matrix on a labelled manifest."""
+
 from __future__ import annotations
 
 import sys
@@ -30,8 +31,12 @@ def add_arguments(p) -> None:
     p.add_argument("--label-column", metavar="COL", help="label column (default: the model's)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.add_argument("--plot", metavar="FILE.png", help="save the confusion matrix as a PNG")
-    p.add_argument("--threshold", type=float, metavar="T",
-                   help="open-set threshold when the manifest has labels not in the model (default: the model's)")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        metavar="T",
+        help="open-set threshold when the manifest has labels not in the model (default: the model's)",
+    )
     _common.add_root(p)
     _common.add_jobs(p, "feature extraction and scoring")
     _common.add_dask(p)
@@ -45,8 +50,15 @@ def run(args) -> int:
         _common.check_output_path(args.plot, inputs=[args.manifest, args.model], suffix=".png")
     mf = _common.load_classifier(args.model)
     with _common.dask_session(args) as client:
-        rep = evaluate_manifest(mf, args.manifest, args.label_column, root=args.root, jobs=args.jobs, client=client,
-                                threshold=args.threshold)
+        rep = evaluate_manifest(
+            mf,
+            args.manifest,
+            args.label_column,
+            root=args.root,
+            jobs=args.jobs,
+            client=client,
+            threshold=args.threshold,
+        )
     if rep.get("open_set"):
         from speechgmm.speakers import format_open_set
 
@@ -66,4 +78,3 @@ def run(args) -> int:
         if not args.json:
             print(f"\nconfusion matrix saved to {args.plot}")
     return 0
-

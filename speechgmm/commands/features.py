@@ -1,4 +1,5 @@
 """speechgmm features: compute MFCC features into a Kaldi ark/scp."""
+
 from __future__ import annotations
 
 import sys
@@ -30,10 +31,12 @@ example:
 
 def add_arguments(p) -> None:
     p.add_argument("input", metavar="INPUT", help="manifest (CSV/TSV with a 'path' column), Kaldi data dir or wav.scp")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.ark",
-                   help="output archive (OUT.scp is written beside it)")
-    p.add_argument("--preset", default="default",
-                   help="front-end preset: default, asr_course, speaker (default: default)")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="OUT.ark", help="output archive (OUT.scp is written beside it)"
+    )
+    p.add_argument(
+        "--preset", default="default", help="front-end preset: default, asr_course, speaker (default: default)"
+    )
     _common.add_root(p)
     _common.add_jobs(p)
 
@@ -50,8 +53,10 @@ def kaldi_keys(utts, source) -> list:
     bad = [repr(u) for u in utts if not u or any(c.isspace() for c in u)]
     if bad:
         shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
-        raise ManifestError(f"{source}: {len(bad)} utterance id(s) empty or with whitespace, which Kaldi archives "
-                            f"cannot hold: {shown}; give every row an id without spaces (an 'utt' column)")
+        raise ManifestError(
+            f"{source}: {len(bad)} utterance id(s) empty or with whitespace, which Kaldi archives "
+            f"cannot hold: {shown}; give every row an id without spaces (an 'utt' column)"
+        )
     return list(utts)
 
 
@@ -78,8 +83,10 @@ def run(args) -> int:
         for msg in problems:
             print(f"speechgmm features: bad file: {msg}", file=sys.stderr)
         n = len(problems)
-        raise AudioError(f"{args.input}: {n} of {len(feats)} audio file{'s are' if n > 1 else ' is'} bad "
-                         f"(listed above); nothing written")
+        raise AudioError(
+            f"{args.input}: {n} of {len(feats)} audio file{'s are' if n > 1 else ' is'} bad "
+            f"(listed above); nothing written"
+        )
     scp = write_feats(out, zip(keys, feats))
     n = sum(f.shape[0] for f in feats)
     print(f"wrote {len(feats)} utterances, {n} frames x {cfg.dim} dims to {out} (index {scp})")

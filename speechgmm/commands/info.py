@@ -1,4 +1,5 @@
 """speechgmm info: describe a model file."""
+
 from __future__ import annotations
 
 from speechgmm.commands import _common
@@ -26,8 +27,10 @@ def run(args) -> int:
     if args.json:
         _common.print_json(h)
         return 0
-    print(f"{args.model}: speechgmm {h['kind']} model (format {h['format_version']}, written by speechgmm "
-          f"{h.get('speechgmm_version')} on {h.get('created')})")
+    print(
+        f"{args.model}: speechgmm {h['kind']} model (format {h['format_version']}, written by speechgmm "
+        f"{h.get('speechgmm_version')} on {h.get('created')})"
+    )
     if mf.kind == "classifier":
         clf = mf.classifier
         ks = sorted(set(h["n_components"]))

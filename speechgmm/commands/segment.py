@@ -1,4 +1,5 @@
 """speechgmm segment: who spoke when -- find the speech in long recordings and label it."""
+
 from __future__ import annotations
 
 import sys
@@ -48,10 +49,18 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per file")
     p.add_argument("--rttm", metavar="OUT.rttm", help="also write the segments as NIST RTTM")
     p.add_argument("--plot", metavar="OUT.png", help="waveform with coloured segments (PNG; one panel per file)")
-    p.add_argument("--min-speech", default=str(MIN_SPEECH), metavar="S",
-                   help=f"shortest speech segment kept, seconds (default {MIN_SPEECH:g})")
-    p.add_argument("--min-pause", default=str(MIN_PAUSE), metavar="S",
-                   help=f"shorter pauses inside speech are bridged, seconds (default {MIN_PAUSE:g})")
+    p.add_argument(
+        "--min-speech",
+        default=str(MIN_SPEECH),
+        metavar="S",
+        help=f"shortest speech segment kept, seconds (default {MIN_SPEECH:g})",
+    )
+    p.add_argument(
+        "--min-pause",
+        default=str(MIN_PAUSE),
+        metavar="S",
+        help=f"shorter pauses inside speech are bridged, seconds (default {MIN_PAUSE:g})",
+    )
 
 
 def _plot_available() -> bool:
@@ -66,8 +75,9 @@ def run(args) -> int:
     from speechgmm.errors import ConfigError, SpeechGMMError
     from speechgmm.segment import SegmentOptions, rttm_lines, segment
 
-    opt = SegmentOptions(min_speech=_seconds("--min-speech", args.min_speech),
-                         min_pause=_seconds("--min-pause", args.min_pause))
+    opt = SegmentOptions(
+        min_speech=_seconds("--min-speech", args.min_speech), min_pause=_seconds("--min-pause", args.min_pause)
+    )
     if args.rttm and args.plot and Path(args.rttm).resolve() == Path(args.plot).resolve():
         raise ConfigError(f"{args.rttm}: --rttm and --plot name the same file")
     inputs = list(args.files) + [args.model]
@@ -88,15 +98,21 @@ def run(args) -> int:
         results.append(r)
         times = r.speaking_time()
         if args.json:
-            _common.print_json({"path": r.path, "duration": round(r.duration, 3),
-                                "segments": [{"start": a, "end": b, "label": lab} for a, b, lab in r.segments],
-                                "speaking_time": {k: round(v, 3) for k, v in times.items()}})
+            _common.print_json(
+                {
+                    "path": r.path,
+                    "duration": round(r.duration, 3),
+                    "segments": [{"start": a, "end": b, "label": lab} for a, b, lab in r.segments],
+                    "speaking_time": {k: round(v, 3) for k, v in times.items()},
+                }
+            )
         else:
             for a, b, lab in r.segments:
                 print(f"{r.path}\t{a:.2f}\t{b:.2f}\t{lab}")
             total = sum(times.values())
-            shares = ", ".join(f"{lab} {v:.1f} s ({100 * v / total:.1f} %)" if total else f"{lab} 0.0 s"
-                               for lab, v in times.items())
+            shares = ", ".join(
+                f"{lab} {v:.1f} s ({100 * v / total:.1f} %)" if total else f"{lab} 0.0 s" for lab, v in times.items()
+            )
             print(f"# {r.path}: {r.duration:.1f} s, speech {total:.1f} s: {shares}")
         sys.stdout.flush()
     if args.rttm and results:

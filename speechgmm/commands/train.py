@@ -1,4 +1,5 @@
 """speechgmm train: one GMM per class from a labelled manifest."""
+
 from __future__ import annotations
 
 from speechgmm.commands import _common
@@ -25,7 +26,7 @@ Methods:
        classes have little data each, e.g. speakers.
 A speaker label column without --preset or --ubm also selects the 'speaker' front end.
 
-Defaults (K={DEFAULTS['n_components']}, {DEFAULTS['max_iter']} iterations, {DEFAULTS['init']} init) were chosen by
+Defaults (K={DEFAULTS["n_components"]}, {DEFAULTS["max_iter"]} iterations, {DEFAULTS["init"]} init) were chosen by
 cross-validation on the training speakers of the TI digits corpus.
 
 examples:
@@ -57,9 +58,18 @@ def run(args) -> int:
     run_opts = RunOptions.from_args(args)
     _common.check_output_path(args.output, inputs=[args.manifest, options.ubm], suffix=".npz")
     with _common.dask_session(args) as client:
-        s = train_from_manifest(args.manifest, args.output, options, root=run_opts.root, jobs=run_opts.jobs,
-                                cache_dir=run_opts.cache_dir, client=client)
+        s = train_from_manifest(
+            args.manifest,
+            args.output,
+            options,
+            root=run_opts.root,
+            jobs=run_opts.jobs,
+            cache_dir=run_opts.cache_dir,
+            client=client,
+        )
     print(f"method {s.method}: {s.method_reason}")
-    print(f"trained {len(s.labels)} classes ({s.method}) on {s.files} files, "
-          f"{sum(s.frames.values())} frames in {s.seconds:.1f} s -> {s.output}")
+    print(
+        f"trained {len(s.labels)} classes ({s.method}) on {s.files} files, "
+        f"{sum(s.frames.values())} frames in {s.seconds:.1f} s -> {s.output}"
+    )
     return 0

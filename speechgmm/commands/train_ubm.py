@@ -1,4 +1,5 @@
 """speechgmm train-ubm: a universal background model for MAP adaptation."""
+
 from __future__ import annotations
 
 from speechgmm.commands import _common
@@ -37,7 +38,14 @@ def run(args) -> int:
     run_opts = RunOptions.from_args(args)
     _common.check_output_path(args.output, inputs=[args.manifest], suffix=".npz")
     with _common.dask_session(args) as client:
-        s = train_ubm_from_manifest(args.manifest, args.output, options, root=run_opts.root, jobs=run_opts.jobs,
-                                    cache_dir=run_opts.cache_dir, client=client)
+        s = train_ubm_from_manifest(
+            args.manifest,
+            args.output,
+            options,
+            root=run_opts.root,
+            jobs=run_opts.jobs,
+            cache_dir=run_opts.cache_dir,
+            client=client,
+        )
     print(f"trained a {options.n_components}-component UBM on {s.files} files in {s.seconds:.1f} s -> {s.output}")
     return 0

@@ -1,4 +1,5 @@
 """speechgmm verify: score verification trials, EER / minDCF / DET curve."""
+
 from __future__ import annotations
 
 import sys
@@ -39,16 +40,27 @@ example:
 
 def add_arguments(p) -> None:
     p.add_argument("--model", "-m", required=True, metavar="MODEL.npz", help="classifier model file")
-    p.add_argument("--trials", required=True, metavar="TRIALS",
-                   help="trial list: 'label file target|nontarget' per line, or a CSV with a header")
+    p.add_argument(
+        "--trials",
+        required=True,
+        metavar="TRIALS",
+        help="trial list: 'label file target|nontarget' per line, or a CSV with a header",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.add_argument("--det", metavar="FILE.png", help="save a DET curve")
     p.add_argument("-o", "--output", metavar="SCORES", help="write 'label file key score' per trial")
-    p.add_argument("--norm", choices=["none", "z", "t", "s"], default=None,
-                   help="score normalisation against a cohort (default: s whenever a cohort is available, else none)")
-    p.add_argument("--cohort", metavar="MANIFEST",
-                   help="cohort speakers (a manifest with a 'speaker' column; default: the UBM's training speakers "
-                        "stored in the model); its relative paths are relative to --root if given")
+    p.add_argument(
+        "--norm",
+        choices=["none", "z", "t", "s"],
+        default=None,
+        help="score normalisation against a cohort (default: s whenever a cohort is available, else none)",
+    )
+    p.add_argument(
+        "--cohort",
+        metavar="MANIFEST",
+        help="cohort speakers (a manifest with a 'speaker' column; default: the UBM's training speakers "
+        "stored in the model); its relative paths are relative to --root if given",
+    )
     _common.add_root(p, "the trials file")
     _common.add_jobs(p)
 
@@ -94,8 +106,12 @@ def run(args) -> int:
     rep = dict(reports[norm], norm=norm, by_norm=reports)
     if args.output:
         with atomic_output(args.output) as tmp:
-            tmp.write_text("".join(f"{t.label} {t.path} {'target' if t.target else 'nontarget'} {s:.6f}\n"
-                                   for t, s in zip(trials, scores)))
+            tmp.write_text(
+                "".join(
+                    f"{t.label} {t.path} {'target' if t.target else 'nontarget'} {s:.6f}\n"
+                    for t, s in zip(trials, scores)
+                )
+            )
     # the report first: a DET plot that cannot be saved (no matplotlib, disk full) must not lose it
     if args.json:
         _common.print_json(rep)
