@@ -260,6 +260,18 @@ class MapOptions(_Options):
     )
 
 
+def _seed_field():
+    """``--seed``, shared by every options object that trains."""
+    return opt(0, Int(0, MAX_SEED), flag="--seed", metavar="SEED", help="random seed")
+
+
+def _augment_field(
+    help: str = "also train on a noisy and/or reverberant copy of every file (noise, reverb, or noise,reverb)",
+):
+    """``--augment``, shared by every options object that trains."""
+    return opt((), Kinds(), flag="--augment", metavar="KINDS", default_text="", help=help)
+
+
 @dataclass
 class UbmOptions(_Options):
     """A universal background model: ``train-ubm`` (binary splitting, then EM without a stopping rule)."""
@@ -270,15 +282,8 @@ class UbmOptions(_Options):
     preset: str = opt(
         "speaker", Choice(_presets), flag="--preset", help="front end", default_text="(default: speaker, no CMN)"
     )
-    random_state: int = opt(0, Int(0, MAX_SEED), flag="--seed", metavar="SEED", help="random seed")
-    augment: tuple[str, ...] = opt(
-        (),
-        Kinds(),
-        flag="--augment",
-        metavar="KINDS",
-        default_text="",
-        help="also train on a noisy and/or reverberant copy of every file (noise, reverb, or noise,reverb)",
-    )
+    random_state: int = _seed_field()
+    augment: tuple[str, ...] = _augment_field()
     tol: float = opt(
         0.0, Float(0.0), help="EM stops when the log-likelihood gain per frame is below tol (0: run every iteration)"
     )
@@ -307,16 +312,11 @@ class TrainOptions(_Options):
         help="front end",
         default_text="(default: default, or the UBM's with --ubm)",
     )
-    random_state: int = opt(0, Int(0, MAX_SEED), flag="--seed", metavar="SEED", help="random seed")
-    augment: tuple[str, ...] = opt(
-        (),
-        Kinds(),
-        flag="--augment",
-        metavar="KINDS",
-        default_text="",
-        help="multi-condition training: also train on a noisy and/or reverberant copy of "
-        "every file (noise, reverb, or noise,reverb); helps when the audio to "
-        "classify is noisier or more reverberant than the training audio",
+    random_state: int = _seed_field()
+    augment: tuple[str, ...] = _augment_field(
+        "multi-condition training: also train on a noisy and/or reverberant copy of every file "
+        "(noise, reverb, or noise,reverb); helps when the audio to classify is noisier or more "
+        "reverberant than the training audio"
     )
     tol: float = opt(1e-4, Float(0.0), help="EM stops when the log-likelihood gain per frame is below tol")
     method: str = opt(
@@ -398,6 +398,10 @@ class RunOptions(_Options):
         "EM pass (memory stays at one utterance per process: for corpora larger "
         "than RAM)",
     )
+
+    def pipeline_kwargs(self) -> dict:
+        """The keyword arguments of :func:`speechgmm.pipeline.train_from_manifest` (and the UBM's) these hold."""
+        return {"root": self.root, "jobs": self.jobs, "cache_dir": self.cache_dir}
 
 
 @dataclass

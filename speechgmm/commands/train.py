@@ -58,15 +58,7 @@ def run(args) -> int:
     run_opts = RunOptions.from_args(args)
     _common.check_output_path(args.output, inputs=[args.manifest, options.ubm], suffix=".npz")
     with _common.dask_session(args) as client:
-        s = train_from_manifest(
-            args.manifest,
-            args.output,
-            options,
-            root=run_opts.root,
-            jobs=run_opts.jobs,
-            cache_dir=run_opts.cache_dir,
-            client=client,
-        )
+        s = train_from_manifest(args.manifest, args.output, options, client=client, **run_opts.pipeline_kwargs())
     print(f"method {s.method}: {s.method_reason}")
     print(
         f"trained {len(s.labels)} classes ({s.method}) on {s.files} files, "

@@ -38,14 +38,6 @@ def run(args) -> int:
     run_opts = RunOptions.from_args(args)
     _common.check_output_path(args.output, inputs=[args.manifest], suffix=".npz")
     with _common.dask_session(args) as client:
-        s = train_ubm_from_manifest(
-            args.manifest,
-            args.output,
-            options,
-            root=run_opts.root,
-            jobs=run_opts.jobs,
-            cache_dir=run_opts.cache_dir,
-            client=client,
-        )
+        s = train_ubm_from_manifest(args.manifest, args.output, options, client=client, **run_opts.pipeline_kwargs())
     print(f"trained a {options.n_components}-component UBM on {s.files} files in {s.seconds:.1f} s -> {s.output}")
     return 0
