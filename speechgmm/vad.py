@@ -112,36 +112,46 @@ class VadConfig:
     fmax: float = 400.0
 
     def __post_init__(self):
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ConfigError(f"invalid speech-detector setting {f.name}={v!r}: must be a finite number")
-        problems = []
-        if not (0 < self.frame_shift_ms <= self.frame_length_ms <= 1000):
-            problems.append("need 0 < frame_shift_ms <= frame_length_ms <= 1000")
-        if not (0 < self.floor_window_s <= 600):
-            problems.append("floor_window_s must be in (0, 600]")
-        if not (0 < self.floor_below_peak_db <= 200 and 0 <= self.modulation_db <= 200):
-            problems.append("floor_below_peak_db must be in (0, 200] and modulation_db in [0, 200]")
-        if not (0 <= self.off_db <= self.on_db <= 100):
-            problems.append("need 0 <= off_db <= on_db <= 100")
-        if not (-200 < self.min_level_dbfs < 0):
-            problems.append("min_level_dbfs must be in (-200, 0)")
-        if not (0 <= self.voiced_share <= 1):
-            problems.append("voiced_share must be in [0, 1]")
-        if not (0 <= self.voicing < 1):
-            problems.append("voicing must be in [0, 1)")
-        if self.min_voiced_frames < 0 or int(self.min_voiced_frames) != self.min_voiced_frames:
-            problems.append("min_voiced_frames must be a whole number >= 0")
-        if min(self.hangover_ms, self.min_pause_ms, self.attach_ms, self.attach_max_ms) < 0:
-            problems.append("hangover_ms, min_pause_ms, attach_ms and attach_max_ms must be >= 0")
-        if not (0 < self.fmin < self.fmax):
-            problems.append("need 0 < fmin < fmax")
+        _check_numbers(self)
+        problems = [message for rule, message in _VAD_RULES if not rule(self)]
         if problems:
             raise ConfigError("invalid speech-detector settings: " + "; ".join(problems))
 
     def frames(self, ms: float) -> int:
         return int(round(ms / self.frame_shift_ms))
+
+
+def _check_numbers(cfg) -> None:
+    """Every setting must be a finite int or float (not a bool)."""
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ConfigError(f"invalid speech-detector setting {f.name}={v!r}: must be a finite number")
+
+
+def _whole_number(v) -> bool:
+    return v >= 0 and int(v) == v
+
+
+#: (rule the settings must satisfy, message when they do not), checked in this order
+_VAD_RULES = (
+    (lambda c: 0 < c.frame_shift_ms <= c.frame_length_ms <= 1000, "need 0 < frame_shift_ms <= frame_length_ms <= 1000"),
+    (lambda c: 0 < c.floor_window_s <= 600, "floor_window_s must be in (0, 600]"),
+    (
+        lambda c: 0 < c.floor_below_peak_db <= 200 and 0 <= c.modulation_db <= 200,
+        "floor_below_peak_db must be in (0, 200] and modulation_db in [0, 200]",
+    ),
+    (lambda c: 0 <= c.off_db <= c.on_db <= 100, "need 0 <= off_db <= on_db <= 100"),
+    (lambda c: -200 < c.min_level_dbfs < 0, "min_level_dbfs must be in (-200, 0)"),
+    (lambda c: 0 <= c.voiced_share <= 1, "voiced_share must be in [0, 1]"),
+    (lambda c: 0 <= c.voicing < 1, "voicing must be in [0, 1)"),
+    (lambda c: _whole_number(c.min_voiced_frames), "min_voiced_frames must be a whole number >= 0"),
+    (
+        lambda c: min(c.hangover_ms, c.min_pause_ms, c.attach_ms, c.attach_max_ms) >= 0,
+        "hangover_ms, min_pause_ms, attach_ms and attach_max_ms must be >= 0",
+    ),
+    (lambda c: 0 < c.fmin < c.fmax, "need 0 < fmin < fmax"),
+)
 
 
 def _as_config(config) -> VadConfig:
@@ -295,69 +305,99 @@ class SpeechDetector:
         self.frames_seen += n
         if n == 0:
             return np.zeros(0, dtype=bool)
-        out = np.zeros(n, dtype=bool)
-        # levels and floor block by block keep memory bounded for long blocks
+        level = self._levels(F)
+        above = level - self._floor(level)
+        active = (above >= cfg.off_db) & (level >= cfg.min_level_dbfs)
+        strong = active & (above >= cfg.on_db)
+        is_voiced = self._voiced(F, strong) if cfg.min_voiced_frames > 0 else strong
+        kept = self._kept_runs(active, strong, is_voiced)
+        self._fill_pauses(kept)
+        out = self._hangover(kept)
+        self._carry(kept)
+        return out
+
+    def _levels(self, F: np.ndarray) -> np.ndarray:
+        """Frame levels; levels and floor block by block keep memory bounded for long blocks."""
+        n = F.shape[0]
         level = np.empty(n, dtype=np.float32)
         for a in range(0, n, 4096):
             b = min(n, a + 4096)
             level[a:b] = frame_levels(F[a:b], self.sr, voicing=False)[0]
-        floor = self._floor(level)
-        above = level - floor
-        active = (above >= cfg.off_db) & (level >= cfg.min_level_dbfs)
-        strong = active & (above >= cfg.on_db)
-        if cfg.min_voiced_frames > 0:
-            # the voicing test only where it can matter: frames well above the floor
-            # (on every other frame: the voicing of speech lasts tens of ms, and the FFTs are
-            # most of the detector's time)
-            idx = np.flatnonzero(strong & ((np.arange(n) + self.frames_seen - n) % 2 == 0))
-            hv = np.zeros(len(idx), dtype=bool)
-            for a in range(0, len(idx), 4096):
-                sel = idx[a : a + 4096]
-                hv[a : a + len(sel)] = frame_levels(F[sel], self.sr, cfg.fmin, cfg.fmax)[1] >= cfg.voicing
-            # a tested frame counts as voiced only when the next tested frame, 2 frames later, is
-            # voiced too: speech is voiced for tens of ms at a stretch, noise reaches the
-            # threshold in isolated frames
-            pair = hv[:-1] & hv[1:] & (np.diff(idx) == 2)
-            is_voiced = np.zeros(n, dtype=bool)
-            is_voiced[idx[:-1][pair]] = True
-        else:
-            is_voiced = strong
+        return level
+
+    def _voiced(self, F: np.ndarray, strong: np.ndarray) -> np.ndarray:
+        """Frames that pass the voicing test (needs ``frames_seen`` already counting this block)."""
+        cfg = self.config
+        n = F.shape[0]
+        # the voicing test only where it can matter: frames well above the floor
+        # (on every other frame: the voicing of speech lasts tens of ms, and the FFTs are
+        # most of the detector's time)
+        idx = np.flatnonzero(strong & ((np.arange(n) + self.frames_seen - n) % 2 == 0))
+        hv = np.zeros(len(idx), dtype=bool)
+        for a in range(0, len(idx), 4096):
+            sel = idx[a : a + 4096]
+            hv[a : a + len(sel)] = frame_levels(F[sel], self.sr, cfg.fmin, cfg.fmax)[1] >= cfg.voicing
+        # a tested frame counts as voiced only when the next tested frame, 2 frames later, is
+        # voiced too: speech is voiced for tens of ms at a stretch, noise reaches the
+        # threshold in isolated frames
+        pair = hv[:-1] & hv[1:] & (np.diff(idx) == 2)
+        is_voiced = np.zeros(n, dtype=bool)
+        is_voiced[idx[:-1][pair]] = True
+        return is_voiced
+
+    def _kept_runs(self, active: np.ndarray, strong: np.ndarray, is_voiced: np.ndarray) -> np.ndarray:
+        """Frames of the active runs that count as speech; remembers a run open at the block's end."""
+        cfg = self.config
+        n = len(active)
         starts, ends = _runs(active)
         cs = np.concatenate([[0], np.cumsum(strong)])
         cv = np.concatenate([[0], np.cumsum(is_voiced)])
         kept = np.zeros(n, dtype=bool)
-        need_v = cfg.min_voiced_frames
         n_strong, n_voiced = cs[ends] - cs[starts], cv[ends] - cv[starts]
         if len(starts) and starts[0] == 0 and self._open is not None:  # continues the last block's open run
             n_strong[0] += self._open["strong"]
             n_voiced[0] += self._open["voiced"]
         # enough voiced frames, and a share of the run's loud frames (a long burst of noise reaches the
         # voicing threshold now and then; speech is voiced for a good part of its loud frames)
-        good = (n_strong > 0) & (n_voiced >= np.maximum(need_v, cfg.voiced_share * n_strong / 2))
+        good = (n_strong > 0) & (n_voiced >= np.maximum(cfg.min_voiced_frames, cfg.voiced_share * n_strong / 2))
         # an unvoiced run next to speech (the /s/ of "six", a final /t/) belongs to it
-        near = cfg.frames(cfg.attach_ms)
         cand = (n_strong > 0) & ~good & (ends - starts <= cfg.frames(cfg.attach_max_ms))
-        if cand.any() and near:
-            gs, ge = starts[good], ends[good]
-            for i in np.flatnonzero(cand):
-                k = np.searchsorted(gs, starts[i])
-                left = (
-                    starts[i] - ge[k - 1] if k > 0 else (starts[i] + self._gap if self._gap is not None else near + 1)
-                )
-                right = gs[k] - ends[i] if k < len(gs) else near + 1
-                if min(left, right) <= near:
-                    good[i] = True
+        self._attach(starts, ends, good, cand)
         for s, e in zip(starts[good], ends[good]):
             kept[s:e] = True
-        # remember a run open at the block's end
-        if len(ends) and ends[-1] == n:
-            s = starts[-1]
-            prev = self._open if (s == 0 and self._open is not None) else {"strong": 0, "voiced": 0}
-            self._open = {"strong": int(cs[n] - cs[s]) + prev["strong"], "voiced": int(cv[n] - cv[s]) + prev["voiced"]}
-        else:
+        self._remember_open(starts, ends, cs, cv)
+        return kept
+
+    def _attach(self, starts: np.ndarray, ends: np.ndarray, good: np.ndarray, cand: np.ndarray) -> None:
+        """Mark as good (in place) the candidate runs within ``attach_ms`` of a good run."""
+        near = self.config.frames(self.config.attach_ms)
+        if not (cand.any() and near):
+            return
+        gs, ge = starts[good], ends[good]
+        far = near + 1
+        for i in np.flatnonzero(cand):
+            k = np.searchsorted(gs, starts[i])
+            if k > 0:
+                left = starts[i] - ge[k - 1]
+            else:
+                left = starts[i] + self._gap if self._gap is not None else far
+            right = gs[k] - ends[i] if k < len(gs) else far
+            if min(left, right) <= near:
+                good[i] = True
+
+    def _remember_open(self, starts: np.ndarray, ends: np.ndarray, cs: np.ndarray, cv: np.ndarray) -> None:
+        """Remember a run open at the block's end (its strong and voiced frame counts so far)."""
+        n = len(cs) - 1
+        if not (len(ends) and ends[-1] == n):
             self._open = None
-        # fill short pauses between kept runs (a pause that began in the last block too)
-        gap_max = cfg.frames(cfg.min_pause_ms)
+            return
+        s = starts[-1]
+        prev = self._open if (s == 0 and self._open is not None) else {"strong": 0, "voiced": 0}
+        self._open = {"strong": int(cs[n] - cs[s]) + prev["strong"], "voiced": int(cv[n] - cv[s]) + prev["voiced"]}
+
+    def _fill_pauses(self, kept: np.ndarray) -> None:
+        """Fill (in place) short pauses between kept runs (a pause that began in the last block too)."""
+        gap_max = self.config.frames(self.config.min_pause_ms)
         ks, ke = _runs(kept)
         for j in range(len(ks)):
             if j:
@@ -365,9 +405,12 @@ class SpeechDetector:
                     kept[ke[j - 1] : ks[j]] = True
             elif self._gap is not None and self._gap + ks[0] <= gap_max:
                 kept[: ks[0]] = True
-        # hangover on both sides, and what is owed from the last block
-        h = cfg.frames(cfg.hangover_ms)
-        out[:] = kept
+
+    def _hangover(self, kept: np.ndarray) -> np.ndarray:
+        """Hangover on both sides of the kept runs, and what is owed from the last block."""
+        n = len(kept)
+        h = self.config.frames(self.config.hangover_ms)
+        out = kept.copy()
         if h:
             ks, ke = _runs(kept)
             for s, e in zip(ks, ke):
@@ -375,7 +418,12 @@ class SpeechDetector:
                 out[e : min(n, e + h)] = True
             if self._hang:
                 out[: min(n, self._hang)] = True
-        # carry state
+        return out
+
+    def _carry(self, kept: np.ndarray) -> None:
+        """Carry the hangover owed and the frames since the last kept frame to the next block."""
+        n = len(kept)
+        h = self.config.frames(self.config.hangover_ms)
         if kept.any():
             since = n - 1 - int(np.flatnonzero(kept)[-1])
             self._hang = max(0, h - since)
@@ -383,7 +431,6 @@ class SpeechDetector:
         else:
             self._hang = max(0, self._hang - n)
             self._gap = None if self._gap is None else self._gap + n
-        return out
 
 
 def detect_speech(y: np.ndarray, sr: int, config=None) -> np.ndarray:
