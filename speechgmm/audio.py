@@ -147,28 +147,50 @@ def load_audio(
     >>> sr, y.dtype, len(y) / sr
     (8000, dtype('float32'), 3.58)
     """
-    import soundfile as sf
+    _check_target_rate(sr)
+    fh, size, path = _open_input(path)
+    y, file_sr = _read_samples(fh, size, path, region)
+    if y.shape[0] == 0:
+        raise AudioError(f"{path}: contains no audio samples")
+    y = _downmix(y, path)
+    _check_samples(y, path, check_silence)
+    if sr is not None and int(sr) != int(file_sr):
+        y, file_sr = _resample(y, file_sr, sr, path)
+    return np.ascontiguousarray(y, dtype=np.float32), int(file_sr)
 
+
+def _check_target_rate(sr) -> None:
+    """Raise ConfigError unless ``sr`` is None or an integer rate in [1000, 384000] Hz."""
     if sr is not None and (isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or not 1000 <= sr <= 384000):
         from speechgmm.errors import ConfigError
 
         raise ConfigError(f"sample rate must be an integer between 1000 and 384000 Hz, not {sr!r}")
+
+
+def _open_input(path):
+    """``(binary file object, size in bytes, path as reported)`` of ``path`` (``-``: standard input)."""
     if str(path) == STDIN:
         fh = _read_stdin()
-        size = len(fh.getvalue())
-    else:
-        path = Path(path)
-        if not path.exists():
-            raise AudioError(f"{path}: no such file")
-        if path.is_dir():
-            raise AudioError(f"{path}: is a directory, not an audio file")
-        size = path.stat().st_size
-        if size == 0:
-            raise AudioError(f"{path}: empty file (0 bytes)")
-        try:
-            fh = open(path, "rb")
-        except OSError as exc:
-            raise AudioError(f"{path}: cannot read file ({exc.strerror})") from None
+        return fh, len(fh.getvalue()), path
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a directory, not an audio file")
+    size = path.stat().st_size
+    if size == 0:
+        raise AudioError(f"{path}: empty file (0 bytes)")
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise AudioError(f"{path}: cannot read file ({exc.strerror})") from None
+    return fh, size, path
+
+
+def _read_samples(fh, size: int, path, region: Optional[tuple[float, float]]) -> tuple[np.ndarray, int]:
+    """``(samples (n, channels) float32, file rate)`` of the open file ``fh``, which is closed."""
+    import soundfile as sf
+
     libsndfile_error = getattr(sf, "LibsndfileError", RuntimeError)
     with fh:
         try:
@@ -179,15 +201,16 @@ def load_audio(
             fh.seek(0)
             start, stop = (0, None) if region is None else _region_frames(sf.info(fh).samplerate, region)
             fh.seek(0)
-            y, file_sr = sf.read(fh, dtype="float32", always_2d=True, start=start, stop=stop)
+            return sf.read(fh, dtype="float32", always_2d=True, start=start, stop=stop)
         except (RuntimeError, libsndfile_error) as exc:
             msg = " ".join(str(exc).split())
             raise AudioError(f"{path}: not a readable audio file ({msg})") from None
         except (OSError, ValueError, TypeError, EOFError) as exc:
             raise AudioError(f"{path}: not a readable audio file ({exc})") from None
-    if y.shape[0] == 0:
-        raise AudioError(f"{path}: contains no audio samples")
-    y = _downmix(y, path)
+
+
+def _check_samples(y: np.ndarray, path, check_silence: bool) -> None:
+    """Raise AudioError if mono ``y`` holds NaN/inf samples or (``check_silence``) is all silence."""
     if not np.all(np.isfinite(y)):
         raise AudioError(f"{path}: contains NaN or infinite samples")
     if check_silence:
@@ -195,18 +218,19 @@ def load_audio(
         if peak < SILENCE_PEAK:
             db = 20 * np.log10(peak) if peak > 0 else float("-inf")
             raise AudioError(f"{path}: audio is all silence (peak {db:.1f} dBFS)")
-    if sr is not None and int(sr) != int(file_sr):
-        import soxr
 
-        if file_sr < sr and (file_sr, sr) not in _warned_rates:
-            _warned_rates.add((file_sr, sr))
-            warnings.warn(
-                f"{path}: {file_sr} Hz audio upsampled to {sr} Hz: nothing above {file_sr / 2:g} Hz, "
-                f"the top of the front end's band is missing (warned once per rate)",
-                SpeechGMMWarning,
-                stacklevel=2,
-            )
 
-        y = soxr.resample(y, int(file_sr), int(sr), quality="HQ").astype(np.float32, copy=False)
-        file_sr = int(sr)
-    return np.ascontiguousarray(y, dtype=np.float32), int(file_sr)
+def _resample(y: np.ndarray, file_sr: int, sr: int, path) -> tuple[np.ndarray, int]:
+    """``y`` resampled from ``file_sr`` to ``sr`` Hz with soxr; upsampling warns once per pair of rates."""
+    import soxr
+
+    if file_sr < sr and (file_sr, sr) not in _warned_rates:
+        _warned_rates.add((file_sr, sr))
+        warnings.warn(
+            f"{path}: {file_sr} Hz audio upsampled to {sr} Hz: nothing above {file_sr / 2:g} Hz, "
+            f"the top of the front end's band is missing (warned once per rate)",
+            SpeechGMMWarning,
+            stacklevel=3,
+        )
+
+    return soxr.resample(y, int(file_sr), int(sr), quality="HQ").astype(np.float32, copy=False), int(sr)

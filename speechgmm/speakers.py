@@ -199,9 +199,6 @@ def enroll(clf, groups: dict[str, Sequence[np.ndarray]]):
     """Add (or replace) the classes of ``groups`` ``{label: feature arrays}`` in the MAP classifier
     ``clf``, adapted from its UBM with its relevance factor and ``adapt``; other classes are not
     touched.  Returns ``(new classifier, added labels, replaced labels)``; ``clf`` is unchanged."""
-    import copy
-
-    from speechgmm.classifier import _label_key
     from speechgmm.map import map_adapt
 
     if getattr(clf, "method_", "em") != "map" or getattr(clf, "ubm_", None) is None:
@@ -210,15 +207,28 @@ def enroll(clf, groups: dict[str, Sequence[np.ndarray]]):
             "'speechgmm train --method map' (or '--ubm U.npz') and enrol into that"
         )
     ubm = clf.ubm_
-    D = ubm.means_.shape[1]
-    for lab, arrays in groups.items():
-        for a in arrays:
-            if np.asarray(a).ndim != 2 or np.asarray(a).shape[1] != D:
-                raise ConfigError(f"features of {lab!r} have shape {np.asarray(a).shape}, the model expects {D} dims")
+    _check_feature_dims(groups, ubm.means_.shape[1])
     new = {
         lab: map_adapt(ubm, ubm.accumulate(list(arrays)), clf.relevance_factor, clf.adapt)
         for lab, arrays in groups.items()
     }
+    return _with_classes(clf, groups, new)
+
+
+def _check_feature_dims(groups: dict[str, Sequence[np.ndarray]], D: int) -> None:
+    """Raise ConfigError unless every array of ``groups`` is (frames, ``D``)."""
+    for lab, arrays in groups.items():
+        for a in arrays:
+            if np.asarray(a).ndim != 2 or np.asarray(a).shape[1] != D:
+                raise ConfigError(f"features of {lab!r} have shape {np.asarray(a).shape}, the model expects {D} dims")
+
+
+def _with_classes(clf, groups: dict[str, Sequence[np.ndarray]], new: dict):
+    """``(copy of clf with the adapted models new {label: DiagGMM} added or replacing, added, replaced)``."""
+    import copy
+
+    from speechgmm.classifier import _label_key
+
     models = dict(zip(clf.labels_, clf.models_))
     replaced = sorted((lab for lab in new if lab in models), key=_label_key)
     added = sorted((lab for lab in new if lab not in models), key=_label_key)
@@ -308,23 +318,33 @@ class Cohort:
             speakers = [str(s) for s in np.asarray(arrays["cohort_speakers"])]
         except KeyError as exc:
             raise ModelFileError(f"{where}: damaged model file (missing array {exc.args[0]})") from None
-        ok = (
-            n.ndim == 2
-            and f.ndim == 3
-            and f.shape[:2] == n.shape
-            and len(speakers) == len(n)
-            and feats.ndim == 2
-            and feats.shape[1] == f.shape[2]
-            and lengths.ndim == 1
-            and np.all(lengths > 0)
-            and lengths.sum() == len(feats)
-            and all(np.all(np.isfinite(a)) for a in (n, f, feats))
-            and np.all(n >= 0)
-        )
-        if not ok:
+        if not (_cohort_shapes_ok(n, f, feats, lengths, speakers) and _cohort_values_ok(n, f, feats, lengths)):
             raise ModelFileError(f"{where}: damaged model file (inconsistent cohort arrays)")
         utts = np.split(feats, np.cumsum(lengths)[:-1]) if len(lengths) else []
         return cls(speakers, n, f, utts)
+
+
+def _cohort_shapes_ok(n, f, feats, lengths, speakers) -> bool:
+    """Whether stored cohort arrays have consistent dimensions."""
+    return (
+        n.ndim == 2
+        and f.ndim == 3
+        and f.shape[:2] == n.shape
+        and len(speakers) == len(n)
+        and feats.ndim == 2
+        and feats.shape[1] == f.shape[2]
+        and lengths.ndim == 1
+    )
+
+
+def _cohort_values_ok(n, f, feats, lengths) -> bool:
+    """Whether stored cohort arrays hold valid values (positive lengths covering ``feats``, finite, n >= 0)."""
+    return bool(
+        np.all(lengths > 0)
+        and lengths.sum() == len(feats)
+        and all(np.all(np.isfinite(a)) for a in (n, f, feats))
+        and np.all(n >= 0)
+    )
 
 
 def normalised_scores(
@@ -359,21 +379,24 @@ def open_set_record(clf, groups: dict[str, Sequence[np.ndarray]], previous: Opti
     if getattr(clf, "method_", "em") != "map" or len(clf.labels_) < 3:
         return None
     imp = impostor_trials(clf, groups)
+    imp_labels = [lab for lab in groups for x in groups[lab] if len(x)]
     if previous and previous.get("impostor_scores"):
-        replaced = set(groups)
-        kept = [
-            s for s, lab in zip(previous["impostor_scores"], previous.get("impostor_labels", [])) if lab not in replaced
-        ]
-        labels = [lab for lab in previous.get("impostor_labels", []) if lab not in replaced]
-        imp_labels = labels + [lab for lab in groups for x in groups[lab] if len(x)]
-        imp = np.concatenate([np.array(kept, np.float64), imp])
-    else:
-        imp_labels = [lab for lab in groups for x in groups[lab] if len(x)]
+        imp, imp_labels = _with_previous_impostors(imp, imp_labels, set(groups), previous)
     if len(imp) < 10:
         return None
     rec = calibrate(imp)
     rec["impostor_labels"] = imp_labels
     return rec
+
+
+def _with_previous_impostors(imp: np.ndarray, imp_labels: list, replaced: set, previous: dict):
+    """``(scores, labels)`` of the impostor trials ``imp`` preceded by those of ``previous`` whose
+    label is not in ``replaced``."""
+    kept = [
+        s for s, lab in zip(previous["impostor_scores"], previous.get("impostor_labels", [])) if lab not in replaced
+    ]
+    labels = [lab for lab in previous.get("impostor_labels", []) if lab not in replaced]
+    return np.concatenate([np.array(kept, np.float64), imp]), labels + imp_labels
 
 
 def enroll_from_manifest(
@@ -388,12 +411,44 @@ def enroll_from_manifest(
     """``speechgmm enroll``: add/replace the classes of a manifest in a MAP model file; write ``output``."""
     import time
 
-    from speechgmm.features import FeatureConfig, extract_files
+    from speechgmm.features import extract_files
     from speechgmm.manifest import read_manifest
     from speechgmm.modelio import load_model, save_model
 
     t0 = time.time()
     mf = load_model(model_path, kind="classifier")
+    clf = mf.classifier
+    cfg = _enrolment_front_end(mf, model_path, preset)
+    col = label_column or mf.header.get("label_column") or "label"
+    man = read_manifest(manifest_path, root=root)
+    labels = man.labels(col)
+    feats = extract_files(man.paths, cfg, jobs=jobs, desc="enroll")[0]
+    groups = group_by_label(feats, labels)
+    check_enrolment(
+        {lab: int(sum(len(x) for x in xs)) for lab, xs in groups.items()}, cfg.frame_shift_ms, str(man.source)
+    )
+    new, added, replaced = enroll(clf, groups)
+    info = _enrolled_header(mf.header, col, man, added, replaced)
+    rec = open_set_record(new, groups, mf.header.get("open_set"))
+    if rec is not None:
+        info["open_set"] = rec
+    save_model(output, new, cfg, info)
+    return {
+        "output": str(output),
+        "added": added,
+        "replaced": replaced,
+        "files": len(man),
+        "n_classes": len(new.labels_),
+        "threshold": rec["threshold"] if rec else None,
+        "seconds": time.time() - t0,
+    }
+
+
+def _enrolment_front_end(mf, model_path, preset: Optional[str]):
+    """The front end of model file ``mf`` to enrol with; ConfigError for an EM model, a missing
+    front end or a ``--preset`` that differs from it."""
+    from speechgmm.features import FeatureConfig
+
     clf = mf.classifier
     if clf.method_ != "map" or clf.ubm_ is None:
         raise ConfigError(
@@ -408,22 +463,19 @@ def enroll_from_manifest(
             f"--preset {preset} differs from the front end of {model_path}; enrolment must use the "
             f"model's own front end (leave out --preset)"
         )
-    col = label_column or mf.header.get("label_column") or "label"
-    man = read_manifest(manifest_path, root=root)
-    labels = man.labels(col)
-    feats = extract_files(man.paths, cfg, jobs=jobs, desc="enroll")[0]
-    groups = group_by_label(feats, labels)
-    check_enrolment(
-        {lab: int(sum(len(x) for x in xs)) for lab, xs in groups.items()}, cfg.frame_shift_ms, str(man.source)
-    )
-    new, added, replaced = enroll(clf, groups)
+    return cfg
+
+
+def _enrolled_header(header: dict, col: str, man, added: list, replaced: list) -> dict:
+    """The header of the enrolled model: ``header``'s entries (less those save_model or the open-set
+    record rewrite), the label column and one more ``enrolled`` entry for manifest ``man``."""
     info = {
         k: v
-        for k, v in mf.header.items()
+        for k, v in header.items()
         if k not in ("format", "format_version", "speechgmm_version", "created", "features", "open_set")
     }
     info["label_column"] = col
-    info["enrolled"] = list(mf.header.get("enrolled") or []) + [
+    info["enrolled"] = list(header.get("enrolled") or []) + [
         {
             "manifest": str(man.source),
             "manifest_sha256": man.sha256,
@@ -432,19 +484,7 @@ def enroll_from_manifest(
             "replaced": replaced,
         }
     ]
-    rec = open_set_record(new, groups, mf.header.get("open_set"))
-    if rec is not None:
-        info["open_set"] = rec
-    save_model(output, new, cfg, info)
-    return {
-        "output": str(output),
-        "added": added,
-        "replaced": replaced,
-        "files": len(man),
-        "n_classes": len(new.labels_),
-        "threshold": rec["threshold"] if rec else None,
-        "seconds": time.time() - t0,
-    }
+    return info
 
 
 def default_norm(clf, cohort: Optional[Cohort]) -> str:
