@@ -80,21 +80,21 @@ def _json_lines(args, clf, totals, frames, good, post, pred, names, seconds) -> 
         )
 
 
-def run(args) -> int:
+def _open_set_threshold(args, mf):
+    """The open-set threshold, or None when --open-set / --threshold are not given."""
+    if not (args.open_set or args.threshold is not None):
+        return None
+    from speechgmm.speakers import open_set_threshold
+
+    return open_set_threshold(mf.header, args.threshold, mf.path)
+
+
+def _drop_short(args, mf, totals, frames, good, problems):
+    """Seconds of speech scored per file; files with too little speech move to the problems."""
     import numpy as np
 
-    from speechgmm.pipeline import score_files
     from speechgmm.vad import MIN_SPEECH_SECONDS, short_speech_message
 
-    mf = _common.load_classifier(args.model)
-    clf = mf.classifier
-    threshold = None
-    if args.open_set or args.threshold is not None:
-        from speechgmm.speakers import open_set_threshold
-
-        threshold = open_set_threshold(mf.header, args.threshold, mf.path)
-    with _common.dask_session(args) as client:
-        totals, frames, good, problems = score_files(clf, mf.feature_config, args.files, jobs=args.jobs, client=client)
     # frames scored = speech frames when the front end detects speech (all frames otherwise)
     seconds = np.asarray(frames, dtype=np.float64) * mf.feature_config.frame_shift_ms / 1000.0
     if mf.feature_config.vad and len(good):
@@ -105,14 +105,36 @@ def run(args) -> int:
         keep = ~short
         totals, frames, seconds = totals[keep], np.asarray(frames)[keep], seconds[keep]
         good = [i for i, k in zip(good, keep) if k]
-    post = clf.posteriors_from_scores(totals) if len(good) else np.zeros((0, len(clf.classes_)))
+    return totals, frames, seconds, good, problems
+
+
+def _predict(clf, totals, frames, good, threshold):
+    """Posteriors, predicted class indices and the label names (open-set: 'unknown' when not close)."""
+    import numpy as np
+
+    if not len(good):
+        return np.zeros((0, len(clf.classes_))), [], []
+    post = clf.posteriors_from_scores(totals)
     index = {lab: i for i, lab in enumerate(clf.classes_)}
-    pred = [index[lab] for lab in clf.predict_from_scores(totals)] if len(good) else []
+    pred = [index[lab] for lab in clf.predict_from_scores(totals)]
     names = [clf.classes_[p] for p in pred]
-    if threshold is not None and len(good):
+    if threshold is not None:
         from speechgmm.speakers import open_set_predict
 
         names = open_set_predict(totals / frames[:, None], clf.classes_, threshold)[0]
+    return post, pred, names
+
+
+def run(args) -> int:
+    from speechgmm.pipeline import score_files
+
+    mf = _common.load_classifier(args.model)
+    clf = mf.classifier
+    threshold = _open_set_threshold(args, mf)
+    with _common.dask_session(args) as client:
+        totals, frames, good, problems = score_files(clf, mf.feature_config, args.files, jobs=args.jobs, client=client)
+    totals, frames, seconds, good, problems = _drop_short(args, mf, totals, frames, good, problems)
+    post, pred, names = _predict(clf, totals, frames, good, threshold)
     if good:
         (_json_lines if args.json else _table)(args, clf, totals, frames, good, post, pred, names, seconds)
     for msg in problems:

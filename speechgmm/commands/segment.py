@@ -69,15 +69,12 @@ def _plot_available() -> bool:
     return importlib.util.find_spec("matplotlib") is not None
 
 
-def run(args) -> int:
+def _check_outputs(args) -> None:
+    """Before any work: --rttm / --plot must not clobber an input or each other."""
     from pathlib import Path
 
-    from speechgmm.errors import ConfigError, SpeechGMMError
-    from speechgmm.segment import SegmentOptions, rttm_lines, segment
+    from speechgmm.errors import ConfigError
 
-    opt = SegmentOptions(
-        min_speech=_seconds("--min-speech", args.min_speech), min_pause=_seconds("--min-pause", args.min_pause)
-    )
     if args.rttm and args.plot and Path(args.rttm).resolve() == Path(args.plot).resolve():
         raise ConfigError(f"{args.rttm}: --rttm and --plot name the same file")
     inputs = list(args.files) + [args.model]
@@ -85,6 +82,56 @@ def run(args) -> int:
         _common.check_output_path(args.rttm, inputs, ".rttm")
     if args.plot:
         _common.check_output_path(args.plot, inputs, ".png")
+
+
+def _print_json(r, times) -> None:
+    _common.print_json(
+        {
+            "path": r.path,
+            "duration": round(r.duration, 3),
+            "segments": [{"start": a, "end": b, "label": lab} for a, b, lab in r.segments],
+            "speaking_time": {k: round(v, 3) for k, v in times.items()},
+        }
+    )
+
+
+def _print_rows(r, times) -> None:
+    for a, b, lab in r.segments:
+        print(f"{r.path}\t{a:.2f}\t{b:.2f}\t{lab}")
+    total = sum(times.values())
+    shares = ", ".join(
+        f"{lab} {v:.1f} s ({100 * v / total:.1f} %)" if total else f"{lab} 0.0 s" for lab, v in times.items()
+    )
+    print(f"# {r.path}: {r.duration:.1f} s, speech {total:.1f} s: {shares}")
+
+
+def _write_rttm(results, out) -> None:
+    from speechgmm._util import atomic_output
+    from speechgmm.segment import rttm_lines
+
+    with atomic_output(out) as tmp:
+        with open(tmp, "w") as fh:
+            for r in results:
+                fh.writelines(line + "\n" for line in rttm_lines(r))
+
+
+def _plot(results, out, problems) -> None:
+    if _plot_available():
+        from speechgmm.segment import plot_segments
+
+        plot_segments(results, out)
+    else:
+        problems.append(f"{out}: not written: --plot needs matplotlib: pip install 'speechgmm[plot]'")
+
+
+def run(args) -> int:
+    from speechgmm.errors import SpeechGMMError
+    from speechgmm.segment import SegmentOptions, segment
+
+    opt = SegmentOptions(
+        min_speech=_seconds("--min-speech", args.min_speech), min_pause=_seconds("--min-pause", args.min_pause)
+    )
+    _check_outputs(args)
     model = _Named(_common.load_classifier(args.model), args.model)
     results, problems = [], []
     if not args.json:
@@ -96,39 +143,12 @@ def run(args) -> int:
             problems.append(" ".join(str(exc).split()))
             continue
         results.append(r)
-        times = r.speaking_time()
-        if args.json:
-            _common.print_json(
-                {
-                    "path": r.path,
-                    "duration": round(r.duration, 3),
-                    "segments": [{"start": a, "end": b, "label": lab} for a, b, lab in r.segments],
-                    "speaking_time": {k: round(v, 3) for k, v in times.items()},
-                }
-            )
-        else:
-            for a, b, lab in r.segments:
-                print(f"{r.path}\t{a:.2f}\t{b:.2f}\t{lab}")
-            total = sum(times.values())
-            shares = ", ".join(
-                f"{lab} {v:.1f} s ({100 * v / total:.1f} %)" if total else f"{lab} 0.0 s" for lab, v in times.items()
-            )
-            print(f"# {r.path}: {r.duration:.1f} s, speech {total:.1f} s: {shares}")
+        (_print_json if args.json else _print_rows)(r, r.speaking_time())
         sys.stdout.flush()
     if args.rttm and results:
-        from speechgmm._util import atomic_output
-
-        with atomic_output(args.rttm) as tmp:
-            with open(tmp, "w") as fh:
-                for r in results:
-                    fh.writelines(line + "\n" for line in rttm_lines(r))
+        _write_rttm(results, args.rttm)
     if args.plot and results:
-        if _plot_available():
-            from speechgmm.segment import plot_segments
-
-            plot_segments(results, args.plot)
-        else:
-            problems.append(f"{args.plot}: not written: --plot needs matplotlib: pip install 'speechgmm[plot]'")
+        _plot(results, args.plot, problems)
     for msg in problems:
         print(f"speechgmm segment: error: {msg}", file=sys.stderr)
     return 2 if problems else 0

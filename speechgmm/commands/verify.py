@@ -65,15 +65,54 @@ def add_arguments(p) -> None:
     _common.add_jobs(p)
 
 
+def _cohort(args, mf):
+    """The cohort for score normalisation: --cohort if given, else the one stored in the model."""
+    clf = mf.classifier
+    if not args.cohort:
+        return getattr(clf, "cohort_", None)
+    from speechgmm.speakers import cohort_from_manifest
+
+    return cohort_from_manifest(clf, args.cohort, mf.feature_config, root=args.root, jobs=args.jobs)
+
+
+def _write_scores(out, trials, scores) -> None:
+    from speechgmm._util import atomic_output
+
+    with atomic_output(out) as tmp:
+        tmp.write_text(
+            "".join(
+                f"{t.label} {t.path} {'target' if t.target else 'nontarget'} {s:.6f}\n" for t, s in zip(trials, scores)
+            )
+        )
+
+
+def _print_report(args, trials, rep, reports, norm) -> None:
+    if args.json:
+        _common.print_json(rep)
+        return
+    print(f"trials {len(trials)} ({rep['n_target']} target, {rep['n_nontarget']} nontarget)")
+    print(f"{'norm':<6} {'EER':>8} {'minDCF':>8}   (minDCF: P_target=0.01, C_miss=10, C_fa=1)")
+    for name, r in reports.items():
+        mark = "  <- used for -o/--det" if name == norm and (args.output or args.det) else ""
+        print(f"{name:<6} {100 * r['eer']:7.2f}% {r['min_dcf']:8.4f}{mark}")
+
+
+def _plot(args, scores, is_t, norm) -> None:
+    from speechgmm.verification import plot_det
+
+    sys.stdout.flush()
+    plot_det(scores[is_t], scores[~is_t], args.det, title=f"DET: {Path(args.model).name} ({norm}-norm)")
+    if not args.json:
+        print(f"DET curve saved to {args.det}")
+
+
 def run(args) -> int:
     import numpy as np
 
-    from speechgmm._util import atomic_output
     from speechgmm.features import extract_files
     from speechgmm.speakers import resolve_norm, verify_norms
     from speechgmm.verification import (
         check_trials,
-        plot_det,
         read_trials,
         trial_files,
         verification_report,
@@ -88,11 +127,7 @@ def run(args) -> int:
     trials = read_trials(args.trials, args.root)
     check_trials(trials, clf.labels_, args.trials)
     files = trial_files(trials)
-    cohort = getattr(clf, "cohort_", None)
-    if args.cohort:
-        from speechgmm.speakers import cohort_from_manifest
-
-        cohort = cohort_from_manifest(clf, args.cohort, mf.feature_config, root=args.root, jobs=args.jobs)
+    cohort = _cohort(args, mf)
     norm = resolve_norm(clf, cohort, args.norm)
     feats, _ = extract_files(files, mf.feature_config, jobs=args.jobs, desc="verify")
     totals, frames = clf.score_utterances(feats)
@@ -105,25 +140,9 @@ def run(args) -> int:
     scores = verification_scores(clf, by_norm[norm], frames, trials)
     rep = dict(reports[norm], norm=norm, by_norm=reports)
     if args.output:
-        with atomic_output(args.output) as tmp:
-            tmp.write_text(
-                "".join(
-                    f"{t.label} {t.path} {'target' if t.target else 'nontarget'} {s:.6f}\n"
-                    for t, s in zip(trials, scores)
-                )
-            )
+        _write_scores(args.output, trials, scores)
     # the report first: a DET plot that cannot be saved (no matplotlib, disk full) must not lose it
-    if args.json:
-        _common.print_json(rep)
-    else:
-        print(f"trials {len(trials)} ({rep['n_target']} target, {rep['n_nontarget']} nontarget)")
-        print(f"{'norm':<6} {'EER':>8} {'minDCF':>8}   (minDCF: P_target=0.01, C_miss=10, C_fa=1)")
-        for name, r in reports.items():
-            mark = "  <- used for -o/--det" if name == norm and (args.output or args.det) else ""
-            print(f"{name:<6} {100 * r['eer']:7.2f}% {r['min_dcf']:8.4f}{mark}")
+    _print_report(args, trials, rep, reports, norm)
     if args.det:
-        sys.stdout.flush()
-        plot_det(scores[is_t], scores[~is_t], args.det, title=f"DET: {Path(args.model).name} ({norm}-norm)")
-        if not args.json:
-            print(f"DET curve saved to {args.det}")
+        _plot(args, scores, is_t, norm)
     return 0
