@@ -87,7 +87,7 @@ SYSTEMS = {
 }
 
 
-def main(argv=None) -> int:
+def _parser():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", help="folder holding asr_course/ (default $SPEECHGMM_CORPORA or ../shared/corpora)")
     ap.add_argument("--split", choices=["cv", "test"], default="cv")
@@ -96,27 +96,61 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--files", type=int, default=0, help="use every n-th training file to get about this many (quick runs)"
     )
-    args = ap.parse_args(argv)
-    corpus = find_corpus(args.corpus)
-    man = ROOT / "data_manifest" / "asr_course"
+    return ap
+
+
+def _training_data(args, corpus, man):
+    """The training manifest (every n-th file with --files), its signals and gender/digit labels."""
     tr = read_manifest(man / "train.csv", root=corpus)
     if args.files:
         tr = tr.subset(list(range(0, len(tr.paths), max(1, len(tr.paths) // args.files))))
     signals = [load_audio(p, sr=SR)[0] for p in tr.paths]
     labels = {t: np.array(tr.labels(t)) for t in ("gender", "digit")}
+    return tr, signals, labels
+
+
+def _cv_split(tr, signals, labels):
+    """2-fold speaker-disjoint cross-validation over the training speakers."""
+    speakers = sorted(set(tr.labels("speaker")))
+    half = {s: i % 2 for i, s in enumerate(speakers)}
+    fold = np.array([half[s] for s in tr.labels("speaker")])
+    folds = [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in (0, 1)]
+    return signals, labels, folds, "2-fold CV over the 95 training speakers"
+
+
+def _test_split(corpus, man, signals, labels):
+    """All training speakers against the test speakers."""
+    te = read_manifest(man / "test.csv", root=corpus)
+    test_signals = [load_audio(p, sr=SR)[0] for p in te.paths]
+    test_labels = {t: np.array(te.labels(t)) for t in labels}
+    folds = [(np.arange(len(signals)), np.arange(len(test_signals)))]
+    return test_signals, test_labels, folds, "training speakers -> 73 unseen test speakers"
+
+
+def _accuracies(args, task, labels, test_labels, folds, train_X, copies, test_X):
+    """Accuracy per channel of one task's classifiers over the folds, formatted."""
+    correct = {name: 0 for name in CHANNELS}
+    total = 0
+    for tr_idx, te_idx in folds:
+        clf = GMMClassifier(args.components, max_iter=20, init="kmeans", random_state=0, jobs=args.jobs)
+        X = [train_X[i] for i in tr_idx] + [c[i] for c in copies for i in tr_idx]
+        clf.fit(X, list(labels[task][tr_idx]) * (1 + len(copies)))
+        total += len(te_idx)
+        for name in CHANNELS:
+            pred = np.array(clf.predict([test_X[name][i] for i in te_idx]))
+            correct[name] += int(np.sum(pred == test_labels[task][te_idx]))
+    return [f"{correct[n] / total:.4f}" for n in CHANNELS]
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    corpus = find_corpus(args.corpus)
+    man = ROOT / "data_manifest" / "asr_course"
+    tr, signals, labels = _training_data(args, corpus, man)
     if args.split == "cv":
-        speakers = sorted(set(tr.labels("speaker")))
-        half = {s: i % 2 for i, s in enumerate(speakers)}
-        fold = np.array([half[s] for s in tr.labels("speaker")])
-        folds = [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in (0, 1)]
-        test_signals, test_labels = signals, labels
-        where = "2-fold CV over the 95 training speakers"
+        test_signals, test_labels, folds, where = _cv_split(tr, signals, labels)
     else:
-        te = read_manifest(man / "test.csv", root=corpus)
-        test_signals = [load_audio(p, sr=SR)[0] for p in te.paths]
-        test_labels = {t: np.array(te.labels(t)) for t in labels}
-        folds = [(np.arange(len(signals)), np.arange(len(test_signals)))]
-        where = "training speakers -> 73 unseen test speakers"
+        test_signals, test_labels, folds, where = _test_split(corpus, man, signals, labels)
     distorted = {name: [f(y, i) for i, y in enumerate(test_signals)] for name, f in CHANNELS.items()}
 
     t0 = time.time()
@@ -128,17 +162,8 @@ def main(argv=None) -> int:
         ]
         test_X = {name: [mfcc(y, SR, cfg) for y in ys] for name, ys in distorted.items()}
         for task in ("gender", "digit"):
-            correct = {name: 0 for name in CHANNELS}
-            total = 0
-            for tr_idx, te_idx in folds:
-                clf = GMMClassifier(args.components, max_iter=20, init="kmeans", random_state=0, jobs=args.jobs)
-                X = [train_X[i] for i in tr_idx] + [c[i] for c in copies for i in tr_idx]
-                clf.fit(X, list(labels[task][tr_idx]) * (1 + len(kinds)))
-                total += len(te_idx)
-                for name in CHANNELS:
-                    pred = np.array(clf.predict([test_X[name][i] for i in te_idx]))
-                    correct[name] += int(np.sum(pred == test_labels[task][te_idx]))
-            rows.append([task, fe_name] + [f"{correct[n] / total:.4f}" for n in CHANNELS])
+            acc = _accuracies(args, task, labels, test_labels, folds, train_X, copies, test_X)
+            rows.append([task, fe_name] + acc)
             print(f"  {task} / {fe_name} done ({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
     print(f"accuracy under simulated channels; {where}; K={args.components}, 20 EM iterations")
     print(format_table(rows, ["task", "front end"] + list(CHANNELS)))

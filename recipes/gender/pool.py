@@ -122,17 +122,29 @@ def scores(clf, feats):
     return out
 
 
-def report(rows, llr, select):
-    """Balanced accuracy (mean of female and male recall), both recalls, worst speaker, files."""
-    sel = [i for i, r in enumerate(rows) if select(r)]
-    pred = {i: ("female" if llr[i] > 0 else "male") for i in sel if np.isfinite(llr[i])}
+def _recalls(rows, sel, pred):
+    """Recall per gender over the selected files (nan for a gender without files)."""
     rec = {}
     for g in GENDERS:
         idx = [i for i in sel if rows[i]["gender"] == g]
         rec[g] = float(np.mean([pred.get(i) == g for i in idx])) if idx else float("nan")
+    return rec
+
+
+def _per_speaker(rows, sel, pred):
+    """Speaker -> list of per-file correctness over the selected files."""
     spk = {}
     for i in sel:
         spk.setdefault(rows[i]["speaker"], []).append(pred.get(i) == rows[i]["gender"])
+    return spk
+
+
+def report(rows, llr, select):
+    """Balanced accuracy (mean of female and male recall), both recalls, worst speaker, files."""
+    sel = [i for i, r in enumerate(rows) if select(r)]
+    pred = {i: ("female" if llr[i] > 0 else "male") for i in sel if np.isfinite(llr[i])}
+    rec = _recalls(rows, sel, pred)
+    spk = _per_speaker(rows, sel, pred)
     worst = min(spk, key=lambda s: (np.mean(spk[s]), s)) if spk else ""
     return {
         "balanced": float(np.nanmean([rec[g] for g in GENDERS])),

@@ -92,7 +92,7 @@ def evaluate_only(args, rows) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def _parser():
     ap = recipe_parser(__doc__)
     ap.add_argument("--loco", action="store_true", help="leave-one-corpus-out table (with in-corpus figures)")
     ap.add_argument("--quick", action="store_true", help="small subset and models (for tests)")
@@ -101,17 +101,130 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", help="folder caching the pool's features between runs")
     ap.add_argument("--out", help="also save the pool model (all adults but the TI test speakers) here")
     ap.add_argument("--evaluate", metavar="MODEL", help="only score an existing gender model on each corpus's test set")
-    args = ap.parse_args(argv)
-    t0 = time.time()
+    return ap
+
+
+def _config(args):
+    """CONFIG with the command line's preset, --quick sizes and --cap."""
     conf = dict(CONFIG, preset=args.preset)
     if args.quick:
         conf.update({k: v for k, v in QUICK.items() if k != "speakers"})
     if args.cap:
         conf["cap"] = args.cap
+    return conf
+
+
+def _data(args):
+    """The pool's rows (the --quick subset with --quick)."""
     corpora = find_corpus(args.corpus).parent
     rows = pool_rows(corpora)
     if args.quick:
         rows = _quick_subset(rows, QUICK["speakers"])
+    return rows
+
+
+def _test_adults(c):
+    return lambda r: r["corpus"] == c and r["test"] and adult(r)
+
+
+def _evaluate_pool(conf, rows, llr_pool):
+    """Each corpus's test set with the pool model, then the TI test speakers' figures."""
+    result = {"config": conf, "in_corpus": {}, "loco": {}}
+    for c in CORPORA:
+        result["in_corpus"][c] = report(rows, llr_pool, _test_adults(c))
+    result.update(_ti_figures(rows, llr_pool))
+    return result
+
+
+def _ti_figures(rows, llr_pool):
+    """The TI test speakers' file count, accuracy and confusion with the pool model."""
+    # the final figure: the TI test speakers (never trained on), plain accuracy and confusion
+    ti_rows = [i for i, r in enumerate(rows) if r["corpus"] == "asr_course" and r["test"]]
+    truth = [rows[i]["gender"] for i in ti_rows]
+    pred = ["female" if llr_pool[i] > 0 else "male" for i in ti_rows]
+    labels = ["female", "male"]
+    return {
+        "n": len(ti_rows),
+        "labels": labels,
+        "accuracy": sum(p == t for p, t in zip(pred, truth)) / max(1, len(ti_rows)),
+        "confusion": [[sum(1 for p, t in zip(pred, truth) if t == a and p == b) for b in labels] for a in labels],
+    }
+
+
+def _loco(result, rows, feats, fit):
+    """Leave-one-corpus-out: a model trained on the other corpora, tested on each corpus's test set."""
+    for c in CORPORA:
+        m = fit(lambda r, c=c: r["corpus"] != c)
+        llr = scores(m, feats)
+        result["loco"][c] = report(rows, llr, _test_adults(c))
+        if c == "speechocean762_sample":
+            is_child = lambda r, c=c: r["corpus"] == c and r["age_group"] == "child"  # noqa: E731
+            result["children_loco"] = report(rows, llr, is_child)
+
+
+def _save_pool_model(out, pool_model, cfg, conf, rows, feats):
+    """Write the bundled model's file (reproducible bit for bit)."""
+    # reproducible file: fixed date unless SOURCE_DATE_EPOCH says otherwise; manifests named relative to the repo
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
+    n_files = sum(1 for r, x in zip(rows, feats) if x is not None and adult(r) and not r["test"])
+    save_model(
+        out,
+        pool_model,
+        cfg,
+        {
+            "label_column": "gender",
+            "manifest": "data_manifest/{" + ",".join(CORPORA) + "}",
+            "n_files": n_files,
+            "training": dict(
+                conf,
+                method="em",
+                recipe="recipes/gender/run.py",
+                data="pool adults, TI test speakers and per-corpus test sets held out",
+            ),
+        },
+    )
+
+
+def _print_tables(args, result):
+    """The per-corpus table (LOCO next to in-corpus with --loco) and the LOCO children's line."""
+    if not args.loco:
+        print(format_table([_line(c, result["in_corpus"][c]) for c in CORPORA], HEAD))
+        return
+    table = []
+    for c in CORPORA:
+        table.append(_line(c + " (LOCO)", result["loco"][c]))
+        table.append(_line(c + " (in-corpus)", result["in_corpus"][c]))
+    print(format_table(table, HEAD))
+    ch = result.get("children_loco")
+    if ch:
+        print(
+            f"children under 16 (speechocean762, all {ch['files']} files, LOCO model; not in the adult figures): "
+            f"female recall {ch['female']:.3f}, male recall {ch['male']:.3f}"
+        )
+
+
+def _print_report(args, conf, result, secs):
+    ti = result["in_corpus"]["asr_course"]
+    print(
+        f"gender, pool of {len(CORPORA)} corpora, preset {conf['preset']}, K={conf['components']}, "
+        f"cap {conf['cap']} frames per (corpus, gender){' [quick subset]' if args.quick else ''}"
+    )
+    _print_tables(args, result)
+    print(
+        f"TI test speakers ({ti['speakers']}, never trained on): accuracy {result['accuracy']:.4f} "
+        f"({round(result['accuracy'] * result['n'])}/{result['n']}), balanced {ti['balanced']:.4f}; time {secs:.0f} s"
+    )
+    if args.out:
+        print(f"model saved to {args.out}")
+    if args.json:
+        print(json.dumps(dict(result, seconds=secs)))
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    t0 = time.time()
+    conf = _config(args)
+    rows = _data(args)
     if args.evaluate:
         return evaluate_only(args, rows)
     cfg = FeatureConfig.preset(conf["preset"])
@@ -124,80 +237,13 @@ def main(argv=None) -> int:
     # the pool model: every adult but the test sets (so the TI test speakers are never seen)
     pool_model = fit(lambda r: not r["test"])
     llr_pool = scores(pool_model, feats)
-    result = {"config": conf, "in_corpus": {}, "loco": {}}
-    for c in CORPORA:
-        result["in_corpus"][c] = report(rows, llr_pool, lambda r, c=c: r["corpus"] == c and r["test"] and adult(r))
-    ti = result["in_corpus"]["asr_course"]
-    # the final figure: the TI test speakers (never trained on), plain accuracy and confusion
-    ti_rows = [i for i, r in enumerate(rows) if r["corpus"] == "asr_course" and r["test"]]
-    truth = [rows[i]["gender"] for i in ti_rows]
-    pred = ["female" if llr_pool[i] > 0 else "male" for i in ti_rows]
-    labels = ["female", "male"]
-    result.update(
-        {
-            "n": len(ti_rows),
-            "labels": labels,
-            "accuracy": sum(p == t for p, t in zip(pred, truth)) / max(1, len(ti_rows)),
-            "confusion": [[sum(1 for p, t in zip(pred, truth) if t == a and p == b) for b in labels] for a in labels],
-        }
-    )
+    result = _evaluate_pool(conf, rows, llr_pool)
     if args.loco:
-        for c in CORPORA:
-            m = fit(lambda r, c=c: r["corpus"] != c)
-            llr = scores(m, feats)
-            result["loco"][c] = report(rows, llr, lambda r, c=c: r["corpus"] == c and r["test"] and adult(r))
-            if c == "speechocean762_sample":
-                is_child = lambda r, c=c: r["corpus"] == c and r["age_group"] == "child"  # noqa: E731
-                result["children_loco"] = report(rows, llr, is_child)
+        _loco(result, rows, feats, fit)
     result["children_in_corpus"] = report(rows, llr_pool, lambda r: r["age_group"] == "child" and r["test"])
     if args.out:
-        # reproducible file: fixed date unless SOURCE_DATE_EPOCH says otherwise; manifests named relative to the repo
-        os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
-        n_files = sum(1 for r, x in zip(rows, feats) if x is not None and adult(r) and not r["test"])
-        save_model(
-            args.out,
-            pool_model,
-            cfg,
-            {
-                "label_column": "gender",
-                "manifest": "data_manifest/{" + ",".join(CORPORA) + "}",
-                "n_files": n_files,
-                "training": dict(
-                    conf,
-                    method="em",
-                    recipe="recipes/gender/run.py",
-                    data="pool adults, TI test speakers and per-corpus test sets held out",
-                ),
-            },
-        )
-    secs = time.time() - t0
-    head, line = HEAD, _line
-    print(
-        f"gender, pool of {len(CORPORA)} corpora, preset {conf['preset']}, K={conf['components']}, "
-        f"cap {conf['cap']} frames per (corpus, gender){' [quick subset]' if args.quick else ''}"
-    )
-    if args.loco:
-        table = []
-        for c in CORPORA:
-            table.append(line(c + " (LOCO)", result["loco"][c]))
-            table.append(line(c + " (in-corpus)", result["in_corpus"][c]))
-        print(format_table(table, head))
-        ch = result.get("children_loco")
-        if ch:
-            print(
-                f"children under 16 (speechocean762, all {ch['files']} files, LOCO model; not in the adult figures): "
-                f"female recall {ch['female']:.3f}, male recall {ch['male']:.3f}"
-            )
-    else:
-        print(format_table([line(c, result["in_corpus"][c]) for c in CORPORA], head))
-    print(
-        f"TI test speakers ({ti['speakers']}, never trained on): accuracy {result['accuracy']:.4f} "
-        f"({round(result['accuracy'] * result['n'])}/{result['n']}), balanced {ti['balanced']:.4f}; time {secs:.0f} s"
-    )
-    if args.out:
-        print(f"model saved to {args.out}")
-    if args.json:
-        print(json.dumps(dict(result, seconds=secs)))
+        _save_pool_model(args.out, pool_model, cfg, conf, rows, feats)
+    _print_report(args, conf, result, time.time() - t0)
     return 0
 
 
