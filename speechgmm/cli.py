@@ -87,7 +87,13 @@ def _on_sigterm(signum, frame):
         os.kill(os.getpid(), signal.SIGTERM)
         return
     import multiprocessing
+    import threading
 
+    def quiet(hook_args):  # a pool's manager thread may trip over the futures we cancel (CPython 3.11)
+        if not issubclass(hook_args.exc_type, Exception) or hook_args.thread is threading.main_thread():
+            threading.__excepthook__(hook_args)
+
+    threading.excepthook = quiet
     for child in multiprocessing.active_children():  # worker pools stop now instead of finishing their queue
         child.terminate()
     raise _Terminated()
