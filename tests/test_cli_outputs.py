@@ -9,7 +9,7 @@ import pytest
 
 from speechgmm.cli import main
 
-from _helpers import ROOT
+from _helpers import ROOT, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +126,14 @@ def test_help_texts(capsys):
         assert ("worker processes for feature extraction and training" in text) == trains, command
         if command.startswith("train"):
             assert "--preset {asr_course,default,speaker}" in text
+
+
+@pytest.mark.parametrize("command", ["classify", "evaluate"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "x"])
+def test_threshold_must_be_a_finite_margin(command, value, tmp_path):
+    args = ["examples/male_AH_1A.wav"] if command == "classify" else ["m.csv", "--model", "m.npz"]
+    r = run_cli(command, *args, f"--threshold={value}", cwd=ROOT)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--threshold" in lines[0] and "finite number" in lines[0], r.stderr
+    assert r.stdout == ""

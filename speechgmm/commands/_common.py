@@ -26,6 +26,20 @@ def positive_int(s: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}") from None
 
 
+def threshold(s: str) -> float:
+    """argparse type of ``--threshold``: any finite number (a margin between two classes' scores;
+    a negative one never says unknown)."""
+    import math
+
+    try:
+        v = float(s)
+    except ValueError:
+        v = math.nan
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {s!r}")
+    return v
+
+
 def add_jobs(p, what: str = "feature extraction") -> None:
     """``--jobs/-j``; ``what`` says what the processes do in this command (e.g. "feature extraction and
     training")."""

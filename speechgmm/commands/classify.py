@@ -46,7 +46,7 @@ def add_arguments(p) -> None:
     )
     p.add_argument(
         "--threshold",
-        type=float,
+        type=_common.threshold,
         metavar="T",
         help="open-set threshold: minimum margin of the best class over the second best, in "
         "log-likelihood per frame (default: the model's calibrated one; implies --open-set)",

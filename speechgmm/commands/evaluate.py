@@ -33,7 +33,7 @@ def add_arguments(p) -> None:
     p.add_argument("--plot", metavar="FILE.png", help="save the confusion matrix as a PNG")
     p.add_argument(
         "--threshold",
-        type=float,
+        type=_common.threshold,
         metavar="T",
         help="open-set threshold when the manifest has labels not in the model (default: the model's)",
     )
