@@ -25,3 +25,18 @@ def run_cli(*args: str, cwd=None, input=None, timeout: float = 600, env=None) ->
         timeout=timeout,
         env=e,
     )
+
+
+def write_two_speaker_manifest(corpus, path) -> None:
+    """A small labelled manifest: take A of TI training speakers AE and AC, with absolute audio paths."""
+    import csv
+
+    rows = [
+        r
+        for r in csv.DictReader(open(ROOT / "data_manifest/asr_course/train.csv"))
+        if r["speaker"] in ("AE", "AC") and r["take"] == "A"
+    ]
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(dict(r, path=str(corpus / r["path"])) for r in rows)

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import json
 
 import pytest
 
 from speechgmm.cli import main
 
-from _helpers import ROOT, run_cli
+from _helpers import ROOT, run_cli, write_two_speaker_manifest
 
 
 @pytest.fixture(scope="module")
 def small(corpus, tmp_path_factory):
-    rows = [
-        r
-        for r in csv.DictReader(open(ROOT / "data_manifest/asr_course/train.csv"))
-        if r["speaker"] in ("AE", "AC") and r["take"] == "A"
-    ]
     d = tmp_path_factory.mktemp("outputs")
-    with open(d / "m.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(dict(r, path=str(corpus / r["path"])) for r in rows)
+    write_two_speaker_manifest(corpus, d / "m.csv")
     model = d / "model.npz"
     assert (
         main(["train", str(d / "m.csv"), "-o", str(model), "--label-column", "gender", "-k", "2", "--iterations", "2"])

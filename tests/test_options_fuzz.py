@@ -11,7 +11,7 @@ import pytest
 from speechgmm.cli import build_parser, main
 from speechgmm.modelio import load_model
 
-from _helpers import ROOT
+from _helpers import write_two_speaker_manifest
 
 VALUES = ["nan", "inf", "-inf", "-1", "0", "1e30", "1" + "0" * 30]
 
@@ -40,22 +40,14 @@ def _accepts(convert, text) -> bool:
 
 @pytest.fixture(scope="module")
 def setup(corpus, tmp_path_factory):
-    rows = [
-        r
-        for r in csv.DictReader(open(ROOT / "data_manifest/asr_course/train.csv"))
-        if r["speaker"] in ("AE", "AC") and r["take"] == "A"
-    ]
     d = tmp_path_factory.mktemp("fuzz")
-    with open(d / "m.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(dict(r, path=str(corpus / r["path"])) for r in rows)
+    write_two_speaker_manifest(corpus, d / "m.csv")
     model = d / "model.npz"
     assert (
         main(["train", str(d / "m.csv"), "-o", str(model), "--label-column", "gender", "-k", "2", "--iterations", "2"])
         == 0
     )
-    wav = str(corpus / rows[0]["path"])
+    wav = next(csv.DictReader(open(d / "m.csv")))["path"]  # absolute already
     return {
         "train": [
             "train",
