@@ -80,12 +80,25 @@ class _Terminated(KeyboardInterrupt):
 
 _MAIN_PID = os.getpid()
 
+# The signal that asked this command to stop, if any.  A signal that lands inside a C callback
+# (soundfile reading through cffi, for example) has its exception swallowed there, and the read then
+# fails with a misleading error; this flag lets that error be reported as the stop it really is.
+_STOP: dict = {"signal": None}
 
-def _on_sigterm(signum, frame):
-    if os.getpid() != _MAIN_PID:  # a forked worker process: end as SIGTERM would have ended it
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-        return
+
+def _swallow_stop_in_callbacks() -> None:
+    """Keep the "Exception ignored from cffi callback" traceback of a stop signal off stderr."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable):
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+
+
+def _stop_now(name: str) -> None:
+    """Record the stop signal and end worker pools at once instead of letting them finish their queue."""
     import multiprocessing
     import threading
 
@@ -93,9 +106,26 @@ def _on_sigterm(signum, frame):
         if not issubclass(hook_args.exc_type, Exception) or hook_args.thread is threading.main_thread():
             threading.__excepthook__(hook_args)
 
-    threading.excepthook = quiet
-    for child in multiprocessing.active_children():  # worker pools stop now instead of finishing their queue
+    if _STOP["signal"] is None:
+        _STOP["signal"] = name
+        _swallow_stop_in_callbacks()
+        threading.excepthook = quiet
+    for child in multiprocessing.active_children():
         child.terminate()
+
+
+def _on_sigint(signum, frame):
+    if os.getpid() == _MAIN_PID:
+        _stop_now("SIGINT")
+    raise KeyboardInterrupt()
+
+
+def _on_sigterm(signum, frame):
+    if os.getpid() != _MAIN_PID:  # a forked worker process: end as SIGTERM would have ended it
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    _stop_now("SIGTERM")
     raise _Terminated()
 
 
@@ -108,17 +138,27 @@ def _signals_and_warnings(command: str):
 
     global _MAIN_PID
     _MAIN_PID = os.getpid()
+    _STOP["signal"] = None
+    handlers = {signal.SIGTERM: _on_sigterm}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # leave a caller's own handler alone
+        handlers[signal.SIGINT] = _on_sigint
+    previous = {}
     try:
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        for signum, handler in handlers.items():
+            previous[signum] = signal.signal(signum, handler)
     except ValueError:  # not the main thread (main() called from a thread): leave signals alone
-        previous = None
+        pass
+    import threading
+
+    hooks = (sys.unraisablehook, threading.excepthook)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = show
             yield
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        sys.unraisablehook, threading.excepthook = hooks
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -139,7 +179,14 @@ def _flush_stdout() -> None:
 def _run(args) -> int:
     debug = os.environ.get("SPEECHGMM_DEBUG") not in (None, "", "0")
     try:
-        return int(args._run(args) or 0)
+        try:
+            return int(args._run(args) or 0)
+        except Exception as exc:  # an error that a stop signal caused is reported as that stop
+            if _STOP["signal"] == "SIGTERM":
+                raise _Terminated() from exc
+            if _STOP["signal"] == "SIGINT":
+                raise KeyboardInterrupt() from exc
+            raise
     except SpeechGMMError as exc:
         if debug:
             raise
