@@ -69,6 +69,25 @@ def save_figure(fig, path: os.PathLike | str) -> None:
         plt.close(fig)
 
 
+@contextlib.contextmanager
+def process_pool(workers: int):
+    """A ``ProcessPoolExecutor`` that, when the work is interrupted (Ctrl-C, SIGTERM, an error), returns at
+    once instead of waiting for its workers: a worker killed while sending a result would otherwise leave
+    the pool waiting forever for the rest of that message."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    ex = ProcessPoolExecutor(max_workers=workers)
+    try:
+        yield ex
+    except BaseException:
+        for proc in list((getattr(ex, "_processes", None) or {}).values()):
+            with contextlib.suppress(Exception):
+                proc.terminate()
+        ex.shutdown(wait=False, cancel_futures=True)
+        raise
+    ex.shutdown(wait=True)
+
+
 def progress(
     iterable: Iterable[T], total: Optional[int] = None, desc: str = "", enabled: Optional[bool] = None
 ) -> Iterable[T]:

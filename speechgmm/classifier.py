@@ -179,13 +179,12 @@ class GMMClassifier:
 
         if not (self.jobs and self.jobs > 1 and all(getattr(src, "local", False) for _, src, _ in work)):
             return [_fit_one(w) for w in progress(work, total=len(work), desc="train")]
-        from concurrent.futures import ProcessPoolExecutor
-
+        from speechgmm._util import process_pool
         from speechgmm.sources import cpu_count
 
         # the processes share the CPUs: each E-step gets its share of threads
         work = [(lab, src, dict(p, n_threads=max(1, cpu_count() // int(self.jobs)))) for lab, src, p in work]
-        with ProcessPoolExecutor(max_workers=self.jobs) as ex:
+        with process_pool(self.jobs) as ex:
             return list(progress(ex.map(_fit_one, work), total=len(work), desc="train"))
 
     def fit_map(

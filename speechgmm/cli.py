@@ -168,7 +168,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     with _signals_and_warnings(args.command):
-        return _run(args)
+        code = _run(args)
+    if _STOP["signal"] is not None and argv is None:
+        # stopped from the shell, outputs cleaned up: leave now.  A pool thread still waiting for a
+        # worker killed mid-message would otherwise hold the interpreter's exit forever.
+        _flush_stdout()
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _flush_stdout() -> None:

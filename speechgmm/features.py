@@ -786,9 +786,9 @@ def collect_features(
         for i, p in enumerate(paths)
     ]
     if parallel:
-        from concurrent.futures import ProcessPoolExecutor
+        from speechgmm._util import process_pool
 
-        with ProcessPoolExecutor(max_workers=jobs) as ex:
+        with process_pool(jobs) as ex:
             results = list(
                 progress(ex.map(_run_job, work, chunksize=max(1, len(work) // (8 * jobs))), total=len(work), desc=desc)
             )
