@@ -211,7 +211,14 @@ def test_stop_signal_during_cached_train_leaves_no_temporary_files(corpus, tmp_p
         "--jobs",
         str(jobs),
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a shell's background job ignores SIGINT, and so would the command: give it the default back
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     t0 = time.time()
     while time.time() - t0 < 120 and proc.poll() is None:
         if cache.is_dir() and any(f.name.endswith(".tmp") for f in cache.iterdir()):
