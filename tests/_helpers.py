@@ -40,3 +40,18 @@ def write_two_speaker_manifest(corpus, path) -> None:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(dict(r, path=str(corpus / r["path"])) for r in rows)
+
+
+def ti_train_manifest(path, rows: slice) -> Path:
+    """A gender manifest of TI training files ``rows`` (a slice of ``data_manifest/asr_course/train.csv``)."""
+    lines = (ROOT / "data_manifest" / "asr_course" / "train.csv").read_text().splitlines()
+    Path(path).write_text("\n".join(lines[:1] + lines[1:][rows]) + "\n")
+    return Path(path)
+
+
+def cached_train(corpus, manifest, out, cache, iterations: int, *extra: str, **popen) -> subprocess.Popen:
+    """Start ``speechgmm train MANIFEST --cache CACHE`` (gender, K=4) in the background; stdout/stderr piped."""
+    cmd = [sys.executable, "-m", "speechgmm", "train", str(manifest), "--root", str(corpus)]
+    cmd += ["--label-column", "gender", "-o", str(out), "--cache", str(cache), "-k", "4"]
+    cmd += ["--iterations", str(iterations), *extra]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)

@@ -2,47 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 
-from _helpers import ROOT
+from _helpers import cached_train, ti_train_manifest
 
 
 def small_manifest(tmp_path, every=25):
-    rows = (ROOT / "data_manifest" / "asr_course" / "train.csv").read_text().splitlines()
-    man = tmp_path / "m.csv"
-    man.write_text("\n".join(rows[:1] + rows[1::every]) + "\n")
-    return man
+    return ti_train_manifest(tmp_path / "m.csv", slice(None, None, every))
 
 
 def train(corpus, man, out, cache, *extra):
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "speechgmm",
-            "train",
-            str(man),
-            "--root",
-            str(corpus),
-            "--label-column",
-            "gender",
-            "-o",
-            str(out),
-            "--cache",
-            str(cache),
-            "-k",
-            "4",
-            "--iterations",
-            "3",
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return cached_train(corpus, man, out, cache, 3, *extra)
 
 
 def arrays(path):

@@ -18,7 +18,7 @@ from speechgmm.audio import load_audio
 from speechgmm.errors import AudioError, ConfigError, SpeechGMMWarning
 from speechgmm.kaldi import read_feats, write_feats
 
-from _helpers import ROOT, run_cli
+from _helpers import ROOT, cached_train, run_cli, ti_train_manifest
 
 EXAMPLE = ROOT / "examples" / "male_AT_5A.wav"
 
@@ -184,41 +184,13 @@ def test_stop_signal_during_cached_train_leaves_no_temporary_files(corpus, tmp_p
     A signal can land while soundfile is inside a C callback, where Python swallows the exception and the
     read fails instead: that failure must still be reported as the stop (it once came out as "Format not
     recognised", exit 2)."""
-    rows = (ROOT / "data_manifest" / "asr_course" / "train.csv").read_text().splitlines()
-    man = tmp_path / "m.csv"
-    man.write_text("\n".join(rows[:1] + rows[1:1200:2]) + "\n")
+    man = ti_train_manifest(tmp_path / "m.csv", slice(None, 1199, 2))
     cache = tmp_path / "cache"
     out = tmp_path / "out"
     out.mkdir()
-    cmd = [
-        sys.executable,
-        "-m",
-        "speechgmm",
-        "train",
-        str(man),
-        "--root",
-        str(corpus),
-        "--label-column",
-        "gender",
-        "-o",
-        str(out / "m.npz"),
-        "--cache",
-        str(cache),
-        "-k",
-        "4",
-        "--iterations",
-        "2",
-        "--jobs",
-        str(jobs),
-    ]
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        # a shell's background job ignores SIGINT, and so would the command: give it the default back
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    # a shell's background job ignores SIGINT, and so would the command: give it the default back
+    reset = {"preexec_fn": lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)}
+    proc = cached_train(corpus, man, out / "m.npz", cache, 2, "--jobs", str(jobs), **reset)
     t0 = time.time()
     while time.time() - t0 < 120 and proc.poll() is None:
         if cache.is_dir() and any(f.name.endswith(".tmp") for f in cache.iterdir()):
