@@ -55,3 +55,9 @@ def cached_train(corpus, manifest, out, cache, iterations: int, *extra: str, **p
     cmd += ["--label-column", "gender", "-o", str(out), "--cache", str(cache), "-k", "4"]
     cmd += ["--iterations", str(iterations), *extra]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def small_map_train_argv(manifest, out, iterations: int) -> list:
+    """``train`` argv for a tiny MAP gender classifier (UBM K=2, K=2), for tests of options and enrolment."""
+    argv = ["train", str(manifest), "-o", str(out), "--label-column", "gender", "--method", "map"]
+    return argv + ["--ubm-components", "2", "-k", "2", "--iterations", str(iterations)]

@@ -11,7 +11,7 @@ import pytest
 from speechgmm.cli import build_parser, main
 from speechgmm.modelio import load_model
 
-from _helpers import write_two_speaker_manifest
+from _helpers import small_map_train_argv, write_two_speaker_manifest
 
 VALUES = ["nan", "inf", "-inf", "-1", "0", "1e30", "1" + "0" * 30]
 
@@ -49,22 +49,7 @@ def setup(corpus, tmp_path_factory):
     )
     wav = next(csv.DictReader(open(d / "m.csv")))["path"]  # absolute already
     return {
-        "train": [
-            "train",
-            str(d / "m.csv"),
-            "-o",
-            str(d / "out.npz"),
-            "--label-column",
-            "gender",
-            "--method",
-            "map",
-            "--ubm-components",
-            "2",
-            "-k",
-            "2",
-            "--iterations",
-            "2",
-        ],
+        "train": small_map_train_argv(d / "m.csv", d / "out.npz", 2),
         "train-ubm": ["train-ubm", str(d / "m.csv"), "-o", str(d / "out.npz"), "-k", "2", "--iterations", "1"],
         "evaluate": ["evaluate", str(d / "m.csv"), "-m", str(model), "--json"],
         "classify": ["classify", wav, "-m", str(model), "--json"],

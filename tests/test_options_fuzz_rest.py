@@ -10,7 +10,7 @@ from test_options_fuzz import VALUES, _run, numeric_flags
 
 from speechgmm.cli import COMMANDS
 
-from _helpers import ROOT
+from _helpers import ROOT, small_map_train_argv
 
 GENDER = ROOT / "speechgmm" / "data" / "gender.npz"
 EXAMPLES = sorted((ROOT / "examples").glob("*_*_*.wav"))
@@ -46,27 +46,7 @@ def argvs(tmp_path_factory):
 def map_model(d, man):
     """A small MAP classifier (what enroll takes), trained on the examples."""
     out = d / "map.npz"
-    assert (
-        _run(
-            [
-                "train",
-                str(man),
-                "-o",
-                str(out),
-                "--label-column",
-                "gender",
-                "--method",
-                "map",
-                "--ubm-components",
-                "2",
-                "-k",
-                "2",
-                "--iterations",
-                "1",
-            ]
-        )
-        == 0
-    )
+    assert _run(small_map_train_argv(man, out, 1)) == 0
     return out
 
 
