@@ -130,11 +130,12 @@ def _on_sigterm(signum, frame):
 
 
 @contextlib.contextmanager
-def _signals_and_warnings(command: str):
-    """SIGTERM -> _Terminated, and warnings as one line, for the duration of one command."""
+def _signals_and_warnings(prog: dict):
+    """SIGTERM -> _Terminated, SIGINT -> KeyboardInterrupt, and warnings as one line, for the duration of one
+    command; ``prog["name"]`` is the prefix of messages ("speechgmm", then "speechgmm CMD" once parsed)."""
 
     def show(message, category, filename, lineno, file=None, line=None):
-        print(f"speechgmm {command}: warning: {' '.join(str(message).split())}", file=file or sys.stderr)
+        print(f"{prog['name']}: warning: {' '.join(str(message).split())}", file=file or sys.stderr)
 
     global _MAIN_PID
     _MAIN_PID = os.getpid()
@@ -162,13 +163,20 @@ def _signals_and_warnings(command: str):
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "_run", None):
-        parser.print_help(sys.stderr)
-        return 2
-    with _signals_and_warnings(args.command):
-        code = _run(args)
+    prog = {"name": "speechgmm"}
+    with _signals_and_warnings(prog):  # from the start: Ctrl-C while the parser is built is a stop too
+        try:
+            parser = build_parser()
+            args = parser.parse_args(argv)
+        except KeyboardInterrupt as exc:
+            code = _stopped(prog["name"], exc)
+        else:
+            if getattr(args, "_run", None):
+                prog["name"] = f"speechgmm {args.command}"
+                code = _run(args)
+            else:
+                parser.print_help(sys.stderr)
+                code = 2
     if _STOP["signal"] is not None and argv is None:
         # stopped from the shell, outputs cleaned up: leave now.  A pool thread still waiting for a
         # worker killed mid-message would otherwise hold the interpreter's exit forever.
@@ -177,6 +185,15 @@ def main(argv: Optional[list[str]] = None) -> int:
             sys.stderr.flush()
         os._exit(code)
     return code
+
+
+def _stopped(prog: str, exc: KeyboardInterrupt) -> int:
+    """The one line and the exit status of a command stopped by SIGTERM (143) or Ctrl-C (130)."""
+    if isinstance(exc, _Terminated):
+        print(f"{prog}: terminated (SIGTERM)", file=sys.stderr)
+        return 143
+    print(f"{prog}: interrupted", file=sys.stderr)
+    return 130
 
 
 def _flush_stdout() -> None:
@@ -201,12 +218,8 @@ def _run(args) -> int:
         _flush_stdout()  # what was printed (e.g. a report before a failed plot) comes before the error
         print(f"speechgmm {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except _Terminated:
-        print(f"speechgmm {args.command}: terminated (SIGTERM)", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print(f"speechgmm {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _stopped(f"speechgmm {args.command}", exc)
     except BrokenPipeError:
         # e.g. `speechgmm classify ... | head`: not an error of ours
         sys.stdout = None  # type: ignore[assignment]  # nothing left to flush at exit
