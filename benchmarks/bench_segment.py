@@ -1,16 +1,18 @@
 """Benchmark of ``speechgmm segment`` on synthetic conversations built from the shared corpora.
 
-Test set (``--set test``): speakers the bundled gender model was not trained on:
+Test set (``--set test``): speakers the bundled gender model was not trained on, the held-out
+half of the gender pool (``recipes/gender/pool.py``, which trains the bundled model), adults:
 
-* ``asr_course`` TI **test** speakers (73; the model is trained on the TI train speakers),
-  8 kHz isolated digits;
-* ``librispeech_sample`` **test-other** speakers (10, 5 f / 5 m), 16 kHz read speech;
-* ``speechocean762_sample`` **test** split, adults (>= 16 years), 16 kHz phone recordings
-  (without the three speakers whose gender label the corpus README doubts).
+* ``asr_course`` TI **test** speakers (73), 8 kHz isolated digits;
+* ``librispeech_sample``: every other speaker of each gender (130; 6 test-other speakers with
+  10 utterances, the others train-clean-100 speakers with one), 16 kHz read speech;
+* ``speechocean762_sample``: every other adult speaker of each gender (64), 16 kHz phone
+  recordings (without the speakers whose gender label the corpus README doubts).
 
 (``asterisk_prompts`` is left out: five voices only, all in the pool.) A development set
-(``--set dev``) uses the matching training speakers (TI train, LibriSpeech train-clean-100,
-speechocean762 train adults); the segmenter's constants were chosen on it, never on ``test``.
+(``--set dev``) uses the pool's training half of the same corpora (TI train speakers, the other
+LibriSpeech and speechocean762 adults); the segmenter's constants are chosen on it, never on
+``test``. With another ``--model``, "unseen" holds only if it was trained on that half too.
 
 Each conversation (``--minutes`` long, one corpus, so one channel) has 2-4 speakers of both
 genders; a turn is 2-6 utterances of one speaker; utterances are separated by 0.5-2 s pauses
@@ -48,7 +50,6 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import argparse  # noqa: E402
-import csv  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -73,31 +74,23 @@ FRAME = 0.01
 
 
 def speaker_pools(corpora: Path, which: str):
-    """{corpus: {speaker: (gender, [paths])}} for the test or dev speakers."""
-    pools = {}
-    ti = corpora / "asr_course" / "03-GMM-EM" / ("test" if which == "test" else "train")
-    ti = ti / ("isolated_digits_ti_test_endpt" if which == "test" else "isolated_digits_ti_train_endpt")
-    spk = {}
-    for g, gender in (("MAN", "male"), ("WOMAN", "female")):
-        for d in sorted((ti / g).glob("*")):
-            files = sorted(d.glob("*.wav"))
-            if len(files) >= 6:
-                spk[f"ti_{d.name}"] = (gender, files)
-    pools["ti"] = spk
-    libri = corpora / "librispeech_sample"
-    spk = {}
-    with open(libri / "manifest.csv") as fh:
-        for r in csv.DictReader(fh):
-            if (r["subset"] == "test-other") == (which == "test"):
-                spk.setdefault(r["speaker"], (r["gender"], []))[1].append(libri / r["path"])
-    pools["libri"] = spk
-    so = corpora / "speechocean762_sample"
-    spk = {}
-    with open(so / "manifest.csv") as fh:
-        for r in csv.DictReader(fh):
-            if int(r["age"]) >= 16 and (r["split"] == "test") == (which == "test") and r["speaker"] not in SUSPECT:
-                spk.setdefault(r["speaker"], (r["gender"], []))[1].append(so / r["path"])
-    pools["so"] = spk
+    """{corpus: {speaker: (gender, [paths])}} for the test or dev speakers.
+
+    The split is the gender pool's (``recipes/gender/pool.py``, which the bundled model is
+    trained by): ``test`` = its held-out half, ``dev`` = its training half. Adults only."""
+    sys.path.insert(0, str(ROOT / "recipes" / "gender"))
+    from pool import pool_rows
+
+    names = {"asr_course": "ti", "librispeech_sample": "libri", "speechocean762_sample": "so"}
+    pools = {v: {} for v in names.values()}
+    for r in pool_rows(corpora):
+        corpus = names.get(r["corpus"])
+        if corpus is None or r["test"] != (which == "test") or r["age_group"] != "adult" or r["speaker"] in SUSPECT:
+            continue
+        pools[corpus].setdefault(r["speaker"], (r["gender"], []))[1].append(Path(r["path"]))
+    for spk in pools.values():
+        for _, files in spk.values():
+            files.sort()
     return pools
 
 

@@ -50,6 +50,8 @@ PAUSE_SWITCH_PENALTY = 4.0
 SCORE_SCALE = 0.05
 #: frames per label chunk (0.1 s at a 10 ms hop)
 CHUNK = 10
+#: speech detector settings that differ from :class:`speechgmm.vad.VadConfig`'s defaults
+VAD_SETTINGS: dict = {}
 #: audio read per block (s of the file)
 BLOCK_SECONDS = 30.0
 #: largest accepted value of a duration option (s)
@@ -173,9 +175,10 @@ class _FrameStream:
     def __init__(self, cfg):
         self.cfg = cfg
         self.tail = np.zeros(0, np.float32)
-        from speechgmm.vad import SpeechDetector
+        from speechgmm.vad import SpeechDetector, VadConfig
 
-        self.det = SpeechDetector(cfg.sr, cfg)
+        vad = VadConfig(frame_length_ms=cfg.frame_length_ms, frame_shift_ms=cfg.frame_shift_ms, **VAD_SETTINGS)
+        self.det = SpeechDetector(cfg.sr, vad)
         self.det_buf: list[np.ndarray] = []
         self.det_n = 0
         self.det_block = int(round(_DETECTOR_BLOCK * cfg.sr))

@@ -185,6 +185,10 @@ def test_no_speech_is_not_an_error(cli, tmp_path):
     for ln in p.stdout.splitlines():
         obj = json.loads(ln)
         assert obj["segments"] == [] and obj["speaking_time"] == {"female": 0.0, "male": 0.0}
+    from speechgmm import segment_file
+    from speechgmm.segment import segment
+
+    assert segment_file(noise) == [] and segment(quiet).speaking_time() == {"female": 0.0, "male": 0.0}
 
 
 def test_bad_files_one_line_errors(conv, cli, tmp_path):
@@ -220,18 +224,26 @@ def test_option_validation(cli, flag, value, tmp_path):
     assert len(lines) == 1 and flag in lines[0], p.stderr
 
 
-def test_benchmark_scorer_and_small_run(tmp_path):
-    """The benchmark's scorer (0.25 s collar) on a hand-made case, and a 0.5-minute run."""
+def _bench():
+    """benchmarks/bench_segment.py as a module."""
     import importlib.util
-    import subprocess
-    import sys
 
     from _helpers import ROOT
 
     spec = importlib.util.spec_from_file_location("bench_segment", ROOT / "benchmarks" / "bench_segment.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    score = bench.score
+    return bench
+
+
+def test_benchmark_scorer_and_small_run(tmp_path):
+    """The benchmark's scorer (0.25 s collar) on a hand-made case, and a 0.5-minute run."""
+    import subprocess
+    import sys
+
+    from _helpers import ROOT
+
+    score = _bench().score
     truth = [(1.0, 3.0, "female"), (4.0, 6.0, "male")]
     # right labels, but 0.1 s late (inside the collar), and 1 s of noise claimed in the pause region 7-8 s
     hyp = [(1.1, 3.1, "female"), (4.1, 5.0, "male"), (5.0, 6.0, "female"), (7.0, 8.0, "male")]
@@ -262,6 +274,60 @@ def test_benchmark_scorer_and_small_run(tmp_path):
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert lines[1].startswith("segment") and lines[2].startswith("naive")
+
+
+def _random_segments(rng, duration, gap_min, labels=("female", "male")):
+    """Non-overlapping (start, end, label) on a 10 ms grid, separated by >= gap_min s, inside (0.5, duration - 0.5)."""
+    out, t = [], 0.5 + rng.integers(0, 100) / 100
+    while True:
+        a = t
+        b = a + rng.integers(20, 600) / 100
+        if b > duration - 0.5:
+            return out
+        out.append((round(a, 2), round(b, 2), str(labels[rng.integers(len(labels))])))
+        t = b + gap_min + rng.integers(0, 300) / 100
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_benchmark_scorer_agrees_with_pyannote_metrics(seed, tmp_path):
+    """The benchmark's scorer against an independent one: pyannote.metrics (identification error
+    with a NIST collar: pyannote's ``collar`` is the whole width, 0.5 s = 0.25 s each side), reading
+    the RTTM that ``speechgmm segment --rttm`` writes, on random truth/hypothesis pairs."""
+    pytest.importorskip("pyannote.metrics")
+    from pyannote.core import Segment, Timeline
+    from pyannote.database.util import load_rttm
+    from pyannote.metrics.identification import IdentificationErrorRate
+
+    from speechgmm.segment import Segmentation, rttm_lines
+
+    rng = np.random.default_rng(seed)
+    duration = 120.0
+    truth = _random_segments(rng, duration, 0.6)  # gaps > 2 collars: every segment edge is a boundary
+    hyp = _random_segments(rng, duration, 0.01)
+    files = {}
+    for name, segs in (("ref", truth), ("hyp", hyp)):
+        files[name] = tmp_path / f"{name}.rttm"
+        lines = rttm_lines(Segmentation(str(tmp_path / "conv.flac"), duration, segs, ["female", "male"]))
+        files[name].write_text("".join(ln + "\n" for ln in lines))
+    ref_ann = load_rttm(files["ref"])["conv"]
+    hyp_ann = load_rttm(files["hyp"])["conv"]
+    uem = Timeline([Segment(0, duration)])
+    metric = IdentificationErrorRate(collar=0.5)
+    d = metric(ref_ann, hyp_ann, uem=uem, detailed=True)
+    _, _, scored = metric.uemify(ref_ann, hyp_ann, uem=uem, collar=0.5, returns_uem=True)
+    r = _bench().score(truth, hyp, duration)
+    assert d["total"] > 30 and d["confusion"] > 1 and d["false alarm"] > 1  # a case that tests something
+    assert r["speech_frames"] / 100 == pytest.approx(d["total"], abs=1e-6)
+    assert r["speech_ok_frames"] / 100 == pytest.approx(d["correct"], abs=1e-6)
+    assert r["fa_frames"] / 100 == pytest.approx(d["false alarm"], abs=1e-6)
+    assert r["nonspeech_frames"] / 100 == pytest.approx(scored.duration() - d["total"], abs=1e-6)
+    # female share of speaking time, no collar
+    share = {
+        n: a.label_duration("female") / a.get_timeline().support().duration()
+        for n, a in (("ref", ref_ann), ("hyp", hyp_ann))
+    }
+    assert r["true_female"] == pytest.approx(100 * share["ref"], abs=1e-6)
+    assert r["female_err"] == pytest.approx(100 * abs(share["hyp"] - share["ref"]), abs=1e-6)
 
 
 def test_any_classifier_model_speaker_labels(gmm_dir, conv, tmp_path):
