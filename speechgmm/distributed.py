@@ -198,6 +198,10 @@ class DaskSource:
             self._all = [a for sh in self.client.gather(list(self.shards)) for a in sh]
         return self._all
 
+    def gather(self) -> list[np.ndarray]:
+        """Every array, gathered to the client in source order (used for small data: open-set calibration, cohorts)."""
+        return list(self._gather_all())
+
     def sample(self, max_frames: int, rng) -> np.ndarray:
         """All frames (gathered) if at most ``max_frames``, else a strided subsample of every shard."""
         if self.n_frames() <= max_frames:

@@ -87,14 +87,14 @@ def train_from_manifest(
     from speechgmm.classifier import GMMClassifier
     from speechgmm.manifest import read_manifest
     from speechgmm.modelio import save_model
-    from speechgmm.sources import InMemorySource, build_source
+    from speechgmm.sources import build_source, original_arrays
 
     options = speakers.speaker_defaults(options or TrainOptions())
     t0 = time.time()
     man = read_manifest(manifest, root=root)
     labels = man.labels(options.label_column)
     cfg, ubm = _front_end(options)
-    originals = None  # the training features in memory (open-set calibration)
+    originals = None  # the training features, for open-set calibration (MAP)
     augment, seed = options.augment, options.random_state
     clf = GMMClassifier(
         n_components=options.n_components,
@@ -117,8 +117,8 @@ def train_from_manifest(
         clf.fit_map_groups(groups, ubm)
     else:
         clf.fit_groups(groups)
-    if isinstance(source, InMemorySource):
-        originals = source.arrays[: len(man)]  # the augmented copies follow the originals
+    if options.method == "map":
+        originals = original_arrays(source, len(man))  # the augmented copies follow the originals
     info = {
         "label_column": options.label_column,
         "manifest": str(man.source),
@@ -150,7 +150,7 @@ def train_ubm_from_manifest(
     from speechgmm.features import FeatureConfig
     from speechgmm.manifest import read_manifest
     from speechgmm.modelio import save_ubm
-    from speechgmm.sources import InMemorySource, build_source
+    from speechgmm.sources import build_source, original_arrays
 
     options = options or UbmOptions()
     t0 = time.time()
@@ -159,11 +159,11 @@ def train_ubm_from_manifest(
     kinds, seed = options.augment, options.random_state
     source = build_source(man.paths, cfg, augment=kinds, seed=seed, jobs=jobs, cache_dir=cache_dir, client=client)
     ubm = fit_ubm(source, options)
-    if isinstance(source, InMemorySource) and "speaker" in man.columns and len(set(man.labels("speaker"))) > 1:
-        # its speakers become the cohort of score normalisation (verify --norm)
-        from speechgmm.speakers import Cohort, group_by_label
+    if "speaker" in man.columns and len(set(man.labels("speaker"))) > 1:
+        # its speakers become the cohort of score normalisation (verify --norm), whatever the backend
+        from speechgmm.speakers import Cohort
 
-        ubm.cohort_ = Cohort.from_groups(ubm, group_by_label(source.arrays[: len(man)], man.labels("speaker")))
+        ubm.cohort_ = Cohort.from_items(ubm, zip(man.labels("speaker"), original_arrays(source, len(man))))
     save_ubm(
         output,
         ubm,

@@ -354,6 +354,19 @@ class ArkSource(StreamSource):
         return ArkSource(self.scp, [self.stream.keys[j] for j in idx])
 
 
+def original_arrays(source, n_files: int):
+    """The arrays of the first ``n_files`` utterances of a training source (the original files; augmented
+    copies follow them), lazily: a list in memory, one array at a time from an archive, or gathered from
+    a Dask cluster."""
+    import itertools
+
+    if isinstance(source, InMemorySource):
+        return source.arrays[:n_files]
+    if isinstance(source, StreamSource):
+        return itertools.islice(iter(source.stream), n_files)
+    return source.gather()[:n_files]
+
+
 # -- building a training source from audio files ------------------------------------------------------
 
 

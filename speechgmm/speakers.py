@@ -142,17 +142,46 @@ def open_set_scores(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 OPEN_SET_FALSE_ACCEPT = 0.03
 
 
+#: utterances are scored for open-set calibration in batches of about this many frames (bounded memory)
+_BATCH_FRAMES = 200_000
+
+
 def impostor_trials(clf, groups: dict[str, Sequence[np.ndarray]]) -> np.ndarray:
     """Open-set scores of leave-one-speaker-out impostor trials on enrolment data ``{label: [features]}``:
     each utterance scored against every class of ``clf`` but its own, as a stranger would be."""
+    return impostor_scores(clf, ((lab, x) for lab in groups for x in groups[lab]))[0]
+
+
+def impostor_scores(clf, items) -> tuple[np.ndarray, list[str]]:
+    """``(scores, labels)`` of the impostor trials of ``(label, features)`` pairs (an iterable, read once,
+    scored in batches: an archive or a cluster's arrays need not fit in memory); utterances without
+    frames or of labels that ``clf`` lacks are skipped."""
     col = {lab: i for i, lab in enumerate(clf.labels_)}
-    utts = [(col[lab], np.asarray(x)) for lab in groups if lab in col for x in groups[lab] if len(x)]
-    if not utts:
-        return np.zeros(0)
-    S = utterance_llrs(clf.models_, clf.ubm_, [x for _, x in utts], clf.top_c)
-    keep = np.ones_like(S, bool)
-    keep[np.arange(len(S)), [j for j, _ in utts]] = False
-    return open_set_scores(S[keep].reshape(len(S), -1))[1]
+    scores: list[np.ndarray] = []
+    labels: list[str] = []
+    batch: list[tuple[int, np.ndarray]] = []
+
+    def flush():
+        if batch:
+            S = utterance_llrs(clf.models_, clf.ubm_, [x for _, x in batch], clf.top_c)
+            keep = np.ones_like(S, bool)
+            keep[np.arange(len(S)), [j for j, _ in batch]] = False
+            scores.append(open_set_scores(S[keep].reshape(len(S), -1))[1])
+            batch.clear()
+
+    frames = 0
+    for lab, x in items:
+        x = np.asarray(x)
+        if lab not in col or not len(x):
+            continue
+        batch.append((col[lab], x))
+        labels.append(lab)
+        frames += len(x)
+        if frames >= _BATCH_FRAMES:
+            flush()
+            frames = 0
+    flush()
+    return (np.concatenate(scores) if scores else np.zeros(0)), labels
 
 
 def calibrate(impostor: np.ndarray, false_accept: float = OPEN_SET_FALSE_ACCEPT) -> dict[str, object]:
@@ -267,19 +296,39 @@ class Cohort:
     def from_groups(
         cls, ubm: DiagGMM, groups: dict[str, Sequence[np.ndarray]], utts_per_speaker: int = COHORT_UTTS_PER_SPEAKER
     ) -> Cohort:
-        speakers = sorted(groups)
+        return cls.from_items(ubm, ((s, a) for s in sorted(groups) for a in groups[s]), utts_per_speaker)
+
+    @classmethod
+    def from_items(cls, ubm: DiagGMM, items, utts_per_speaker: int = COHORT_UTTS_PER_SPEAKER) -> Cohort:
+        """A cohort from ``(speaker, features)`` pairs, read once (in memory: one speaker's run of
+        consecutive utterances, and the few shortest utterances kept per speaker)."""
+        stats: dict[str, GMMStats] = {}
+        short: dict[str, list[np.ndarray]] = {}
+        run: list[np.ndarray] = []
+        who = None
+
+        def flush():
+            if run:
+                st = ubm.accumulate(list(run))
+                stats[who] = stats[who] + st if who in stats else st
+                keep = sorted(short.get(who, []) + [np.asarray(a, np.float32) for a in run if len(a)], key=len)
+                short[who] = keep[:utts_per_speaker]
+                run.clear()
+
+        for spk, a in items:
+            if spk != who:
+                flush()
+                who = spk
+            run.append(a)
+        flush()
+        speakers = sorted(stats)
         if len(speakers) < 2:
             raise InsufficientDataError(f"a cohort needs at least 2 speakers, got {speakers}")
-        stats = [ubm.accumulate(list(groups[s])) for s in speakers]
-        utts = []
-        for s in speakers:
-            arrays = sorted((np.asarray(a, np.float32) for a in groups[s] if len(a)), key=len)
-            utts.extend(arrays[:utts_per_speaker])
         return cls(
             speakers,
-            np.stack([st.n for st in stats]).astype(np.float32),
-            np.stack([st.f for st in stats]).astype(np.float32),
-            utts,
+            np.stack([stats[s].n for s in speakers]).astype(np.float32),
+            np.stack([stats[s].f for s in speakers]).astype(np.float32),
+            [u for s in speakers for u in short[s]],
         )
 
     def models(self, ubm: DiagGMM, relevance_factor: float) -> list[DiagGMM]:
@@ -376,12 +425,17 @@ def group_by_label(feats: Sequence[np.ndarray], labels: Sequence[str]) -> dict[s
 def open_set_record(clf, groups: dict[str, Sequence[np.ndarray]], previous: Optional[dict] = None) -> Optional[dict]:
     """The header record of the open-set threshold of ``clf`` (None with fewer than 3 classes):
     impostor trials of ``groups`` (enrolment data) plus those stored in ``previous``."""
+    return open_set_record_items(clf, ((lab, x) for lab in groups for x in groups[lab]), previous, set(groups))
+
+
+def open_set_record_items(clf, items, previous: Optional[dict] = None, replaced=()) -> Optional[dict]:
+    """:func:`open_set_record` from ``(label, features)`` pairs (an iterable, read once); the impostor
+    trials stored in ``previous`` are kept except those of the ``replaced`` labels."""
     if getattr(clf, "method_", "em") != "map" or len(clf.labels_) < 3:
         return None
-    imp = impostor_trials(clf, groups)
-    imp_labels = [lab for lab in groups for x in groups[lab] if len(x)]
+    imp, imp_labels = impostor_scores(clf, items)
     if previous and previous.get("impostor_scores"):
-        imp, imp_labels = _with_previous_impostors(imp, imp_labels, set(groups), previous)
+        imp, imp_labels = _with_previous_impostors(imp, imp_labels, set(replaced), previous)
     if len(imp) < 10:
         return None
     rec = calibrate(imp)
@@ -546,13 +600,14 @@ def resolve_method(options, frames: Optional[dict[str, int]]):
 
 def map_extras(clf, ubm, feats=None, labels=None) -> dict[str, object]:
     """After MAP training: the UBM's cohort goes with the classifier (``clf.cohort_``); with the
-    training features in memory, the open-set threshold is calibrated (header ``open_set``)."""
+    training features ``feats`` (arrays, or any iterable of them read once, in ``labels``' order) the
+    open-set threshold is calibrated (header ``open_set``)."""
     info: dict[str, object] = {}
     if getattr(clf, "method_", "em") != "map":
         return info
     clf.cohort_ = getattr(ubm, "cohort_", None)
     if feats is not None:
-        rec = open_set_record(clf, group_by_label(feats, labels))
+        rec = open_set_record_items(clf, zip(map(str, labels), feats))
         if rec is not None:
             info["open_set"] = rec
     return info

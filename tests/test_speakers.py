@@ -475,3 +475,48 @@ def test_verify_norm_bad_input(spk_files, corpus, cli):
     r = cli("verify", "--model", d / "first.npz", "--trials", d / "bad_trials.txt")
     assert r.returncode == 2 and "nobody" in r.stderr and "ghost" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def _header(path):
+    from speechgmm.modelio import load_model
+
+    return load_model(path).header
+
+
+@pytest.mark.parametrize("backend", ["cache", "dask"])
+def test_cache_and_dask_training_keep_the_cohort_and_the_open_set_threshold(spk_files, corpus, cli, tmp_path, backend):
+    """train-ubm stores its speakers as the cohort, and train calibrates the open-set threshold, with --cache
+    and on Dask as in memory (they were missing there)."""
+    from speechgmm.modelio import load_model
+
+    if backend == "dask":
+        pytest.importorskip("dask.distributed")
+    d = spk_files["dir"]
+    extra = ("--cache", tmp_path / "cache") if backend == "cache" else ("--dask", "local", "--dask-workers", "1")
+    ubm_args = ("--components", "16", "--iterations", "3")
+    r = cli("train-ubm", spk_files["bg"], "--root", corpus, "-o", tmp_path / "ubm.npz", *ubm_args, *extra)
+    assert r.returncode == 0, r.stderr
+    mem, other = load_model(d / "ubm.npz").ubm, load_model(tmp_path / "ubm.npz").ubm
+    assert other.cohort_ is not None and other.cohort_.speakers == mem.cohort_.speakers
+    # the UBMs differ only by summation order: statistics agree to far below their scale
+    assert np.abs(other.cohort_.f - mem.cohort_.f).max() <= 1e-4 * np.abs(mem.cohort_.f).max()
+    assert [len(u) for u in other.cohort_.utts] == [len(u) for u in mem.cohort_.utts]
+    args = ("--root", corpus, "--label-column", "speaker", "--ubm", d / "ubm.npz")
+    r = cli("train", spk_files["first"], *args, "-o", tmp_path / "first.npz", *extra)
+    assert r.returncode == 0, r.stderr
+    want, got = _header(d / "first.npz")["open_set"], _header(tmp_path / "first.npz")["open_set"]
+    assert got["impostor_trials"] == want["impostor_trials"] == 66
+    assert got["threshold"] == pytest.approx(want["threshold"], rel=1e-4, abs=1e-4)
+    assert load_model(tmp_path / "first.npz").classifier.cohort_ is not None
+
+
+def test_info_shows_the_open_set_threshold_and_the_cohort(spk_files, cli):
+    d = spk_files["dir"]
+    thr = _header(d / "first.npz")["open_set"]["threshold"]
+    out = cli("info", d / "first.npz").stdout
+    assert f"open set     threshold {thr:.4f}" in out
+    assert "cohort       6 speakers, 12 utterances" in out
+    out = cli("info", d / "ubm.npz").stdout
+    assert "cohort       6 speakers" in out and "open set" not in out
+    out = cli("info", d / "em.npz").stdout
+    assert "open set" not in out and "cohort" not in out

@@ -41,8 +41,10 @@ def run(args) -> int:
         fr = h.get("frames") or {}
         if fr:
             print(f"  train frames {sum(fr.values())} ({min(fr.values())}..{max(fr.values())} per class)")
+        _open_set_lines(h, getattr(clf, "cohort_", None))
     else:
         print(f"  components   {h['n_components']}, {h['n_features']} dims")
+        _open_set_lines({}, getattr(mf.ubm, "cohort_", None))
     if h.get("manifest"):
         sha = h.get("manifest_sha256", "")[:16]
         print(f"  manifest     {h['manifest']} (sha256 {sha}..., {h.get('n_files')} files)")
@@ -51,3 +53,21 @@ def run(args) -> int:
     fc = h.get("features") or {}
     print("  front end    " + ", ".join(f"{k}={v}" for k, v in fc.items()))
     return 0
+
+
+def _open_set_lines(h: dict, cohort) -> None:
+    """The stored open-set threshold (``classify --open-set``) and the cohort (``verify --norm``), if any."""
+    rec = h.get("open_set")
+    if isinstance(rec, dict) and rec.get("threshold") is not None:
+        print(
+            f"  open set     threshold {rec['threshold']:.4f} ({rec.get('score', 'margin')}; lets "
+            f"{100 * rec.get('false_accept', 0):g} % of {rec.get('impostor_trials')} leave-one-speaker-out "
+            f"impostor trials through)"
+        )
+    elif h.get("method") == "map":
+        print("  open set     no stored threshold (classify --open-set needs --threshold T)")
+    if cohort is not None:
+        print(
+            f"  cohort       {len(cohort.speakers)} speakers, {len(cohort.utts)} utterances "
+            f"(verify --norm z|t|s; default s)"
+        )
