@@ -7,7 +7,7 @@ half of the gender pool (``recipes/gender/pool.py``, which trains the bundled mo
 * ``librispeech_sample``: every other speaker of each gender (130; 6 test-other speakers with
   10 utterances, the others train-clean-100 speakers with one), 16 kHz read speech;
 * ``speechocean762_sample``: every other adult speaker of each gender (64), 16 kHz phone
-  recordings (without the speakers whose gender label the corpus README doubts).
+  recordings (without the speakers whose pitch contradicts their gender label: ``SUSPECT``).
 
 (``asterisk_prompts`` is left out: five voices only, all in the pool.) A development set
 (``--set dev``) uses the pool's training half of the same corpora (TI train speakers, the other
@@ -63,9 +63,13 @@ sys.path.insert(0, str(ROOT))
 from speechgmm._util import default_corpora  # noqa: E402
 
 SR = 16000
-#: speechocean762 speakers labelled female whose median pitch (110-123 Hz) suggests a wrong label
-#: (corpora README): left out, since the truth would be doubtful
-SUSPECT = {"so2380", "so2430", "so2451"}
+#: speechocean762 adults whose gender label their pitch contradicts, left out since the truth would be
+#: doubtful: three labelled female with a median F0 of 110-123 Hz (corpora README), and three labelled
+#: male with a median F0 of 221-235 Hz (librosa.pyin, 60-400 Hz, over both of their files), inside the
+#: range of the female-labelled adults (190-289 Hz apart from those three) and far above every other
+#: male-labelled adult (104-183 Hz). Found because two of them ruined dev conversations (segmenter and
+#: baseline alike called them female); the pitch rule was then applied to all adults of both halves.
+SUSPECT = {"so2380", "so2430", "so2451", "so2355", "so2917", "so3023"}
 COLLAR = 0.25
 FRAME = 0.01
 

@@ -62,6 +62,7 @@ DIST = {
     "distributed": "dask",
     "yaml": "pyyaml",
     "PIL": "pillow",
+    "pyannote": "pyannote.metrics",
 }
 
 
