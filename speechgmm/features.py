@@ -287,13 +287,14 @@ class FeatureConfig:
 #:                 and noise bursts are dropped, and the mean normalisation statistics come
 #:                 from speech frames only.  The CLI default; best for word (keyword/digit) models.
 #: ``speaker``     no CMN: the long-term spectral shape carries speaker and gender information
-#:                 (CMN cost ~13 points of speaker-ID accuracy here); with the older ``peak``
-#:                 energy VAD (frames within 40 dB of the loudest), with which the speaker
-#:                 figures were measured -- switching it to ``adaptive`` is not yet measured.
+#:                 (CMN cost ~13 points of speaker-ID accuracy here); with speech detection
+#:                 (``adaptive``), which keeps the weak speech sounds that the older ``peak`` energy
+#:                 VAD (40 dB below the loudest frame) dropped: TI test speakers 0.9639 -> 0.9676,
+#:                 s-norm EER 2.49 % -> 1.87 % (README "Recognise speakers").
 PRESETS: dict[str, dict[str, Any]] = {
     "asr_course": {},
     "default": {"vad": True, "vad_method": "adaptive"},
-    "speaker": {"cmn": False, "vad": True},
+    "speaker": {"cmn": False, "vad": True, "vad_method": "adaptive"},
 }
 
 

@@ -162,6 +162,54 @@ def test_calibration_on_enrolment_data_rejects_strangers(data):
     assert np.mean(s_str < thr) > 0.8 and np.mean(s_known >= thr) > np.mean(s_str >= thr) + 0.2
 
 
+def test_stored_threshold_lets_the_chosen_share_of_impostor_trials_through():
+    rng = np.random.default_rng(0)
+    imp = rng.normal(size=400)
+    rec = sp.calibrate(imp)
+    assert rec["false_accept"] == sp.OPEN_SET_FALSE_ACCEPT
+    share = np.mean(imp >= rec["threshold"])
+    assert sp.OPEN_SET_FALSE_ACCEPT - 0.01 < share <= sp.OPEN_SET_FALSE_ACCEPT
+
+
+def test_impostor_trials_in_batches_equal_one_batch(data, monkeypatch):
+    """Calibration reads the enrolment data once, in batches (an archive or a cluster's arrays need not fit
+    in memory); the batches give the same trials as one pass over everything."""
+    enrolled = {lab: data["A"][lab] for lab in sorted(data["A"])[:5]}
+    clf = _map(enrolled, data["ubm"])
+    whole = sp.impostor_trials(clf, enrolled)
+    monkeypatch.setattr(sp, "_BATCH_FRAMES", 100)
+    items = iter([(lab, x) for lab in enrolled for x in enrolled[lab]])  # an iterator: read once
+    parts, labels = sp.impostor_scores(clf, items)
+    assert len(parts) == len(whole) == len(labels) == sum(len(v) for v in enrolled.values())
+    assert np.allclose(parts, whole, rtol=1e-9, atol=1e-9)
+    assert labels == [lab for lab in enrolled for _ in enrolled[lab]]
+
+
+def test_cohort_from_a_stream_equals_from_groups(data):
+    groups = data["bg"]
+    a = sp.Cohort.from_groups(data["ubm"], groups)
+    # the same utterances, one at a time, speakers interleaved (as a manifest may list them)
+    items = [(s, x) for i in range(max(map(len, groups.values()))) for s in groups for x in groups[s][i : i + 1]]
+    b = sp.Cohort.from_items(data["ubm"], iter(items))
+    assert a.speakers == b.speakers == sorted(groups)
+    assert np.allclose(a.n, b.n, rtol=1e-5, atol=1e-4) and np.allclose(a.f, b.f, rtol=1e-4, atol=1e-3)
+    assert [u.shape for u in a.utts] == [u.shape for u in b.utts]
+
+
+def test_speaker_front_end_keeps_the_weak_speech_of_end_pointed_files(corpus):
+    """The ``speaker`` preset detects speech adaptively: on end-pointed TI files (speech from end to end) it
+    keeps nearly every frame, where the older peak VAD (40 dB below the loudest frame) dropped weak sounds."""
+    cfg = FeatureConfig.preset("speaker")
+    assert cfg.vad and cfg.vad_method == "adaptive" and not cfg.cmn
+    rows = _rows("test.csv", {"AH", "AK", "AP"})[::4]
+    n = {k: 0 for k in ("none", "adaptive", "peak")}
+    for r in rows:
+        n["none"] += len(extract_file(corpus / r["path"], cfg.replace(vad=False)))
+        n["adaptive"] += len(extract_file(corpus / r["path"], cfg))
+        n["peak"] += len(extract_file(corpus / r["path"], cfg.replace(vad_method="peak")))
+    assert n["adaptive"] >= 0.9 * n["none"] and n["adaptive"] > n["peak"]
+
+
 def test_normalise_formulas():
     rng = np.random.default_rng(0)
     S, Zc, T = rng.normal(size=(4, 3)), rng.normal(size=(20, 3)), rng.normal(size=(4, 6))

@@ -16,14 +16,15 @@ model, its time, and equality with training all at once.
 Stages (--stage N / --stop-stage N; each writes under --exp DIR, default recipes/speaker_id/exp)
   0. data      data_manifest/asr_course/{train,test}.csv with absolute audio paths -> EXP/data/*.csv
   1. features  preset "speaker" (39-dim MFCC, NO per-utterance CMN -- it removes speaker information --
-               and an energy VAD) -> EXP/features/{train,test}.{ark,scp}, config.json
+               and speech detection, speechgmm/vad.py) -> EXP/features/{train,test}.{ark,scp}, config.json
   2. train     (--tune: the cross-validation below), the UBM, MAP and EM enrolment on takes A
                -> EXP/train/{ubm,map,em}.npz, seconds.json
   3. evaluate  identification, verification (DET curve with --det FILE.png), normalisation, open set
                and enrolment on takes B -> EXP/evaluate/results.json (the --json line)
 
-UBM size and relevance factor were chosen by cross-validation on the training speakers
-(--tune runs it in stage 2: A->B identification among the training speakers).
+UBM size, relevance factor and top-C were chosen by cross-validation on the training speakers only
+(--tune runs it in stage 2: 2 folds, the UBM on one half of the training speakers, the other half
+enrolled on takes A and identified and verified on takes B).
 
 usage: python recipes/speaker_id/run.py [--corpus DIR] [--json] [--det FILE.png] [--tune] [--jobs N]
                                         [--stage N] [--stop-stage N] [--exp DIR]
@@ -78,15 +79,38 @@ def identify(clf, X, y):
 
 
 def tune(train_feats, train_man, jobs):
-    """CV on the training speakers: UBM on all of them, enroll A, identify B."""
-    (Xa, ya), (Xb, yb) = split_takes(train_man, train_feats)
+    """2-fold cross-validation on the training speakers only: the UBM on one half, the other half enrolled
+    on takes A and identified (and verified) on takes B; UBM size x relevance factor x top-C."""
+    from speechgmm.verification import eer
+
+    spk = np.array(train_man.labels("speaker"))
+    take = np.array(train_man.labels("take"))
+    perm = np.random.default_rng(CONFIG["seed"]).permutation(sorted(set(spk)))
+    halves = [set(perm[::2]), set(perm[1::2])]
     rows = []
-    for K in (64, 128, 256, 512):
-        ubm = train_ubm(train_feats, K, CONFIG["ubm_iterations"], CONFIG["seed"])
-        for r in (4.0, 8.0, 16.0):
-            clf = GMMClassifier(top_c=CONFIG["top_c"]).fit_map(Xa, ya, ubm, relevance_factor=r)
-            rows.append([K, r, identify(clf, Xb, yb)])
-            print(f"  tune: UBM {K:3d}  r={r:4.0f}  A->B accuracy {rows[-1][2]:.4f}", flush=True)
+    for K in (128, 256, 512):
+        ubms = [
+            train_ubm([x for x, s in zip(train_feats, spk) if s in h], K, CONFIG["ubm_iterations"], CONFIG["seed"])
+            for h in halves
+        ]
+        for r in (2.0, 4.0, 8.0):
+            for c in (5, 10):
+                acc, err = [], []
+                for ubm, h in zip(ubms, halves[::-1]):
+                    a = [i for i, s in enumerate(spk) if s in h and take[i] == "A"]
+                    b = [i for i, s in enumerate(spk) if s in h and take[i] == "B"]
+                    clf = GMMClassifier(top_c=c).fit_map([train_feats[i] for i in a], spk[a].tolist(), ubm, r)
+                    totals, frames = clf.score_utterances([train_feats[i] for i in b])
+                    S = totals / frames[:, None]
+                    tgt = spk[b][:, None] == np.array(clf.labels_)[None, :]
+                    acc.append(float(np.mean(np.array(clf.labels_)[S.argmax(1)] == spk[b])))
+                    err.append(eer(S[tgt], S[~tgt]))
+                rows.append([K, r, c, float(np.mean(acc)), float(np.mean(err))])
+                print(
+                    f"  tune: UBM {K:3d}  r={r:g}  top-{c:<2d}  CV identification {rows[-1][3]:.4f}  "
+                    f"EER {100 * rows[-1][4]:.2f} %",
+                    flush=True,
+                )
     return rows
 
 
