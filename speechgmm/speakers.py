@@ -629,7 +629,7 @@ def open_set_threshold(header: dict, threshold: Optional[float], model_path) -> 
     if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not np.isfinite(thr):
         raise ConfigError(
             f"{model_path}: the model has no stored open-set threshold (it is calibrated when a MAP "
-            f"model of at least 3 classes is trained from features in memory, or enrolled into); "
+            f"model of at least 3 classes is trained or enrolled into); "
             f"give --threshold T (a margin in log-likelihood per frame, e.g. 1.0)"
         )
     return float(thr)
