@@ -19,7 +19,7 @@ a region of a recording of wav.scp, and only that region is read.
 Presets (see speechgmm.features.PRESETS):
   default     8 kHz MFCC, 13 cepstra + deltas + delta-deltas, per-utterance mean normalisation
   asr_course  exactly the course's Kaldi features (03-GMM-EM/*/feats.ark)
-  speaker     no mean normalisation (keeps speaker/gender cues) and an energy VAD
+  speaker     no mean normalisation (keeps speaker/gender cues), with speech detection
 
 Every file is tried; if any is bad, all bad files are listed by name on stderr, the
 command exits with status 2 and no output is written.
