@@ -60,3 +60,27 @@ def test_loco_quick(corpus):
     assert "children under 16" in r.stdout
     # a real signal even on the small subset: the in-corpus TI test figure is well above chance
     assert res["in_corpus"]["asr_course"]["balanced"] > 0.8
+
+
+def test_map_and_cvn_alternatives_quick(corpus, tmp_path):
+    """--method map --cvn trains a GMM-UBM on a cvn front end, says so, and records it in the model file."""
+    from speechgmm.modelio import load_model
+
+    out = tmp_path / "g.npz"
+    args = ["--quick", "--method", "map", "--cvn", "--jobs", "1", "--corpus", str(corpus.parent), "--json"]
+    r = subprocess.run(
+        [sys.executable, ROOT / "recipes" / "gender" / "run.py", *args, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=1800,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "+ cvn, GMM-UBM" in r.stdout
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["config"]["method"] == "map" and res["config"]["cvn"] is True
+    mf = load_model(out)
+    assert mf.feature_config.cvn and mf.classifier.method_ == "map"
+    assert mf.classifier.ubm_.n_components == res["config"]["ubm_components"]
+    assert mf.header["training"]["method"] == "map"
+    assert res["in_corpus"]["asr_course"]["balanced"] > 0.8  # a real signal on the small subset

@@ -105,10 +105,22 @@ def balanced_groups(rows, feats, select, cap: int, seed: int = 0):
 
 
 def train(groups, components: int, iterations: int, seed: int = 0, jobs: int = 1):
+    """One GMM per gender by EM (the bundled model's method)."""
     from speechgmm.classifier import GMMClassifier
 
     clf = GMMClassifier(components, max_iter=iterations, init="kmeans", random_state=seed, jobs=jobs)
     return clf.fit_groups(groups)
+
+
+def train_map(groups, ubm_components: int, relevance_factor: float, iterations: int, seed: int = 0, jobs: int = 1):
+    """GMM-UBM: one UBM on both genders' (corpus-balanced) frames, then the means MAP-adapted per
+    gender; scored as top-5 log-likelihood ratios against the UBM."""
+    from speechgmm.classifier import GMMClassifier
+    from speechgmm.map import train_ubm
+
+    ubm = train_ubm([x for g in GENDERS for x in groups[g]], ubm_components, max_iter=iterations, random_state=seed)
+    clf = GMMClassifier(ubm_components, random_state=seed, jobs=jobs)
+    return clf.fit_map_groups(groups, ubm, relevance_factor, "m")
 
 
 def scores(clf, feats):

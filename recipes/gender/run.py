@@ -14,12 +14,17 @@ Default run (the bundled model)
   --out M.npz  writes the model: ``python recipes/gender/run.py --out speechgmm/data/gender.npz``
                regenerates the bundled model bit for bit.
 
+Alternatives measured against it (README, "Will it work on my audio?"): ``--cvn`` (mean and
+variance normalisation over speech frames), ``--method map`` (GMM-UBM: one UBM of
+``--ubm-components`` on the pool, gender models MAP-adapted with ``--relevance-factor``).
+
 --loco  leave-one-corpus-out: for each corpus, a model trained on the other three is tested
         on that corpus's test set, next to the in-corpus model (trained on everything but the
         test set).  Per corpus: balanced accuracy (mean of female and male recall; adults),
         female recall, male recall, worst speaker; children (under 16) separately.
 
-usage: python recipes/gender/run.py [--loco] [--quick] [--preset P] [--out MODEL.npz] [--cache DIR] [--jobs N]
+usage: python recipes/gender/run.py [--loco] [--quick] [--preset P] [--cvn] [--method em|map] [--out MODEL.npz]
+                                   [--cache DIR] [--jobs N]
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "recipes"))  # the shared harness, recipes/_common.py
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pool import CORPORA, balanced_groups, features, pool_rows, report, scores, train  # noqa: E402
+from pool import CORPORA, balanced_groups, features, pool_rows, report, scores, train, train_map  # noqa: E402
 
 from speechgmm.features import FeatureConfig  # noqa: E402
 from speechgmm.modelio import save_model  # noqa: E402
@@ -45,6 +50,8 @@ from _common import find_corpus, format_table, recipe_parser, run_script  # noqa
 CONFIG = {"preset": "default", "components": 64, "iterations": 20, "init": "kmeans", "seed": 0, "cap": 20000}
 #: --quick (tests): a few speakers per corpus and gender, small models
 QUICK = {"components": 8, "iterations": 5, "cap": 5000, "speakers": 4}
+#: --method map (GMM-UBM); recorded in the model's header only when used
+MAP = {"ubm_components": 128, "relevance_factor": 4.0, "ubm_iterations": 10}
 
 
 def _quick_subset(rows, n):
@@ -98,6 +105,10 @@ def _parser():
     ap.add_argument("--quick", action="store_true", help="small subset and models (for tests)")
     ap.add_argument("--preset", default=CONFIG["preset"], help="front end (default: default)")
     ap.add_argument("--cap", type=int, default=None, help=f"frames per (corpus, gender) (default {CONFIG['cap']})")
+    ap.add_argument("--cvn", action="store_true", help="also normalise the variance (over speech frames)")
+    ap.add_argument("--method", choices=("em", "map"), default="em", help="em (default) or map (GMM-UBM)")
+    ap.add_argument("--ubm-components", type=int, default=MAP["ubm_components"], help="--method map: UBM size")
+    ap.add_argument("--relevance-factor", type=float, default=MAP["relevance_factor"], help="--method map: r")
     ap.add_argument("--cache", help="folder caching the pool's features between runs")
     ap.add_argument("--out", help="also save the pool model (all adults but the TI test speakers) here")
     ap.add_argument("--evaluate", metavar="MODEL", help="only score an existing gender model on each corpus's test set")
@@ -111,6 +122,14 @@ def _config(args):
         conf.update({k: v for k, v in QUICK.items() if k != "speakers"})
     if args.cap:
         conf["cap"] = args.cap
+    # options off by default enter the configuration (and the model header) only when used,
+    # so the default run still writes the bundled model's exact header
+    if args.cvn:
+        conf["cvn"] = True
+    if args.method == "map":
+        conf.update(MAP, method="map", ubm_components=args.ubm_components, relevance_factor=args.relevance_factor)
+        if args.quick:
+            conf.update(ubm_components=16, ubm_iterations=3)
     return conf
 
 
@@ -177,7 +196,7 @@ def _save_pool_model(out, pool_model, cfg, conf, rows, feats):
             "n_files": n_files,
             "training": dict(
                 conf,
-                method="em",
+                method=conf.get("method", "em"),
                 recipe="recipes/gender/run.py",
                 data="pool adults, TI test speakers and per-corpus test sets held out",
             ),
@@ -205,8 +224,13 @@ def _print_tables(args, result):
 
 def _print_report(args, conf, result, secs):
     ti = result["in_corpus"]["asr_course"]
+    cvn = " + cvn" if conf.get("cvn") else ""
+    if conf.get("method") == "map":
+        model = f"GMM-UBM K={conf['ubm_components']} r={conf['relevance_factor']:g}"
+    else:
+        model = f"K={conf['components']}"
     print(
-        f"gender, pool of {len(CORPORA)} corpora, preset {conf['preset']}, K={conf['components']}, "
+        f"gender, pool of {len(CORPORA)} corpora, preset {conf['preset']}{cvn}, {model}, "
         f"cap {conf['cap']} frames per (corpus, gender){' [quick subset]' if args.quick else ''}"
     )
     _print_tables(args, result)
@@ -228,10 +252,15 @@ def main(argv=None) -> int:
     if args.evaluate:
         return evaluate_only(args, rows)
     cfg = FeatureConfig.preset(conf["preset"])
+    if conf.get("cvn"):
+        cfg = cfg.replace(cvn=True)
     feats = features(rows, cfg, jobs=args.jobs, cache=args.cache)
 
     def fit(select):
         groups = balanced_groups(rows, feats, lambda r: adult(r) and select(r), conf["cap"], conf["seed"])
+        if conf.get("method") == "map":
+            r, k = conf["relevance_factor"], conf["ubm_components"]
+            return train_map(groups, k, r, conf["ubm_iterations"], conf["seed"], jobs=args.jobs)
         return train(groups, conf["components"], conf["iterations"], conf["seed"], jobs=args.jobs)
 
     # the pool model: every adult but the test sets (so the TI test speakers are never seen)
