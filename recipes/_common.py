@@ -93,6 +93,17 @@ class Stages:
             raise ConfigError(f"{path}: missing{hint}")
         return Path(path)
 
+    def finish(self, t0: float, result, as_json: bool) -> int:
+        """Print the run's time (since ``t0``) and, with ``--json``, ``result`` plus ``seconds`` as one line."""
+        import json
+        import time
+
+        secs = time.time() - t0
+        print(f"time {secs:.1f} s (stages {self.first}..{self.last}; outputs in {self.exp})")
+        if as_json and result is not None:
+            print(json.dumps(dict(result, seconds=secs)))
+        return 0
+
     def dir(self, i: int) -> Path:
         """The folder of stage ``i``'s outputs: ``EXP/<stage name>``."""
         return self.exp / self.names[i]

@@ -319,11 +319,7 @@ def main(argv=None) -> int:
     if st(2):
         stage_train(st, args.jobs, args.tune)
     res = stage_evaluate(st, args.jobs, args.det) if st(3) else None
-    secs = time.time() - t0
-    print(f"time {secs:.1f} s (stages {st.first}..{st.last}; outputs in {st.exp})")
-    if args.json and res is not None:
-        print(json.dumps(dict(res, seconds=secs)))
-    return 0
+    return st.finish(t0, res, args.json)
 
 
 if __name__ == "__main__":
