@@ -61,3 +61,15 @@ def small_map_train_argv(manifest, out, iterations: int) -> list:
     """``train`` argv for a tiny MAP gender classifier (UBM K=2, K=2), for tests of options and enrolment."""
     argv = ["train", str(manifest), "-o", str(out), "--label-column", "gender", "--method", "map"]
     return argv + ["--ubm-components", "2", "-k", "2", "--iterations", str(iterations)]
+
+
+def need_module(name: str):
+    """``pytest.importorskip(name)``, except in CI (``CI`` set), where the test extra must have installed it:
+    a missing module there fails the test instead of skipping it."""
+    import importlib
+
+    import pytest
+
+    if os.environ.get("CI"):
+        return importlib.import_module(name)
+    return pytest.importorskip(name)

@@ -12,6 +12,8 @@ from speechgmm.commands.features import kaldi_keys
 from speechgmm.features import FeatureConfig, extract_file
 from speechgmm.kaldi import read_feats, read_wav_scp
 
+from _helpers import need_module
+
 
 def _tone(seconds=0.5, f=440.0, sr=8000):
     t = np.arange(int(sr * seconds)) / sr
@@ -207,7 +209,7 @@ def test_train_and_evaluate_read_a_segments_data_dir(gmm_dir, tmp_path, cli):
 
 def test_segments_data_dir_on_dask_and_with_cache(gmm_dir, tmp_path, cli):
     """Regions reach the Dask workers and the --cache archive as regions (not as their display string)."""
-    pytest.importorskip("dask.distributed")
+    need_module("dask.distributed")
     d, _ = _segments_data_dir(gmm_dir, tmp_path)
     base = ("train", d, "-k", "2", "--iterations", "3")
     for extra, name in (

@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from _helpers import ROOT, run_cli
+from _helpers import ROOT, need_module, run_cli
 
-pytest.importorskip("dask.distributed")
+need_module("dask.distributed")
 
 
 def test_core_does_not_import_dask():

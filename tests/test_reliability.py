@@ -18,7 +18,7 @@ from speechgmm.audio import load_audio
 from speechgmm.errors import AudioError, ConfigError, SpeechGMMWarning
 from speechgmm.kaldi import read_feats, write_feats
 
-from _helpers import ROOT, cached_train, run_cli, ti_train_manifest
+from _helpers import ROOT, cached_train, need_module, run_cli, ti_train_manifest
 
 EXAMPLE = ROOT / "examples" / "male_AT_5A.wav"
 
@@ -304,7 +304,7 @@ def test_plot_that_cannot_be_written_keeps_the_report(tmp_path, command):
 
 @pytest.mark.parametrize("command", ["evaluate", "verify"])
 def test_plot_still_saved_with_matplotlib(tmp_path, command):
-    pytest.importorskip("matplotlib")
+    need_module("matplotlib")
     args, shown = plot_commands(tmp_path)[command]
     r = run_cli(*args)
     assert r.returncode == 0, r.stderr

@@ -10,6 +10,8 @@ import soundfile as sf
 
 from speechgmm.errors import AudioError, ConfigError
 
+from _helpers import need_module
+
 SR = 16000
 
 
@@ -293,7 +295,7 @@ def test_benchmark_scorer_agrees_with_pyannote_metrics(seed, tmp_path):
     """The benchmark's scorer against an independent one: pyannote.metrics (identification error
     with a NIST collar: pyannote's ``collar`` is the whole width, 0.5 s = 0.25 s each side), reading
     the RTTM that ``speechgmm segment --rttm`` writes, on random truth/hypothesis pairs."""
-    pytest.importorskip("pyannote.metrics")
+    need_module("pyannote.metrics")
     from pyannote.core import Segment, Timeline
     from pyannote.database.util import load_rttm
     from pyannote.metrics.identification import IdentificationErrorRate

@@ -14,7 +14,7 @@ from speechgmm.gmm import DiagGMM
 from speechgmm.gmm_init import reseed_components, split_components
 from speechgmm.sources import ArkSource, InMemorySource, build_source, copy_order
 
-from _helpers import ROOT
+from _helpers import ROOT, need_module
 
 
 def blobs(n=3000, k=3, d=4, seed=0):
@@ -59,7 +59,7 @@ def test_memory_and_ark_sources_give_the_same_statistics(few_files, tmp_path):
 
 
 def test_dask_source_gives_the_same_statistics(few_files):
-    pytest.importorskip("dask.distributed")
+    need_module("dask.distributed")
     from speechgmm.distributed import dask_client
     from speechgmm.features import FeatureConfig
 

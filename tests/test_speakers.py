@@ -15,6 +15,8 @@ from speechgmm.features import FeatureConfig, extract_file
 from speechgmm.gmm import DiagGMM
 from speechgmm.map import score_top_c
 
+from _helpers import need_module
+
 ROOT = Path(__file__).resolve().parent.parent
 MAN = ROOT / "data_manifest" / "asr_course"
 
@@ -538,7 +540,7 @@ def test_cache_and_dask_training_keep_the_cohort_and_the_open_set_threshold(spk_
     from speechgmm.modelio import load_model
 
     if backend == "dask":
-        pytest.importorskip("dask.distributed")
+        need_module("dask.distributed")
     d = spk_files["dir"]
     extra = ("--cache", tmp_path / "cache") if backend == "cache" else ("--dask", "local", "--dask-workers", "1")
     ubm_args = ("--components", "16", "--iterations", "3")
