@@ -71,19 +71,24 @@ def save_figure(fig, path: os.PathLike | str) -> None:
 
 @contextlib.contextmanager
 def process_pool(workers: int):
-    """A ``ProcessPoolExecutor`` that, when the work is interrupted (Ctrl-C, SIGTERM, an error), returns at
-    once instead of waiting for its workers: a worker killed while sending a result would otherwise leave
-    the pool waiting forever for the rest of that message."""
+    """A ``ProcessPoolExecutor`` that returns at once when the work is stopped (Ctrl-C, SIGTERM): its workers
+    are killed instead of finishing their queue.  (The command then exits without waiting for the pool's
+    threads, see :func:`speechgmm.cli.main`: a worker killed while sending a result leaves them waiting
+    for the rest of that message.)  On an ordinary error, queued work is cancelled and the running work
+    finishes."""
     from concurrent.futures import ProcessPoolExecutor
 
     ex = ProcessPoolExecutor(max_workers=workers)
     try:
         yield ex
-    except BaseException:
+    except KeyboardInterrupt:
         for proc in list((getattr(ex, "_processes", None) or {}).values()):
             with contextlib.suppress(Exception):
                 proc.terminate()
         ex.shutdown(wait=False, cancel_futures=True)
+        raise
+    except BaseException:
+        ex.shutdown(wait=True, cancel_futures=True)
         raise
     ex.shutdown(wait=True)
 
