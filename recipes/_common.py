@@ -17,6 +17,7 @@ import argparse
 import csv
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -77,6 +78,7 @@ class Stages:
         if self.first > self.last:
             raise ConfigError(f"--stage {self.first} is after --stop-stage {self.last}")
         self.exp = Path(args.exp)
+        self.t0 = time.time()
 
     def __call__(self, i: int) -> bool:
         if not self.first <= i <= self.last:
@@ -93,12 +95,9 @@ class Stages:
             raise ConfigError(f"{path}: missing{hint}")
         return Path(path)
 
-    def finish(self, t0: float, result, as_json: bool) -> int:
-        """Print the run's time (since ``t0``) and, with ``--json``, ``result`` plus ``seconds`` as one line."""
-        import json
-        import time
-
-        secs = time.time() - t0
+    def finish(self, result, as_json: bool) -> int:
+        """Print the run's time and, with ``--json``, ``result`` plus ``seconds`` as one line."""
+        secs = time.time() - self.t0
         print(f"time {secs:.1f} s (stages {self.first}..{self.last}; outputs in {self.exp})")
         if as_json and result is not None:
             print(json.dumps(dict(result, seconds=secs)))

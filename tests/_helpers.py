@@ -36,10 +36,20 @@ def write_two_speaker_manifest(corpus, path) -> None:
         for r in csv.DictReader(open(ROOT / "data_manifest/asr_course/train.csv"))
         if r["speaker"] in ("AE", "AC") and r["take"] == "A"
     ]
+    write_manifest(path, rows, corpus)
+
+
+def write_manifest(path, rows, corpus=None) -> Path:
+    """Write manifest ``rows`` (dicts with the same keys) as a CSV; with ``corpus``, each ``path`` is made
+    absolute under it."""
+    import csv
+
+    rows = [dict(r, path=str(Path(corpus) / r["path"])) if corpus is not None else r for r in rows]
     with open(path, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
-        w.writerows(dict(r, path=str(corpus / r["path"])) for r in rows)
+        w.writerows(rows)
+    return Path(path)
 
 
 def ti_train_manifest(path, rows: slice) -> Path:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from _helpers import ROOT, run_cli
+from _helpers import ROOT, run_cli, write_manifest
 
 MAN = ROOT / "data_manifest" / "asr_course"
 
@@ -39,16 +39,9 @@ def small(corpus, tmp_path_factory):
         if r["speaker"] not in spk[r["gender"]] and len(spk[r["gender"]]) < 3 and r["speaker"] != "LH":
             spk[r["gender"]].append(r["speaker"])
     keep = set(spk["male"] + spk["female"])
-    sel = [dict(r, path=str(corpus / r["path"])) for r in rows if r["speaker"] in keep]
-    with open(d / "train.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(sel[0]))
-        w.writeheader()
-        w.writerows(sel)
+    write_manifest(d / "train.csv", [r for r in rows if r["speaker"] in keep], corpus)
     test_rows = list(csv.DictReader(open(MAN / "test.csv")))[:44]  # two test speakers, all digits
-    with open(d / "test.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(test_rows[0]))
-        w.writeheader()
-        w.writerows(dict(r, path=str(corpus / r["path"])) for r in test_rows)
+    write_manifest(d / "test.csv", test_rows, corpus)
     model = d / "gender.npz"
     r = run_cli(
         "train",

@@ -22,7 +22,7 @@ from speechgmm.options import (
 )
 from speechgmm.pipeline import TrainSummary, train_from_manifest, train_ubm_from_manifest
 
-from _helpers import ROOT
+from _helpers import ROOT, write_manifest
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +34,7 @@ def manifest(corpus, tmp_path_factory):
         if r["speaker"] in ("AE", "AC", "AJ", "AG") and r["take"] == "A"
     ]
     d = tmp_path_factory.mktemp("pipeline")
-    with open(d / "m.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return d / "m.csv", corpus
+    return write_manifest(d / "m.csv", rows), corpus
 
 
 def _sha(p):

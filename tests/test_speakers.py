@@ -15,7 +15,7 @@ from speechgmm.features import FeatureConfig, extract_file
 from speechgmm.gmm import DiagGMM
 from speechgmm.map import score_top_c
 
-from _helpers import need_module
+from _helpers import need_module, write_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 MAN = ROOT / "data_manifest" / "asr_course"
@@ -248,14 +248,6 @@ def test_cohort_round_trip_and_norms(data):
 # -- command line -----------------------------------------------------------------------------
 
 
-def _write(path, rows):
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return path
-
-
 @pytest.fixture(scope="module")
 def spk_files(
     corpus,
@@ -268,12 +260,12 @@ def spk_files(
     te_spk = sorted({r["speaker"] for r in csv.DictReader(open(MAN / "test.csv"))})[:8]
     te = _rows("test.csv", te_spk)
     files = {
-        "bg": _write(d / "bg.csv", _rows("train.csv", bg_spk)),
-        "first": _write(d / "first.csv", [r for r in te if r["take"] == "A" and r["speaker"] in te_spk[:6]]),
-        "more": _write(d / "more.csv", [r for r in te if r["take"] == "A" and r["speaker"] in te_spk[6:]]),
-        "all": _write(d / "all.csv", [r for r in te if r["take"] == "A"]),
-        "probes": _write(d / "probes.csv", [r for r in te if r["take"] == "B"]),
-        "short": _write(
+        "bg": write_manifest(d / "bg.csv", _rows("train.csv", bg_spk)),
+        "first": write_manifest(d / "first.csv", [r for r in te if r["take"] == "A" and r["speaker"] in te_spk[:6]]),
+        "more": write_manifest(d / "more.csv", [r for r in te if r["take"] == "A" and r["speaker"] in te_spk[6:]]),
+        "all": write_manifest(d / "all.csv", [r for r in te if r["take"] == "A"]),
+        "probes": write_manifest(d / "probes.csv", [r for r in te if r["take"] == "B"]),
+        "short": write_manifest(
             d / "short.csv",
             [r for r in te if r["take"] == "A" and r["speaker"] == te_spk[6]]
             + [r for r in te if r["take"] == "A" and r["speaker"] == te_spk[7]][:1],

@@ -14,7 +14,7 @@ from speechgmm.augment import pad_with_pauses
 from speechgmm.errors import AudioError
 from speechgmm.features import PRESETS, FeatureConfig, extract_file, mfcc
 
-from _helpers import ROOT, run_cli
+from _helpers import ROOT, run_cli, write_manifest
 
 MAN = ROOT / "data_manifest" / "asr_course"
 SR = 8000
@@ -74,10 +74,7 @@ def model(corpus, tmp_path_factory):
     """A small digit model with the CLI defaults' front end (speech detection)."""
     d = tmp_path_factory.mktemp("sd")
     rows = [r for r in csv.DictReader(open(MAN / "train.csv")) if r["speaker"] in ("AC", "AE", "AG", "BH")]
-    with open(d / "train.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(dict(r, path=str(corpus / r["path"])) for r in rows)
+    write_manifest(d / "train.csv", rows, corpus)
     out = d / "digits.npz"
     r = run_cli(
         "train", d / "train.csv", "-o", out, "--label-column", "digit", "--components", "2", "--iterations", "3"

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -173,7 +172,6 @@ def main(argv=None) -> int:
     ap = recipe_parser(__doc__, STAGES, "asr_course")
     args = ap.parse_args(argv)
     st = Stages(args, STAGES)
-    t0 = time.time()
     if st(0):
         stage_data(st, args.corpus)
     if st(1):
@@ -181,7 +179,7 @@ def main(argv=None) -> int:
     if st(2):
         stage_train(st, args.jobs)
     res = stage_evaluate(st, args.jobs) if st(3) else None
-    return st.finish(t0, res, args.json)
+    return st.finish(res, args.json)
 
 
 if __name__ == "__main__":

@@ -311,7 +311,6 @@ def main(argv=None) -> int:
         raise ConfigError("--tune runs in stage 2 (train), which --stage/--stop-stage leave out")
     if args.det and not st.first <= 3 <= st.last:
         raise ConfigError("--det is written in stage 3 (evaluate), which --stage/--stop-stage leave out")
-    t0 = time.time()
     if st(0):
         stage_data(st, args.corpus)
     if st(1):
@@ -319,7 +318,7 @@ def main(argv=None) -> int:
     if st(2):
         stage_train(st, args.jobs, args.tune)
     res = stage_evaluate(st, args.jobs, args.det) if st(3) else None
-    return st.finish(t0, res, args.json)
+    return st.finish(res, args.json)
 
 
 if __name__ == "__main__":
