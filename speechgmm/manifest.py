@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 import math
 import os
 from pathlib import Path
@@ -135,6 +134,8 @@ def _some(items: list[str], n: int = 5) -> str:
 
 
 def _hash_files(*files: Path) -> str:
+    import hashlib  # only for --cache keys (cold start of classify)
+
     h = hashlib.sha256()
     for f in files:
         if f.is_file():

@@ -16,7 +16,6 @@ Files are written atomically and validated on load: any damage or a foreign file
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import os
 import zipfile
@@ -246,6 +245,8 @@ def front_end_from_header(header, *, where="model"):
 
 
 def _write(path, arrays: dict[str, np.ndarray], header: dict[str, Any]) -> Path:
+    import datetime  # only when writing (cold start of classify)
+
     # SOURCE_DATE_EPOCH (reproducible-builds convention) fixes the date for bit-identical files
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     now = (

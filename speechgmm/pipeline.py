@@ -14,7 +14,6 @@ from typing import Optional
 import numpy as np
 
 from speechgmm.errors import ConfigError, need_two_classes, raise_bad_files
-from speechgmm.map import train_ubm  # noqa: F401  (also the recipes' UBM trainer)
 from speechgmm.options import RELEVANCE_FACTOR, TrainOptions, UbmOptions
 
 #: Training defaults of ``speechgmm train`` under their command-line names (held by
@@ -52,6 +51,8 @@ def manifest_features(man, config, jobs: int = 1, desc: str = "features") -> lis
 
 def fit_ubm(data, options: UbmOptions):
     """Fit the background DiagGMM that ``options`` describes on all frames of ``data`` (arrays or a feature source)."""
+    from speechgmm.map import train_ubm  # not on the classify path (cold start)
+
     return train_ubm(
         data, options.n_components, options.max_iter, options.random_state, init=options.init, tol=options.tol
     )
