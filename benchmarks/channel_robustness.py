@@ -14,7 +14,9 @@ training file, drawn independently of the test conditions below):
 - ``muffled``: 2nd-order Butterworth low-pass at 1.5 kHz (a cheap headset, a mic in a pocket);
 - ``telephone``: 4th-order Butterworth band-pass 300-3400 Hz;
 - ``noise 20 dB``: white noise at 20 dB SNR (seeded);
-- ``reverb``: a synthetic room impulse response, RT60 0.3 s (seeded exponentially decaying noise).
+- ``reverb``: a synthetic room impulse response, RT60 0.3 s (seeded exponentially decaying noise);
+- ``mp3``: encoded and decoded by libsndfile's MP3 codec (LAME / mpg123) at a constant bit rate of about
+  22 kbps, the decoder's padding included, as a user's mp3 file would be.
 
 By default the split is 2-fold cross-validation over the TRAINING speakers (speaker-disjoint
 halves), so the result may inform the defaults without touching the test speakers;
@@ -64,6 +66,18 @@ def _reverb_ir(rt60=0.3, seed=0):
     return ir / np.sqrt(np.sum(ir**2))
 
 
+def _mp3(y):
+    """``y`` through an MP3 encoder and decoder (constant bit rate, about 22 kbps at 8 kHz)."""
+    import io
+
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, y, SR, format="MP3", bitrate_mode="CONSTANT", compression_level=0.9)
+    buf.seek(0)
+    return sf.read(buf, dtype="float32")[0]
+
+
 CHANNELS = {
     "clean": lambda y, i: y,
     "gain -20 dB": lambda y, i: (y * 0.1).astype(np.float32),
@@ -76,6 +90,7 @@ CHANNELS = {
         y + np.random.default_rng(i).standard_normal(len(y)) * _rms(y) * 0.1, -1, 1
     ).astype(np.float32),
     "reverb": lambda y, i: _same_level(signal.fftconvolve(y, _reverb_ir())[: len(y)], y),
+    "mp3 22 kbps": lambda y, i: _mp3(y),
 }
 
 #: (front end, training-data augmentation) per row

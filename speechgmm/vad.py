@@ -8,7 +8,8 @@ The detector works in three steps, all vectorised over a block of frames:
 
 1. **Energy above the noise floor.**  Each frame's RMS level in dBFS is compared with a
    noise floor tracked as the minimum of the (3-frame smoothed) level over the last
-   ``floor_window_s`` seconds (*minimum statistics*).  Because the floor follows the
+   ``floor_window_s`` seconds (*minimum statistics*), ignoring frames that touch digital
+   silence (exact or near zeros: MP3 decoder delay, muted or zero-padded stretches).  Because the floor follows the
    recording, pauses at -60 or -45 dBFS, a constant hum and a 20 dB change of gain all give
    the same decisions; a fixed threshold gets at least one of them wrong.  A frame is
    *active* when it is ``off_db`` above the floor, and a run of active frames is kept only
@@ -51,6 +52,16 @@ import numpy as np
 from speechgmm.errors import ConfigError
 
 _TINY = 1e-12
+#: digital silence: a run of at least DIGITAL_SILENCE_MS of samples within DIGITAL_SILENCE of zero
+#: (about one 16-bit step).  MP3 decoder delay, muted or gated stretches, zero padding: frames
+#: touching it, and the DIGITAL_SILENCE_GUARD_MS on either side (a decoder's fade in and out,
+#: about 100 ms for MP3 at 8 kHz), say nothing about the room noise, so the noise floor ignores
+#: them (a floor at digital zero makes every room-noise frame look like speech)
+DIGITAL_SILENCE = 1.5 / 32768
+DIGITAL_SILENCE_MS = 2.0
+DIGITAL_SILENCE_GUARD_MS = 200.0
+#: the floor window needs this much audio away from digital silence for the guard to apply
+DIGITAL_SILENCE_MIN_CLEAN_MS = 500.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -254,7 +265,13 @@ class SpeechDetector:
         self.n_floor = max(1, cfg.frames(cfg.floor_window_s * 1000.0))
         self._tail = np.zeros(0, dtype=np.float32)  # samples not yet consumed by a frame start
         self._hist = np.zeros(0, dtype=np.float32)  # smoothed levels of the last n_floor frames
+        self._hist_unguarded = np.zeros(0, dtype=np.float32)  # the same, guard 0 (see _floor)
+        self._hist_n = np.zeros(0, dtype=np.float32)  # 1 where _hist holds a measured level
         self._last = np.zeros(0, dtype=np.float32)  # last 2 raw levels (for smoothing)
+        self._last_silent = np.zeros(0, dtype=bool)  # digital silence flags of the last guard + 2 frames
+        self._hist_hi = np.zeros(0, dtype=np.float32)  # smoothed levels, digital silence included (for the peak)
+        self.silence_run = max(1, int(round(self.sr * DIGITAL_SILENCE_MS / 1000.0)))
+        self.silence_guard = cfg.frames(DIGITAL_SILENCE_GUARD_MS)
         self._open = None  # run open at the end of the last block:
         # dict(qualified=bool, voiced=int, peak_above=float)
         self._hang = 0  # hangover frames still owed to the next block
@@ -269,33 +286,60 @@ class SpeechDetector:
         self._tail = y[consumed:].copy()
         return F
 
-    def _floor(self, level: np.ndarray) -> np.ndarray:
-        """Noise floor per frame: running minimum of the smoothed level over the last n_floor frames."""
+    def _floor(self, level: np.ndarray, silent: np.ndarray) -> np.ndarray:
+        """Noise floor per frame: running minimum of the smoothed level over the last n_floor
+        frames, leaving out smoothed levels that involve a frame within the guard of digital
+        silence (on the far side of a block boundary, only the frames already seen count)."""
         cfg = self.config
         k = len(self._last)
         raw = np.concatenate([self._last, level]).astype(np.float64)
+        touched = np.concatenate([self._last_silent, silent])
+        g, k2 = self.silence_guard, len(self._last_silent)
         # causal 3-frame mean in the power domain: single-frame dips do not pull the floor down
         c = np.concatenate([[0.0], np.cumsum(10.0 ** (raw / 10.0))])
+        t = np.concatenate([[0], np.cumsum(touched)])
         j = np.arange(k, len(raw))
         lo = np.maximum(0, j - 2)
         smooth = (10.0 * np.log10(np.maximum((c[j + 1] - c[lo]) / (j + 1 - lo), _TINY))).astype(np.float32)
-        self._last = raw[-2:].astype(np.float32)
-        W = self.n_floor
+        jt = np.arange(k2, len(touched))  # the same frames, indexed in ``touched``
+
+        def away(guard):  # smoothed levels with no digital silence within ``guard`` frames, else inf
+            n_silent = t[np.minimum(len(touched), jt + guard + 1)] - t[np.maximum(0, jt - 2 - guard)]
+            return np.where(n_silent == 0, smooth, np.float32(np.inf))
+
+        clean, unguarded = away(g), away(0)
+        self._last, self._last_silent = raw[-2:].astype(np.float32), touched[-(g + 2) :].copy()
+        W, need = self.n_floor, min(self.n_floor, self.config.frames(DIGITAL_SILENCE_MIN_CLEAN_MS))
+        measured = np.isfinite(clean).astype(np.float32)
         if len(self._hist) == 0:
             # start of the stream: look ahead over the first window
-            hist = np.full(W - 1, float(smooth[:W].min()), dtype=np.float32)
-        else:
-            hist = self._hist[len(self._hist) - (W - 1) :] if W > 1 else self._hist[:0]
-        ext = np.concatenate([hist, smooth])
-        win = _frames(ext, W, 1) if W > 1 else ext[:, None]
-        lo, hi = win.min(axis=1), win.max(axis=1)
-        self._hist = ext[len(ext) - (W - 1) :].copy() if W > 1 else ext[:0].copy()
+            self._hist = np.full(W - 1, float(clean[:W].min()), dtype=np.float32)
+            self._hist_n = np.full(W - 1, float(measured[:W].sum() >= need), dtype=np.float32)
+            self._hist_unguarded = np.full(W - 1, float(unguarded[:W].min()), dtype=np.float32)
+            self._hist_hi = np.full(W - 1, float(smooth[:W].min()), dtype=np.float32)
+        wc = self._window(clean, "_hist")
+        lo, hi = wc.min(axis=1), np.where(np.isfinite(wc), wc, -np.inf).max(axis=1)
+        # too little audio away from digital silence to measure the room (a short clip after an
+        # MP3 decoder's delay, speech between the silences of a noise gate): every frame that
+        # does not touch the silence counts
+        few = self._window(measured, "_hist_n").sum(axis=1) < need
+        lo = np.where(few, self._window(unguarded, "_hist_unguarded").min(axis=1), lo)
+        hi = np.where(few, self._window(smooth, "_hist_hi").max(axis=1), hi)
         # a stretch without pauses (an end-pointed file) has no floor to measure: where the
         # level moves as speech does (range >= modulation_db) the floor is kept at least
         # floor_below_peak_db under the loudest frame; steady noise or hum (small range) keeps
         # its measured floor
+        lo = np.where(np.isinf(lo), hi - cfg.floor_below_peak_db, lo)
         floor = np.where(hi - lo >= cfg.modulation_db, np.minimum(lo, hi - cfg.floor_below_peak_db), lo)
         return np.maximum(floor, cfg.min_level_dbfs - cfg.on_db)
+
+    def _window(self, values: np.ndarray, hist: str) -> np.ndarray:
+        """The last n_floor values for each new value, shape (len(values), n_floor) (history in ``self.<hist>``)."""
+        W = self.n_floor
+        past = getattr(self, hist)
+        ext = np.concatenate([past[len(past) - (W - 1) :] if W > 1 else past[:0], values])
+        setattr(self, hist, ext[len(ext) - (W - 1) :].copy() if W > 1 else ext[:0].copy())
+        return _frames(ext, W, 1) if W > 1 else ext[:, None]
 
     def process(self, block) -> np.ndarray:
         """Decisions (bool, one per frame) for the frames completed by ``block``."""
@@ -305,8 +349,8 @@ class SpeechDetector:
         self.frames_seen += n
         if n == 0:
             return np.zeros(0, dtype=bool)
-        level = self._levels(F)
-        above = level - self._floor(level)
+        level, silent = self._levels(F)
+        above = level - self._floor(level, silent)
         active = (above >= cfg.off_db) & (level >= cfg.min_level_dbfs)
         strong = active & (above >= cfg.on_db)
         is_voiced = self._voiced(F, strong) if cfg.min_voiced_frames > 0 else strong
@@ -316,14 +360,25 @@ class SpeechDetector:
         self._carry(kept)
         return out
 
-    def _levels(self, F: np.ndarray) -> np.ndarray:
-        """Frame levels; levels and floor block by block keep memory bounded for long blocks."""
+    def _levels(self, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Frame levels, and whether each frame touches digital silence (a run of at least
+        ``silence_run`` samples within DIGITAL_SILENCE of zero); 4096 frames at a time keep
+        memory bounded for long blocks."""
         n = F.shape[0]
         level = np.empty(n, dtype=np.float32)
+        silent = np.empty(n, dtype=bool)
+        r = self.silence_run
         for a in range(0, n, 4096):
             b = min(n, a + 4096)
             level[a:b] = frame_levels(F[a:b], self.sr, voicing=False)[0]
-        return level
+            near = np.abs(F[a:b]) <= DIGITAL_SILENCE
+            silent[a:b] = False
+            rows = np.flatnonzero(np.count_nonzero(near, axis=1) >= r)  # candidates (usually none)
+            if len(rows) and r <= near.shape[1]:
+                c = np.zeros((len(rows), near.shape[1] + 1), dtype=np.int32)
+                np.cumsum(near[rows], axis=1, out=c[:, 1:])
+                silent[a + rows] = (c[:, r:] - c[:, :-r] == r).any(axis=1)
+        return level, silent
 
     def _voiced(self, F: np.ndarray, strong: np.ndarray) -> np.ndarray:
         """Frames that pass the voicing test (needs ``frames_seen`` already counting this block)."""

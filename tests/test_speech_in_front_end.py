@@ -112,3 +112,28 @@ def test_extract_file_names_the_file(tmp_path):
     sf.write(p, (0.3 * np.sin(2 * np.pi * 60 * t)).astype(np.float32), SR)
     with pytest.raises(AudioError, match=r"hum\.wav: no speech detected"):
         extract_file(p, FeatureConfig.preset("speaker").replace(vad_method="adaptive"))
+
+
+def test_mp3_with_pauses_classifies_like_the_wav(ti, tmp_path):
+    """An MP3 of a recording with pauses: the decoder's delay puts digital silence in front,
+    which must not turn the pauses into speech.  The bundled model reads both files alike,
+    `classify` and `segment` both."""
+    wavs, mp3s = [], []
+    for i, (_, y) in enumerate(ti[:4]):
+        x = pad_with_pauses(y, SR, 1.5, 1.0, -50.0, seed=i)
+        wavs.append(tmp_path / f"f{i}.wav")
+        mp3s.append(tmp_path / f"f{i}.mp3")
+        sf.write(wavs[-1], x, SR, subtype="PCM_16")
+        sf.write(mp3s[-1], x, SR, format="MP3", bitrate_mode="CONSTANT", compression_level=0.9)
+    assert np.abs(sf.read(mp3s[0])[0][:200]).max() < 1e-3  # the encoder delay: (near) digital silence
+    r = run_cli("classify", "--json", *wavs, *mp3s)
+    assert r.returncode == 0, r.stderr
+    objs = [json.loads(ln) for ln in r.stdout.splitlines()]
+    for w, m, (_, y) in zip(objs[:4], objs[4:], ti):
+        assert abs(w["speech_seconds"] - m["speech_seconds"]) <= 0.1, (w, m)
+        assert m["speech_seconds"] < len(y) / SR + 0.2, m
+    r = run_cli("segment", "--json", *mp3s)
+    assert r.returncode == 0, r.stderr
+    for o, (_, y) in zip(map(json.loads, r.stdout.splitlines()), ti):
+        speech = sum(s["end"] - s["start"] for s in o["segments"])
+        assert 0.5 * len(y) / SR < speech < len(y) / SR + 0.3, o

@@ -112,6 +112,43 @@ def test_streaming_matches_whole_signal(ti):
     assert np.mean(streamed != whole) < 0.02
 
 
+@pytest.mark.parametrize("zeros_s", [0.05, 0.5])
+def test_digital_silence_does_not_lower_the_noise_floor(ti, zeros_s):
+    """Exact zeros before the room tone (MP3 decoder delay, a muted start, zero padding) must
+    not become the noise floor: the room tone around the speech stays non-speech, whole and
+    streamed.  Before the floor ignored digital silence, every pause frame was kept."""
+    z = np.zeros(int(zeros_s * SR), np.float32)
+    fa = nn = kept = ns = kept_without = 0
+    for i, y in enumerate(ti[:12]):
+        padded = pad_with_pauses(y, SR, 1.5, 1.0, -50.0, seed=i)
+        x = np.concatenate([z, padded, z])
+        a = len(z) + int(1.5 * SR)
+        speech = _truth(len(x), a, a + len(y))
+        room = _truth(len(x), len(z), len(x) - len(z)) & ~_truth(len(x), a - 800, a + len(y) + 800)
+        det = SpeechDetector(SR)
+        for m in (detect_speech(x, SR), np.concatenate([det.process(x[b : b + 3001]) for b in range(0, len(x), 3001)])):
+            fa += np.count_nonzero(m & room)
+            nn += room.sum()
+            kept += np.count_nonzero(m & speech)
+            ns += speech.sum()
+        # the same file without the zeros keeps (almost) the same speech frames
+        kept_without += 2 * np.count_nonzero(
+            detect_speech(padded, SR) & _truth(len(padded), a - len(z), a - len(z) + len(y))
+        )
+    assert fa / nn < 0.02, fa / nn
+    assert kept >= 0.98 * kept_without, (kept, kept_without)
+
+
+def test_speech_between_digital_silences_is_kept(ti):
+    """Zero gaps between words (a noise gate, TTS output): with no room tone to measure, the
+    speech is still found."""
+    z = np.zeros(int(0.4 * SR), np.float32)
+    x = np.concatenate([z, ti[0], z, ti[1], z])
+    m = detect_speech(x, SR)
+    t = _truth(len(x), len(z), len(z) + len(ti[0])) | _truth(len(x), 2 * len(z) + len(ti[0]), len(x) - len(z))
+    assert m[t].mean() > 0.9 and not m[~t & ~np.roll(t, 6) & ~np.roll(t, -6)].any()
+
+
 def test_config_validation():
     with pytest.raises(ConfigError):
         VadConfig(on_db=3.0, off_db=6.0)
