@@ -6,7 +6,8 @@ classifiers on clean training audio and tests them on audio passed through simul
 channels, for front ends with per-utterance cepstral mean normalisation (CMN, the default),
 mean and variance normalisation (CMVN), and neither; and for CMN with multi-condition
 training (``speechgmm train --augment noise,reverb``: a noisy and a reverberant copy of every
-training file, drawn independently of the test conditions below):
+training file, drawn independently of the test conditions below; ``--augment codec``: an MP3
+copy at 22-49 kbps):
 
 - ``clean``: unchanged;
 - ``gain -20 dB``: a quieter recording;
@@ -36,7 +37,7 @@ import numpy as np
 from scipy import signal
 
 from speechgmm.audio import load_audio
-from speechgmm.augment import augment
+from speechgmm.augment import augment, mp3_round_trip
 from speechgmm.classifier import GMMClassifier
 from speechgmm.features import FeatureConfig, mfcc
 from speechgmm.manifest import read_manifest
@@ -66,18 +67,6 @@ def _reverb_ir(rt60=0.3, seed=0):
     return ir / np.sqrt(np.sum(ir**2))
 
 
-def _mp3(y):
-    """``y`` through an MP3 encoder and decoder (constant bit rate, about 22 kbps at 8 kHz)."""
-    import io
-
-    import soundfile as sf
-
-    buf = io.BytesIO()
-    sf.write(buf, y, SR, format="MP3", bitrate_mode="CONSTANT", compression_level=0.9)
-    buf.seek(0)
-    return sf.read(buf, dtype="float32")[0]
-
-
 CHANNELS = {
     "clean": lambda y, i: y,
     "gain -20 dB": lambda y, i: (y * 0.1).astype(np.float32),
@@ -90,13 +79,14 @@ CHANNELS = {
         y + np.random.default_rng(i).standard_normal(len(y)) * _rms(y) * 0.1, -1, 1
     ).astype(np.float32),
     "reverb": lambda y, i: _same_level(signal.fftconvolve(y, _reverb_ir())[: len(y)], y),
-    "mp3 22 kbps": lambda y, i: _mp3(y),
+    "mp3 22 kbps": lambda y, i: mp3_round_trip(y, SR, 0.9, align=False),
 }
 
 #: (front end, training-data augmentation) per row
 SYSTEMS = {
     "CMN (default preset)": (FeatureConfig.preset("default"), ()),
     "CMN + --augment noise,reverb": (FeatureConfig.preset("default"), ("noise", "reverb")),
+    "CMN + --augment codec": (FeatureConfig.preset("default"), ("codec",)),
     "CMVN": (FeatureConfig(cvn=True), ()),
     "no CMN": (FeatureConfig(cmn=False), ()),
 }

@@ -27,12 +27,16 @@ import numpy as np
 
 from speechgmm.errors import ConfigError
 
-#: Kinds of copies ``speechgmm train --augment`` can add.
-KINDS = ("noise", "reverb")
+#: Kinds of copies ``speechgmm train --augment`` can add (new kinds go at the end: the
+#: position seeds the copies).
+KINDS = ("noise", "reverb", "codec")
 
 #: Ranges the per-file parameters are drawn from (uniformly).
 SNR_DB = (10.0, 20.0)
 RT60_S = (0.2, 0.6)
+#: libsndfile's MP3 compression level, constant bit rate: 0.5 is about 49 kbps and 0.9 about
+#: 22 kbps at 8 kHz (low-bit-rate MP3s of phone recordings and voice notes)
+CODEC_LEVEL = (0.5, 0.9)
 
 
 def _rms(y: np.ndarray) -> float:
@@ -83,6 +87,48 @@ def reverberate(y: np.ndarray, sr: int, rt60: float, rng: np.random.Generator) -
     return np.clip(wet, -1.0, 1.0).astype(np.float32)
 
 
+def mp3_round_trip(y: np.ndarray, sr: int, level: float, align: bool = True) -> np.ndarray:
+    """``y`` encoded as MP3 at constant bit rate (libsndfile compression ``level`` in [0, 1):
+    higher is smaller) and decoded again (float32).  With ``align``, the copy is realigned to
+    ``y`` (the decoder's delay removed), cut to its length and brought back to its RMS level;
+    without, it is what a decoder gives for an MP3 file (delay and padding included).
+
+    >>> y = np.sin(np.arange(8000) * 0.05).astype(np.float32) * 0.3
+    >>> mp3_round_trip(y, 8000, 0.5).shape
+    (8000,)
+    """
+    import io
+
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    try:
+        sf.write(
+            buf,
+            np.asarray(y, dtype=np.float32),
+            int(sr),
+            format="MP3",
+            bitrate_mode="CONSTANT",
+            compression_level=float(level),
+        )
+    except (sf.LibsndfileError, TypeError, ValueError, RuntimeError) as e:
+        raise ConfigError(f"codec augmentation: libsndfile cannot write MP3 at {sr} Hz ({e})") from None
+    buf.seek(0)
+    z = sf.read(buf, dtype="float64")[0]
+    if not align:
+        return np.clip(z, -1.0, 1.0).astype(np.float32)
+    # the decoder's delay: the lag (>= 0) of the cross-correlation peak
+    n = len(y) + len(z)
+    nfft = 1 << (n - 1).bit_length()
+    xc = np.fft.irfft(np.fft.rfft(z, nfft) * np.conj(np.fft.rfft(y, nfft)), nfft)[: max(1, len(z) - len(y) + 1)]
+    lag = int(np.argmax(xc))
+    out = np.zeros(len(y))
+    part = z[lag : lag + len(y)]
+    out[: len(part)] = part
+    out *= _rms(y) / max(_rms(out), 1e-20)
+    return np.clip(out, -1.0, 1.0).astype(np.float32)
+
+
 def augment(y: np.ndarray, sr: int, kind: str, seed: int = 0, index: int = 0) -> np.ndarray:
     """One augmented copy of ``y``.
 
@@ -92,9 +138,10 @@ def augment(y: np.ndarray, sr: int, kind: str, seed: int = 0, index: int = 0) ->
         Mono samples in [-1, 1].
     sr : int
         Sample rate in Hz.
-    kind : {"noise", "reverb"}
+    kind : {"noise", "reverb", "codec"}
         ``noise``: white or pink noise (chosen at random) at an SNR drawn from :data:`SNR_DB`;
-        ``reverb``: a synthetic room with an RT60 drawn from :data:`RT60_S`.
+        ``reverb``: a synthetic room with an RT60 drawn from :data:`RT60_S`;
+        ``codec``: an MP3 round trip at a compression level drawn from :data:`CODEC_LEVEL`.
     seed, index : int
         The random numbers come from ``(seed, index, kind)``: the same file gets the same copy.
 
@@ -108,6 +155,8 @@ def augment(y: np.ndarray, sr: int, kind: str, seed: int = 0, index: int = 0) ->
     y = np.asarray(y, dtype=np.float64)
     if kind == "noise":
         return add_noise(y, rng.uniform(*SNR_DB), rng, exponent=float(rng.integers(0, 2)))
+    if kind == "codec":
+        return mp3_round_trip(y, sr, rng.uniform(*CODEC_LEVEL))
     return reverberate(y, sr, rng.uniform(*RT60_S), rng)
 
 

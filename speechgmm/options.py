@@ -266,7 +266,8 @@ def _seed_field():
 
 
 def _augment_field(
-    help: str = "also train on a noisy and/or reverberant copy of every file (noise, reverb, or noise,reverb)",
+    help: str = "also train on a noisy, reverberant and/or MP3-coded copy of every file (noise, reverb, codec; "
+    "comma-separated)",
 ):
     """``--augment``, shared by every options object that trains."""
     return opt((), Kinds(), flag="--augment", metavar="KINDS", default_text="", help=help)
@@ -314,9 +315,9 @@ class TrainOptions(_Options):
     )
     random_state: int = _seed_field()
     augment: tuple[str, ...] = _augment_field(
-        "multi-condition training: also train on a noisy and/or reverberant copy of every file "
-        "(noise, reverb, or noise,reverb); helps when the audio to classify is noisier or more "
-        "reverberant than the training audio"
+        "multi-condition training: also train on a noisy, reverberant and/or MP3-coded copy of every file "
+        "(noise, reverb, codec; comma-separated, e.g. noise,reverb); helps when the audio to classify is "
+        "noisier, more reverberant or more compressed than the training audio"
     )
     tol: float = opt(1e-4, Float(0.0), help="EM stops when the log-likelihood gain per frame is below tol")
     method: str = opt(

@@ -95,3 +95,20 @@ def test_extract_files_copies_do_not_depend_on_batching_or_processes():
     clean = extract_files(paths[:1])[0][0]
     assert full[0].shape == clean.shape
     assert not np.allclose(full[0], clean)
+
+
+def test_codec_copy_is_an_mp3_round_trip():
+    """The codec copy is aligned with the original (no decoder delay: a delayed copy would not
+    correlate) and carries the coding noise of its bit rate: more at a higher compression level."""
+    from speechgmm.augment import mp3_round_trip
+
+    rng = np.random.default_rng(0)
+    y = (speechlike() + 0.05 * rng.standard_normal(8000)).astype(np.float32)
+    snr = {}
+    for level in (0.5, 0.9):
+        z = mp3_round_trip(y, 8000, level)
+        assert z.shape == y.shape and z.dtype == np.float32 and np.corrcoef(y, z)[0, 1] > 0.9
+        snr[level] = snr_db(y, z.astype(np.float64) - y)
+    assert 10 < snr[0.9] < snr[0.5] - 3 < 40, snr
+    with pytest.raises(ConfigError, match="10000 Hz"):
+        mp3_round_trip(y, 10000, 0.5)
