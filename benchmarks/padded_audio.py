@@ -3,7 +3,9 @@
 
 Every TI test file (or every ``--step``-th) is scored as is, and with 1-2 s of noise before and
 after it at -60 dBFS (a quiet room) and at -45 dBFS (room tone); white or pink noise, drawn per
-file from a fixed seed.  Models: a digit model trained with the CLI defaults on the TI training
+file from a fixed seed.  The last condition is the -45 dBFS file as a low-bit-rate MP3 (about 22
+kbps at 8 kHz, decoded with its delay: digital silence in front), as a voice recorder or phone
+app might save it.  Models: a digit model trained with the CLI defaults on the TI training
 speakers (``speechgmm train data_manifest/asr_course/train.csv --label-column digit``; trained
 here unless ``--digits MODEL`` is given) and the bundled gender model (or ``--gender MODEL``).
 
@@ -26,13 +28,13 @@ sys.path.insert(0, str(ROOT))
 
 from speechgmm._util import default_corpora  # noqa: E402
 from speechgmm.audio import load_audio  # noqa: E402
-from speechgmm.augment import pad_with_pauses  # noqa: E402
+from speechgmm.augment import mp3_round_trip, pad_with_pauses  # noqa: E402
 from speechgmm.errors import AudioError  # noqa: E402
 from speechgmm.features import mfcc  # noqa: E402
 from speechgmm.manifest import read_manifest  # noqa: E402
 from speechgmm.modelio import load_model  # noqa: E402
 
-CONDITIONS = ("end-pointed", "pauses -60 dBFS", "pauses -45 dBFS")
+CONDITIONS = ("end-pointed", "pauses -60 dBFS", "pauses -45 dBFS", "pauses -45 dBFS, MP3 22 kbps")
 
 
 def padded(y, sr, i, cond):
@@ -40,7 +42,8 @@ def padded(y, sr, i, cond):
         return y
     rng = np.random.default_rng([i, 5])
     before, after = rng.uniform(1.0, 2.0, 2)
-    return pad_with_pauses(y, sr, before, after, -60.0 if "-60" in cond else -45.0, seed=i, exponent=float(i % 2))
+    x = pad_with_pauses(y, sr, before, after, -60.0 if "-60" in cond else -45.0, seed=i, exponent=float(i % 2))
+    return mp3_round_trip(x, sr, 0.9, align=False) if "MP3" in cond else x
 
 
 def accuracy(mf, signals, truth):
