@@ -29,6 +29,12 @@ SILENCE_PEAK = 1e-4
 #: cancelled out (channels in opposite phase); the first channel is used instead
 CANCEL_RATIO = 0.01
 
+#: a file with more samples than this (frames x channels) that must be mixed down or resampled is
+#: decoded block by block (BLOCK_FRAMES at a time), so memory follows the output (mono at the
+#: target rate), not the file: an hour of 48 kHz stereo is 1.4 GB of samples, 115 MB at 8 kHz mono
+LONG_FILE_SAMPLES = 1 << 24
+BLOCK_FRAMES = 1 << 20
+
 #: the path that means "read the audio from standard input"
 STDIN = "-"
 
@@ -84,19 +90,31 @@ def _downmix(y: np.ndarray, path) -> np.ndarray:
     if y.shape[1] == 1:
         return y[:, 0]
     mono = y.mean(axis=1, dtype=np.float32)
-    rms = np.sqrt(np.mean(np.square(y, dtype=np.float64), axis=0))
+    ch = _cancelled_channel(
+        np.mean(np.square(mono, dtype=np.float64)),
+        np.mean(np.square(y, dtype=np.float64), axis=0),
+        np.max(np.abs(y), axis=0),
+        path,
+    )
+    return mono if ch is None else np.ascontiguousarray(y[:, ch])
+
+
+def _cancelled_channel(power_mix: float, power: np.ndarray, peak: np.ndarray, path) -> Optional[int]:
+    """The channel to use instead of the average when the channels cancel out when averaged (their
+    mean power ``power_mix`` is CANCEL_RATIO under the loudest channel's, from the channels'
+    mean ``power`` and ``peak``), with a warning; None to keep the average."""
+    rms = np.sqrt(power)
     if not np.all(np.isfinite(rms)) or rms.max() < SILENCE_PEAK:
-        return mono  # NaN or silence: reported as such by the caller
-    if np.sqrt(np.mean(np.square(mono, dtype=np.float64))) < CANCEL_RATIO * rms.max():
-        ch = int(np.argmax(np.max(np.abs(y), axis=0) >= SILENCE_PEAK))
-        warnings.warn(
-            f"{path}: the {y.shape[1]} channels cancel out when averaged (opposite phase); "
-            f"using channel {ch + 1} alone",
-            SpeechGMMWarning,
-            stacklevel=3,
-        )
-        return np.ascontiguousarray(y[:, ch])
-    return mono
+        return None  # NaN or silence: reported as such by the caller
+    if np.sqrt(power_mix) >= CANCEL_RATIO * rms.max():
+        return None
+    ch = int(np.argmax(peak >= SILENCE_PEAK))
+    warnings.warn(
+        f"{path}: the {len(power)} channels cancel out when averaged (opposite phase); using channel {ch + 1} alone",
+        SpeechGMMWarning,
+        stacklevel=4,
+    )
+    return ch
 
 
 def _region_frames(file_sr: int, region: tuple[float, float]) -> tuple[int, int]:
@@ -149,7 +167,9 @@ def load_audio(
     """
     _check_target_rate(sr)
     fh, size, path = _open_input(path)
-    y, file_sr = _read_samples(fh, size, path, region)
+    y, file_sr, ready = _read_samples(fh, size, path, region, sr, check_silence)
+    if ready:  # a long file, mixed down, checked and resampled block by block
+        return y, file_sr
     if y.shape[0] == 0:
         raise AudioError(f"{path}: contains no audio samples")
     y = _downmix(y, path)
@@ -187,8 +207,12 @@ def _open_input(path):
     return fh, size, path
 
 
-def _read_samples(fh, size: int, path, region: Optional[tuple[float, float]]) -> tuple[np.ndarray, int]:
-    """``(samples (n, channels) float32, file rate)`` of the open file ``fh``, which is closed."""
+def _read_samples(
+    fh, size: int, path, region: Optional[tuple[float, float]], sr: Optional[int], check_silence: bool
+) -> tuple[np.ndarray, int, bool]:
+    """``(samples (n, channels) float32, file rate, False)`` of the open file ``fh``, which is
+    closed; for a long file that needs mixing down or resampling, ``(mono float32 at sr, sr,
+    True)``, read block by block (:func:`_read_long`)."""
     import soundfile as sf
 
     libsndfile_error = getattr(sf, "LibsndfileError", RuntimeError)
@@ -199,14 +223,69 @@ def _read_samples(fh, size: int, path, region: Optional[tuple[float, float]]) ->
             raise AudioError(f"{path}: cannot read file ({exc.strerror})") from None
         try:
             fh.seek(0)
-            start, stop = (0, None) if region is None else _region_frames(sf.info(fh).samplerate, region)
-            fh.seek(0)
-            return sf.read(fh, dtype="float32", always_2d=True, start=start, stop=stop)
+            with sf.SoundFile(fh) as f:
+                file_sr, ch, n = int(f.samplerate), int(f.channels), int(f.frames)
+                start, stop = (0, n) if region is None else _region_frames(file_sr, region)
+                stop = min(stop, n)
+                out_sr = file_sr if sr is None else int(sr)
+                if max(0, stop - start) * ch > LONG_FILE_SAMPLES and (ch > 1 or out_sr != file_sr):
+                    whole = region is None  # to the end: frames may be an estimate
+                    return (*_read_long(f, path, start, -1 if whole else stop, out_sr, check_silence), True)
+                f.seek(start)
+                count = -1 if region is None else max(0, stop - start)  # to the end: frames may be an estimate
+                return f.read(count, dtype="float32", always_2d=True), file_sr, False
         except (RuntimeError, libsndfile_error) as exc:
             msg = " ".join(str(exc).split())
             raise AudioError(f"{path}: not a readable audio file ({msg})") from None
         except (OSError, ValueError, TypeError, EOFError) as exc:
             raise AudioError(f"{path}: not a readable audio file ({exc})") from None
+
+
+def _read_long(f, path, start: int, stop: int, sr: int, check_silence: bool) -> tuple[np.ndarray, int]:
+    """Samples ``[start, stop)`` (``stop`` -1: to the end) of the open SoundFile ``f``, mixed
+    down and resampled to ``sr`` block by block (soxr stream), with :func:`load_audio`'s
+    checks; ``(mono float32, sr)``.
+    Channels that cancel out when averaged cost a second pass, over the channel used instead."""
+    file_sr, ch = int(f.samplerate), int(f.channels)
+
+    def passes(channel):
+        import soxr
+
+        rs = soxr.ResampleStream(file_sr, sr, 1, dtype="float32", quality="HQ") if sr != file_sr else None
+        f.seek(start)
+        frames = -1 if stop < 0 else stop - start
+        for blk in f.blocks(blocksize=BLOCK_FRAMES, frames=frames, dtype="float32", always_2d=True):
+            mono = blk.mean(axis=1, dtype=np.float32) if channel is None else np.ascontiguousarray(blk[:, channel])
+            yield blk, mono, (rs.resample_chunk(mono, last=False) if rs is not None else mono)
+        if rs is not None:
+            yield None, None, rs.resample_chunk(np.zeros(0, np.float32), last=True)
+
+    parts, n, power_mix, power, peaks = [], 0, 0.0, np.zeros(ch), np.zeros(ch)
+    for blk, mono, out in passes(None):
+        parts.append(out)
+        if blk is not None:
+            _check_samples(mono, path, check_silence=False)
+            n += len(mono)
+            power_mix += float(np.sum(np.square(mono, dtype=np.float64)))
+            power += np.sum(np.square(blk, dtype=np.float64), axis=0)
+            peaks = np.maximum(peaks, np.max(np.abs(blk), axis=0))
+    if n == 0:
+        raise AudioError(f"{path}: contains no audio samples")
+    peak = float(np.max(peaks))
+    channel = _cancelled_channel(power_mix / n, power / n, peaks, path) if ch > 1 else None
+    if channel is not None:
+        parts = [out for _, _, out in passes(channel)]
+        peak = float(peaks[channel])
+    if check_silence and peak < SILENCE_PEAK:
+        raise AudioError(_silence_message(path, peak))
+    if file_sr < sr:
+        _warn_upsampling(path, file_sr, sr)
+    return np.concatenate(parts).astype(np.float32, copy=False), sr
+
+
+def _silence_message(path, peak: float) -> str:
+    db = 20 * np.log10(peak) if peak > 0 else float("-inf")
+    return f"{path}: audio is all silence (peak {db:.1f} dBFS)"
 
 
 def _check_samples(y: np.ndarray, path, check_silence: bool) -> None:
@@ -216,21 +295,25 @@ def _check_samples(y: np.ndarray, path, check_silence: bool) -> None:
     if check_silence:
         peak = float(np.max(np.abs(y)))
         if peak < SILENCE_PEAK:
-            db = 20 * np.log10(peak) if peak > 0 else float("-inf")
-            raise AudioError(f"{path}: audio is all silence (peak {db:.1f} dBFS)")
+            raise AudioError(_silence_message(path, peak))
 
 
 def _resample(y: np.ndarray, file_sr: int, sr: int, path) -> tuple[np.ndarray, int]:
     """``y`` resampled from ``file_sr`` to ``sr`` Hz with soxr; upsampling warns once per pair of rates."""
     import soxr
 
-    if file_sr < sr and (file_sr, sr) not in _warned_rates:
+    if file_sr < sr:
+        _warn_upsampling(path, file_sr, sr)
+    return soxr.resample(y, int(file_sr), int(sr), quality="HQ").astype(np.float32, copy=False), int(sr)
+
+
+def _warn_upsampling(path, file_sr: int, sr: int) -> None:
+    """Warn, once per pair of rates, that upsampled audio lacks the top of the band."""
+    if (file_sr, sr) not in _warned_rates:
         _warned_rates.add((file_sr, sr))
         warnings.warn(
             f"{path}: {file_sr} Hz audio upsampled to {sr} Hz: nothing above {file_sr / 2:g} Hz, "
             f"the top of the front end's band is missing (warned once per rate)",
             SpeechGMMWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-
-    return soxr.resample(y, int(file_sr), int(sr), quality="HQ").astype(np.float32, copy=False), int(sr)

@@ -156,3 +156,61 @@ def test_unsigned_8bit_and_upsampling(tmp_path):
     assert abs(len(y) - 4000) <= 1
     spec = np.abs(np.fft.rfft(y))
     assert abs(np.argmax(spec) * 8000 / len(y) - 300) < 5
+
+
+@pytest.fixture
+def long_threshold(monkeypatch):
+    """Make 'long' small, so that a 12 s file takes the block-by-block path."""
+    import speechgmm.audio as audio
+
+    monkeypatch.setattr(audio, "LONG_FILE_SAMPLES", 1 << 16)
+    monkeypatch.setattr(audio, "BLOCK_FRAMES", 1 << 14)
+
+
+def _speechlike_stereo(seconds=12.0, sr=48000, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    left = 0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 2 * t)) + 0.01 * rng.standard_normal(len(t))
+    return np.stack([left, 0.5 * left + 0.01 * rng.standard_normal(len(t))], axis=1).astype(np.float32)
+
+
+def test_long_files_are_read_block_by_block(tmp_path, long_threshold):
+    """A long stereo 48 kHz file is mixed down and resampled block by block: the same signal as
+    the one-shot path, in a fraction of the memory the whole file would take."""
+    import tracemalloc
+
+    import soxr
+
+    x = _speechlike_stereo()
+    p = tmp_path / "long.flac"
+    sf.write(p, x, 48000, subtype="PCM_24")
+    ref = soxr.resample(sf.read(p, dtype="float32")[0].mean(axis=1), 48000, 8000, quality="HQ")
+    tracemalloc.start()
+    y, sr = load_audio(p, sr=8000)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert sr == 8000 and y.dtype == np.float32 and len(y) == len(ref)
+    assert np.max(np.abs(y - ref)) < 1e-3
+    assert peak < 0.35 * x.nbytes, (peak, x.nbytes)  # the whole file as float32 would be x.nbytes
+    # a region of it, block by block too
+    r, _ = load_audio(p, sr=8000, region=(2.0, 9.5))
+    assert abs(len(r) - 7.5 * 8000) <= 1 and np.corrcoef(r[8000:-8000], y[24000:68000])[0, 1] > 0.999
+
+
+def test_long_files_keep_the_checks(tmp_path, long_threshold):
+    x = _speechlike_stereo()
+    opposite = tmp_path / "opposite.wav"
+    sf.write(opposite, np.stack([x[:, 0], -x[:, 0]], axis=1), 48000, subtype="FLOAT")
+    with pytest.warns(UserWarning, match="cancel out when averaged.*channel 1"):
+        y, _ = load_audio(opposite, sr=8000)
+    assert np.sqrt(np.mean(y**2)) > 0.1
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, x * 1e-5, 48000, subtype="FLOAT")
+    with pytest.raises(AudioError, match="quiet.wav: audio is all silence"):
+        load_audio(quiet, sr=8000)
+    bad = x.copy()
+    bad[400000, 1] = np.nan
+    nan = tmp_path / "nan.wav"
+    sf.write(nan, bad, 48000, subtype="FLOAT")
+    with pytest.raises(AudioError, match="nan.wav: contains NaN or infinite samples"):
+        load_audio(nan, sr=8000)
