@@ -117,29 +117,17 @@ def _open(path):
 
 def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS):
     """Yield the file as mono float32 blocks at ``sr`` Hz (channels averaged, soxr HQ
-    stream resampling); the whole file is never in memory."""
-    import soxr
+    stream resampling; :func:`speechgmm.audio.mono_blocks`); the whole file is never in memory."""
+    from speechgmm.audio import mono_blocks
 
     with _open(path) as f:
-        file_sr, ch = int(f.samplerate), int(f.channels)
-        rs = soxr.ResampleStream(file_sr, sr, 1, dtype="float32", quality="HQ") if file_sr != sr else None
-        n = max(1, int(block_seconds * file_sr))
         try:
-            for blk in f.blocks(blocksize=n, dtype="float32", always_2d=True):
-                if ch == 1:
-                    y = blk[:, 0]
-                else:  # sum of columns: much faster than mean(axis=1) on an (n, 2) array
-                    y = blk[:, 0].copy()
-                    for c in range(1, ch):
-                        y += blk[:, c]
-                    y *= np.float32(1.0 / ch)
-                if not np.all(np.isfinite(y)):
+            for _, mono, out in mono_blocks(f, sr, block_frames=max(1, int(block_seconds * f.samplerate))):
+                if mono is not None and not np.all(np.isfinite(mono)):
                     raise AudioError(f"{path}: contains NaN or infinite samples")
-                yield np.ascontiguousarray(rs.resample_chunk(y, last=False)) if rs is not None else y
+                yield out
         except RuntimeError as exc:
             raise AudioError(f"{path}: cannot decode audio ({' '.join(str(exc).split())})") from None
-        if rs is not None:
-            yield np.ascontiguousarray(rs.resample_chunk(np.zeros(0, np.float32), last=True))
 
 
 def _file_info(path):
