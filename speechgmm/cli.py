@@ -47,7 +47,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
+    """The command-line parser; with ``only`` (a command name), only that command gets its
+    options (the others are listed, for the top-level help): the classify cold start does not
+    pay for building every command's options."""
     parser = _Parser(
         prog="speechgmm",
         description="Classify speech with Gaussian mixture models: MFCC features, one GMM per class, "
@@ -64,8 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
             description=getattr(mod, "DESCRIPTION", mod.HELP),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        mod.add_arguments(p)
-        p.set_defaults(_run=mod.run)
+        if only is None or only == name:
+            mod.add_arguments(p)
+            p.set_defaults(_run=mod.run)
     return parser
 
 
@@ -166,7 +170,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     prog = {"name": "speechgmm"}
     with _signals_and_warnings(prog):  # from the start: Ctrl-C while the parser is built is a stop too
         try:
-            parser = build_parser()
+            words = sys.argv[1:] if argv is None else argv
+            parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
             args = parser.parse_args(argv)
         except KeyboardInterrupt as exc:
             code = _stopped(prog["name"], exc)
