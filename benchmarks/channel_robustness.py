@@ -24,6 +24,7 @@ halves), so the result may inform the defaults without touching the test speaker
 ``--split test`` trains on all training speakers and tests on the test speakers instead.
 
 usage: python benchmarks/channel_robustness.py [--corpus DIR] [--split cv|test] [--components K] [--files N]
+                                              [--systems A,B] [--channels A,B]
 """
 
 from __future__ import annotations
@@ -102,6 +103,8 @@ def _parser():
     ap.add_argument(
         "--files", type=int, default=0, help="use every n-th training file to get about this many (quick runs)"
     )
+    ap.add_argument("--systems", help=f"comma-separated subset of: {', '.join(SYSTEMS)} (default: all)")
+    ap.add_argument("--channels", help=f"comma-separated subset of: {', '.join(CHANNELS)} (default: all)")
     return ap
 
 
@@ -142,25 +145,38 @@ def _mfcc(y, cfg):
         return None
 
 
+def _subset(text, table, what):
+    """The entries of ``table`` named in comma-separated ``text`` (all if None), in table order."""
+    if not text:
+        return dict(table)
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise SystemExit(f"unknown {what}: {', '.join(unknown)} (choose from {', '.join(table)})")
+    return {k: v for k, v in table.items() if k in names}
+
+
 def _accuracies(args, task, labels, test_labels, folds, train_X, copies, test_X):
     """Accuracy per channel of one task's classifiers over the folds, formatted."""
-    correct = {name: 0 for name in CHANNELS}
+    correct = {name: 0 for name in test_X}
     total = 0
     for tr_idx, te_idx in folds:
         clf = GMMClassifier(args.components, max_iter=20, init="kmeans", random_state=0, jobs=args.jobs)
         pairs = [(x[i], labels[task][i]) for x in [train_X, *copies] for i in tr_idx if x[i] is not None]
         clf.fit([x for x, _ in pairs], [label for _, label in pairs])
         total += len(te_idx)
-        for name in CHANNELS:
+        for name in test_X:
             # a file in which no speech is found counts as wrong
             ok = [i for i in te_idx if test_X[name][i] is not None]
             pred = np.array(clf.predict([test_X[name][i] for i in ok]))
             correct[name] += int(np.sum(pred == test_labels[task][ok]))
-    return [f"{correct[n] / total:.4f}" for n in CHANNELS]
+    return [f"{correct[n] / total:.4f}" for n in test_X]
 
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    systems = _subset(args.systems, SYSTEMS, "system")
+    channels = _subset(args.channels, CHANNELS, "channel")
     corpus = find_corpus(args.corpus)
     man = ROOT / "data_manifest" / "asr_course"
     tr, signals, labels = _training_data(args, corpus, man)
@@ -168,11 +184,11 @@ def main(argv=None) -> int:
         test_signals, test_labels, folds, where = _cv_split(tr, signals, labels)
     else:
         test_signals, test_labels, folds, where = _test_split(corpus, man, signals, labels)
-    distorted = {name: [f(y, i) for i, y in enumerate(test_signals)] for name, f in CHANNELS.items()}
+    distorted = {name: [f(y, i) for i, y in enumerate(test_signals)] for name, f in channels.items()}
 
     t0 = time.time()
     rows = []
-    for fe_name, (cfg, kinds) in SYSTEMS.items():
+    for fe_name, (cfg, kinds) in systems.items():
         train_X = [_mfcc(y, cfg) for y in signals]
         copies = [[_mfcc(augment(y, SR, kind, seed=0, index=i), cfg) for i, y in enumerate(signals)] for kind in kinds]
         test_X = {name: [_mfcc(y, cfg) for y in ys] for name, ys in distorted.items()}
@@ -184,7 +200,7 @@ def main(argv=None) -> int:
             rows.append([task, fe_name] + acc)
             print(f"  {task} / {fe_name} done ({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
     print(f"accuracy under simulated channels; {where}; K={args.components}, 20 EM iterations")
-    print(format_table(rows, ["task", "front end"] + list(CHANNELS)))
+    print(format_table(rows, ["task", "front end"] + list(channels)))
     return 0
 
 
