@@ -24,7 +24,7 @@ halves), so the result may inform the defaults without touching the test speaker
 ``--split test`` trains on all training speakers and tests on the test speakers instead.
 
 usage: python benchmarks/channel_robustness.py [--corpus DIR] [--split cv|test] [--components K] [--files N]
-                                              [--systems A,B] [--channels A,B]
+                                              [--systems 'A;B'] [--channels 'A;B']
 """
 
 from __future__ import annotations
@@ -103,8 +103,8 @@ def _parser():
     ap.add_argument(
         "--files", type=int, default=0, help="use every n-th training file to get about this many (quick runs)"
     )
-    ap.add_argument("--systems", help=f"comma-separated subset of: {', '.join(SYSTEMS)} (default: all)")
-    ap.add_argument("--channels", help=f"comma-separated subset of: {', '.join(CHANNELS)} (default: all)")
+    ap.add_argument("--systems", help=f"';'-separated subset of: {'; '.join(SYSTEMS)} (default: all)")
+    ap.add_argument("--channels", help=f"';'-separated subset of: {'; '.join(CHANNELS)} (default: all)")
     return ap
 
 
@@ -146,10 +146,10 @@ def _mfcc(y, cfg):
 
 
 def _subset(text, table, what):
-    """The entries of ``table`` named in comma-separated ``text`` (all if None), in table order."""
+    """The entries of ``table`` named in ';'-separated ``text`` (all if None), in table order."""
     if not text:
         return dict(table)
-    names = [t.strip() for t in text.split(",") if t.strip()]
+    names = [t.strip() for t in text.split(";") if t.strip()]
     unknown = [n for n in names if n not in table]
     if unknown:
         raise SystemExit(f"unknown {what}: {', '.join(unknown)} (choose from {', '.join(table)})")
