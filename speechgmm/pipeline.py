@@ -241,9 +241,10 @@ def evaluate_manifest(
     totals, frames, good, problems = score_files(clf, model_file.feature_config, man.paths, jobs=jobs, client=client)
     raise_bad_files(problems)
     if open_set is not None:
-        from speechgmm.speakers import open_set_report
+        from speechgmm.speakers import open_set_report, stored_t_weight
 
-        rep = open_set_report(truth, totals / frames[:, None], clf.labels_, open_set)
+        t_weight = stored_t_weight(model_file.header.get("open_set"))
+        rep = open_set_report(truth, totals / frames[:, None], clf.labels_, open_set, t_weight)
         rep.update(label_column=col, open_set=True, seconds=time.time() - t0)
         return rep
     pred = clf.predict_from_scores(totals)

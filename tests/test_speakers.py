@@ -135,10 +135,19 @@ def test_short_speaker_is_named():
 
 def test_open_set_scores_and_threshold():
     S = np.array([[5.0, 0.0, 0.1, -0.1], [0.2, 0.1, 0.0, 0.15]])
-    best, score = sp.open_set_scores(S)
-    assert list(best) == [0, 0] and np.allclose(score, [4.9, 0.05])
+    best, margin = sp.open_set_scores(S, t_weight=0.0)
+    assert list(best) == [0, 0] and np.allclose(margin, [4.9, 0.05])
+    # the default adds half the best score t-normalised against the other classes (population std)
+    t = np.array([(5.0 - 0.0) / np.std([0.0, 0.1, -0.1]), (0.2 - 0.25 / 3) / np.std([0.1, 0.0, 0.15])])
+    _, score = sp.open_set_scores(S)
+    assert sp.OPEN_SET_T_WEIGHT == 0.5 and np.allclose(score, margin + 0.5 * t)
+    # relative to the utterance's own scores: a shift of a row (raw log-likelihoods vs LLRs) changes nothing
+    assert np.allclose(sp.open_set_scores(S + np.array([[100.0], [-7.0]]))[1], score)
+    # two classes leave no others to t-normalise against: the margin alone
+    assert np.allclose(sp.open_set_scores(S[:, :2])[1], [5.0, 0.1])
     labels, _ = sp.open_set_predict(S, list("abcd"), threshold=1.0)
     assert labels == ["a", sp.UNKNOWN]
+    assert sp.open_set_predict(S, list("abcd"), threshold=1.0, t_weight=0.0)[0] == ["a", sp.UNKNOWN]
     with pytest.raises(ConfigError, match="2 enrolled"):
         sp.open_set_scores(S[:, :1])
     rec = sp.calibrate(np.arange(100.0), false_accept=0.03)
@@ -162,6 +171,36 @@ def test_calibration_on_enrolment_data_rejects_strangers(data):
     _, s_str = sp.open_set_scores(sp.utterance_llrs(clf.models_, ubm, strangers))
     # a UBM of 32 Gaussians on 8 speakers is weak; the stored threshold still rejects most strangers
     assert np.mean(s_str < thr) > 0.8 and np.mean(s_known >= thr) > np.mean(s_str >= thr) + 0.2
+
+
+def test_open_set_records_keep_their_score():
+    """A model file calibrated on the margin alone (no ``t_weight``) keeps that score when used or enrolled
+    into; a new record stores the weight; a model of 3 classes (impostor trials see only 2) uses the margin."""
+    assert sp.stored_t_weight({"threshold": 0.8, "impostor_scores": [0.1]}) == 0.0
+    assert sp.stored_t_weight({"threshold": 2.3, "t_weight": 0.5}) == 0.5
+    assert sp.stored_t_weight(None) == sp.stored_t_weight({}) == sp.OPEN_SET_T_WEIGHT
+    rec = sp.calibrate(np.arange(20.0))
+    assert rec["t_weight"] == sp.OPEN_SET_T_WEIGHT and "t-normalised" in rec["score"]
+    assert "t-normalised" not in sp.calibrate(np.arange(20.0), t_weight=0.0)["score"]
+
+
+def test_enrolling_into_a_margin_model_keeps_the_margin(data):
+    ubm, A = data["ubm"], data["A"]
+    labels = sorted(A)
+    first = {lab: A[lab] for lab in labels[:5]}
+    clf = _map(first, ubm)
+    old = sp.calibrate(sp.impostor_trials(clf, first, t_weight=0.0), t_weight=0.0)
+    old.pop("t_weight")  # as written before the t part existed
+    old["impostor_labels"] = [lab for lab in first for _ in first[lab]]
+    new, _, _ = sp.enroll(clf, {labels[5]: A[labels[5]]})
+    rec = sp.open_set_record(new, {labels[5]: A[labels[5]]}, old)
+    assert rec["t_weight"] == 0.0 and rec["impostor_trials"] == sum(len(A[lab]) for lab in labels[:6])
+    added = sp.impostor_trials(new, {labels[5]: A[labels[5]]}, t_weight=0.0)
+    want = sp.calibrate(np.concatenate([old["impostor_scores"], added]), t_weight=0.0)
+    assert rec["threshold"] == want["threshold"]
+    three = _map({lab: A[lab] for lab in labels[:3]}, ubm)
+    assert sp.open_set_record(three, {lab: A[lab] for lab in labels[:3]})["t_weight"] == 0.0
+    assert sp.open_set_record(new, {lab: A[lab] for lab in labels[:6]})["t_weight"] == sp.OPEN_SET_T_WEIGHT
 
 
 def test_stored_threshold_lets_the_chosen_share_of_impostor_trials_through():

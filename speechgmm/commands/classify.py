@@ -20,10 +20,12 @@ Models whose front end detects speech (every preset but asr_course) score speech
 only: pauses and noise are dropped first. A file with no speech ("no speech detected") or
 less than 0.2 s of it is reported instead of classified.
 
-With --open-set a file is labelled 'unknown' when no class is close enough: when the best
-class's mean log-likelihood per frame beats the second best by less than the model's
-threshold (calibrated at training/enrolment so that about 3 % of leave-one-speaker-out
-impostor trials pass; --threshold T overrides it).
+With --open-set a file is labelled 'unknown' when no class is close enough: when its
+open-set score stays below the model's threshold. The score is the margin of the best
+class's mean log-likelihood per frame over the second best, plus half the best one
+t-normalised against the other classes (its distance from their mean, in their standard
+deviations); the threshold is calibrated at training/enrolment so that 10 % of
+leave-one-speaker-out impostor trials pass, and --threshold T overrides it.
 
 A bad file is reported on stderr by name; the others are still classified and the exit
 status is 2.
@@ -48,8 +50,9 @@ def add_arguments(p) -> None:
         "--threshold",
         type=_common.threshold,
         metavar="T",
-        help="open-set threshold: minimum margin of the best class over the second best, in "
-        "log-likelihood per frame (default: the model's calibrated one; implies --open-set)",
+        help="open-set threshold: minimum open-set score (margin of the best class over the second best, "
+        "in log-likelihood per frame, plus half the best t-normalised against the other classes; default: "
+        "the model's calibrated one; implies --open-set)",
     )
     _common.add_jobs(p, "feature extraction and scoring")
     _common.add_dask(p)
@@ -81,12 +84,12 @@ def _json_lines(args, clf, totals, frames, good, post, pred, names, seconds) -> 
 
 
 def _open_set_threshold(args, mf):
-    """The open-set threshold, or None when --open-set / --threshold are not given."""
+    """``(threshold, t weight)`` of the open-set score, or None when --open-set / --threshold are not given."""
     if not (args.open_set or args.threshold is not None):
         return None
-    from speechgmm.speakers import open_set_threshold
+    from speechgmm.speakers import open_set_threshold, stored_t_weight
 
-    return open_set_threshold(mf.header, args.threshold, mf.path)
+    return open_set_threshold(mf.header, args.threshold, mf.path), stored_t_weight(mf.header.get("open_set"))
 
 
 def _drop_short(args, mf, totals, frames, good, problems):
@@ -121,7 +124,7 @@ def _predict(clf, totals, frames, good, threshold):
     if threshold is not None:
         from speechgmm.speakers import open_set_predict
 
-        names = open_set_predict(totals / frames[:, None], clf.classes_, threshold)[0]
+        names = open_set_predict(totals / frames[:, None], clf.classes_, *threshold)[0]
     return post, pred, names
 
 
