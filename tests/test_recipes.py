@@ -111,8 +111,10 @@ def test_speaker_id(corpus, tmp_path):
     assert res["map_accuracy"] > res["em_accuracy"]
     assert 0 < res["eer"] <= 0.06
     assert res["norms"]["s"]["eer"] <= 0.025  # s-norm against the training speakers; README: 1.87 %
-    # open set at the stored threshold (10 % of the enrolment's impostor trials): both errors balanced
-    assert res["open_set"]["enrolled_correct"] >= 0.8 and res["open_set"]["strangers_unknown"] >= 0.85
+    # open set at the stored threshold (10 % of the enrolment's impostor trials): both errors balanced;
+    # README: 90.4 % / 86.6 %, best balance 89.7 % (85.6 % / 90.5 % / 87.8 % with the margin alone)
+    assert res["open_set"]["enrolled_correct"] >= 0.85 and res["open_set"]["strangers_unknown"] >= 0.85
+    assert res["open_set"]["best_balance"] >= 0.88
     assert det.read_bytes()[:4] == b"\x89PNG"
     assert sorted(p.name for p in (tmp_path / "exp" / "train").glob("*.npz")) == ["em.npz", "map.npz", "ubm.npz"]
 

@@ -22,9 +22,10 @@ Stages (--stage N / --stop-stage N; each writes under --exp DIR, default recipes
   3. evaluate  identification, verification (DET curve with --det FILE.png), normalisation, open set
                and enrolment on takes B -> EXP/evaluate/results.json (the --json line)
 
-UBM size, relevance factor and top-C were chosen by cross-validation on the training speakers only
-(--tune runs it in stage 2: 2 folds, the UBM on one half of the training speakers, the other half
-enrolled on takes A and identified and verified on takes B).
+UBM size, relevance factor, top-C and the open-set score were chosen by cross-validation on the training
+speakers only (--tune runs it in stage 2: 2 folds, the UBM on one half of the training speakers, the other
+half enrolled on takes A and identified and verified on takes B; for the open set, 10 random two thirds of a
+fold's speakers enrolled, probes of all).
 
 usage: python recipes/speaker_id/run.py [--corpus DIR] [--json] [--det FILE.png] [--tune] [--jobs N]
                                         [--stage N] [--stop-stage N] [--exp DIR]
@@ -88,6 +89,7 @@ def tune(train_feats, train_man, jobs):
     perm = np.random.default_rng(CONFIG["seed"]).permutation(sorted(set(spk)))
     halves = [set(perm[::2]), set(perm[1::2])]
     rows = []
+    open_set: dict = {}
     for K in (128, 256, 512):
         ubms = [
             train_ubm([x for x, s in zip(train_feats, spk) if s in h], K, CONFIG["ubm_iterations"], CONFIG["seed"])
@@ -102,6 +104,9 @@ def tune(train_feats, train_man, jobs):
                     clf = GMMClassifier(top_c=c).fit_map([train_feats[i] for i in a], spk[a].tolist(), ubm, r)
                     totals, frames = clf.score_utterances([train_feats[i] for i in b])
                     S = totals / frames[:, None]
+                    if (K, r, c) == (CONFIG["ubm_components"], CONFIG["relevance_factor"], CONFIG["top_c"]):
+                        totals_a, frames_a = clf.score_utterances([train_feats[i] for i in a])
+                        tune_open_set(open_set, S, spk[b], totals_a / frames_a[:, None], spk[a], clf.labels_)
                     tgt = spk[b][:, None] == np.array(clf.labels_)[None, :]
                     acc.append(float(np.mean(np.array(clf.labels_)[S.argmax(1)] == spk[b])))
                     err.append(eer(S[tgt], S[~tgt]))
@@ -111,7 +116,47 @@ def tune(train_feats, train_man, jobs):
                     f"EER {100 * rows[-1][4]:.2f} %",
                     flush=True,
                 )
+    for w, runs in open_set.items():
+        ok, unk, bal = np.mean(runs, 0)
+        print(
+            f"  tune: open set, score = margin + {w:g} x t-normalised best: at 10 % of the impostor trials "
+            f"{100 * ok:.1f} % enrolled correct, {100 * unk:.1f} % strangers unknown; best balance {100 * bal:.2f} %",
+            flush=True,
+        )
     return rows
+
+
+def tune_open_set(out, S, yb, Sa, ya, labels, draws=10):
+    """Open set in the cross-validation: ``draws`` random two thirds of the fold's speakers enrolled (their
+    columns of the probe scores ``S``), probes of all; the threshold from leave-one-speaker-out impostor trials
+    of the enrolled speakers' takes A (scores ``Sa``); ``out[t_weight]`` gets (enrolled correct, strangers
+    unknown, best balance in hindsight) per draw."""
+    from speechgmm import speakers as sp
+
+    labels = np.array(labels)
+    for d in range(draws):
+        cols = np.sort(np.random.default_rng(100 + d).choice(len(labels), round(2 * len(labels) / 3), replace=False))
+        enrolled = set(labels[cols])
+        rows = np.array([y in enrolled for y in ya])
+        own = {lab: j for j, lab in enumerate(labels[cols])}
+        keep = np.ones((rows.sum(), len(cols)), bool)
+        keep[np.arange(rows.sum()), [own[y] for y in ya[rows]]] = False
+        known = np.array([y in enrolled for y in yb])
+        for w in (0.0, 0.25, 0.5, 0.75, 1.0):
+            imp = sp.open_set_scores(Sa[rows][:, cols][keep].reshape(rows.sum(), -1), w)[1]
+            thr = sp.calibrate(imp, t_weight=w)["threshold"]
+            best, score = sp.open_set_scores(S[:, cols], w)
+            right = labels[cols][best] == yb
+            ok, unk = np.mean((right & (score >= thr))[known]), np.mean((score < thr)[~known])
+            out.setdefault(w, []).append((ok, unk, best_balance(score, right, known)))
+
+
+def best_balance(score, right, known) -> float:
+    """max over thresholds t of min(enrolled probes right with score >= t, stranger probes below t)."""
+    hits, strangers = np.sort(score[known & right]), np.sort(score[~known])
+    t = np.unique(score)
+    ok = (len(hits) - np.searchsorted(hits, t)) / known.sum()
+    return float(np.max(np.minimum(ok, np.searchsorted(strangers, t) / len(strangers))))
 
 
 def speaker_stages(ubm, bg_feats, bg, Xa, ya, Xb, yb, mapc):
@@ -137,7 +182,7 @@ def speaker_stages(ubm, bg_feats, bg, Xa, ya, Xb, yb, mapc):
     best, score = sp.open_set_scores(sp.utterance_llrs(oc.models_, ubm, Xb, oc.top_c))
     known = np.array([y in enrolled for y in yb])
     right = np.array(oc.labels_)[best] == np.array(yb)
-    balance = max(min(np.mean((right & (score >= t))[known]), np.mean((score < t)[~known])) for t in np.unique(score))
+    balance = best_balance(score, right, known)
     open_set = {
         "n_enrolled": len(enrolled),
         "threshold": rec["threshold"],
