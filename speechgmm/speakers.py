@@ -169,9 +169,7 @@ OPEN_SET_FALSE_ACCEPT = 0.10
 _BATCH_FRAMES = 200_000
 
 
-def impostor_trials(
-    clf, groups: dict[str, Sequence[np.ndarray]], t_weight: float = OPEN_SET_T_WEIGHT
-) -> np.ndarray:
+def impostor_trials(clf, groups: dict[str, Sequence[np.ndarray]], t_weight: float = OPEN_SET_T_WEIGHT) -> np.ndarray:
     """Open-set scores of leave-one-speaker-out impostor trials on enrolment data ``{label: [features]}``:
     each utterance scored against every class of ``clf`` but its own, as a stranger would be."""
     return impostor_scores(clf, ((lab, x) for lab in groups for x in groups[lab]), t_weight)[0]
