@@ -233,6 +233,22 @@ def _fft_size(n: int) -> int:
     return best
 
 
+def _reduce(win: np.ndarray, *reducers) -> list:
+    """Each reducer (``f(block, axis=1)``) over the rows of ``win``, 4096 rows at a time: numpy
+    copies a strided window before reducing it, and one pass serves all reducers."""
+    out = [np.empty(len(win), dtype=win.dtype) for _ in reducers]
+    for a in range(0, len(win), 4096):
+        block = win[a : a + 4096]
+        for o, f in zip(out, reducers):
+            o[a : a + 4096] = f(block, axis=1)
+    return out
+
+
+def _max_finite(block: np.ndarray, axis: int) -> np.ndarray:
+    """Row maxima ignoring +inf (the values left out of the floor), -inf if none is left."""
+    return np.where(np.isinf(block), -np.inf, block).max(axis=axis)
+
+
 def _runs(mask: np.ndarray):
     """Start and end (exclusive) indices of the runs of True in a 1-D bool array."""
     d = np.diff(np.concatenate([[0], mask.view(np.int8), [0]]))
@@ -267,7 +283,6 @@ class SpeechDetector:
         self._hist = np.zeros(0, dtype=np.float32)  # smoothed levels of the last n_floor frames
         self._hist_unguarded = np.zeros(0, dtype=np.float32)  # the same, guard 0 (see _floor)
         self._hist_n = np.zeros(0, dtype=np.float32)  # 1 where _hist holds a measured level
-        self._hist_chi = np.zeros(0, dtype=np.float32)  # _hist with -inf for +inf (for the peak)
         self._last = np.zeros(0, dtype=np.float32)  # last 2 raw levels (for smoothing)
         self._last_silent = np.zeros(0, dtype=bool)  # digital silence flags of the last guard + 2 frames
         self._hist_hi = np.zeros(0, dtype=np.float32)  # smoothed levels, digital silence included (for the peak)
@@ -311,23 +326,23 @@ class SpeechDetector:
         clean, unguarded = away(g), away(0)
         self._last, self._last_silent = raw[-2:].astype(np.float32), touched[-(g + 2) :].copy()
         W, need = self.n_floor, min(self.n_floor, self.config.frames(DIGITAL_SILENCE_MIN_CLEAN_MS))
-        measured = np.isfinite(clean)
-        clean_hi = np.where(measured, clean, np.float32(-np.inf))
-        measured = measured.astype(np.float32)
+        measured = np.isfinite(clean).astype(np.float32)
         if len(self._hist) == 0:
             # start of the stream: look ahead over the first window
             self._hist = np.full(W - 1, float(clean[:W].min()), dtype=np.float32)
-            self._hist_chi = np.full(W - 1, float(clean[:W].min()), dtype=np.float32)
             self._hist_n = np.full(W - 1, float(measured[:W].sum() >= need), dtype=np.float32)
             self._hist_unguarded = np.full(W - 1, float(unguarded[:W].min()), dtype=np.float32)
             self._hist_hi = np.full(W - 1, float(smooth[:W].min()), dtype=np.float32)
-        lo, hi = self._running(clean, "_hist", np.min), self._running(clean_hi, "_hist_chi", np.max)
+        lo, hi = _reduce(self._window(clean, "_hist"), np.min, _max_finite)
         # too little audio away from digital silence to measure the room (a short clip after an
         # MP3 decoder's delay, speech between the silences of a noise gate): every frame that
-        # does not touch the silence counts
-        few = self._running(measured, "_hist_n", np.sum) < need
-        lo = np.where(few, self._running(unguarded, "_hist_unguarded", np.min), lo)
-        hi = np.where(few, self._running(smooth, "_hist_hi", np.max), hi)
+        # does not touch the silence counts (the histories are kept either way)
+        (n_measured,) = _reduce(self._window(measured, "_hist_n"), np.sum)
+        few = n_measured < need
+        w_unguarded, w_all = self._window(unguarded, "_hist_unguarded"), self._window(smooth, "_hist_hi")
+        if few.any():
+            lo = np.where(few, _reduce(w_unguarded, np.min)[0], lo)
+            hi = np.where(few, _reduce(w_all, np.max)[0], hi)
         # a stretch without pauses (an end-pointed file) has no floor to measure: where the
         # level moves as speech does (range >= modulation_db) the floor is kept at least
         # floor_below_peak_db under the loudest frame; steady noise or hum (small range) keeps
@@ -336,18 +351,14 @@ class SpeechDetector:
         floor = np.where(hi - lo >= cfg.modulation_db, np.minimum(lo, hi - cfg.floor_below_peak_db), lo)
         return np.maximum(floor, cfg.min_level_dbfs - cfg.on_db)
 
-    def _running(self, values: np.ndarray, hist: str, reduce) -> np.ndarray:
-        """``reduce`` (np.min, np.max, np.sum) over the last n_floor values, for each new value
-        (history in ``self.<hist>``); 4096 windows at a time, as numpy copies strided windows."""
+    def _window(self, values: np.ndarray, hist: str) -> np.ndarray:
+        """The last n_floor values for each new value, a strided view of shape (len(values),
+        n_floor); the history is kept in ``self.<hist>``."""
         W = self.n_floor
         past = getattr(self, hist)
         ext = np.concatenate([past[len(past) - (W - 1) :] if W > 1 else past[:0], values])
         setattr(self, hist, ext[len(ext) - (W - 1) :].copy() if W > 1 else ext[:0].copy())
-        win = _frames(ext, W, 1) if W > 1 else ext[:, None]
-        out = np.empty(len(win), dtype=ext.dtype)
-        for a in range(0, len(win), 4096):
-            out[a : a + 4096] = reduce(win[a : a + 4096], axis=1)
-        return out
+        return _frames(ext, W, 1) if W > 1 else ext[:, None]
 
     def process(self, block) -> np.ndarray:
         """Decisions (bool, one per frame) for the frames completed by ``block``."""
