@@ -228,11 +228,10 @@ def _read_samples(
                 start, stop = (0, n) if region is None else _region_frames(file_sr, region)
                 stop = min(stop, n)
                 out_sr = file_sr if sr is None else int(sr)
+                count = -1 if region is None else max(0, stop - start)  # -1, to the end: frames may be an estimate
                 if max(0, stop - start) * ch > LONG_FILE_SAMPLES and (ch > 1 or out_sr != file_sr):
-                    whole = region is None  # to the end: frames may be an estimate
-                    return (*_read_long(f, path, start, -1 if whole else stop, out_sr, check_silence), True)
+                    return (*_read_long(f, path, start, count, out_sr, check_silence), True)
                 f.seek(start)
-                count = -1 if region is None else max(0, stop - start)  # to the end: frames may be an estimate
                 return f.read(count, dtype="float32", always_2d=True), file_sr, False
         except (RuntimeError, libsndfile_error) as exc:
             msg = " ".join(str(exc).split())
@@ -265,15 +264,15 @@ def mono_blocks(f, sr: int, *, start: int = 0, frames: int = -1, channel: Option
         yield None, None, np.ascontiguousarray(rs.resample_chunk(np.zeros(0, np.float32), last=True))
 
 
-def _read_long(f, path, start: int, stop: int, sr: int, check_silence: bool) -> tuple[np.ndarray, int]:
-    """Samples ``[start, stop)`` (``stop`` -1: to the end) of the open SoundFile ``f``, mixed
+def _read_long(f, path, start: int, frames: int, sr: int, check_silence: bool) -> tuple[np.ndarray, int]:
+    """``frames`` samples from ``start`` (-1: to the end) of the open SoundFile ``f``, mixed
     down and resampled to ``sr`` block by block (soxr stream), with :func:`load_audio`'s
     checks; ``(mono float32, sr)``.
     Channels that cancel out when averaged cost a second pass, over the channel used instead."""
     file_sr, ch = int(f.samplerate), int(f.channels)
 
     def passes(channel):
-        return mono_blocks(f, sr, start=start, frames=-1 if stop < 0 else stop - start, channel=channel)
+        return mono_blocks(f, sr, start=start, frames=frames, channel=channel)
 
     parts, n, power_mix, power, peaks, peak = [], 0, 0.0, np.zeros(ch), np.zeros(ch), 0.0
     for blk, mono, out in passes(None):
