@@ -10,6 +10,7 @@ Only numpy, soundfile and soxr are imported: this module is on the classify path
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import struct
@@ -213,9 +214,26 @@ def _read_samples(
     """``(samples (n, channels) float32, file rate, False)`` of the open file ``fh``, which is
     closed; for a long file that needs mixing down or resampling, ``(mono float32 at sr, sr,
     True)``, read block by block (:func:`_read_long`)."""
+    with _sound(fh, size, path) as f:
+        file_sr, ch, n = int(f.samplerate), int(f.channels), int(f.frames)
+        start, stop = (0, n) if region is None else _region_frames(file_sr, region)
+        stop = min(stop, n)
+        out_sr = file_sr if sr is None else int(sr)
+        count = -1 if region is None else max(0, stop - start)  # -1, to the end: frames may be an estimate
+        if max(0, stop - start) * ch > LONG_FILE_SAMPLES and (ch > 1 or out_sr != file_sr):
+            return (*_read_long(f, path, start, count, out_sr, check_silence), True)
+        f.seek(start)
+        return f.read(count, dtype="float32", always_2d=True), file_sr, False
+
+
+@contextlib.contextmanager
+def _sound(fh, size: int, path):
+    """The binary file ``fh`` (``size`` bytes) as an open ``soundfile.SoundFile``; both are
+    closed on exit.  A truncated WAV, and anything libsndfile cannot open or decode, including
+    inside the ``with`` body, becomes a one-line AudioError naming ``path``."""
     import soundfile as sf
 
-    libsndfile_error = getattr(sf, "LibsndfileError", RuntimeError)
+    sf_error = getattr(sf, "LibsndfileError", RuntimeError)
     with fh:
         try:
             _check_riff_truncation(fh, size, path)
@@ -223,21 +241,29 @@ def _read_samples(
             raise AudioError(f"{path}: cannot read file ({exc.strerror})") from None
         try:
             fh.seek(0)
-            with sf.SoundFile(fh) as f:
-                file_sr, ch, n = int(f.samplerate), int(f.channels), int(f.frames)
-                start, stop = (0, n) if region is None else _region_frames(file_sr, region)
-                stop = min(stop, n)
-                out_sr = file_sr if sr is None else int(sr)
-                count = -1 if region is None else max(0, stop - start)  # -1, to the end: frames may be an estimate
-                if max(0, stop - start) * ch > LONG_FILE_SAMPLES and (ch > 1 or out_sr != file_sr):
-                    return (*_read_long(f, path, start, count, out_sr, check_silence), True)
-                f.seek(start)
-                return f.read(count, dtype="float32", always_2d=True), file_sr, False
-        except (RuntimeError, libsndfile_error) as exc:
-            msg = " ".join(str(exc).split())
-            raise AudioError(f"{path}: not a readable audio file ({msg})") from None
-        except (OSError, ValueError, TypeError, EOFError) as exc:
-            raise AudioError(f"{path}: not a readable audio file ({exc})") from None
+            f = sf.SoundFile(fh)
+        except (RuntimeError, sf_error, OSError, ValueError, TypeError, EOFError) as exc:
+            raise _unreadable(path, exc) from None
+        with f:
+            try:
+                yield f
+            except (RuntimeError, sf_error, OSError, EOFError) as exc:  # a block that cannot be decoded
+                raise _unreadable(path, exc) from None
+
+
+def _unreadable(path, exc) -> AudioError:
+    why = " ".join(str(exc).split())
+    if why.startswith("Error opening <") and ">: " in why:  # libsndfile names the file object, not the file
+        why = why.split(">: ", 1)[1]
+    return AudioError(f"{path}: not a readable audio file ({why})")
+
+
+def open_sound(path):
+    """``with open_sound(path) as f:`` an open ``soundfile.SoundFile`` of ``path`` (``-``:
+    standard input), after :func:`load_audio`'s checks, with its one-line errors: no such file,
+    a directory, an empty or truncated file, not a readable audio file (also when a block
+    cannot be decoded later).  For streaming a file block by block (:func:`mono_blocks`)."""
+    return _sound(*_open_input(path))
 
 
 def mono_blocks(f, sr: int, *, start: int = 0, frames: int = -1, channel: Optional[int] = None, block_frames=None):

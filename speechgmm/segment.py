@@ -99,39 +99,24 @@ class Segmentation(NamedTuple):
 # -- audio streaming -------------------------------------------------------------------------
 
 
-def _open(path):
-    import soundfile as sf
-
-    p = Path(path)
-    if not p.exists():
-        raise AudioError(f"{p}: no such file")
-    if p.is_dir():
-        raise AudioError(f"{p}: is a directory, not an audio file")
-    if p.stat().st_size == 0:
-        raise AudioError(f"{p}: empty file (0 bytes)")
-    try:
-        return sf.SoundFile(str(p))
-    except Exception as exc:  # libsndfile raises several types for foreign/damaged files
-        raise AudioError(f"{p}: not a readable audio file ({' '.join(str(exc).split())})") from None
-
-
 def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS):
     """Yield the file as mono float32 blocks at ``sr`` Hz (channels averaged, soxr HQ
     stream resampling; :func:`speechgmm.audio.mono_blocks`); the whole file is never in memory."""
-    from speechgmm.audio import mono_blocks
+    from speechgmm.audio import mono_blocks, open_sound
 
-    with _open(path) as f:
-        try:
-            for _, mono, out in mono_blocks(f, sr, block_frames=max(1, int(block_seconds * f.samplerate))):
-                if mono is not None and not np.all(np.isfinite(mono)):
-                    raise AudioError(f"{path}: contains NaN or infinite samples")
-                yield out
-        except RuntimeError as exc:
-            raise AudioError(f"{path}: cannot decode audio ({' '.join(str(exc).split())})") from None
+    with open_sound(path) as f:
+        for _, mono, out in mono_blocks(f, sr, block_frames=max(1, int(block_seconds * f.samplerate))):
+            if mono is not None and not np.all(np.isfinite(mono)):
+                raise AudioError(f"{path}: contains NaN or infinite samples")
+            yield out
 
 
 def _file_info(path):
-    with _open(path) as f:
+    from speechgmm.audio import STDIN, open_sound
+
+    if str(path) == STDIN:  # read three times (length, blocks, plot), and streamed: a file is needed
+        raise AudioError(f"{STDIN}: segment reads files, not standard input; save the audio to a file first")
+    with open_sound(path) as f:
         return int(f.samplerate), int(f.channels), int(f.frames)
 
 
@@ -527,7 +512,9 @@ def rttm_lines(result: Segmentation) -> list[str]:
 
 def _envelope(path, bins: int):
     """Peak absolute amplitude of ``bins`` equal slices of the file (streamed)."""
-    with _open(path) as f:
+    from speechgmm.audio import open_sound
+
+    with open_sound(path) as f:
         n = max(1, f.frames)
         step = max(1, -(-n // bins))
         out = np.zeros(-(-n // step), dtype=np.float32)

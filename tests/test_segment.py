@@ -199,13 +199,21 @@ def test_bad_files_one_line_errors(conv, cli, tmp_path):
     sf.write(str(short), np.full(120, 0.1, np.float32), 8000)  # 15 ms < one 25 ms frame
     low = tmp_path / "phone4k.wav"
     sf.write(str(low), np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.1, 4000)
-    p = cli("segment", short, low, path)
+    whole = tmp_path / "whole.wav"
+    sf.write(str(whole), np.random.default_rng(1).standard_normal(16000).astype(np.float32) * 0.1, 8000)
+    cut = tmp_path / "cut.wav"  # a copy that failed half-way: the same checks as classify's
+    cut.write_bytes(whole.read_bytes()[:12000])
+    p = cli("segment", short, low, cut, path)
     assert p.returncode == 2
     err = p.stderr.strip().splitlines()
-    assert len(err) == 2
+    assert len(err) == 3
     assert str(short) in err[0] and "too short" in err[0]
     assert str(low) in err[1] and "4000 Hz" in err[1] and "8000 Hz" in err[1] and "gender model" in err[1]
+    assert str(cut) in err[2] and "truncated WAV" in err[2]
     assert str(path) in p.stdout  # the good file is still segmented
+    p = cli("segment", "-", input="RIFF")  # streamed and read three times: a file is needed
+    assert p.returncode == 2 and "reads files, not standard input" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
     # an output that is an input is refused before any work
     p = cli("segment", path, "--rttm", path)
     assert p.returncode == 2 and "input" in p.stderr and len(p.stderr.strip().splitlines()) == 1
