@@ -222,7 +222,7 @@ def _read_samples(
         count = -1 if region is None else max(0, stop - start)  # -1, to the end: frames may be an estimate
         if max(0, stop - start) * ch > LONG_FILE_SAMPLES and (ch > 1 or out_sr != file_sr):
             return (*_read_long(f, path, start, count, out_sr, check_silence), True)
-        f.seek(start)
+        count = _seek(f, start, count)
         return f.read(count, dtype="float32", always_2d=True), file_sr, False
 
 
@@ -251,10 +251,26 @@ def _sound(fh, size: int, path):
                 raise _unreadable(path, exc) from None
 
 
+def _seek(f, frame: int, frames: int) -> int:
+    """Move the open SoundFile ``f`` to ``frame``; return how many frames to read from there
+    (``frames``, or the rest of the file for -1).  Some decoders cannot seek at all (GSM 6.10
+    WAV, the format of many telephone systems' voicemail): those are read and discarded up to
+    ``frame``, and the count is made explicit, as libsndfile then requires."""
+    if f.seekable():
+        f.seek(frame)
+        return frames
+    for left in range(frame, 0, -BLOCK_FRAMES):
+        f.read(min(left, BLOCK_FRAMES), dtype="float32")
+    return max(0, int(f.frames) - frame) if frames < 0 else frames
+
+
 def _unreadable(path, exc) -> AudioError:
     why = " ".join(str(exc).split())
     if why.startswith("Error opening <") and ">: " in why:  # libsndfile names the file object, not the file
         why = why.split(">: ", 1)[1]
+    if why.rstrip(".").endswith("Format not recognised"):
+        why += " libsndfile reads WAV, FLAC, Ogg (Vorbis, Opus), MP3, AIFF and more; convert others, e.g. AAC/M4A"
+        why += " with 'ffmpeg -i IN OUT.wav'"
     return AudioError(f"{path}: not a readable audio file ({why})")
 
 
@@ -276,7 +292,7 @@ def mono_blocks(f, sr: int, *, start: int = 0, frames: int = -1, channel: Option
 
     file_sr = int(f.samplerate)
     rs = soxr.ResampleStream(file_sr, int(sr), 1, dtype="float32", quality="HQ") if int(sr) != file_sr else None
-    f.seek(start)
+    frames = _seek(f, start, frames)
     for blk in f.blocks(blocksize=block_frames or BLOCK_FRAMES, frames=frames, dtype="float32", always_2d=True):
         if channel is not None or blk.shape[1] == 1:
             mono = np.ascontiguousarray(blk[:, channel or 0])

@@ -60,6 +60,35 @@ def test_formats(tmp_path, fmt, subtype):
     assert np.corrcoef(y[:3900], tone()[:3900])[0, 1] > 0.99
 
 
+def test_unseekable_gsm_wav(tmp_path, monkeypatch):
+    """GSM 6.10 WAV (telephone voicemail) decodes but cannot seek: whole, a region, and the
+    block-by-block path all read it, and segment streams it."""
+    import speechgmm.audio as audio
+    from speechgmm.segment import segment
+
+    x = np.concatenate([np.zeros(800, np.float32), tone(dur=1.0), np.zeros(800, np.float32)])
+    p = tmp_path / "voicemail.wav"
+    sf.write(p, x, 8000, subtype="GSM610")
+    assert not sf.SoundFile(p).seekable()
+    y, sr = load_audio(p)
+    assert sr == 8000 and len(y) == sf.info(p).frames
+    assert np.corrcoef(y[1000:8000], x[1000:8000])[0, 1] > 0.9  # lossy, but the same tone
+    r, _ = load_audio(p, region=(0.25, 0.75))
+    assert np.array_equal(r, y[2000:6000])
+    monkeypatch.setattr(audio, "LONG_FILE_SAMPLES", 1000)
+    monkeypatch.setattr(audio, "BLOCK_FRAMES", 1500)
+    w, sr = load_audio(p, sr=16000, region=(0.25, 0.75))
+    assert sr == 16000 and abs(len(w) - 8000) <= 1
+    assert isinstance(segment(p).segments, list)
+
+
+def test_unknown_format_says_what_to_do(tmp_path):
+    p = tmp_path / "memo.m4a"
+    p.write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(200))
+    with pytest.raises(AudioError, match=r"memo\.m4a: not a readable audio file .*ffmpeg"):
+        load_audio(p)
+
+
 def test_missing(tmp_path):
     with pytest.raises(AudioError, match="no such file"):
         load_audio(tmp_path / "nope.wav")
