@@ -11,6 +11,7 @@ Only numpy, soundfile and soxr are imported: this module is on the classify path
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import struct
@@ -67,6 +68,71 @@ def _check_riff_truncation(fh, size: int, path) -> None:
                 )
             return
         pos += 8 + clen + (clen & 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class PipedAudio:
+    """A piped entry of a Kaldi ``wav.scp``: a shell command whose standard output is the audio
+    (``flac -c -d -s 84-121123-0000.flac |``, ``sph2pipe -f wav -p -c 1 a.sph |``,
+    ``sox in.mp3 -t wav - |``).  It stands where a path stands (:func:`load_audio`, manifests,
+    feature extraction, the feature cache); the command runs, as Kaldi runs it, through the
+    shell, in the folder ``cwd`` (the data dir's base folder), each time the audio is read.
+
+    Attributes
+    ----------
+    command : str
+        The command, without the trailing ``|``.
+    key : str
+        The recording id, which names the entry in messages.
+    cwd : str
+        Folder the command runs in (its relative paths start there).
+    """
+
+    command: str
+    key: str
+    cwd: str
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.command} |)"
+
+    @property
+    def name(self) -> str:
+        return self.key
+
+    def is_file(self) -> bool:  # unknown until the command runs; its errors name the entry then
+        return True
+
+    exists = is_file
+
+    def resolve(self) -> PipedAudio:
+        return self
+
+    def read_bytes(self) -> bytes:
+        """The command's standard output; AudioError naming the entry if the command fails or
+        writes nothing."""
+        import subprocess
+
+        try:
+            done = subprocess.run(self.command, shell=True, cwd=self.cwd, stdin=subprocess.DEVNULL, capture_output=True)
+        except OSError as exc:
+            raise AudioError(f"{self}: cannot run the command ({exc.strerror})") from None
+        why = " ".join(done.stderr.decode(errors="replace").split())[-200:]
+        if done.returncode != 0:
+            raise AudioError(f"{self}: the command failed (exit status {done.returncode}){': ' + why if why else ''}")
+        if not done.stdout:
+            raise AudioError(f"{self}: the command wrote no audio{': ' + why if why else ''}")
+        return done.stdout
+
+    def files(self) -> list[str]:
+        """The command's words that name existing files (relative to ``cwd``), as absolute paths:
+        what the audio depends on (the feature cache keys on their sizes and times)."""
+        import shlex
+
+        try:
+            words = shlex.split(self.command)
+        except ValueError:
+            words = self.command.split()
+        return [os.path.abspath(os.path.join(self.cwd, w)) for w in words if os.path.isfile(os.path.join(self.cwd, w))]
 
 
 def _read_stdin() -> io.BytesIO:
@@ -190,6 +256,9 @@ def _check_target_rate(sr) -> None:
 
 def _open_input(path):
     """``(binary file object, size in bytes, path as reported)`` of ``path`` (``-``: standard input)."""
+    if isinstance(path, PipedAudio):
+        data = path.read_bytes()
+        return io.BytesIO(data), len(data), path
     if str(path) == STDIN:
         fh = _read_stdin()
         return fh, len(fh.getvalue()), path

@@ -26,6 +26,7 @@ import os
 from pathlib import Path
 from typing import Optional, Union
 
+from speechgmm.audio import PipedAudio
 from speechgmm.errors import ManifestError
 
 PATH_COLUMN = "path"
@@ -68,13 +69,13 @@ class AudioRegion:
         return dataclasses.replace(self, path=self.path.resolve())
 
 
-Audio = Union[Path, AudioRegion]
+Audio = Union[Path, AudioRegion, PipedAudio]
 
 
 def portable(p):
-    """``p`` as sent to another process or task: ``str`` for a path, an :class:`AudioRegion` unchanged
-    (``str()`` of a region is for messages only; it cannot be opened)."""
-    return p if isinstance(p, AudioRegion) else str(p)
+    """``p`` as sent to another process or task: ``str`` for a path, an :class:`AudioRegion` or a
+    :class:`~speechgmm.audio.PipedAudio` unchanged (their ``str()`` is for messages only)."""
+    return p if isinstance(p, (AudioRegion, PipedAudio)) else str(p)
 
 
 @dataclasses.dataclass
@@ -223,11 +224,12 @@ def _read_table(path: Path, base: Path):
     return (*_columns(header, [r for _, r in rows], base), _hash_files(path))
 
 
-def read_wav_scp(path: os.PathLike | str, base: Optional[os.PathLike | str] = None) -> dict[str, Path]:
+def read_wav_scp(path: os.PathLike | str, base: Optional[os.PathLike | str] = None) -> dict[str, Path | PipedAudio]:
     """``{key: Path}`` from a Kaldi ``wav.scp``; relative paths join ``base`` (default: its folder).
 
-    The one ``wav.scp`` parser (:func:`speechgmm.kaldi.read_wav_scp` calls it).  Piped entries
-    (``sox ... |``) are not supported and raise ManifestError naming ``file:line``.
+    The one ``wav.scp`` parser (:func:`speechgmm.kaldi.read_wav_scp` calls it).  A piped entry
+    (``flac -c -d -s x.flac |``) becomes a :class:`~speechgmm.audio.PipedAudio` that runs the
+    command in ``base`` when the audio is read.
     """
     from speechgmm.kaldi import read_two_column
 
@@ -237,8 +239,12 @@ def read_wav_scp(path: os.PathLike | str, base: Optional[os.PathLike | str] = No
     out = {}
     for k, v in wav.items():
         if v.endswith("|"):
-            raise ManifestError(f"{path}: piped wav.scp entries are not supported ({k})")
-        out[k] = _resolve(v, base)
+            command = v[:-1].strip()
+            if not command:
+                raise ManifestError(f"{path}: entry {k!r} is an empty command ('|')")
+            out[k] = PipedAudio(command, k, str(base.resolve()))
+        else:
+            out[k] = _resolve(v, base)
     return out
 
 
@@ -263,6 +269,8 @@ def _recording_seconds(path: Path) -> Optional[float]:
     """Duration of a readable recording, else None (extraction reports unreadable files)."""
     import soundfile as sf
 
+    if isinstance(path, PipedAudio):  # known only by running the command: not checked here
+        return None
     try:
         return sf.info(str(path)).duration if path.is_file() else None
     except (RuntimeError, OSError, ValueError, TypeError, EOFError):

@@ -443,15 +443,23 @@ def _cache_key(paths, config, kinds, seed: int) -> str:
     import hashlib
     import json
 
+    from speechgmm.audio import PipedAudio
+
+    def stat(f):
+        try:
+            st = os.stat(f)
+            return [st.st_size, st.st_mtime_ns]
+        except OSError:
+            return [None, None]
+
     files = []
     for p in paths:
         f = getattr(p, "path", p)  # an AudioRegion (a segments row) is its recording plus the region
-        name = os.path.abspath(f) if f is p else f"{os.path.abspath(f)} {p.start!r} {p.end!r}"
-        try:
-            st = os.stat(f)
-            files.append([name, st.st_size, st.st_mtime_ns])
-        except OSError:
-            files.append([name, None, None])
+        if isinstance(f, PipedAudio):  # a wav.scp command: its text, and the files it names
+            name, state = f"{f.cwd}: {f.command}", [x for w in f.files() for x in (w, *stat(w))]
+        else:
+            name, state = os.path.abspath(f), stat(f)
+        files.append([name if f is p else f"{name} {p.start!r} {p.end!r}", *state])
     what = {
         "cache": 1,
         "files": files,

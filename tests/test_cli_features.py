@@ -225,3 +225,71 @@ def test_segments_data_dir_on_dask_and_with_cache(gmm_dir, tmp_path, cli):
         assert all(np.allclose(mem[k], other[k], rtol=1e-4, atol=1e-4) for k in mem), name
     r = cli("evaluate", d, "--model", tmp_path / "mem.npz", "--dask", "local", "--dask-workers", "1")
     assert r.returncode == 0, r.stderr
+
+
+def _piped(d, how):
+    """Rewrite the data dir ``d``'s wav.scp so that every recording comes through a shell command
+    run in ``d`` (``cat rec0.wav |``), as Kaldi recipes write them (``flac -c -d -s x.flac |``)."""
+    scp = d / "wav.scp"
+    rows = [line.split(maxsplit=1) for line in scp.read_text().splitlines()]
+    scp.write_text("".join(f"{k} {how.format(v.strip())} |\n" for k, v in rows))
+
+
+def test_piped_wav_scp_entries_are_run(gmm_dir, tmp_path, cli):
+    """Piped wav.scp entries (with a segments file on top) give the same features, model and
+    report as the plain files; train --cache keys on the files the command names."""
+    import json
+
+    d, _ = _segments_data_dir(gmm_dir, tmp_path)
+    plain = tmp_path / "plain"
+    shutil.copytree(d, plain)
+    _piped(d, "cat {}")  # relative to the data dir: the command runs there
+    for man, name in ((plain, "plain"), (d, "piped")):
+        r = cli("features", man, "-o", tmp_path / f"{name}.ark", "--jobs", "2")
+        assert r.returncode == 0, r.stderr
+    a, b = read_feats(tmp_path / "plain.scp"), read_feats(tmp_path / "piped.scp")
+    assert list(a) == list(b) and len(a) == 24 and all(np.array_equal(a[k], b[k]) for k in a)
+    reports = []
+    for man, name in ((plain, "plain"), (d, "piped")):
+        r = cli(
+            "train", man, "-o", tmp_path / f"{name}.npz", "-k", "2", "--iterations", "3", "--cache", tmp_path / name
+        )
+        assert r.returncode == 0, r.stderr
+        r = cli("evaluate", man, "--model", tmp_path / f"{name}.npz", "--json")
+        assert r.returncode == 0, r.stderr
+        reports.append(json.loads(r.stdout.strip().splitlines()[-1]))
+    m1, m2 = _arrays(tmp_path / "plain.npz"), _arrays(tmp_path / "piped.npz")
+    assert m1.keys() == m2.keys() and all(np.array_equal(m1[k], m2[k]) for k in m1)
+    assert reports[0]["confusion"] == reports[1]["confusion"]
+
+    from speechgmm.manifest import read_manifest
+    from speechgmm.sources import _cache_key
+
+    paths = read_manifest(d).paths
+    key = _cache_key(paths, FeatureConfig.preset("default"), (), 0)
+    rec = d / "rec0.wav"
+    rec.write_bytes(rec.read_bytes())  # rewritten: a new modification time
+    import os
+
+    os.utime(rec, ns=(rec.stat().st_atime_ns, rec.stat().st_mtime_ns + 10**9))
+    assert _cache_key(paths, FeatureConfig.preset("default"), (), 0) != key
+
+
+def test_failing_wav_scp_commands_are_one_line_errors(gmm_dir, tmp_path, cli):
+    src = read_wav_scp(gmm_dir / "train" / "wav.scp")
+    good = list(src.values())[:2]
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "wav.scp").write_text(
+        f"a cat {good[0]} |\nb sh -c 'echo cannot open b.flac >&2; exit 3' |\nc true |\nd cat {good[1]} |\n"
+    )
+    out = tmp_path / "f.ark"
+    r = cli("features", d, "-o", out)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    err = r.stderr.strip()
+    assert "b (sh -c" in err and "exit status 3" in err and "cannot open b.flac" in err
+    assert "c (true |): the command wrote no audio" in err
+    assert "a (cat" not in err and "d (cat" not in err
+    (d / "wav.scp").write_text("a |\n")
+    r = cli("features", d, "-o", out)
+    assert r.returncode == 2 and "empty command" in r.stderr and len(r.stderr.strip().splitlines()) == 1

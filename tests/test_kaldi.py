@@ -49,8 +49,8 @@ def test_read_wav_scp_and_text(tmp_path):
     (d / "dup").write_text("a x\na y\n")
     with pytest.raises(ManifestError, match="duplicate key 'a'"):
         read_text(d / "dup")
-    (d / "pipe.scp").write_text("a sox a.sph -t wav - |\n")
-    with pytest.raises(ManifestError, match="piped"):
+    (d / "pipe.scp").write_text("a sox a.sph -t wav - |\nb |\n")
+    with pytest.raises(ManifestError, match="'b' is an empty command"):
         read_wav_scp(d / "pipe.scp")
     with pytest.raises(ManifestError, match="no such file"):
         read_text(d / "missing")

@@ -234,6 +234,7 @@ def test_one_wav_scp_parser(tmp_path, audio_dir):
     assert kaldi.read_wav_scp(d / "wav.scp")["u1"] == (audio_dir / "a.wav").resolve()
     assert manifest.read_wav_scp(d / "wav.scp")["u2"] == kaldi.read_wav_scp(d / "wav.scp")["u2"]
     (d / "wav.scp").write_text("u1 sox a.sph -t wav - |\n")
-    for read in (kaldi.read_wav_scp, lambda p: read_manifest(p.parent)):
-        with pytest.raises(ManifestError, match="piped wav.scp entries are not supported"):
-            read(d / "wav.scp")
+    from speechgmm.audio import PipedAudio
+
+    want = PipedAudio("sox a.sph -t wav -", "u1", str(d.resolve()))
+    assert kaldi.read_wav_scp(d / "wav.scp")["u1"] == want == read_manifest(d).paths[0]
