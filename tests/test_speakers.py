@@ -200,7 +200,31 @@ def test_enrolling_into_a_margin_model_keeps_the_margin(data):
     assert rec["threshold"] == want["threshold"]
     three = _map({lab: A[lab] for lab in labels[:3]}, ubm)
     assert sp.open_set_record(three, {lab: A[lab] for lab in labels[:3]})["t_weight"] == 0.0
-    assert sp.open_set_record(new, {lab: A[lab] for lab in labels[:6]})["t_weight"] == sp.OPEN_SET_T_WEIGHT
+    # the t part needs OPEN_SET_T_MIN_CLASSES enrolled classes: 6 speakers get the margin alone, 20 the t part
+    assert sp.open_set_record(new, {lab: A[lab] for lab in labels[:6]})["t_weight"] == 0.0
+    twenty = {f"{lab}-{k}": A[lab][k::2] for lab in labels for k in (0, 1)}
+    assert len(twenty) >= sp.OPEN_SET_T_MIN_CLASSES
+    assert sp.open_set_record(_map(twenty, ubm), twenty)["t_weight"] == sp.OPEN_SET_T_WEIGHT
+
+
+def test_few_speakers_keep_their_probes(data):
+    """With 4 enrolled speakers the stored record (the margin alone) accepts far more of their probes than the
+    t part would, whose spread comes from 2 competing classes in a calibration trial (CV: 95 % against 47 %)."""
+    ubm, A, B = data["ubm"], data["A"], data["B"]
+    labels = sorted(A)
+    stored, t_part = [], []
+    for first in range(7):
+        enrolled = {lab: A[lab] for lab in labels[first : first + 4]}
+        clf = _map(enrolled, ubm)
+        rec = sp.open_set_record(clf, enrolled)
+        assert rec["t_weight"] == 0.0
+        S = sp.utterance_llrs(clf.models_, ubm, [x for lab in enrolled for x in B[lab]])
+        y = [lab for lab in enrolled for _ in B[lab]]
+        thr_t = sp.calibrate(sp.impostor_trials(clf, enrolled, sp.OPEN_SET_T_WEIGHT))["threshold"]
+        for out, thr, w in ((stored, rec["threshold"], 0.0), (t_part, thr_t, sp.OPEN_SET_T_WEIGHT)):
+            out += [g == t for g, t in zip(sp.open_set_predict(S, clf.labels_, thr, w)[0], y)]
+    # this fixture's UBM (32 Gaussians, 8 speakers) is weak, so neither figure is high
+    assert np.mean(stored) > 0.4 and np.mean(stored) > np.mean(t_part) + 0.15, (np.mean(stored), np.mean(t_part))
 
 
 def test_stored_threshold_lets_the_chosen_share_of_impostor_trials_through():
