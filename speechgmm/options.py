@@ -334,7 +334,8 @@ class TrainOptions(_Options):
         flag="--ubm",
         metavar="UBM.npz",
         default_text="",
-        help="background model from 'speechgmm train-ubm' (implies --method map)",
+        help="background model from 'speechgmm train-ubm', or 'bundled' (95 TI training speakers, speaker "
+        "front end; the default for a speaker column with --method auto) (implies --method map)",
     )
     ubm_components: int = opt(
         UbmOptions.n_components,

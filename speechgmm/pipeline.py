@@ -65,7 +65,9 @@ def _front_end(options: TrainOptions):
 
     if options.ubm is None:
         return FeatureConfig.preset(options.preset or "default"), None
-    mf = load_model(options.ubm, kind="ubm")
+    from speechgmm.speakers import ubm_path
+
+    mf = load_model(ubm_path(options.ubm), kind="ubm")
     cfg = mf.feature_config or FeatureConfig.preset(options.preset or "default")
     if options.preset and FeatureConfig.preset(options.preset) != cfg:
         raise ConfigError(

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -33,6 +34,13 @@ from speechgmm.gmm import DiagGMM, GMMStats
 MIN_FRAMES_PER_COMPONENT = 8
 #: label columns that name speakers: ``--method auto`` picks MAP and the ``speaker`` front end
 SPEAKER_COLUMNS = ("speaker", "spk", "speaker_id", "speakerid", "spkid")
+
+#: ``--ubm bundled``: the background model that ships with speechgmm (``speaker`` front end, 256 Gaussians,
+#: the 95 TI training speakers; ``recipes/speaker_id/run.py --stop-stage 2 --out-ubm`` regenerates it).
+#: ``train --method auto`` (the default) uses it for a speaker column without ``--ubm``: a UBM of the enrolled
+#: speakers themselves rejects strangers far worse (README "Recognise speakers").
+BUNDLED_UBM = "bundled"
+BUNDLED_UBM_PATH = Path(__file__).resolve().parent / "data" / "speaker_ubm.npz"
 #: a speaker enrolled with less speech than this (seconds of frames after VAD) is refused
 MIN_ENROL_SECONDS = 1.0
 #: the label of an open-set rejection
@@ -609,12 +617,21 @@ def cohort_from_manifest(
 # -- training hooks (pipeline.train_from_manifest) ----------------------------------------------
 
 
+def ubm_path(value):
+    """The file of ``--ubm VALUE``: :data:`BUNDLED_UBM_PATH` for ``bundled``, else ``VALUE`` itself."""
+    return BUNDLED_UBM_PATH if value == BUNDLED_UBM else value
+
+
 def speaker_defaults(options):
-    """``options`` with the ``speaker`` front end when the label column names speakers and neither
-    ``--preset`` nor ``--ubm`` is given (mean normalisation removes speaker information)."""
-    if options.preset is None and options.ubm is None and is_speaker_column(options.label_column):
-        return options.replace(preset="speaker")
-    return options
+    """``options`` for a label column that names speakers, without ``--ubm``: with ``--method auto`` and the
+    ``speaker`` front end (no ``--preset``, or ``speaker``), MAP from the bundled background model; otherwise
+    the ``speaker`` front end when no ``--preset`` is given (mean normalisation removes speaker information),
+    and ``--method map`` trains a UBM on the same manifest."""
+    if options.ubm is not None or not is_speaker_column(options.label_column):
+        return options
+    if options.method == "auto" and options.preset in (None, "speaker") and BUNDLED_UBM_PATH.is_file():
+        return options.replace(ubm=BUNDLED_UBM)
+    return options.replace(preset="speaker") if options.preset is None else options
 
 
 def resolve_method(options, frames: Optional[dict[str, int]]):
@@ -622,6 +639,13 @@ def resolve_method(options, frames: Optional[dict[str, int]]):
     (per class) may be None when they are not counted (Dask), then only the column decides."""
     if options.method != "auto":
         why = "--ubm given" if options.ubm else f"--method {options.method} given"
+        if options.ubm == BUNDLED_UBM:
+            why = (
+                f"label column {options.label_column!r} names speakers: MAP from the bundled background model "
+                "(95 other speakers; a UBM of the enrolled speakers themselves rejects strangers worse)"
+                if is_speaker_column(options.label_column)
+                else "--ubm bundled given"
+            )
         return options, why
     if frames is None:
         if is_speaker_column(options.label_column):

@@ -104,7 +104,10 @@ def test_gender_and_bundled_model_is_reproducible(corpus, tmp_path):
 
 def test_speaker_id(corpus, tmp_path):
     det = tmp_path / "det.png"
-    out, res = run_recipe("speaker_id", "--corpus", corpus.parent, "--det", det, "--exp", tmp_path / "exp")
+    out_ubm = tmp_path / "speaker_ubm.npz"
+    out, res = run_recipe(
+        "speaker_id", "--corpus", corpus.parent, "--det", det, "--exp", tmp_path / "exp", "--out-ubm", out_ubm
+    )
     assert res["n_speakers"] == 73
     assert res["n_probes"] == 803
     assert res["map_accuracy"] >= 0.96  # README: 0.9676 (speaker front end with speech detection)
@@ -117,6 +120,17 @@ def test_speaker_id(corpus, tmp_path):
     assert res["open_set"]["best_balance"] >= 0.88
     assert det.read_bytes()[:4] == b"\x89PNG"
     assert sorted(p.name for p in (tmp_path / "exp" / "train").glob("*.npz")) == ["em.npz", "map.npz", "ubm.npz"]
+    # the bundled background model (train --label-column speaker without --ubm) is this recipe's UBM
+    from speechgmm.modelio import load_model
+    from speechgmm.speakers import BUNDLED_UBM_PATH
+
+    a, b = load_model(out_ubm, kind="ubm"), load_model(BUNDLED_UBM_PATH, kind="ubm")
+    assert a.header == b.header  # same front end, training record, manifest, fixed date
+    # same seed, data and code; float32 GEMMs round differently on other CPUs, and 10 EM iterations of 256
+    # Gaussians carry that on (measured on a second machine: median 7e-6 relative, largest 0.007 on a mean)
+    assert np.allclose(a.ubm.means_, b.ubm.means_, rtol=1e-3, atol=2e-2)
+    assert np.allclose(a.ubm.variances_, b.ubm.variances_, rtol=2e-3, atol=1e-3)
+    assert np.allclose(a.ubm.weights_, b.ubm.weights_, rtol=1e-3, atol=1e-5)
 
 
 def test_recipe_without_corpus_fails_clearly(tmp_path):

@@ -14,6 +14,7 @@ from speechgmm.errors import ConfigError, InsufficientDataError, ModelFileError
 from speechgmm.features import FeatureConfig, extract_file
 from speechgmm.gmm import DiagGMM
 from speechgmm.map import score_top_c
+from speechgmm.speakers import BUNDLED_UBM_PATH
 
 from _helpers import need_module, write_manifest
 
@@ -442,6 +443,42 @@ def test_train_auto_picks_map_for_speakers_and_records_why(spk_files, corpus, cl
     assert "names speakers" in mf.header["training"]["method_reason"]
     assert mf.feature_config.cmn is False and mf.feature_config.vad is True  # the speaker front end
     assert mf.header["open_set"]["threshold"] > 0
+    # no --ubm: the speakers are adapted from the bundled background model, not from a UBM of themselves
+    assert "bundled background model" in mf.header["training"]["method_reason"]
+    bundled = load_model(BUNDLED_UBM_PATH, kind="ubm")
+    assert mf.feature_config == bundled.feature_config
+    assert np.array_equal(mf.classifier.ubm_.means_, bundled.ubm.means_)
+    assert mf.classifier.ubm_.n_components == 256 and mf.header["training"]["ubm"] == "bundled"
+
+    # --method map: the UBM is trained on the same manifest (16 Gaussians, as asked)
+    r = cli(
+        "train",
+        spk_files["first"],
+        "--root",
+        corpus,
+        "--label-column",
+        "speaker",
+        "--method",
+        "map",
+        "--ubm-components",
+        "16",
+        "--iterations",
+        "2",
+        "-o",
+        d / "own_ubm.npz",
+    )
+    assert r.returncode == 0, r.stderr
+    own = load_model(d / "own_ubm.npz")
+    assert own.classifier.method_ == "map" and own.classifier.ubm_.n_components == 16
+    assert "bundled" not in r.stdout and own.feature_config == bundled.feature_config  # the speaker front end
+
+
+def test_train_never_writes_over_the_bundled_ubm(spk_files, corpus, cli):
+    before = BUNDLED_UBM_PATH.read_bytes()
+    r = cli("train", spk_files["first"], "--root", corpus, "--label-column", "speaker", "-o", BUNDLED_UBM_PATH)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "Traceback" not in r.stderr and str(BUNDLED_UBM_PATH.name) in r.stderr
+    assert BUNDLED_UBM_PATH.read_bytes() == before
 
 
 def test_train_auto_keeps_em_with_enough_frames_and_map_with_few(spk_files, corpus, cli):

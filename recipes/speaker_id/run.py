@@ -34,6 +34,7 @@ usage: python recipes/speaker_id/run.py [--corpus DIR] [--json] [--det FILE.png]
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -239,7 +240,7 @@ def stage_features(st: Stages, jobs: int) -> None:
     write_json(st.dir(1) / "config.json", cfg.to_dict())
 
 
-def stage_train(st: Stages, jobs: int, do_tune: bool) -> None:
+def stage_train(st: Stages, jobs: int, do_tune: bool, out_ubm=None) -> None:
     d = st.dir(2)
     cfg = FeatureConfig.from_dict(json.loads(st.need(st.dir(1) / "config.json").read_text()))
     bg, bg_feats = features(st, "train")
@@ -249,6 +250,11 @@ def stage_train(st: Stages, jobs: int, do_tune: bool) -> None:
     ubm = train_ubm(bg_feats, CONFIG["ubm_components"], CONFIG["ubm_iterations"], CONFIG["seed"])
     info = {"label_column": "speaker", "training": dict(CONFIG, recipe="recipes/speaker_id/run.py")}
     save_ubm(d / "ubm.npz", ubm, cfg, info)
+    if out_ubm:  # the bundled background model: reproducible bit for bit (fixed date, repo-relative manifest)
+        os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
+        bundled = dict(info, manifest="data_manifest/asr_course/train.csv", n_files=len(bg))
+        bundled["n_speakers"] = len(set(bg.labels("speaker")))
+        save_ubm(out_ubm, ubm, cfg, bundled)
     secs = {"ubm": time.time() - t0, "n_background_files": len(bg)}
     te, te_feats = features(st, "test")
     (Xa, ya), _ = split_takes(te, te_feats)
@@ -350,10 +356,18 @@ def main(argv=None) -> int:
     ap = recipe_parser(__doc__, STAGES, "speaker_id")
     ap.add_argument("--det", help="save the DET curve of the verification protocol (PNG)")
     ap.add_argument("--tune", action="store_true", help="first run the cross-validation on the training speakers")
+    ap.add_argument(
+        "--out-ubm",
+        metavar="UBM.npz",
+        help="also write the UBM (stage 2) here, reproducibly: "
+        "--stop-stage 2 --out-ubm speechgmm/data/speaker_ubm.npz regenerates the bundled one",
+    )
     args = ap.parse_args(argv)
     st = Stages(args, STAGES)
     if args.tune and not st.first <= 2 <= st.last:
         raise ConfigError("--tune runs in stage 2 (train), which --stage/--stop-stage leave out")
+    if args.out_ubm and not st.first <= 2 <= st.last:
+        raise ConfigError("--out-ubm is written in stage 2 (train), which --stage/--stop-stage leave out")
     if args.det and not st.first <= 3 <= st.last:
         raise ConfigError("--det is written in stage 3 (evaluate), which --stage/--stop-stage leave out")
     if st(0):
@@ -361,7 +375,7 @@ def main(argv=None) -> int:
     if st(1):
         stage_features(st, args.jobs)
     if st(2):
-        stage_train(st, args.jobs, args.tune)
+        stage_train(st, args.jobs, args.tune, args.out_ubm)
     res = stage_evaluate(st, args.jobs, args.det) if st(3) else None
     return st.finish(res, args.json)
 

@@ -24,7 +24,10 @@ Methods:
   map  each class model is MAP-adapted from a universal background model (--ubm UBM.npz
        from 'speechgmm train-ubm', or one trained here on the whole manifest) -- best when
        classes have little data each, e.g. speakers.
-A speaker label column without --preset or --ubm also selects the 'speaker' front end.
+A speaker label column without --preset or --ubm also selects the 'speaker' front end;
+with --method auto it adapts the speakers from the bundled background model (--ubm
+bundled: 95 TI training speakers, 256 Gaussians), which tells enrolled speakers from
+strangers far better than a UBM of the enrolled speakers themselves.
 
 Defaults (K={DEFAULTS["n_components"]}, {DEFAULTS["max_iter"]} iterations, {DEFAULTS["init"]} init) were chosen by
 cross-validation on the training speakers of the TI digits corpus.
@@ -32,7 +35,7 @@ cross-validation on the training speakers of the TI digits corpus.
 examples:
   speechgmm train train.csv -o digits.npz
   speechgmm train train.csv -o gender.npz --label-column gender --preset speaker
-  speechgmm train enroll.csv -o spk.npz --label-column speaker              # auto: MAP
+  speechgmm train enroll.csv -o spk.npz --label-column speaker    # auto: MAP, bundled UBM
   speechgmm train enroll.csv -o spk.npz --label-column speaker --ubm ubm.npz
   speechgmm train train.csv -o digits.npz --augment noise,reverb   # noisy/reverberant use
 """
@@ -56,7 +59,10 @@ def run(args) -> int:
 
     options = TrainOptions.from_args(args)
     run_opts = RunOptions.from_args(args)
-    _common.check_output_path(args.output, inputs=[args.manifest, options.ubm], suffix=".npz")
+    from speechgmm.speakers import BUNDLED_UBM_PATH, ubm_path
+
+    ubm = ubm_path(options.ubm)
+    _common.check_output_path(args.output, inputs=[args.manifest, ubm, BUNDLED_UBM_PATH], suffix=".npz")
     with _common.dask_session(args) as client:
         s = train_from_manifest(args.manifest, args.output, options, client=client, **run_opts.pipeline_kwargs())
     print(f"method {s.method}: {s.method_reason}")
