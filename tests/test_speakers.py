@@ -422,23 +422,28 @@ def test_train_auto_picks_map_for_speakers_and_records_why(spk_files, corpus, cl
     from speechgmm.modelio import load_model
 
     d = spk_files["dir"]
-    r = cli(
-        "train",
-        spk_files["first"],
-        "--root",
-        corpus,
-        "--label-column",
-        "speaker",
-        "--ubm-components",
-        "16",
-        "--iterations",
-        "2",
-        "-o",
-        d / "auto.npz",
-    )
-    assert r.returncode == 0, r.stderr
-    assert "method map: label column 'speaker' names speakers" in r.stdout
-    mf = load_model(d / "auto.npz")
+    out = {}
+    for method in ("auto", "map"):  # auto is the default
+        r = cli(
+            "train",
+            spk_files["first"],
+            "--root",
+            corpus,
+            "--label-column",
+            "speaker",
+            "--method",
+            method,
+            "--ubm-components",
+            "16",
+            "--iterations",
+            "2",
+            "-o",
+            d / f"{method}.npz",
+        )
+        assert r.returncode == 0, r.stderr
+        out[method] = r.stdout, load_model(d / f"{method}.npz")
+    stdout, mf = out["auto"]
+    assert "method map: label column 'speaker' names speakers" in stdout
     assert mf.classifier.method_ == "map" and mf.header["training"]["method"] == "map"
     assert "names speakers" in mf.header["training"]["method_reason"]
     assert mf.feature_config.cmn is False and mf.feature_config.vad is True  # the speaker front end
@@ -449,28 +454,10 @@ def test_train_auto_picks_map_for_speakers_and_records_why(spk_files, corpus, cl
     assert mf.feature_config == bundled.feature_config
     assert np.array_equal(mf.classifier.ubm_.means_, bundled.ubm.means_)
     assert mf.classifier.ubm_.n_components == 256 and mf.header["training"]["ubm"] == "bundled"
-
-    # --method map: the UBM is trained on the same manifest (16 Gaussians, as asked)
-    r = cli(
-        "train",
-        spk_files["first"],
-        "--root",
-        corpus,
-        "--label-column",
-        "speaker",
-        "--method",
-        "map",
-        "--ubm-components",
-        "16",
-        "--iterations",
-        "2",
-        "-o",
-        d / "own_ubm.npz",
-    )
-    assert r.returncode == 0, r.stderr
-    own = load_model(d / "own_ubm.npz")
+    # --method map: the UBM is trained on the same manifest (16 Gaussians, as asked), same front end
+    stdout, own = out["map"]
     assert own.classifier.method_ == "map" and own.classifier.ubm_.n_components == 16
-    assert "bundled" not in r.stdout and own.feature_config == bundled.feature_config  # the speaker front end
+    assert "bundled" not in stdout and own.feature_config == bundled.feature_config
 
 
 def test_train_never_writes_over_the_bundled_ubm(spk_files, corpus, cli):
