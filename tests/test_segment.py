@@ -139,6 +139,23 @@ def test_min_speech_and_min_pause_honoured(conv):
     assert len(segment(path, None, SegmentOptions(min_pause=2.0)).segments) < len(r.segments)
 
 
+def test_channels_in_opposite_phase_use_the_first_channel(gmm_dir, tmp_path):
+    """Stereo whose channels cancel out when averaged (one wired in opposite phase) is segmented
+    from its first channel, with classify's warning, instead of giving no segments silently."""
+    from speechgmm.errors import SpeechGMMWarning
+    from speechgmm.segment import segment
+
+    mono = tmp_path / "mono.wav"
+    _conversation(gmm_dir, mono, stereo=False)
+    y, sr = sf.read(str(mono), dtype="float32")
+    flipped = tmp_path / "flipped.wav"
+    sf.write(str(flipped), np.stack([y, -y], axis=1), sr, subtype="FLOAT")
+    want = segment(mono).segments
+    assert want
+    with pytest.warns(SpeechGMMWarning, match="flipped.wav: the 2 channels cancel out when averaged"):
+        assert segment(flipped).segments == want
+
+
 def test_cli_table_json_rttm_plot(conv, cli, tmp_path):
     path, _, r = conv
     rttm = tmp_path / "out.rttm"
