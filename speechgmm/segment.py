@@ -520,9 +520,28 @@ def segment_file(path, model=None, **options) -> list[tuple[float, float, str]]:
     return segment(path, model, SegmentOptions(**options)).segments
 
 
+def rttm_file_id(path) -> str:
+    """The RTTM file id of ``path``: its name without extension, whitespace as ``_``."""
+    return "_".join(Path(path).stem.split()) or "file"
+
+
+def check_rttm_file_ids(paths) -> None:
+    """ConfigError naming two of ``paths`` that would get the same RTTM file id (one RTTM of both would
+    merge them)."""
+    seen: dict[str, str] = {}
+    for p in map(str, paths):
+        fid = rttm_file_id(p)
+        if fid in seen:
+            raise ConfigError(
+                f"{seen[fid]} and {p}: both would be file '{fid}' in the RTTM, which scoring tools would merge; "
+                "rename one, or segment them in separate runs"
+            )
+        seen[fid] = p
+
+
 def rttm_lines(result: Segmentation) -> list[str]:
-    """NIST RTTM ``SPEAKER`` lines of one file (file id: the file name without extension)."""
-    fid = "_".join(Path(result.path).stem.split()) or "file"
+    """NIST RTTM ``SPEAKER`` lines of one file (file id: :func:`rttm_file_id`)."""
+    fid = rttm_file_id(result.path)
     return [f"SPEAKER {fid} 1 {a:.3f} {b - a:.3f} <NA> <NA> {lab} <NA> <NA>" for a, b, lab in result.segments]
 
 

@@ -242,6 +242,19 @@ def test_bad_files_one_line_errors(conv, cli, tmp_path):
         segment(low)
 
 
+def test_rttm_file_ids_must_differ(cli, tmp_path):
+    """RTTM names a file by its name without extension: two files that share it (meeting1/audio.wav and
+    meeting2/audio.wav, x.flac and x.ogg, one file twice) would be merged by scoring tools; refused before
+    any work, naming both."""
+    a, b = tmp_path / "meeting1" / "audio.wav", tmp_path / "meeting2" / "audio.flac"
+    for files in ([a, b], [a, a]):
+        p = cli("segment", "--rttm", tmp_path / "out.rttm", *files)
+        assert p.returncode == 2 and p.stdout == ""
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"{files[0]} and {files[1]}" in lines[0] and "'audio'" in lines[0], p.stderr
+    assert not (tmp_path / "out.rttm").exists()
+
+
 @pytest.mark.parametrize("flag", ["--min-speech", "--min-pause"])
 @pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "1e9", "abc"])
 def test_option_validation(cli, flag, value, tmp_path):

@@ -79,7 +79,10 @@ def _check_outputs(args) -> None:
         raise ConfigError(f"{args.rttm}: --rttm and --plot name the same file")
     inputs = list(args.files) + [args.model]
     if args.rttm:
+        from speechgmm.segment import check_rttm_file_ids
+
         _common.check_output_path(args.rttm, inputs, ".rttm")
+        check_rttm_file_ids(args.files)
     if args.plot:
         _common.check_output_path(args.plot, inputs, ".png")
 
