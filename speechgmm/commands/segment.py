@@ -81,10 +81,10 @@ def _check_outputs(args) -> None:
     if args.rttm:
         from speechgmm.segment import check_rttm_file_ids
 
-        _common.check_output_path(args.rttm, inputs, ".rttm")
+        _common.check_output_path(args.rttm, inputs, ".rttm", flag="--rttm")
         check_rttm_file_ids(args.files)
     if args.plot:
-        _common.check_output_path(args.plot, inputs, ".png")
+        _common.check_output_path(args.plot, inputs, ".png", flag="--plot")
 
 
 def _print_json(r, times) -> None:
