@@ -184,6 +184,30 @@ def _cancelled_channel(power_mix: float, power: np.ndarray, peak: np.ndarray, pa
     return ch
 
 
+class ChannelPower:
+    """Power of the channel average and of each channel, summed over the blocks of a stream (from
+    :func:`mono_blocks`), to tell at its end whether the channels cancelled out when averaged."""
+
+    def __init__(self, channels: int):
+        self.n, self.mix = 0, 0.0
+        self.power, self.peaks = np.zeros(channels), np.zeros(channels)
+
+    def add(self, blk: np.ndarray, mono: np.ndarray) -> None:
+        self.n += len(mono)
+        self.mix += float(np.dot(mono, mono))  # float32 within a block, summed in float64
+        for c in range(blk.shape[1]):  # column by column: reductions along axis 0 of (n, 2) are slow
+            col = blk[:, c]
+            self.power[c] += float(np.dot(col, col))
+            self.peaks[c] = max(self.peaks[c], float(col.max()), -float(col.min()))
+
+    def cancelled_channel(self, path) -> Optional[int]:
+        """The channel to use instead of the average if the channels cancelled out (with the
+        warning of :func:`load_audio`), else None."""
+        if len(self.power) < 2 or self.n == 0:
+            return None
+        return _cancelled_channel(self.mix / self.n, self.power / self.n, self.peaks, path)
+
+
 def _region_frames(file_sr: int, region: tuple[float, float]) -> tuple[int, int]:
     """Sample indices ``[start, stop)`` of ``region`` seconds at ``file_sr`` Hz."""
     return int(round(region[0] * file_sr)), int(round(region[1] * file_sr))
@@ -385,22 +409,19 @@ def _read_long(f, path, start: int, frames: int, sr: int, check_silence: bool) -
     def passes(channel):
         return mono_blocks(f, sr, start=start, frames=frames, channel=channel)
 
-    parts, n, power_mix, power, peaks, peak = [], 0, 0.0, np.zeros(ch), np.zeros(ch), 0.0
+    parts, stats, peak = [], ChannelPower(ch), 0.0
     for blk, mono, out in passes(None):
         parts.append(out)
         if blk is not None:
             _check_samples(mono, path, check_silence=False)
-            n += len(mono)
-            power_mix += float(np.sum(np.square(mono, dtype=np.float64)))
-            power += np.sum(np.square(blk, dtype=np.float64), axis=0)
-            peaks = np.maximum(peaks, np.max(np.abs(blk), axis=0))
+            stats.add(blk, mono)
             peak = max(peak, float(np.max(np.abs(mono))))
-    if n == 0:
+    if stats.n == 0:
         raise AudioError(f"{path}: contains no audio samples")
-    channel = _cancelled_channel(power_mix / n, power / n, peaks, path) if ch > 1 else None
+    channel = stats.cancelled_channel(path)
     if channel is not None:
         parts = [out for _, _, out in passes(channel)]
-        peak = float(peaks[channel])
+        peak = float(stats.peaks[channel])
     if check_silence and peak < SILENCE_PEAK:
         raise AudioError(_silence_message(path, peak))
     if file_sr < sr:

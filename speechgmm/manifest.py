@@ -221,6 +221,10 @@ def _columns(header: list[str], rows: list[list[str]], base: Path):
 
 def _read_table(path: Path, base: Path):
     header, rows = read_rows(path)
+    pi = header.index(PATH_COLUMN)
+    for n, r in rows:
+        if not r[pi].strip():
+            raise ManifestError(f"{path}:{n}: empty {PATH_COLUMN!r}")
     return (*_columns(header, [r for _, r in rows], base), _hash_files(path))
 
 

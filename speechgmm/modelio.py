@@ -31,6 +31,9 @@ from speechgmm.errors import ConfigError, ModelFileError
 
 FORMAT = "speechgmm-model"
 FORMAT_VERSION = 1
+#: Bound on ``sum(means**2 / variances)`` of a component (its squared distance from the origin, in its
+#: standard deviations; a few hundred in a trained model): beyond it, scores overflow to NaN.
+MAX_SQUARED_DISTANCE = 1e30
 
 
 # -- one writer and one reader per object (files and Dask both use them) -----------------------
@@ -66,6 +69,10 @@ def _check_gmm_arrays(where, prefix: str, w, mu, var, n_features: Optional[int])
         raise _damaged(where, f"inconsistent shapes for {prefix}")
     if np.any(w < 0) or abs(w.sum() - 1.0) > 1e-6 or np.any(var <= 0):
         raise _damaged(where, f"{prefix}: weights must sum to 1, variances be > 0")
+    with np.errstate(over="ignore"):
+        distance = np.sum(np.square(mu, dtype=np.float64) / var, axis=1)
+    if not np.all(distance < MAX_SQUARED_DISTANCE):  # also inf
+        raise _damaged(where, f"{prefix}: means and variances out of range (the scores would overflow)")
 
 
 def gmm_from_arrays(arrays, prefix: str, *, where="model", n_features: Optional[int] = None):

@@ -99,15 +99,19 @@ class Segmentation(NamedTuple):
 # -- audio streaming -------------------------------------------------------------------------
 
 
-def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS):
-    """Yield the file as mono float32 blocks at ``sr`` Hz (channels averaged, soxr HQ
-    stream resampling; :func:`speechgmm.audio.mono_blocks`); the whole file is never in memory."""
+def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS, *, channel=None, power=None):
+    """Yield the file as mono float32 blocks at ``sr`` Hz (channels averaged, or ``channel``
+    alone; soxr HQ stream resampling; :func:`speechgmm.audio.mono_blocks`); the whole file is
+    never in memory.  ``power`` (an :class:`speechgmm.audio.ChannelPower`) sums the channels' power."""
     from speechgmm.audio import mono_blocks, open_sound
 
     with open_sound(path) as f:
-        for _, mono, out in mono_blocks(f, sr, block_frames=max(1, int(block_seconds * f.samplerate))):
+        blocks = mono_blocks(f, sr, channel=channel, block_frames=max(1, int(block_seconds * f.samplerate)))
+        for blk, mono, out in blocks:
             if mono is not None and not np.all(np.isfinite(mono)):
                 raise AudioError(f"{path}: contains NaN or infinite samples")
+            if power is not None and blk is not None:
+                power.add(blk, mono)
             yield out
 
 
@@ -423,29 +427,22 @@ def segment(path, model=None, options: Optional[SegmentOptions] = None, show_pro
     ConfigError
         The model's front end cannot run on the file (its rate is below the model's).
     """
-    from speechgmm._util import progress
+    from speechgmm.audio import ChannelPower
 
     opt = options or SegmentOptions()
     clf, cfg, name = _model(model)
-    file_sr, _, n_samples = _file_info(path)
+    file_sr, n_channels, n_samples = _file_info(path)
     check_rate(path, file_sr, cfg, name)
     duration = n_samples / file_sr if file_sr else 0.0
     if n_samples * cfg.sr / max(file_sr, 1) < cfg.win_length:
         raise AudioError(
             f"{path}: too short ({duration * 1000:.1f} ms; at least one {cfg.frame_length_ms:g} ms frame is needed)"
         )
-    frames = _FrameStream(cfg)
-    scorer = _Scorer(clf, cfg, opt)
-    n_blocks = max(1, math.ceil(duration / opt.block_seconds))
-    for y in progress(
-        audio_blocks(path, cfg.sr, opt.block_seconds),
-        total=n_blocks + (file_sr != cfg.sr),
-        desc=Path(path).name,
-        enabled=None if show_progress else False,
-    ):
-        if len(y):
-            scorer.push(frames.push(y))
-    scorer.push(frames.push(np.zeros(0, np.float32), final=True), final=True)
+    power = ChannelPower(n_channels) if n_channels > 1 else None
+    scorer = _score_stream(path, clf, cfg, opt, file_sr, duration, show_progress, power=power)
+    channel = power.cancelled_channel(path) if power is not None else None
+    if channel is not None:  # the channels cancel out when averaged: a second pass over the first audible one
+        scorer = _score_stream(path, clf, cfg, opt, file_sr, duration, show_progress, channel=channel)
     if not scorer.speech:
         raise AudioError(f"{path}: too short (at least one {cfg.frame_length_ms:g} ms frame is needed)")
     segs = _decode(
@@ -457,6 +454,25 @@ def segment(path, model=None, options: Optional[SegmentOptions] = None, show_pro
         opt,
     )
     return Segmentation(str(path), float(duration), segs, list(clf.labels_))
+
+
+def _score_stream(path, clf, cfg, opt, file_sr, duration, show_progress, *, channel=None, power=None):
+    """One pass over the file: its frames' speech flags and class scores (a :class:`_Scorer`)."""
+    from speechgmm._util import progress
+
+    frames = _FrameStream(cfg)
+    scorer = _Scorer(clf, cfg, opt)
+    n_blocks = max(1, math.ceil(duration / opt.block_seconds))
+    for y in progress(
+        audio_blocks(path, cfg.sr, opt.block_seconds, channel=channel, power=power),
+        total=n_blocks + (file_sr != cfg.sr),
+        desc=Path(path).name,
+        enabled=None if show_progress else False,
+    ):
+        if len(y):
+            scorer.push(frames.push(y))
+    scorer.push(frames.push(np.zeros(0, np.float32), final=True), final=True)
+    return scorer
 
 
 def _decode(speech, chunks, counts, labels, cfg, opt: SegmentOptions):
@@ -504,9 +520,28 @@ def segment_file(path, model=None, **options) -> list[tuple[float, float, str]]:
     return segment(path, model, SegmentOptions(**options)).segments
 
 
+def rttm_file_id(path) -> str:
+    """The RTTM file id of ``path``: its name without extension, whitespace as ``_``."""
+    return "_".join(Path(path).stem.split()) or "file"
+
+
+def check_rttm_file_ids(paths) -> None:
+    """ConfigError naming two of ``paths`` that would get the same RTTM file id (one RTTM of both would
+    merge them)."""
+    seen: dict[str, str] = {}
+    for p in map(str, paths):
+        fid = rttm_file_id(p)
+        if fid in seen:
+            raise ConfigError(
+                f"{seen[fid]} and {p}: both would be file '{fid}' in the RTTM, which scoring tools would merge; "
+                "rename one, or segment them in separate runs"
+            )
+        seen[fid] = p
+
+
 def rttm_lines(result: Segmentation) -> list[str]:
-    """NIST RTTM ``SPEAKER`` lines of one file (file id: the file name without extension)."""
-    fid = "_".join(Path(result.path).stem.split()) or "file"
+    """NIST RTTM ``SPEAKER`` lines of one file (file id: :func:`rttm_file_id`)."""
+    fid = rttm_file_id(result.path)
     return [f"SPEAKER {fid} 1 {a:.3f} {b - a:.3f} <NA> <NA> {lab} <NA> <NA>" for a, b, lab in result.segments]
 
 

@@ -563,7 +563,11 @@ def _cache_features(paths, config, cache_dir, jobs: int, kinds, seed: int, batch
             raise_bad_files(problems)  # after the originals' pass
 
     d = Path(cache_dir).resolve()
-    d.mkdir(parents=True, exist_ok=True)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file of that name, or under a file, or a folder that cannot be made
+        why = "a file, not a folder" if d.exists() else (exc.strerror or str(exc))
+        raise ConfigError(f"{cache_dir}: cannot use it as the --cache folder ({why})") from None
     stem = f"features-{_cache_key(paths, config, kinds, seed)}"
     ark, scp, done = d / f"{stem}.ark", d / f"{stem}.scp", d / f"{stem}.json"
     with _locked(d / f"{stem}.lock"):

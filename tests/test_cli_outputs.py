@@ -128,3 +128,47 @@ def test_threshold_must_be_a_finite_margin(command, value, tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "--threshold" in lines[0] and "finite number" in lines[0], r.stderr
     assert r.stdout == ""
+
+
+@pytest.fixture
+def victim(small, tmp_path):
+    """A recording the manifest (and a trial list) names, which no output may overwrite."""
+    import shutil
+
+    man, model = small
+    rows = open(man).read().splitlines()
+    first = rows[1].split(",")
+    wav = tmp_path / "take1.wav"
+    shutil.copy(first[1], wav)
+    rows[1] = ",".join([first[0], str(wav), *first[2:]])
+    (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "trials.txt").write_text(f"male {first[1]} target\nfemale {first[1]} nontarget\n")
+    return tmp_path / "m.csv", model, wav
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train-ubm", "{man}", "-o", "{wav}", "-k", "2"],
+        ["enroll", "{model}", "{man}", "-o", "{wav}"],
+        ["evaluate", "{man}", "-m", "{model}", "--plot", "{wav}"],
+        ["verify", "-m", "{model}", "--trials", "{trials}", "-o", "{wav}"],
+        ["verify", "-m", "{model}", "--trials", "{trials}", "--det", "{wav}"],
+        ["verify", "-m", "{model}", "--trials", "{trials}", "--cohort", "{man}", "-o", "{man}"],
+        ["verify", "-m", "{model}", "--trials", "{trials}", "--cohort", "{man}", "--det", "{wav}"],
+        ["verify", "-m", "{model}", "--trials", "{trials}", "-o", "{out}", "--det", "{out}"],
+    ],
+)
+def test_output_is_never_an_audio_file_of_the_inputs(victim, tmp_path, argv, capsys):
+    """Not only the manifest and the model: the recordings that a manifest, a trial list or a cohort names
+    are inputs too (an output over one replaced the recording with a model or a PNG, with a warning about
+    the suffix); -o and --det of verify are two outputs."""
+    man, model, wav = victim
+    trials = tmp_path / "trials.txt"
+    trials.write_text(trials.read_text() + f"male {wav} target\n")
+    names = dict(man=man, model=model, wav=wav, trials=trials, out=tmp_path / "out.png")
+    before = {p: p.read_bytes() for p in (man, wav, trials)}
+    assert main([a.format(**names) for a in argv]) == 2
+    err = _err(capsys)
+    assert len(err) == 1 and ("is an input" in err[0] or "name the same file" in err[0]), err
+    assert {p: p.read_bytes() for p in before} == before and not names["out"].exists()

@@ -67,6 +67,8 @@ def test_course_kaldi_dir(gmm_dir):
         ("path,label\naudio/a.wav,x,extra\n", "3 fields"),
         ("utt,path,label\nu,audio/a.wav,x\nu,audio/b.wav,y\n", "duplicate utterance ids: u"),
         ("path,label\naudio/a.wav,x\naudio/nope1.wav,y\naudio/nope2.wav,y\n", "2 audio file.s. not found: .*nope1.wav"),
+        # an empty path is not the manifest's folder ("1 audio file(s) not found: <folder>")
+        ("path,label\naudio/a.wav,x\n ,y\n", r"m.csv:3: empty 'path'"),
     ],
 )
 def test_errors(tmp_path, audio_dir, text, match):

@@ -121,6 +121,23 @@ def test_nan_in_parameters_rejected(model, tmp_path):
         load_model(bad)
 
 
+@pytest.mark.parametrize("mean, variance", [(1e300, None), (1e200, None), (None, 1e-300)])
+def test_parameters_out_of_range_rejected(model, tmp_path, mean, variance):
+    """Finite parameters whose scores overflow (NaN scores, NaN in --json, a label from NaN) are refused."""
+    p, _, X = model
+    with np.load(p) as z:
+        arrays = {k: z[k] for k in z.files}
+    for c in ("c0", "c1"):
+        if mean is not None:
+            arrays[f"{c}_means"] = np.full_like(arrays[f"{c}_means"], mean)
+        if variance is not None:
+            arrays[f"{c}_variances"] = np.full_like(arrays[f"{c}_variances"], variance)
+    bad = tmp_path / "huge.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(ModelFileError, match=r"huge.npz: damaged model file \(c0: .*out of range"):
+        load_model(bad)
+
+
 def test_future_version_rejected(model, tmp_path):
     p, _, _ = model
     with np.load(p) as z:

@@ -139,6 +139,23 @@ def test_min_speech_and_min_pause_honoured(conv):
     assert len(segment(path, None, SegmentOptions(min_pause=2.0)).segments) < len(r.segments)
 
 
+def test_channels_in_opposite_phase_use_the_first_channel(gmm_dir, tmp_path):
+    """Stereo whose channels cancel out when averaged (one wired in opposite phase) is segmented
+    from its first channel, with classify's warning, instead of giving no segments silently."""
+    from speechgmm.errors import SpeechGMMWarning
+    from speechgmm.segment import segment
+
+    mono = tmp_path / "mono.wav"
+    _conversation(gmm_dir, mono, stereo=False)
+    y, sr = sf.read(str(mono), dtype="float32")
+    flipped = tmp_path / "flipped.wav"
+    sf.write(str(flipped), np.stack([y, -y], axis=1), sr, subtype="FLOAT")
+    want = segment(mono).segments
+    assert want
+    with pytest.warns(SpeechGMMWarning, match="flipped.wav: the 2 channels cancel out when averaged"):
+        assert segment(flipped).segments == want
+
+
 def test_cli_table_json_rttm_plot(conv, cli, tmp_path):
     path, _, r = conv
     rttm = tmp_path / "out.rttm"
@@ -223,6 +240,19 @@ def test_bad_files_one_line_errors(conv, cli, tmp_path):
         segment(short)
     with pytest.raises(ConfigError, match="4000 Hz"):
         segment(low)
+
+
+def test_rttm_file_ids_must_differ(cli, tmp_path):
+    """RTTM names a file by its name without extension: two files that share it (meeting1/audio.wav and
+    meeting2/audio.wav, x.flac and x.ogg, one file twice) would be merged by scoring tools; refused before
+    any work, naming both."""
+    a, b = tmp_path / "meeting1" / "audio.wav", tmp_path / "meeting2" / "audio.flac"
+    for files in ([a, b], [a, a]):
+        p = cli("segment", "--rttm", tmp_path / "out.rttm", *files)
+        assert p.returncode == 2 and p.stdout == ""
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"{files[0]} and {files[1]}" in lines[0] and "'audio'" in lines[0], p.stderr
+    assert not (tmp_path / "out.rttm").exists()
 
 
 @pytest.mark.parametrize("flag", ["--min-speech", "--min-pause"])

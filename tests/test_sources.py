@@ -151,3 +151,17 @@ def test_nan_is_named_by_utterance():
         clf.predict([X[0], bad])
     with pytest.raises(ConfigError, match="utterance 0: features contain NaN"):
         clf.predict_proba(bad)
+
+
+def test_cache_that_is_not_a_folder_is_a_one_line_error(tmp_path):
+    """``--cache FILE`` (or a folder that cannot be made) is refused naming it, before any extraction,
+    not an OSError ("File exists", exit 1)."""
+    import soundfile as sf
+
+    from speechgmm.features import FeatureConfig
+
+    wav = tmp_path / "a.wav"
+    sf.write(wav, np.zeros(800, np.float32), 8000)
+    for bad in (wav, wav / "sub"):
+        with pytest.raises(ConfigError, match=rf"^{bad}: cannot use it as the --cache folder"):
+            build_source([wav], FeatureConfig.preset("default"), cache_dir=bad)

@@ -122,15 +122,33 @@ def _writable_folder(p: Path) -> None:
     os.unlink(tmp)
 
 
-def check_output_path(path, inputs=(), suffix: str = "") -> Path:
-    """Check an output path before any work starts: not a folder, not one of ``inputs``, in a
-    folder that can be written; a warning on stderr when it does not end in ``suffix``."""
+def _same_file(src, st: os.stat_result) -> bool:
+    """Whether the input ``src`` (a path, a manifest's ``AudioRegion`` or piped entry) is the file of ``st``."""
+    try:
+        other = os.stat(str(getattr(src, "path", src)))
+    except (OSError, ValueError):
+        return False  # missing (reported by its reader), or a piped command
+    return os.path.samestat(other, st)
+
+
+def manifest_inputs(manifest, root=None) -> list:
+    """A manifest and the audio files it names: inputs that no output may replace (for ``check_output_path``)."""
+    from speechgmm.manifest import read_manifest
+
+    return [manifest, *read_manifest(manifest, root=root, check_files=False).paths]
+
+
+def check_output_path(path, inputs=(), suffix: str = "", flag: str = "-o") -> Path:
+    """Check an output path before any work starts: not a folder, not one of ``inputs`` (the same
+    file, whatever the name), in a folder that can be written; a warning on stderr when it does
+    not end in ``suffix``.  ``flag`` is the option that names it."""
     p = Path(path)
     if p.is_dir():
         raise ConfigError(f"{p}: output path is a directory")
-    for src in inputs:
-        if src is not None and Path(src).exists() and p.exists() and p.resolve() == Path(src).resolve():
-            raise ConfigError(f"{p}: output path is an input of this command; choose another -o")
+    if p.exists():
+        st = p.stat()
+        if any(src is not None and _same_file(src, st) for src in inputs):
+            raise ConfigError(f"{p}: output path is an input of this command; choose another {flag}")
     _writable_folder(p)
     if suffix and p.suffix.lower() != suffix:
         print(f"speechgmm: warning: {p} does not end in {suffix}", file=sys.stderr)

@@ -43,7 +43,8 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from speechgmm.speakers import enroll_from_manifest
 
-    _common.check_output_path(args.output, inputs=[args.model, args.manifest], suffix=".npz")
+    inputs = [args.model, *_common.manifest_inputs(args.manifest, args.root)]
+    _common.check_output_path(args.output, inputs=inputs, suffix=".npz")
     s = enroll_from_manifest(
         args.model,
         args.manifest,

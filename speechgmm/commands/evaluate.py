@@ -47,7 +47,8 @@ def run(args) -> int:
     from speechgmm.pipeline import evaluate_manifest
 
     if args.plot:
-        _common.check_output_path(args.plot, inputs=[args.manifest, args.model], suffix=".png")
+        inputs = [args.model, *_common.manifest_inputs(args.manifest, args.root)]
+        _common.check_output_path(args.plot, inputs=inputs, suffix=".png", flag="--plot")
     mf = _common.load_classifier(args.model)
     with _common.dask_session(args) as client:
         rep = evaluate_manifest(

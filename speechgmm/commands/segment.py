@@ -79,9 +79,12 @@ def _check_outputs(args) -> None:
         raise ConfigError(f"{args.rttm}: --rttm and --plot name the same file")
     inputs = list(args.files) + [args.model]
     if args.rttm:
-        _common.check_output_path(args.rttm, inputs, ".rttm")
+        from speechgmm.segment import check_rttm_file_ids
+
+        _common.check_output_path(args.rttm, inputs, ".rttm", flag="--rttm")
+        check_rttm_file_ids(args.files)
     if args.plot:
-        _common.check_output_path(args.plot, inputs, ".png")
+        _common.check_output_path(args.plot, inputs, ".png", flag="--plot")
 
 
 def _print_json(r, times) -> None:

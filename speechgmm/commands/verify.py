@@ -106,6 +106,21 @@ def _plot(args, scores, is_t, norm) -> None:
         print(f"DET curve saved to {args.det}")
 
 
+def _check_outputs(args, trials) -> None:
+    """Before any work: -o and --det never replace an input (the trial list, the model, the trials' and
+    the cohort's audio, the cohort manifest) nor each other."""
+    from speechgmm.errors import ConfigError
+
+    if args.output and args.det and Path(args.output).resolve() == Path(args.det).resolve():
+        raise ConfigError(f"{args.output}: -o and --det name the same file")
+    inputs = [args.trials, args.model, *(t.path for t in trials)]
+    if args.cohort:
+        inputs += _common.manifest_inputs(args.cohort, args.root)
+    for out, suffix, flag in ((args.output, "", "-o"), (args.det, ".png", "--det")):
+        if out:
+            _common.check_output_path(out, inputs=inputs, suffix=suffix, flag=flag)
+
+
 def run(args) -> int:
     import numpy as np
 
@@ -119,12 +134,10 @@ def run(args) -> int:
         verification_scores,
     )
 
-    for out, suffix in ((args.output, ""), (args.det, ".png")):  # before any work: never clobber an input
-        if out:
-            _common.check_output_path(out, inputs=(args.trials, args.model), suffix=suffix)
+    trials = read_trials(args.trials, args.root)
+    _check_outputs(args, trials)
     mf = _common.load_classifier(args.model)
     clf = mf.classifier
-    trials = read_trials(args.trials, args.root)
     check_trials(trials, clf.labels_, args.trials)
     files = trial_files(trials)
     cohort = _cohort(args, mf)
