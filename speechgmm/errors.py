@@ -66,6 +66,11 @@ def too_few_frames(n_frames: int, n_components: int, what: str = "") -> Insuffic
     )
 
 
-def need_two_classes(labels) -> InsufficientDataError:
-    """The error for training a classifier on fewer than two classes."""
-    return InsufficientDataError(f"need at least 2 classes to train a classifier, got {sorted(map(str, labels))}")
+def need_two_classes(labels, where: str = "") -> InsufficientDataError:
+    """The error for training a classifier on fewer than two classes (``where``: the manifest and column)."""
+    got = f"got {sorted(map(str, labels))}"
+    return InsufficientDataError(
+        f"{where}: need at least 2 classes to train a classifier, {got}"
+        if where
+        else f"need at least 2 classes to train a classifier, {got}"
+    )

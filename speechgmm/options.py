@@ -171,6 +171,22 @@ class Text(Rule):
         self.fail(value)
 
 
+class Folder(Text):
+    """An existing folder (``--root``), or None."""
+
+    def __init__(self):
+        super().__init__(optional=True)
+        self.expect = "an existing folder"
+
+    def convert(self, value):
+        import os
+
+        value = super().convert(value)
+        if value is not None and not os.path.isdir(value):
+            raise ValueError(f"{value}: is not a folder" if os.path.exists(value) else f"{value}: no such folder")
+        return value
+
+
 def _presets():
     from speechgmm.features import PRESETS
 
@@ -385,7 +401,7 @@ class RunOptions(_Options):
     """Where the data is and how the work runs (not stored with the model)."""
 
     root: Optional[str] = opt(
-        None, Text(), flag="--root", metavar="DIR", default_text="", help=ROOT_HELP.format(what="the manifest")
+        None, Folder(), flag="--root", metavar="DIR", default_text="", help=ROOT_HELP.format(what="the manifest")
     )
     jobs: int = opt(
         1, Int(1, MAX_JOBS), flag="--jobs", short="-j", metavar="N", help="worker processes for feature extraction"

@@ -96,6 +96,8 @@ def train_from_manifest(
     t0 = time.time()
     man = read_manifest(manifest, root=root)
     labels = man.labels(options.label_column)
+    if len(set(labels)) < 2:  # before any audio is read
+        raise need_two_classes(set(labels), f"{manifest} (label column {options.label_column!r})")
     cfg, ubm = _front_end(options)
     originals = None  # the training features, for open-set calibration (MAP)
     augment, seed = options.augment, options.random_state

@@ -526,7 +526,7 @@ def enroll_from_manifest(
     mf = load_model(model_path, kind="classifier")
     clf = mf.classifier
     cfg = _enrolment_front_end(mf, model_path, preset)
-    col = label_column or mf.header.get("label_column") or "label"
+    col = _enrolment_column(mf.header.get("label_column"), label_column, model_path)
     man = read_manifest(manifest_path, root=root)
     labels = man.labels(col)
     feats = extract_files(man.paths, cfg, jobs=jobs, desc="enroll")[0]
@@ -549,6 +549,19 @@ def enroll_from_manifest(
         "threshold": rec["threshold"] if rec else None,
         "seconds": time.time() - t0,
     }
+
+
+def _enrolment_column(model_column: Optional[str], given: Optional[str], model_path) -> str:
+    """The label column to enrol from: ``--label-column`` or the model's own; ConfigError when one names
+    speakers and the other does not (a gender column enrolled into speakers would add classes 'male', ...)."""
+    col = given or model_column or "label"
+    if model_column and is_speaker_column(model_column) != is_speaker_column(col):
+        kind = "speakers" if is_speaker_column(model_column) else "no speakers"
+        raise ConfigError(
+            f"{model_path}: its classes come from the label column {model_column!r} ({kind}); "
+            f"--label-column {col!r} names other things; enrol from a column like {model_column!r}"
+        )
+    return col
 
 
 def _enrolment_front_end(mf, model_path, preset: Optional[str]):

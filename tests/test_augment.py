@@ -74,6 +74,9 @@ def test_room_impulse_response_decays_60_db_in_rt60():
 def test_bad_kinds():
     assert parse_kinds("noise, reverb") == ("noise", "reverb")
     assert parse_kinds("") == ()
+    for empty in (",", "noise,", ",reverb", "noise,,reverb", " , "):
+        with pytest.raises(ConfigError, match="empty augmentation kind"):
+            parse_kinds(empty)
     with pytest.raises(ConfigError, match="echo"):
         parse_kinds("noise,echo")
     with pytest.raises(ConfigError, match="twice"):

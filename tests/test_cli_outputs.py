@@ -150,6 +150,7 @@ def victim(small, tmp_path):
     "argv",
     [
         ["train-ubm", "{man}", "-o", "{wav}", "-k", "2"],
+        ["train", "{man}", "--label-column", "gender", "-o", "{wav}"],
         ["enroll", "{model}", "{man}", "-o", "{wav}"],
         ["evaluate", "{man}", "-m", "{model}", "--plot", "{wav}"],
         ["verify", "-m", "{model}", "--trials", "{trials}", "-o", "{wav}"],
@@ -172,3 +173,38 @@ def test_output_is_never_an_audio_file_of_the_inputs(victim, tmp_path, argv, cap
     err = _err(capsys)
     assert len(err) == 1 and ("is an input" in err[0] or "name the same file" in err[0]), err
     assert {p: p.read_bytes() for p in before} == before and not names["out"].exists()
+
+
+def test_one_class_manifest_is_refused_before_any_audio_is_read(small, tmp_path, monkeypatch, capsys):
+    """A manifest with one label in the column is named with the column before features are extracted."""
+    import csv
+
+    import speechgmm.sources
+
+    man, _ = small
+    rows = list(csv.DictReader(open(man)))
+    one = tmp_path / "one.csv"
+    with open(one, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(r for r in rows if r["gender"] == rows[0]["gender"])
+
+    def no_audio(*a, **k):
+        raise AssertionError("features extracted")
+
+    monkeypatch.setattr(speechgmm.sources, "build_source", no_audio)
+    assert main(["train", str(one), "--label-column", "gender", "-o", str(tmp_path / "g.npz")]) == 2
+    err = _err(capsys)
+    assert len(err) == 1 and str(one) in err[0] and "'gender'" in err[0] and "at least 2 classes" in err[0], err
+    assert not (tmp_path / "g.npz").exists()
+
+
+@pytest.mark.parametrize("root", ["/nonexistent-speechgmm-root", "{man}"])
+def test_root_must_be_a_folder(small, tmp_path, root, capsys):
+    man, model = small
+    r = root.format(man=man)
+    with pytest.raises(SystemExit) as e:  # a usage error, from the parser
+        main(["evaluate", str(man), "--model", str(model), "--root", r])
+    assert e.value.code == 2
+    err = _err(capsys)
+    assert len(err) == 1 and "--root" in err[0] and r in err[0] and "folder" in err[0], err

@@ -416,6 +416,12 @@ def test_enroll_cli_bad_input(spk_files, corpus, cli):
     before = (d / "first.npz").read_bytes()
     r = cli("enroll", d / "first.npz", spk_files["more"], "--root", corpus, "-o", d / "first.npz")
     assert r.returncode == 2 and "first.npz" in r.stderr and (d / "first.npz").read_bytes() == before
+    # a gender column into a speaker model would add the classes 'female' and 'male'
+    r = cli(
+        "enroll", d / "first.npz", spk_files["more"], "--root", corpus, "--label-column", "gender", "-o", d / "x.npz"
+    )
+    assert r.returncode == 2 and "'speaker' (speakers)" in r.stderr and "'gender'" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (d / "x.npz").exists()
 
 
 def test_train_auto_picks_map_for_speakers_and_records_why(spk_files, corpus, cli):

@@ -62,7 +62,8 @@ def run(args) -> int:
     from speechgmm.speakers import BUNDLED_UBM_PATH, ubm_path
 
     ubm = ubm_path(options.ubm)
-    _common.check_output_path(args.output, inputs=[args.manifest, ubm, BUNDLED_UBM_PATH], suffix=".npz")
+    inputs = [*_common.manifest_inputs(args.manifest, run_opts.root), ubm, BUNDLED_UBM_PATH]
+    _common.check_output_path(args.output, inputs=inputs, suffix=".npz")
     with _common.dask_session(args) as client:
         s = train_from_manifest(args.manifest, args.output, options, client=client, **run_opts.pipeline_kwargs())
     print(f"method {s.method}: {s.method_reason}")
