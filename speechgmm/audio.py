@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import math
 import os
 import struct
 import sys
@@ -22,7 +23,7 @@ from typing import Optional
 
 import numpy as np
 
-from speechgmm.errors import AudioError, SpeechGMMWarning
+from speechgmm.errors import AudioError, ConfigError, SpeechGMMWarning
 
 #: peak amplitude (full scale = 1.0) below which a file counts as all silence (-80 dBFS)
 SILENCE_PEAK = 1e-4
@@ -257,6 +258,8 @@ def load_audio(
     (8000, dtype('float32'), 3.58)
     """
     _check_target_rate(sr)
+    if region is not None:
+        _check_region(region)
     fh, size, path = _open_input(path)
     y, file_sr, ready = _read_samples(fh, size, path, region, sr, check_silence)
     if ready:  # a long file, mixed down, checked and resampled block by block
@@ -273,9 +276,17 @@ def load_audio(
 def _check_target_rate(sr) -> None:
     """Raise ConfigError unless ``sr`` is None or an integer rate in [1000, 384000] Hz."""
     if sr is not None and (isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or not 1000 <= sr <= 384000):
-        from speechgmm.errors import ConfigError
-
         raise ConfigError(f"sample rate must be an integer between 1000 and 384000 Hz, not {sr!r}")
+
+
+def _check_region(region) -> None:
+    """Raise ConfigError unless ``region`` is ``(start, end)`` seconds with ``0 <= start < end < inf``."""
+    try:
+        start, end = (float(t) for t in region)
+    except (TypeError, ValueError):
+        start = end = math.nan
+    if not 0 <= start < end < math.inf:
+        raise ConfigError(f"region must be (start, end) in seconds with 0 <= start < end, not {region!r}")
 
 
 def _open_input(path):

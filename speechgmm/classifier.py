@@ -215,6 +215,9 @@ class GMMClassifier:
             self.adapt = adapt
         sources = self._sources(groups, minimum=1)
         stats = {lab: src.accumulate(ubm) for lab, src in sources.items()}
+        for lab, st in stats.items():
+            if st.frames == 0:
+                raise InsufficientDataError(f"class {lab!r} has no frames")
         models = [map_adapt(ubm, stats[lab], self.relevance_factor, self.adapt) for lab in sources]
         return self._set_fitted(sources, models, {lab: int(st.frames) for lab, st in stats.items()}, "map", ubm)
 
@@ -222,6 +225,12 @@ class GMMClassifier:
     def _check(self):
         if not getattr(self, "models_", None):
             raise ConfigError("classifier is not trained")
+
+    def _check_shape(self, X: np.ndarray, where: str = "") -> None:
+        """ConfigError unless ``X`` is (n_frames, D) for the models' D (``where``: e.g. ``"utterance 3: "``)."""
+        D = self.models_[0].means_.shape[1]
+        if X.ndim != 2 or X.shape[1] != D:
+            raise ConfigError(f"{where}features must have shape (n_frames, {D}), got {X.shape}")
 
     def _stacked(self):
         if self._stack is None:
@@ -242,9 +251,7 @@ class GMMClassifier:
         """
         self._check()
         X = np.asarray(X)
-        D = self.models_[0].means_.shape[1]
-        if X.ndim != 2 or X.shape[1] != D:
-            raise ConfigError(f"features must have shape (n_frames, {D}), got {X.shape}")
+        self._check_shape(X)
         if not np.all(np.isfinite(X)):
             raise ConfigError("features contain NaN or infinite values")
         if self.method_ == "map":
@@ -276,7 +283,12 @@ class GMMClassifier:
         totals : ndarray, shape (n_utts, n_classes)
         frames : ndarray of int, shape (n_utts,)
         """
+        self._check()
+        if isinstance(Xs, np.ndarray) and Xs.ndim < 2:
+            self._check_shape(Xs)  # one frame as a 1-D array is not a list of utterances
         Xs = [np.asarray(x) for x in Xs]
+        for i, x in enumerate(Xs):
+            self._check_shape(x, f"utterance {i}: ")
         frames = np.array([x.shape[0] for x in Xs], dtype=np.int64)
         if not len(Xs):
             return np.zeros((0, len(self.classes_))), frames
@@ -299,8 +311,8 @@ class GMMClassifier:
         if not self.priors:
             return np.full(len(self.classes_), -np.log(len(self.classes_)))
         p = np.array([float(self.priors.get(lab, 0.0)) for lab in self.classes_])
-        if p.sum() <= 0:
-            raise ConfigError("class priors must be positive")
+        if not (np.all(np.isfinite(p)) and np.all(p >= 0) and p.sum() > 0):
+            raise ConfigError(f"class priors must be finite and >= 0, not all 0, got {self.priors}")
         with np.errstate(divide="ignore"):
             return np.log(p / p.sum())
 

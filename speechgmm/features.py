@@ -631,14 +631,19 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
     >>> mfcc(y, 8000, FeatureConfig.preset("asr_course")).shape  # noise: no speech for "default"
     (98, 39)
     """
+    from speechgmm.audio import _check_target_rate
+
     cfg = config or FeatureConfig.preset("default")
-    if int(sr) != cfg.sr:
+    _check_target_rate(sr)
+    if sr is None or sr != cfg.sr:
         raise ConfigError(f"signal is {sr} Hz but the front end expects {cfg.sr} Hz; resample first")
     y = np.asarray(y, dtype=np.float32)
     if y.ndim != 1:
         raise ConfigError(f"mfcc expects a 1-D signal, got shape {y.shape}")
     if len(y) < cfg.win_length:
         raise AudioError(f"signal shorter than one frame ({len(y)} < {cfg.win_length} samples)")
+    if not np.all(np.isfinite(y)):
+        raise AudioError("signal contains NaN or infinite samples")
     y_in, y = y, y * np.float32(cfg.scale)
     C, log_e, pitch = _static_features(y, cfg)
     # loudest frame's RMS in dBFS: log_e is the log of the frame's sum of squares at `scale`

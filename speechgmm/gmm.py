@@ -345,6 +345,40 @@ class FeatureStream:
 # --- the model ---------------------------------------------------------------------------
 
 
+def _is_int(v, low: int) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, np.integer)) and v >= low
+
+
+def _is_number(v, low: float) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, float, np.integer, np.floating)) and low <= v < np.inf
+
+
+def _is_seed(v) -> bool:
+    return v is None or isinstance(v, (np.random.Generator, np.random.SeedSequence)) or (_is_int(v, 0) and v < 2**32)
+
+
+def _is_float_dtype(v) -> bool:
+    try:
+        return np.dtype(v) in (np.float32, np.float64)
+    except TypeError:
+        return False
+
+
+#: hyper-parameter of DiagGMM -> (check, what it must be)
+_HYPER_RULES = {
+    "n_components": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "max_iter": (lambda v: _is_int(v, 0), "an integer >= 0"),
+    "tol": (lambda v: _is_number(v, 0), "a finite number >= 0"),
+    "var_floor": (lambda v: _is_number(v, 0) and v > 0, "a finite number > 0"),
+    "chunk_size": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "split_iter": (lambda v: _is_int(v, 0), "an integer >= 0"),
+    "min_weight": (lambda v: _is_number(v, 0), "a finite number >= 0"),
+    "n_threads": (lambda v: v is None or _is_int(v, 0), "None or an integer >= 0"),
+    "random_state": (_is_seed, "None or an integer in 0 .. 2**32 - 1"),
+    "dtype": (_is_float_dtype, "numpy.float32 or numpy.float64"),
+}
+
+
 class DiagGMM:
     """Gaussian mixture with diagonal covariances, trained by (soft or hard) EM.
 
@@ -461,14 +495,15 @@ class DiagGMM:
         self.weights_, self.means_, self.variances_ = (np.asarray(a, dtype=np.float64) for a in (w, mu, var))
 
     def _check_params(self):
-        if int(self.n_components) < 1:
-            raise ConfigError(f"n_components must be >= 1, got {self.n_components}")
+        problems = [
+            f"{name} must be {what}, not {getattr(self, name)!r}"
+            for name, (ok, what) in _HYPER_RULES.items()
+            if not ok(getattr(self, name))
+        ]
+        if problems:
+            raise ConfigError("; ".join(problems))
         if self.init not in ("kmeans", "random", "split"):
             raise ConfigError(f"init must be 'kmeans', 'random' or 'split', not {self.init!r}")
-        if int(self.max_iter) < 0 or self.tol < 0:
-            raise ConfigError("max_iter and tol must be >= 0")
-        if not (self.var_floor > 0):
-            raise ConfigError("var_floor must be > 0")
 
     def _check_fitted(self):
         if not hasattr(self, "means_"):
@@ -593,6 +628,8 @@ class DiagGMM:
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.means_.shape[1]:
             raise ConfigError(f"expected features of shape (N, {self.means_.shape[1]}), got {X.shape}")
+        if not np.all(np.isfinite(X)):
+            raise ConfigError("features contain NaN or infinite values")
         shift = self.means_.mean(0)
         W, b = log_gaussian_matrices(self.weights_, self.means_ - shift, self.variances_)
         out = np.empty((X.shape[0], len(b)), dtype=np.float64)
@@ -607,7 +644,10 @@ class DiagGMM:
 
     def score(self, X: np.ndarray, y=None) -> float:
         """Average log-likelihood per frame."""
-        return float(self.score_samples(X).mean())
+        ll = self.score_samples(X)
+        if not len(ll):
+            raise ConfigError("features have no frames")
+        return float(ll.mean())
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Component posteriors, shape (N, K); rows sum to 1."""

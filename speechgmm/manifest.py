@@ -314,6 +314,8 @@ def _read_kaldi(d: Path, wav_scp: Path, base: Path):
         utts, paths = read_segments(seg, wav)
     else:
         utts, paths = list(wav), list(wav.values())
+    if not utts:
+        raise ManifestError(f"{seg if seg.is_file() else wav_scp}: no utterances (empty file)")
     columns: dict[str, list[str]] = {}
     for fname, cols in KALDI_LABEL_FILES.items():
         f = d / fname

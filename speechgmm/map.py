@@ -97,6 +97,8 @@ def top_c(ubm: DiagGMM, X: np.ndarray, c: int = 5):
     idx : ndarray of int, shape (N, c)
     ubm_ll : ndarray, shape (N,)
     """
+    if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 1:
+        raise ConfigError(f"top_c must be a positive integer, not {c!r}")
     lp = ubm.component_loglik(X)
     K = lp.shape[1]
     c = min(int(c), K)

@@ -116,7 +116,7 @@ def _chunks(arrays: Iterable[np.ndarray], D: int, C: int, names=None, check_fini
             pending, n_pending = [], 0
             for k in range(0, x.shape[0], C):
                 yield x[k : k + C]
-    if pending:
+    if n_pending:  # (arrays of 0 frames alone make no chunk)
         yield np.concatenate(pending) if len(pending) > 1 else pending[0]
 
 

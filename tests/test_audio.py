@@ -7,8 +7,10 @@ import pytest
 import soundfile as sf
 
 from speechgmm.audio import load_audio
-from speechgmm.errors import AudioError
+from speechgmm.errors import AudioError, ConfigError
 from speechgmm.features import FeatureConfig, extract_file
+
+from _helpers import ROOT
 
 
 def tone(sr=8000, dur=0.5, f=440.0, amp=0.3):
@@ -243,3 +245,10 @@ def test_long_files_keep_the_checks(tmp_path, long_threshold):
     sf.write(nan, bad, 48000, subtype="FLOAT")
     with pytest.raises(AudioError, match="nan.wav: contains NaN or infinite samples"):
         load_audio(nan, sr=8000)
+
+
+@pytest.mark.parametrize("region", [(float("nan"), 0.2), (-1.0, 0.2), (0.3, 0.1), (0.1, 0.1), (0.1, float("inf"))])
+def test_bad_region_is_a_config_error(region):
+    # NaN was a ValueError, a negative start "not a readable audio file (Internal psf_fseek() failed.)"
+    with pytest.raises(ConfigError, match="region must be"):
+        load_audio(ROOT / "examples" / "male_AH_1A.wav", region=region)

@@ -79,3 +79,29 @@ def test_course_digits_from_kaldi_features(gmm_dir):
     clf = GMMClassifier(5, max_iter=5, tol=0, init="split").fit([tr[k] for k in tr], [ytr[k] for k in tr])
     acc = np.mean([p == yte[k] for p, k in zip(clf.predict([te[k] for k in te]), te)])
     assert acc >= 0.97
+
+
+def test_odd_inputs_get_config_errors_not_numpy_errors():
+    from speechgmm.errors import ConfigError
+
+    X, y = data()
+    clf = GMMClassifier(2, max_iter=2).fit(X, y)
+    for call in (clf.predict, clf.predict_proba, clf.decision_scores):
+        with pytest.raises(ConfigError, match=r"shape \(n_frames, 5\)"):
+            call(np.zeros(5))  # one frame as a 1-D array (was an IndexError)
+        with pytest.raises(ConfigError, match="utterance 1: features must have shape"):
+            call([X[0], X[1][:, :4]])  # was numpy's concatenate error
+    for priors in ({"a": -1.0, "b": 1.0, "c": 1.0}, {"a": float("nan"), "b": 1.0, "c": 1.0}):
+        clf.priors = priors
+        with pytest.raises(ConfigError, match="priors"):  # was NaN posteriors
+            clf.predict_proba(X[:2])
+    clf.priors = None
+    with pytest.raises(ConfigError, match="top_c"):
+        GMMClassifier(top_c=0).fit_map(X, y, clf.models_[0]).predict(X[:1])  # was a zero-size reduction error
+
+
+def test_map_class_without_frames_is_refused():
+    X, y = data()
+    ubm = GMMClassifier(2, max_iter=2).fit(X, y).models_[0]
+    with pytest.raises(InsufficientDataError, match="class 'b' has no frames"):
+        GMMClassifier().fit_map([X[0], np.zeros((0, 5))], ["a", "b"], ubm)  # was KeyError 'XX'

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from speechgmm.errors import ConfigError
+from speechgmm.errors import AudioError, ConfigError
 from speechgmm.features import PRESETS, FeatureConfig, add_deltas, cmvn, extract_file, mfcc
 from speechgmm.kaldi import read_feats, read_wav_scp
 
@@ -317,3 +317,13 @@ def test_cmn_removes_gain_and_a_fixed_channel(corpus):
     d_cmn = np.abs(mfcc(tilt, sr, cmn)[:, :13] - ref[:, :13]).mean()
     d_raw = np.abs(mfcc(tilt, sr, raw)[:, :13] - mfcc(y, sr, raw)[:, :13]).mean()
     assert d_cmn < 0.5 * d_raw
+
+
+def test_mfcc_names_non_finite_samples_and_a_bad_rate():
+    y = np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.1
+    y[100] = np.nan
+    with pytest.raises(AudioError, match="NaN or infinite"):  # was "no speech detected"
+        mfcc(y, 8000, FeatureConfig.preset("asr_course"))
+    for sr in (None, 8000.5, "8000"):
+        with pytest.raises(ConfigError, match=" Hz"):  # None was a TypeError; 8000.5 passed as 8000
+            mfcc(y, sr, FeatureConfig.preset("asr_course"))

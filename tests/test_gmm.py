@@ -309,3 +309,40 @@ def test_threaded_accumulate_reports_bad_stream_arrays():
     st = g.accumulate(Stream([X[:1500], X[1500:]]))
     assert st.frames == 3000
     assert np.isclose(st.n.sum(), 3000)
+
+
+def test_empty_arrays_accumulate_to_zero_statistics():
+    g = DiagGMM(2, random_state=0, max_iter=2).fit(blobs())
+    st = g.accumulate(np.zeros((0, g.means_.shape[1])))  # was KeyError 'XX'
+    assert st.frames == 0 and st.n.sum() == 0
+
+
+def test_scoring_refuses_non_finite_and_empty_features():
+    X = blobs()
+    g = DiagGMM(2, random_state=0, max_iter=2).fit(X)
+    bad = X[:3].copy()
+    bad[1, 0] = np.nan
+    for f in (g.score_samples, g.score, g.predict_proba, g.predict, g.bic):
+        with pytest.raises(ConfigError, match="NaN or infinite"):
+            f(bad)
+    with pytest.raises(ConfigError, match="no frames"):
+        g.score(X[:0])  # was nan with numpy warnings
+
+
+@pytest.mark.parametrize(
+    "kw, msg",
+    [
+        (dict(n_components=None), "n_components"),
+        (dict(n_components=2.5), "n_components"),
+        (dict(max_iter=float("nan")), "max_iter"),
+        (dict(tol=float("nan")), "tol"),
+        (dict(chunk_size=0), "chunk_size"),
+        (dict(chunk_size=-1), "chunk_size"),
+        (dict(random_state=-1), "random_state"),
+        (dict(random_state=1.5), "random_state"),
+        (dict(dtype=np.int32), "dtype"),
+    ],
+)
+def test_bad_hyper_parameters_are_config_errors(kw, msg):
+    with pytest.raises(ConfigError, match=msg):
+        DiagGMM(**{"n_components": 2, **kw}).fit(blobs())

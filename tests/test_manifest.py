@@ -240,3 +240,17 @@ def test_one_wav_scp_parser(tmp_path, audio_dir):
 
     want = PipedAudio("sox a.sph -t wav -", "u1", str(d.resolve()))
     assert kaldi.read_wav_scp(d / "wav.scp")["u1"] == want == read_manifest(d).paths[0]
+
+
+@pytest.mark.parametrize("empty", ["wav.scp", "segments"])
+def test_data_dir_without_utterances_is_refused(tmp_path, audio_dir, empty):
+    # it gave a manifest of 0 rows, and train said "need at least 2 classes ..., got []"
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "wav.scp").write_text(f"r1 {audio_dir / 'a.wav'}\n")
+    if empty == "segments":
+        (d / "segments").write_text("\n")
+    else:
+        (d / "wav.scp").write_text("\n")
+    with pytest.raises(ManifestError, match=rf"{empty}: no utterances \(empty file\)"):
+        read_manifest(d)
