@@ -528,8 +528,12 @@ def test_classify_open_set(spk_files, corpus, cli):
     assert len(lines) == 2 and all(x["label"] in (spk_files["speakers"][0], "unknown") for x in lines)
     r = cli("classify", "--model", d / "first.npz", "--threshold", "1000", *known)
     assert r.returncode == 0 and r.stdout.count("unknown") == 2
+    # an 'unknown' row shows no posterior (the best class's closed-set 1.0000 would read as certainty)
+    rows = [line.split() for line in r.stdout.splitlines()[1:]]
+    assert [row[1:3] for row in rows] == [["unknown", "-"]] * 2, r.stdout
     r = cli("classify", "--model", d / "first.npz", "--threshold", "-1000", *known)
     assert r.returncode == 0 and "unknown" not in r.stdout
+    assert all(0 <= float(line.split()[2]) <= 1 for line in r.stdout.splitlines()[1:]), r.stdout
     # a model without a stored threshold (EM) and no --threshold: one clear error, before work
     r = cli("classify", "--model", d / "em.npz", "--open-set", *known)
     assert r.returncode == 2 and "no stored open-set threshold" in r.stderr and "--threshold" in r.stderr

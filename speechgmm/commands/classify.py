@@ -65,7 +65,8 @@ def _table(args, clf, totals, frames, good, post, pred, names, seconds=None) -> 
     print(f"{'file':<{width}}  {'label':>8}  {'posterior':>9}  {heads}   (mean {what} per frame)")
     for row, i in enumerate(good):
         scores = "  ".join(f"{v / frames[row]:9.3f}" for v in totals[row])
-        print(f"{args.files[i]:<{width}}  {names[row]:>8}  {post[row, pred[row]]:9.4f}  {scores}")
+        p = f"{'-':>9}" if pred[row] is None else f"{post[row, pred[row]]:9.4f}"
+        print(f"{args.files[i]:<{width}}  {names[row]:>8}  {p}  {scores}")
 
 
 def _json_lines(args, clf, totals, frames, good, post, pred, names, seconds) -> None:
@@ -112,7 +113,8 @@ def _drop_short(args, mf, totals, frames, good, problems):
 
 
 def _predict(clf, totals, frames, good, threshold):
-    """Posteriors, predicted class indices and the label names (open-set: 'unknown' when not close)."""
+    """Posteriors, predicted class indices and the label names (open-set: 'unknown' when not close, and no
+    class index: the closed-set posterior of the best class would read as certainty)."""
     import numpy as np
 
     if not len(good):
@@ -122,9 +124,10 @@ def _predict(clf, totals, frames, good, threshold):
     pred = [index[lab] for lab in clf.predict_from_scores(totals)]
     names = [clf.classes_[p] for p in pred]
     if threshold is not None:
-        from speechgmm.speakers import open_set_predict
+        from speechgmm.speakers import UNKNOWN, open_set_predict
 
         names = open_set_predict(totals / frames[:, None], clf.classes_, *threshold)[0]
+        pred = [None if n == UNKNOWN else p for n, p in zip(names, pred)]
     return post, pred, names
 
 
