@@ -21,7 +21,7 @@ from typing import Optional
 import numpy as np
 
 from speechgmm.errors import ConfigError, InsufficientDataError, need_two_classes, too_few_frames
-from speechgmm.gmm import DiagGMM, exp_shifted, log_gaussian_matrices, logsumexp_rows
+from speechgmm.gmm import DiagGMM, exp_shifted, hyper_problem, log_gaussian_matrices, logsumexp_rows
 from speechgmm.options import RELEVANCE_FACTOR
 
 
@@ -152,8 +152,11 @@ class GMMClassifier:
         """Train one GMM per label by EM from ``{label: data}``, the data being arrays or any
         :class:`~speechgmm.sources.FeatureSource` (e.g. ``build_source(...).split_by(labels)``),
         so that training data never has to fit in memory or on one machine."""
+        problem = hyper_problem("n_components", self.n_components)  # before any work (int() truncated 2.5)
+        if problem:
+            raise ConfigError(problem)
         sources = self._sources(groups)
-        K = int(self.n_components)
+        K = self.n_components
         frames = {lab: int(src.n_frames()) for lab, src in sources.items()}
         for lab, n in frames.items():
             if n < 2 * K:

@@ -379,6 +379,12 @@ _HYPER_RULES = {
 }
 
 
+def hyper_problem(name: str, value) -> Optional[str]:
+    """What is wrong with ``value`` for the :class:`DiagGMM` hyper-parameter ``name`` (None if nothing)."""
+    ok, what = _HYPER_RULES[name]
+    return None if ok(value) else f"{name} must be {what}, not {value!r}"
+
+
 class DiagGMM:
     """Gaussian mixture with diagonal covariances, trained by (soft or hard) EM.
 
@@ -495,11 +501,7 @@ class DiagGMM:
         self.weights_, self.means_, self.variances_ = (np.asarray(a, dtype=np.float64) for a in (w, mu, var))
 
     def _check_params(self):
-        problems = [
-            f"{name} must be {what}, not {getattr(self, name)!r}"
-            for name, (ok, what) in _HYPER_RULES.items()
-            if not ok(getattr(self, name))
-        ]
+        problems = [p for p in (hyper_problem(name, getattr(self, name)) for name in _HYPER_RULES) if p]
         if problems:
             raise ConfigError("; ".join(problems))
         if self.init not in ("kmeans", "random", "split"):

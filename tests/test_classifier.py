@@ -96,6 +96,9 @@ def test_odd_inputs_get_config_errors_not_numpy_errors():
         with pytest.raises(ConfigError, match="priors"):  # was NaN posteriors
             clf.predict_proba(X[:2])
     clf.priors = None
+    for k in (2.5, 0, None, "2"):  # 2.5 trained 2 components
+        with pytest.raises(ConfigError, match="n_components must be an integer >= 1"):
+            GMMClassifier(k, max_iter=2).fit(X, y)
     with pytest.raises(ConfigError, match="top_c"):
         GMMClassifier(top_c=0).fit_map(X, y, clf.models_[0]).predict(X[:1])  # was a zero-size reduction error
 
