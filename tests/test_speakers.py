@@ -655,7 +655,10 @@ def test_info_shows_the_open_set_threshold_and_the_cohort(spk_files, cli):
     out = cli("info", d / "first.npz").stdout
     assert f"open set     threshold {thr:.4f}" in out
     assert "cohort       6 speakers, 12 utterances" in out
+    # the class models have the UBM's 16 Gaussians; train's unused -k (64) is not shown as theirs
+    assert "components   16 per class" in out and "components=" not in out
     out = cli("info", d / "ubm.npz").stdout
     assert "cohort       6 speakers" in out and "open set" not in out
     out = cli("info", d / "em.npz").stdout
     assert "open set" not in out and "cohort" not in out
+    assert "components   2 per class" in out and "components=2" in out  # EM: -k is what was trained

@@ -49,7 +49,10 @@ def run(args) -> int:
         sha = h.get("manifest_sha256", "")[:16]
         print(f"  manifest     {h['manifest']} (sha256 {sha}..., {h.get('n_files')} files)")
     if h.get("training"):
-        print("  training     " + ", ".join(f"{k}={v}" for k, v in h["training"].items() if v is not None))
+        # a MAP model's class models have the UBM's size: the EM-only -k value would read as theirs
+        unused = {"components"} if h["training"].get("method") == "map" else set()
+        items = [f"{k}={v}" for k, v in h["training"].items() if v is not None and k not in unused]
+        print("  training     " + ", ".join(items))
     fc = h.get("features") or {}
     print("  front end    " + ", ".join(f"{k}={v}" for k, v in fc.items()))
     return 0
