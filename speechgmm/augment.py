@@ -164,10 +164,11 @@ def augment(y: np.ndarray, sr: int, kind: str, seed: int = 0, index: int = 0) ->
 def parse_kinds(text: str) -> tuple:
     """``"noise,reverb"`` -> ``("noise", "reverb")``, ``""`` -> ``()``; ConfigError for an unknown kind or an
     empty one (``","``, ``"noise,"``)."""
-    parts = [k.strip() for k in str(text).split(",")]
-    if str(text).strip() and not all(parts):
+    if not str(text).strip():
+        return ()
+    kinds = tuple(k.strip() for k in str(text).split(","))
+    if not all(kinds):
         raise ConfigError(f"empty augmentation kind in {text!r} (choose from {', '.join(KINDS)})")
-    kinds = tuple(parts) if all(parts) else ()
     for k in kinds:
         if k not in KINDS:
             raise ConfigError(f"unknown augmentation {k!r} (choose from {', '.join(KINDS)})")

@@ -68,9 +68,7 @@ def too_few_frames(n_frames: int, n_components: int, what: str = "") -> Insuffic
 
 def need_two_classes(labels, where: str = "") -> InsufficientDataError:
     """The error for training a classifier on fewer than two classes (``where``: the manifest and column)."""
-    got = f"got {sorted(map(str, labels))}"
+    prefix = f"{where}: " if where else ""
     return InsufficientDataError(
-        f"{where}: need at least 2 classes to train a classifier, {got}"
-        if where
-        else f"need at least 2 classes to train a classifier, {got}"
+        f"{prefix}need at least 2 classes to train a classifier, got {sorted(map(str, labels))}"
     )
