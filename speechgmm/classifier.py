@@ -62,6 +62,9 @@ class GMMClassifier:
     method_ : {"em", "map"}
     frames_ : dict of str to int
         Training frames per class.
+    calibration_ : speechgmm.calibration.Calibration or None
+        How posteriors are calibrated (None: raw posteriors from the total scores). Training
+        resets it; the gender recipe sets the bundled model's.
     """
 
     def __init__(
@@ -94,6 +97,7 @@ class GMMClassifier:
         self.adapt = adapt
         self.ubm_: Optional[DiagGMM] = None
         self.method_ = "em"
+        self.calibration_ = None
         self._stack = None
 
     @property
@@ -113,6 +117,7 @@ class GMMClassifier:
         self.frames_ = dict(frames)
         self.method_ = method
         self.ubm_ = ubm
+        self.calibration_ = None
         self._stack = None
         return self
 
@@ -319,28 +324,37 @@ class GMMClassifier:
         with np.errstate(divide="ignore"):
             return np.log(p / p.sum())
 
-    def predict_from_scores(self, totals: np.ndarray) -> list[str]:
-        """Most likely label (with the class priors) for each row of total scores (from
-        :meth:`score_utterances`); one label for a single row."""
-        a = np.atleast_2d(totals) + self._log_priors()
-        return [self.classes_[i] for i in a.argmax(1)]
+    def _log_odds(self, totals: np.ndarray, frames: Optional[np.ndarray]) -> np.ndarray:
+        """Scores plus log priors, calibrated when the model has a calibration and ``frames`` are given."""
+        a = np.atleast_2d(np.asarray(totals, dtype=np.float64))
+        if self.calibration_ is not None and frames is not None:
+            a = self.calibration_.log_odds(a, frames)
+        return a + self._log_priors()
 
-    def posteriors_from_scores(self, totals: np.ndarray) -> np.ndarray:
-        """Class posteriors from total scores (log-sum-exp normalised), shape like ``totals``."""
-        a = np.atleast_2d(totals) + self._log_priors()
+    def predict_from_scores(self, totals: np.ndarray, frames: Optional[np.ndarray] = None) -> list[str]:
+        """Most likely label (with the class priors) for each row of total scores (from
+        :meth:`score_utterances`); one label for a single row. ``frames`` (n_utts,): frames
+        scored per row, for a calibrated model's priors."""
+        return [self.classes_[i] for i in self._log_odds(totals, frames).argmax(1)]
+
+    def posteriors_from_scores(self, totals: np.ndarray, frames: Optional[np.ndarray] = None) -> np.ndarray:
+        """Class posteriors, shape (n_utts, n_classes), from total scores (n_utts, n_classes) and the
+        frames scored per row (n_utts,): calibrated when the model has ``calibration_`` and
+        ``frames`` are given, else log-sum-exp normalised totals."""
+        a = self._log_odds(totals, frames)
         return np.exp(a - logsumexp_rows(a)[:, None])
 
     def predict_proba(self, Xs) -> np.ndarray:
         """Posterior over classes for each utterance, shape (n_utts, n_classes)."""
         if isinstance(Xs, np.ndarray) and Xs.ndim == 2:
             Xs = [Xs]
-        return self.posteriors_from_scores(self.score_utterances(Xs)[0])
+        return self.posteriors_from_scores(*self.score_utterances(Xs))
 
     def predict(self, Xs) -> list[str]:
         """Most likely label for each utterance (a list; one element for a single array)."""
         if isinstance(Xs, np.ndarray) and Xs.ndim == 2:
             Xs = [Xs]
-        return self.predict_from_scores(self.score_utterances(Xs)[0])
+        return self.predict_from_scores(*self.score_utterances(Xs))
 
 
 def _label_key(s: str):

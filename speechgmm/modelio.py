@@ -146,6 +146,8 @@ def classifier_to_arrays(clf) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         priors=clf.priors,
         top_c=int(clf.top_c),
     )
+    if getattr(clf, "calibration_", None) is not None:
+        header["calibration"] = clf.calibration_.to_header()
     if clf.method_ == "map":
         arrays.update(gmm_to_arrays(clf.ubm_, "ubm"))
         header.update(relevance_factor=float(clf.relevance_factor), adapt=clf.adapt)
@@ -181,6 +183,18 @@ def _priors(header, labels, where):
     return priors
 
 
+def _calibration(header, where):
+    from speechgmm.calibration import Calibration
+
+    record = header.get("calibration")
+    if record is None:
+        return None
+    try:
+        return Calibration.from_header(record)
+    except ConfigError as exc:
+        raise _damaged(where, str(exc)) from None
+
+
 def classifier_from_arrays(header, arrays, *, where="model"):
     """The GMMClassifier that :func:`classifier_to_arrays` wrote, validated."""
     from speechgmm.classifier import GMMClassifier
@@ -201,6 +215,7 @@ def classifier_from_arrays(header, arrays, *, where="model"):
     models = [gmm_from_arrays(arrays, f"c{i}", where=where, n_features=D) for i in range(len(labels))]
     ubm = gmm_from_arrays(arrays, "ubm", where=where, n_features=D) if method == "map" else None
     clf._set_fitted(labels, models, frames, method, ubm)
+    clf.calibration_ = _calibration(header, where)
     if method == "map":
         clf.relevance_factor = _number(header.get("relevance_factor", RELEVANCE_FACTOR), where, "relevance_factor")
         clf.adapt = str(header.get("adapt", "m"))

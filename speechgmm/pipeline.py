@@ -251,7 +251,7 @@ def evaluate_manifest(
         rep = open_set_report(truth, totals / frames[:, None], clf.labels_, open_set, t_weight)
         rep.update(label_column=col, open_set=True, seconds=time.time() - t0)
         return rep
-    pred = clf.predict_from_scores(totals)
+    pred = clf.predict_from_scores(totals, frames)
     rep = classification_report(truth, pred, clf.labels_)
     rep["label_column"] = col
     rep["seconds"] = time.time() - t0

@@ -56,7 +56,13 @@ def test_loco_quick(corpus):
             rep = res[kind][c]
             assert 0 <= rep["balanced"] <= 1 and rep["files"] > 0 and rep["worst"]
     # LOCO and in-corpus figures printed side by side, children apart
-    assert r.stdout.count("(LOCO)") == 4 and r.stdout.count("(in-corpus)") == 4
+    # (and the LOCO models' posteriors, raw and calibrated, in a second table)
+    assert r.stdout.count("(LOCO)") == 8 and r.stdout.count("(in-corpus)") == 4
+    assert res["calibration"]["exponent"] == 0.25 and res["calibration"]["scale"] > 0
+    post = res["loco_posteriors"]
+    assert set(post) == set(CORPORA)
+    # calibrated posteriors fit the corpora left out better than the raw ones (which say 1.0000 when wrong)
+    assert sum(p["calibrated"]["bits"] for p in post.values()) < sum(p["raw"]["bits"] for p in post.values())
     assert "children under 16" in r.stdout
     # a real signal even on the small subset: the in-corpus TI test figure is well above chance
     assert res["in_corpus"]["asr_course"]["balanced"] > 0.8

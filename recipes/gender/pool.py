@@ -123,15 +123,21 @@ def train_map(groups, ubm_components: int, relevance_factor: float, iterations: 
     return clf.fit_map_groups(groups, ubm, relevance_factor, "m")
 
 
-def scores(clf, feats):
-    """Per-file (female - male) log-likelihood-ratio per frame (NaN when there are no features)."""
-    out = np.full(len(feats), np.nan)
+def utterance_scores(clf, feats):
+    """Per-file total scores, shape (n_files, n_classes) (NaN without features), and frames (n_files,)."""
+    totals = np.full((len(feats), len(clf.labels_)), np.nan)
+    frames = np.zeros(len(feats), dtype=np.int64)
     ok = [i for i, x in enumerate(feats) if x is not None and len(x)]
     if ok:
-        totals, frames = clf.score_utterances([feats[i] for i in ok])
-        fi, mi = clf.labels_.index("female"), clf.labels_.index("male")
-        out[ok] = (totals[:, fi] - totals[:, mi]) / np.maximum(frames, 1)
-    return out
+        totals[ok], frames[ok] = clf.score_utterances([feats[i] for i in ok])
+    return totals, frames
+
+
+def scores(clf, feats):
+    """Per-file (female - male) log-likelihood-ratio per frame (NaN when there are no features)."""
+    totals, frames = utterance_scores(clf, feats)
+    fi, mi = clf.labels_.index("female"), clf.labels_.index("male")
+    return (totals[:, fi] - totals[:, mi]) / np.maximum(frames, 1)
 
 
 def _recalls(rows, sel, pred):

@@ -10,7 +10,11 @@ Default run (the bundled model)
                normalisation over speech frames
   2. train     one GMM per gender, K=64, 20 iterations, seed 0, on every adult of the pool
                except the 73 TI test speakers, at most CAP frames per (corpus, gender)
-  3. evaluate  the TI test speakers (1,606 files) and each corpus's test set
+  3. calibrate the posteriors: log-odds = scale x frames**0.25 x mean LLR per frame, the scale fitted on the
+               inner protocol's held-out files (each corpus's training part scored by a model trained on the
+               other corpora's training parts); stored in the model
+  4. evaluate  the TI test speakers (1,606 files) and each corpus's test set; with --loco also how sure the
+               LOCO models are, raw and calibrated
   --out M.npz  writes the model: ``python recipes/gender/run.py --out speechgmm/data/gender.npz``
                regenerates the bundled model bit for bit.
 
@@ -40,14 +44,31 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "recipes"))  # the shared harness, recipes/_common.py
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pool import CORPORA, balanced_groups, features, pool_rows, report, scores, train, train_map  # noqa: E402
+import numpy as np  # noqa: E402
+from pool import (  # noqa: E402
+    CORPORA,
+    balanced_groups,
+    features,
+    pool_rows,
+    report,
+    scores,
+    train,
+    train_map,
+    utterance_scores,
+)
 
+from speechgmm.calibration import Calibration, cross_entropy, fit_calibration  # noqa: E402
 from speechgmm.features import FeatureConfig  # noqa: E402
 from speechgmm.modelio import save_model  # noqa: E402
 
 from _common import find_corpus, format_table, recipe_parser, run_script  # noqa: E402
 
 CONFIG = {"preset": "default", "components": 64, "iterations": 20, "init": "kmeans", "seed": 0, "cap": 20000}
+#: posteriors: log-odds = scale x frames**exponent x mean LLR per frame; the exponent was chosen by the inner
+#: protocol (README, "How sure is it?"), the scale is fitted on it at every run
+CALIBRATION_EXPONENT = 0.25
+#: a posterior above this counts as "sure" in the calibration report
+SURE = 0.99
 #: --quick (tests): a few speakers per corpus and gender, small models
 QUICK = {"components": 8, "iterations": 5, "cap": 5000, "speakers": 4}
 #: --method map (GMM-UBM); recorded in the model's header only when used
@@ -170,12 +191,58 @@ def _ti_figures(rows, llr_pool):
     }
 
 
-def _loco(result, rows, feats, fit):
+def _held_out(rows, model, feats, select):
+    """Total scores, frames and true class indices of the selected files that have speech."""
+    totals, frames = utterance_scores(model, feats)
+    sel = [i for i, r in enumerate(rows) if select(r) and frames[i] > 0]
+    truth = np.array([model.labels_.index(rows[i]["gender"]) for i in sel], dtype=np.intp)
+    return totals[sel], frames[sel], truth
+
+
+def _calibrate(rows, feats, fit) -> Calibration:
+    """The pool model's posterior calibration, fitted on the inner protocol's held-out files: for each
+    corpus, a model trained on the other corpora's training parts scores that corpus's training part
+    (adults); the test sets play no part. The scale is rounded to 3 digits (a header that
+    other CPUs, whose float32 rounding moves the fit by about 1e-4, reproduce)."""
+    parts = [
+        _held_out(
+            rows,
+            fit(lambda r, c=c: r["corpus"] != c and not r["test"]),
+            feats,
+            lambda r, c=c: r["corpus"] == c and not r["test"] and adult(r),
+        )
+        for c in CORPORA
+    ]
+    totals, frames, truth = (np.concatenate(a) for a in zip(*parts))
+    cal = fit_calibration(totals, frames, truth, CALIBRATION_EXPONENT)
+    return Calibration(float(f"{cal.scale:.3g}"), cal.exponent)
+
+
+def _posterior_figures(totals, frames, truth, cal) -> dict:
+    """Cross-entropy (bits) and the share of errors made with a posterior above SURE, raw and calibrated."""
+    out = {}
+    for name, log_odds in (("raw", totals), ("calibrated", cal.log_odds(totals, frames))):
+        post = np.exp(log_odds - log_odds.max(1, keepdims=True))
+        post /= post.sum(1, keepdims=True)
+        wrong = post.argmax(1) != truth
+        sure = post.max(1) > SURE
+        out[name] = {
+            "bits": cross_entropy(log_odds, truth),
+            "sure_errors": float(np.mean(sure[wrong])) if wrong.any() else 0.0,
+            "mean_posterior": float(post.max(1).mean()) if len(post) else float("nan"),
+        }
+    out["accuracy"] = float(np.mean(post.argmax(1) == truth)) if len(truth) else float("nan")
+    return out
+
+
+def _loco(result, rows, feats, fit, cal):
     """Leave-one-corpus-out: a model trained on the other corpora, tested on each corpus's test set."""
+    result["loco_posteriors"] = {}
     for c in CORPORA:
         m = fit(lambda r, c=c: r["corpus"] != c)
         llr = scores(m, feats)
         result["loco"][c] = report(rows, llr, _test_adults(c))
+        result["loco_posteriors"][c] = _posterior_figures(*_held_out(rows, m, feats, _test_adults(c)), cal)
         if c == "speechocean762_sample":
             is_child = lambda r, c=c: r["corpus"] == c and r["age_group"] == "child"  # noqa: E731
             result["children_loco"] = report(rows, llr, is_child)
@@ -214,12 +281,48 @@ def _print_tables(args, result):
         table.append(_line(c + " (LOCO)", result["loco"][c]))
         table.append(_line(c + " (in-corpus)", result["in_corpus"][c]))
     print(format_table(table, HEAD))
+    _print_posteriors(result)
     ch = result.get("children_loco")
     if ch:
         print(
             f"children under 16 (speechocean762, all {ch['files']} files, LOCO model; not in the adult figures): "
             f"female recall {ch['female']:.3f}, male recall {ch['male']:.3f}"
         )
+
+
+def _print_posteriors(result):
+    """How sure the LOCO models are, with raw and with the pool model's calibrated posteriors."""
+    cal = result["calibration"]
+    rows = []
+    for c, f in result["loco_posteriors"].items():
+        raw, calib = f["raw"], f["calibrated"]
+        rows.append(
+            [
+                c + " (LOCO)",
+                f["accuracy"],
+                raw["mean_posterior"],
+                calib["mean_posterior"],
+                raw["bits"],
+                calib["bits"],
+                raw["sure_errors"],
+                calib["sure_errors"],
+            ]
+        )
+    print(
+        f"posteriors: raw, and calibrated (log-odds = {cal['scale']:g} x frames^{cal['exponent']:g} x mean LLR "
+        f"per frame, fitted on the training parts of corpora the models did not see)"
+    )
+    head = [
+        "corpus",
+        "accuracy",
+        "mean posterior raw",
+        "calibrated",
+        "cross-entropy bits raw",
+        "calibrated",
+        f"errors with posterior > {SURE} raw",
+        "calibrated",
+    ]
+    print(format_table(rows, head))
 
 
 def _print_report(args, conf, result, secs):
@@ -265,10 +368,12 @@ def main(argv=None) -> int:
 
     # the pool model: every adult but the test sets (so the TI test speakers are never seen)
     pool_model = fit(lambda r: not r["test"])
+    pool_model.calibration_ = _calibrate(rows, feats, fit)
     llr_pool = scores(pool_model, feats)
     result = _evaluate_pool(conf, rows, llr_pool)
+    result["calibration"] = pool_model.calibration_.to_header()
     if args.loco:
-        _loco(result, rows, feats, fit)
+        _loco(result, rows, feats, fit, pool_model.calibration_)
     result["children_in_corpus"] = report(rows, llr_pool, lambda r: r["age_group"] == "child" and r["test"])
     if args.out:
         _save_pool_model(args.out, pool_model, cfg, conf, rows, feats)

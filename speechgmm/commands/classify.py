@@ -14,7 +14,10 @@ front end (resampled, channels averaged).
 
 Output: a table (file, label, posterior, per-class average log-likelihood per frame), or
 with --json one JSON object per line: path, label, scores (total log-likelihood per
-class), mean_scores (per frame), posteriors, frames, speech_seconds.
+class), mean_scores (per frame), posteriors, frames, speech_seconds. A model that stores
+a calibration (the bundled gender model; 'speechgmm info' shows it) gives calibrated
+posteriors, fitted on corpora it did not train on; other models give the raw ones, which
+treat every frame as independent evidence and so read 1.0000 also when wrong.
 
 Models whose front end detects speech (every preset but asr_course) score speech frames
 only: pauses and noise are dropped first. A file with no speech ("no speech detected") or
@@ -119,9 +122,9 @@ def _predict(clf, totals, frames, good, threshold):
 
     if not len(good):
         return np.zeros((0, len(clf.classes_))), [], []
-    post = clf.posteriors_from_scores(totals)
+    post = clf.posteriors_from_scores(totals, frames)
     index = {lab: i for i, lab in enumerate(clf.classes_)}
-    pred = [index[lab] for lab in clf.predict_from_scores(totals)]
+    pred = [index[lab] for lab in clf.predict_from_scores(totals, frames)]
     names = [clf.classes_[p] for p in pred]
     if threshold is not None:
         from speechgmm.speakers import UNKNOWN, open_set_predict

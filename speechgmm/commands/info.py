@@ -42,6 +42,11 @@ def run(args) -> int:
         if fr:
             print(f"  train frames {sum(fr.values())} ({min(fr.values())}..{max(fr.values())} per class)")
         _open_set_lines(h, getattr(clf, "cohort_", None))
+        cal = getattr(clf, "calibration_", None)
+        if cal is not None:
+            print(
+                f"  posteriors   calibrated: log-odds = {cal.scale:g} x frames^{cal.exponent:g} x mean score per frame"
+            )
     else:
         print(f"  components   {h['n_components']}, {h['n_features']} dims")
         _open_set_lines({}, getattr(mf.ubm, "cohort_", None))

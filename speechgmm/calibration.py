@@ -1,0 +1,107 @@
+"""Calibrated class posteriors from a classifier's scores.
+
+A GMM classifier's raw posterior treats every frame as independent evidence, so the total
+log-likelihood of a few hundred frames gives posteriors of 1.0000 also when the answer is
+wrong (on corpora the bundled gender model never saw, 89 % of its errors had a raw
+posterior above 0.99).  Calibration replaces the total by a scaled mean:
+
+    log-odds_k = scale * frames**exponent * (total_k / frames) + log prior_k
+
+so the evidence grows with the frame count as ``frames**exponent`` (``exponent=1``,
+``scale=1`` is the raw posterior; ``exponent=0`` ignores duration).  ``scale`` is fitted
+by minimising the cross-entropy of held-out files' posteriors (:func:`fit_calibration`);
+it changes the posteriors only, not which class has the highest score (with uniform priors).
+
+Examples
+--------
+>>> import numpy as np
+>>> cal = Calibration(scale=0.5, exponent=0.0)
+>>> cal.log_odds(np.array([[-100.0, -110.0]]), np.array([100]))   # mean scores -1.0 and -1.1
+array([[-0.5 , -0.55]])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from speechgmm.errors import ConfigError
+
+#: the exponents a calibration may use: frames**exponent, from "duration does not matter" to "every frame counts"
+EXPONENT_RANGE = (0.0, 1.0)
+
+
+def _check(scale, exponent) -> Optional[str]:
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (math.isfinite(scale) and scale > 0):
+        return f"calibration scale must be a finite number > 0, not {scale!r}"
+    lo, hi = EXPONENT_RANGE
+    if isinstance(exponent, bool) or not isinstance(exponent, (int, float)) or not lo <= exponent <= hi:
+        return f"calibration exponent must be a number in [{lo:g}, {hi:g}], not {exponent!r}"
+    return None
+
+
+class Calibration(NamedTuple):
+    """``log-odds = scale * frames**exponent * mean score per frame`` (see the module)."""
+
+    scale: float
+    exponent: float
+
+    def log_odds(self, totals: np.ndarray, frames: np.ndarray) -> np.ndarray:
+        """Calibrated scores, shape (n_utts, n_classes), from total scores and frame counts (n_utts,)."""
+        totals = np.atleast_2d(np.asarray(totals, dtype=np.float64))
+        n = np.maximum(np.asarray(frames, dtype=np.float64).reshape(-1), 1.0)
+        return totals * (self.scale * n ** (self.exponent - 1.0))[:, None]
+
+    def to_header(self) -> dict:
+        return {"scale": float(self.scale), "exponent": float(self.exponent)}
+
+    @classmethod
+    def from_header(cls, record) -> Calibration:
+        """The calibration a model header stores; ConfigError says what is wrong."""
+        if not isinstance(record, dict):
+            raise ConfigError(f"calibration must be a record of scale and exponent, not {record!r}")
+        scale, exponent = record.get("scale"), record.get("exponent")
+        problem = _check(scale, exponent)
+        if problem:
+            raise ConfigError(problem)
+        return cls(float(scale), float(exponent))
+
+
+def cross_entropy(log_odds: np.ndarray, truth: np.ndarray) -> float:
+    """Mean cross-entropy in bits of softmax(log_odds) (n, n_classes) against class indices ``truth`` (n,)."""
+    a = np.asarray(log_odds, dtype=np.float64)
+    m = a.max(axis=1, keepdims=True)
+    lse = (m + np.log(np.exp(a - m).sum(axis=1, keepdims=True)))[:, 0]
+    return float(np.mean(lse - a[np.arange(len(a)), truth]) / math.log(2.0))
+
+
+def fit_calibration(totals: np.ndarray, frames: np.ndarray, truth: np.ndarray, exponent: float) -> Calibration:
+    """The scale that minimises the cross-entropy of held-out utterances' calibrated posteriors.
+
+    Parameters
+    ----------
+    totals : ndarray, shape (n_utts, n_classes)
+        Total scores of utterances the model did not train on (e.g. corpora left out).
+    frames : ndarray, shape (n_utts,)
+        Frames scored per utterance.
+    truth : ndarray of int, shape (n_utts,)
+        The true class index of each utterance.
+    exponent : float
+        In ``EXPONENT_RANGE``: how the evidence grows with the frame count.
+
+    Returns
+    -------
+    Calibration
+    """
+    from scipy.optimize import minimize_scalar
+
+    problem = _check(1.0, exponent)
+    totals = np.atleast_2d(np.asarray(totals, dtype=np.float64))
+    truth = np.asarray(truth, dtype=np.intp)
+    if problem or len(totals) == 0 or not np.all(np.isfinite(totals)) or len(truth) != len(totals):
+        raise ConfigError(problem or "calibration needs finite scores of at least one utterance, one truth each")
+    unit = Calibration(1.0, float(exponent)).log_odds(totals, frames)
+    res = minimize_scalar(lambda ls: cross_entropy(math.exp(ls) * unit, truth), bounds=(-12.0, 6.0), method="bounded")
+    return Calibration(float(math.exp(res.x)), float(exponent))

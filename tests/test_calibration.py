@@ -1,0 +1,131 @@
+"""Calibrated posteriors: the formula, the fit, the model file, and classify's output."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from speechgmm.calibration import Calibration, cross_entropy, fit_calibration
+from speechgmm.classifier import GMMClassifier
+from speechgmm.errors import ConfigError, ModelFileError
+from speechgmm.features import FeatureConfig
+from speechgmm.modelio import load_model, save_model
+
+from _helpers import ROOT, run_cli
+
+
+def two_classes(seed=0):
+    rng = np.random.default_rng(seed)
+    X = [rng.normal(c, 1, (50, 39)) for c in (0.0, 0.2) for _ in range(6)]
+    return GMMClassifier(2, max_iter=5).fit(X, ["a"] * 6 + ["b"] * 6), X
+
+
+def test_two_class_posterior_is_the_logistic_of_the_scaled_mean_margin():
+    clf, X = two_classes()
+    totals, frames = clf.score_utterances(X)
+    raw = clf.posteriors_from_scores(totals, frames)
+    clf.calibration_ = Calibration(0.7, 0.25)
+    post = clf.posteriors_from_scores(totals, frames)
+    margin = (totals[:, 0] - totals[:, 1]) / frames
+    assert np.allclose(post[:, 0], 1 / (1 + np.exp(-0.7 * frames**0.25 * margin)))
+    assert np.allclose(clf.predict_proba(X), post)
+    # the ranking is the model's; only the confidence changes, and it is lower than the raw one here
+    assert clf.predict_from_scores(totals, frames) == clf.predict_from_scores(totals)
+    assert np.all(post.max(1) < raw.max(1) + 1e-12) and np.any(post.max(1) < raw.max(1) - 1e-3)
+    # without frames (or without a calibration) the raw posterior
+    assert np.allclose(clf.posteriors_from_scores(totals), raw)
+
+
+def test_exponent_one_and_scale_one_is_the_raw_posterior():
+    clf, X = two_classes()
+    totals, frames = clf.score_utterances(X)
+    raw = clf.posteriors_from_scores(totals, frames)
+    clf.calibration_ = Calibration(1.0, 1.0)
+    assert np.allclose(clf.posteriors_from_scores(totals, frames), raw)
+
+
+def test_training_again_drops_the_calibration():
+    clf, X = two_classes()
+    clf.calibration_ = Calibration(0.5, 0.0)
+    clf.fit(X, ["a"] * 6 + ["b"] * 6)
+    assert clf.calibration_ is None
+
+
+def test_fit_recovers_the_scale_of_logistic_data():
+    rng = np.random.default_rng(1)
+    n = rng.integers(50, 2000, 4000).astype(float)
+    margin = rng.normal(0, 1.0, 4000)
+    true_scale, exponent = 0.8, 0.25
+    p_a = 1 / (1 + np.exp(-true_scale * n**exponent * margin))
+    truth = (rng.random(4000) >= p_a).astype(int)  # class 0 ("a") with probability p_a
+    totals = np.stack([margin * n, np.zeros_like(n)], 1)
+    cal = fit_calibration(totals, n, truth, exponent)
+    assert cal.exponent == exponent and abs(cal.scale - true_scale) < 0.08
+    # the fit is the minimum: other scales give a larger cross-entropy
+    best = cross_entropy(cal.log_odds(totals, n), truth)
+    for s in (cal.scale / 2, cal.scale * 2):
+        assert cross_entropy(Calibration(s, exponent).log_odds(totals, n), truth) > best
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (np.zeros((0, 2)), np.zeros(0), np.zeros(0, int), 0.5),
+        (np.array([[np.nan, 0.0]]), np.array([10]), np.array([0]), 0.5),
+        (np.array([[1.0, 0.0]]), np.array([10]), np.array([0]), 1.5),
+        (np.array([[1.0, 0.0]]), np.array([10]), np.array([0]), math.nan),
+        (np.array([[1.0, 0.0]]), np.array([10]), np.array([0, 1]), 0.5),
+    ],
+)
+def test_fit_refuses_bad_input(args):
+    with pytest.raises(ConfigError):
+        fit_calibration(*args)
+
+
+def test_model_file_keeps_the_calibration(tmp_path):
+    clf, X = two_classes()
+    clf.calibration_ = Calibration(0.6482, 0.25)
+    p = save_model(tmp_path / "m.npz", clf, FeatureConfig(), {"label_column": "label"})
+    back = load_model(p).classifier
+    assert back.calibration_ == Calibration(0.6482, 0.25)
+    assert np.allclose(back.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    "record", [{"scale": -1.0, "exponent": 0.25}, {"scale": 1.0, "exponent": 2}, {"scale": None}, [0.5, 0.25], "x"]
+)
+def test_damaged_calibration_is_refused_naming_the_file(tmp_path, record):
+    clf, _ = two_classes()
+    clf.calibration_ = Calibration(0.5, 0.25)
+    p = save_model(tmp_path / "m.npz", clf, FeatureConfig(), {"label_column": "label"})
+    with np.load(p) as z:
+        arrays = {k: z[k] for k in z.files}
+    h = json.loads(arrays["header"].tobytes())
+    h["calibration"] = record
+    arrays["header"] = np.frombuffer(json.dumps(h).encode(), np.uint8)
+    bad = tmp_path / "badcal.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(ModelFileError, match=r"badcal.npz: damaged model file \(calibration"):
+        load_model(bad)
+
+
+def test_bundled_model_prints_calibrated_posteriors():
+    """classify --json: the posterior is the calibration of the mean scores it prints, not the raw one."""
+    cal = load_model(ROOT / "speechgmm" / "data" / "gender.npz").classifier.calibration_
+    assert cal is not None
+    files = [ROOT / "examples" / f for f in ("male_AH_1A.wav", "female_AK_3A.wav", "wideband_16k.wav")]
+    r = run_cli("classify", "--json", *files)
+    assert r.returncode == 0, r.stderr
+    for line in r.stdout.splitlines():
+        d = json.loads(line)
+        m, n = d["mean_scores"], d["frames"]
+        margin = m["female"] - m["male"]
+        want = 1 / (1 + math.exp(-cal.scale * n**cal.exponent * margin))
+        assert d["posteriors"]["female"] == pytest.approx(want, rel=1e-9, abs=1e-12)
+        raw = 1 / (1 + math.exp(-max(-700.0, min(700.0, n * margin))))
+        assert abs(d["posteriors"]["female"] - 0.5) < abs(raw - 0.5)
+    info = run_cli("info", ROOT / "speechgmm" / "data" / "gender.npz")
+    assert f"calibrated: log-odds = {cal.scale:g} x frames^{cal.exponent:g}" in info.stdout
