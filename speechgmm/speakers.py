@@ -322,6 +322,7 @@ def _with_classes(clf, groups: dict[str, Sequence[np.ndarray]], new: dict):
         out.priors = dict(clf.priors)
         for lab in added:
             out.priors[lab] = float(np.mean(list(clf.priors.values())))
+    out.calibration_ = None  # fitted on the old classes' scores
     out._stack = None
     return out, added, replaced
 

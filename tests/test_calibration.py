@@ -129,3 +129,17 @@ def test_bundled_model_prints_calibrated_posteriors():
         assert abs(d["posteriors"]["female"] - 0.5) < abs(raw - 0.5)
     info = run_cli("info", ROOT / "speechgmm" / "data" / "gender.npz")
     assert f"calibrated: log-odds = {cal.scale:g} x frames^{cal.exponent:g}" in info.stdout
+
+
+def test_enrolling_drops_the_calibration():
+    """A calibration was fitted on the old classes' scores: a model with new classes has none."""
+    from speechgmm.map import train_ubm
+    from speechgmm.speakers import enroll
+
+    rng = np.random.default_rng(0)
+    X = [rng.normal(c, 1, (200, 39)) for c in (0.0, 0.3, 0.6)]
+    ubm = train_ubm(X, 4, max_iter=3)
+    clf = GMMClassifier(4).fit_map(X[:2], ["a", "b"], ubm, 4.0)
+    clf.calibration_ = Calibration(0.5, 0.25)
+    out, added, _ = enroll(clf, {"c": [X[2]]})
+    assert added == ["c"] and out.calibration_ is None and clf.calibration_ == Calibration(0.5, 0.25)
