@@ -29,6 +29,9 @@ import numpy as np
 
 from speechgmm.errors import ConfigError
 
+#: a posterior above this is "sure": evaluate and the gender recipe count the errors made with it
+SURE = 0.99
+
 #: the exponents a calibration may use: frames**exponent, from "duration does not matter" to "every frame counts"
 EXPONENT_RANGE = (0.0, 1.0)
 
@@ -105,3 +108,36 @@ def fit_calibration(totals: np.ndarray, frames: np.ndarray, truth: np.ndarray, e
     unit = Calibration(1.0, float(exponent)).log_odds(totals, frames)
     res = minimize_scalar(lambda ls: cross_entropy(math.exp(ls) * unit, truth), bounds=(-12.0, 6.0), method="bounded")
     return Calibration(float(math.exp(res.x)), float(exponent))
+
+
+def posterior_quality(log_odds: np.ndarray, truth: np.ndarray, sure: float = SURE) -> dict:
+    """How well posteriors fit the truth.
+
+    Parameters
+    ----------
+    log_odds : ndarray, shape (n_utts, n_classes)
+        Unnormalised log posteriors (e.g. :meth:`GMMClassifier.class_log_odds`).
+    truth : ndarray of int, shape (n_utts,)
+        True class indices.
+    sure : float
+        Posterior above which an error counts as made with certainty.
+
+    Returns
+    -------
+    dict
+        ``cross_entropy_bits`` (mean per utterance), ``mean_posterior`` (of the chosen class),
+        ``errors`` and ``sure_errors`` (errors whose posterior is above ``sure``), counts.
+    """
+    a = np.atleast_2d(np.asarray(log_odds, dtype=np.float64))
+    truth = np.asarray(truth, dtype=np.intp)
+    if not len(a):
+        return {"cross_entropy_bits": float("nan"), "mean_posterior": float("nan"), "errors": 0, "sure_errors": 0}
+    post = np.exp(a - a.max(axis=1, keepdims=True))
+    post /= post.sum(axis=1, keepdims=True)
+    wrong = post.argmax(1) != truth
+    return {
+        "cross_entropy_bits": cross_entropy(a, truth),
+        "mean_posterior": float(post.max(1).mean()),
+        "errors": int(wrong.sum()),
+        "sure_errors": int((wrong & (post.max(1) > sure)).sum()),
+    }

@@ -324,8 +324,9 @@ class GMMClassifier:
         with np.errstate(divide="ignore"):
             return np.log(p / p.sum())
 
-    def _log_odds(self, totals: np.ndarray, frames: Optional[np.ndarray]) -> np.ndarray:
-        """Scores plus log priors, calibrated when the model has a calibration and ``frames`` are given."""
+    def class_log_odds(self, totals: np.ndarray, frames: Optional[np.ndarray] = None) -> np.ndarray:
+        """Unnormalised log posteriors, shape (n_utts, n_classes): total scores (n_utts, n_classes) plus
+        log priors, calibrated when the model has ``calibration_`` and ``frames`` (n_utts,) are given."""
         a = np.atleast_2d(np.asarray(totals, dtype=np.float64))
         if self.calibration_ is not None and frames is not None:
             a = self.calibration_.log_odds(a, frames)
@@ -335,13 +336,13 @@ class GMMClassifier:
         """Most likely label (with the class priors) for each row of total scores (from
         :meth:`score_utterances`); one label for a single row. ``frames`` (n_utts,): frames
         scored per row, for a calibrated model's priors."""
-        return [self.classes_[i] for i in self._log_odds(totals, frames).argmax(1)]
+        return [self.classes_[i] for i in self.class_log_odds(totals, frames).argmax(1)]
 
     def posteriors_from_scores(self, totals: np.ndarray, frames: Optional[np.ndarray] = None) -> np.ndarray:
         """Class posteriors, shape (n_utts, n_classes), from total scores (n_utts, n_classes) and the
         frames scored per row (n_utts,): calibrated when the model has ``calibration_`` and
         ``frames`` are given, else log-sum-exp normalised totals."""
-        a = self._log_odds(totals, frames)
+        a = self.class_log_odds(totals, frames)
         return np.exp(a - logsumexp_rows(a)[:, None])
 
     def predict_proba(self, Xs) -> np.ndarray:

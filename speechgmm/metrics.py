@@ -71,6 +71,16 @@ def format_report(rep: dict[str, object]) -> str:
     lines += ["", "confusion (rows = true, columns = predicted)", " " * w + "".join(f"{lab:>{w}}" for lab in labels)]
     for lab, row in zip(labels, M):
         lines.append(f"{lab:<{w}}" + "".join(f"{v:>{w}d}" for v in row))
+    q = rep.get("posteriors")
+    if q:
+        from speechgmm.calibration import SURE
+
+        kind = "calibrated" if q["calibrated"] else "raw, uncalibrated"
+        lines += [
+            "",
+            f"posteriors ({kind}): cross-entropy {q['cross_entropy_bits']:.3f} bits per file, mean posterior "
+            f"{q['mean_posterior']:.4f}; {q['sure_errors']} of {q['errors']} errors with a posterior above {SURE:g}",
+        ]
     return "\n".join(lines)
 
 

@@ -220,6 +220,7 @@ def evaluate_manifest(
 
     When the manifest has labels that are not classes of the model, the report is an open-set
     one (:func:`speechgmm.speakers.open_set_report`) at the model's stored threshold (or ``threshold``)."""
+    from speechgmm.calibration import posterior_quality
     from speechgmm.errors import ManifestError
     from speechgmm.manifest import read_manifest
     from speechgmm.metrics import classification_report
@@ -253,6 +254,10 @@ def evaluate_manifest(
         return rep
     pred = clf.predict_from_scores(totals, frames)
     rep = classification_report(truth, pred, clf.labels_)
+    rep["posteriors"] = dict(
+        posterior_quality(clf.class_log_odds(totals, frames), np.array([clf.labels_.index(t) for t in truth])),
+        calibrated=clf.calibration_ is not None,
+    )
     rep["label_column"] = col
     rep["seconds"] = time.time() - t0
     return rep

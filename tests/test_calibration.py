@@ -143,3 +143,29 @@ def test_enrolling_drops_the_calibration():
     clf.calibration_ = Calibration(0.5, 0.25)
     out, added, _ = enroll(clf, {"c": [X[2]]})
     assert added == ["c"] and out.calibration_ is None and clf.calibration_ == Calibration(0.5, 0.25)
+
+
+def test_evaluate_reports_how_far_to_trust_the_posteriors(tmp_path):
+    """evaluate's posterior figures are those of classify's posteriors on the same files."""
+    names = ["female_AK_3A.wav", "female_AP_8A.wav", "male_AH_1A.wav", "male_AT_5A.wav"]
+    man = tmp_path / "m.csv"
+    man.write_text("path,gender\n" + "".join(f"{ROOT / 'examples' / n},{n.split('_')[0]}\n" for n in names))
+    r = run_cli("evaluate", man, "--model", ROOT / "speechgmm" / "data" / "gender.npz", "--json")
+    assert r.returncode == 0, r.stderr
+    q = json.loads(r.stdout.strip().splitlines()[-1])["posteriors"]
+    c = run_cli("classify", "--json", *[ROOT / "examples" / n for n in names])
+    post = [json.loads(line)["posteriors"][n.split("_")[0]] for line, n in zip(c.stdout.splitlines(), names)]
+    assert q["calibrated"] is True and q["errors"] == sum(p < 0.5 for p in post)
+    assert q["cross_entropy_bits"] == pytest.approx(-np.mean(np.log2(post)), rel=1e-6)
+    assert q["mean_posterior"] == pytest.approx(np.mean([max(p, 1 - p) for p in post]), rel=1e-9)
+    text = run_cli("evaluate", man, "--model", ROOT / "speechgmm" / "data" / "gender.npz")
+    assert "posteriors (calibrated): cross-entropy" in text.stdout
+
+
+def test_posterior_quality_counts_sure_errors():
+    from speechgmm.calibration import posterior_quality
+
+    lo = np.array([[10.0, 0.0], [0.0, 10.0], [1.0, 0.0], [0.0, 0.5]])
+    q = posterior_quality(lo, np.array([0, 0, 1, 1]))
+    assert q["errors"] == 2 and q["sure_errors"] == 1  # the second (posterior 0.99995) and third (0.73) are wrong
+    assert q["cross_entropy_bits"] == pytest.approx(cross_entropy(lo, np.array([0, 0, 1, 1])))

@@ -57,7 +57,7 @@ from pool import (  # noqa: E402
     utterance_scores,
 )
 
-from speechgmm.calibration import Calibration, cross_entropy, fit_calibration  # noqa: E402
+from speechgmm.calibration import SURE, Calibration, fit_calibration, posterior_quality  # noqa: E402
 from speechgmm.features import FeatureConfig  # noqa: E402
 from speechgmm.modelio import save_model  # noqa: E402
 
@@ -67,8 +67,6 @@ CONFIG = {"preset": "default", "components": 64, "iterations": 20, "init": "kmea
 #: posteriors: log-odds = scale x frames**exponent x mean LLR per frame; the exponent was chosen by the inner
 #: protocol (README, "How sure is it?"), the scale is fitted on it at every run
 CALIBRATION_EXPONENT = 0.25
-#: a posterior above this counts as "sure" in the calibration report
-SURE = 0.99
 #: --quick (tests): a few speakers per corpus and gender, small models
 QUICK = {"components": 8, "iterations": 5, "cap": 5000, "speakers": 4}
 #: --method map (GMM-UBM); recorded in the model's header only when used
@@ -219,19 +217,12 @@ def _calibrate(rows, feats, fit) -> Calibration:
 
 
 def _posterior_figures(totals, frames, truth, cal) -> dict:
-    """Cross-entropy (bits) and the share of errors made with a posterior above SURE, raw and calibrated."""
-    out = {}
-    for name, log_odds in (("raw", totals), ("calibrated", cal.log_odds(totals, frames))):
-        post = np.exp(log_odds - log_odds.max(1, keepdims=True))
-        post /= post.sum(1, keepdims=True)
-        wrong = post.argmax(1) != truth
-        sure = post.max(1) > SURE
-        out[name] = {
-            "bits": cross_entropy(log_odds, truth),
-            "sure_errors": float(np.mean(sure[wrong])) if wrong.any() else 0.0,
-            "mean_posterior": float(post.max(1).mean()) if len(post) else float("nan"),
-        }
-    out["accuracy"] = float(np.mean(post.argmax(1) == truth)) if len(truth) else float("nan")
+    """Posterior quality (:func:`posterior_quality`), raw and calibrated, and the accuracy."""
+    out = {
+        "raw": posterior_quality(totals, truth),
+        "calibrated": posterior_quality(cal.log_odds(totals, frames), truth),
+    }
+    out["accuracy"] = 1.0 - out["raw"]["errors"] / len(truth) if len(truth) else float("nan")
     return out
 
 
@@ -302,10 +293,10 @@ def _print_posteriors(result):
                 f["accuracy"],
                 raw["mean_posterior"],
                 calib["mean_posterior"],
-                raw["bits"],
-                calib["bits"],
-                raw["sure_errors"],
-                calib["sure_errors"],
+                raw["cross_entropy_bits"],
+                calib["cross_entropy_bits"],
+                f"{raw['sure_errors']} of {raw['errors']}",
+                f"{calib['sure_errors']} of {calib['errors']}",
             ]
         )
     print(

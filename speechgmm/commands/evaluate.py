@@ -12,7 +12,13 @@ Classify every file of MANIFEST with MODEL and compare with its labels: accuracy
 per-class precision/recall and the confusion matrix (rows = true class). The label
 column defaults to the one the model was trained on.
 
-With --json the last line is one JSON object: accuracy, n, labels, confusion, per_class.
+How far to trust the posteriors: their cross-entropy against the labels (bits per file;
+1 bit is a coin toss between two classes), the mean posterior of the chosen class, and how
+many errors had a posterior above 0.99. Raw posteriors (every model but a calibrated one,
+such as the bundled gender model) are near 1 also for most errors.
+
+With --json the last line is one JSON object: accuracy, n, labels, confusion, per_class,
+posteriors (cross_entropy_bits, mean_posterior, errors, sure_errors, calibrated).
 
 When MANIFEST has labels that are not classes of the model (e.g. speakers never enrolled),
 the report is an open-set one at the model's stored threshold ('classify --open-set';
