@@ -15,13 +15,23 @@ from typing import Optional, TypeVar
 
 T = TypeVar("T")
 
+#: the stop signal ("SIGINT" / "SIGTERM") the command line received, if any (set by speechgmm.cli).  A
+#: signal that lands inside a C callback (soundfile reading through cffi) has its exception swallowed
+#: there; this record lets the stop still be noticed, at the latest before an output is committed.
+STOP: dict = {"signal": None}
+
+
+class StopRequested(KeyboardInterrupt):
+    """A stop signal whose exception was swallowed, noticed later (e.g. before an output is renamed)."""
+
 
 @contextlib.contextmanager
 def atomic_output(path: os.PathLike | str, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
 
     If the body raises, the temporary file is removed and ``path`` is left as it was,
-    so a crash never leaves a half-written output.
+    so a crash never leaves a half-written output; so does a stop signal recorded in
+    :data:`STOP` (``StopRequested`` is raised).
 
     Parameters
     ----------
@@ -42,6 +52,8 @@ def atomic_output(path: os.PathLike | str, suffix: str = "") -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if STOP["signal"] is not None:  # stopped: never commit an output, even if the stop went unseen so far
+            raise StopRequested()
         os.replace(tmp_path, path)
     except BaseException:
         with contextlib.suppress(OSError):

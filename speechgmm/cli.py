@@ -24,6 +24,7 @@ import warnings
 from typing import Optional
 
 from speechgmm import __version__
+from speechgmm._util import STOP
 from speechgmm.errors import SpeechGMMError
 
 # sub-command name -> module under speechgmm.commands
@@ -86,8 +87,9 @@ _MAIN_PID = os.getpid()
 
 # The signal that asked this command to stop, if any.  A signal that lands inside a C callback
 # (soundfile reading through cffi, for example) has its exception swallowed there, and the read then
-# fails with a misleading error; this flag lets that error be reported as the stop it really is.
-_STOP: dict = {"signal": None}
+# fails with a misleading error, or succeeds and the command would carry on; this record lets either be
+# reported as the stop it really is (and keeps atomic outputs from being committed).
+_STOP = STOP
 
 
 def _swallow_stop_in_callbacks() -> None:
@@ -164,6 +166,7 @@ def _signals_and_warnings(prog: dict):
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         sys.unraisablehook, threading.excepthook = hooks
+        _STOP["signal"] = None  # the next command (or library call) in this process starts unstopped
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -182,7 +185,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             else:
                 parser.print_help(sys.stderr)
                 code = 2
-    if _STOP["signal"] is not None and argv is None:
+        stopped = _STOP["signal"]
+    if stopped is not None and argv is None:
         # stopped from the shell, outputs cleaned up: leave now.  A pool thread still waiting for a
         # worker killed mid-message would otherwise hold the interpreter's exit forever.
         _flush_stdout()
@@ -194,7 +198,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 def _stopped(prog: str, exc: KeyboardInterrupt) -> int:
     """The one line and the exit status of a command stopped by SIGTERM (143) or Ctrl-C (130)."""
-    if isinstance(exc, _Terminated):
+    if isinstance(exc, _Terminated) or _STOP["signal"] == "SIGTERM":
         print(f"{prog}: terminated (SIGTERM)", file=sys.stderr)
         return 143
     print(f"{prog}: interrupted", file=sys.stderr)
@@ -210,7 +214,10 @@ def _run(args) -> int:
     debug = os.environ.get("SPEECHGMM_DEBUG") not in (None, "", "0")
     try:
         try:
-            return int(args._run(args) or 0)
+            code = int(args._run(args) or 0)
+            if _STOP["signal"] is not None:  # a stop swallowed inside a C callback, and the command carried on
+                raise _Terminated() if _STOP["signal"] == "SIGTERM" else KeyboardInterrupt()
+            return code
         except Exception as exc:  # an error that a stop signal caused is reported as that stop
             if _STOP["signal"] == "SIGTERM":
                 raise _Terminated() from exc
