@@ -21,7 +21,7 @@ from typing import Optional
 import numpy as np
 
 from speechgmm.errors import ConfigError, InsufficientDataError, need_two_classes, too_few_frames
-from speechgmm.gmm import DiagGMM, exp_shifted, hyper_problem, log_gaussian_matrices, logsumexp_rows
+from speechgmm.gmm import DiagGMM, exp_shifted, feature_problem, hyper_problem, log_gaussian_matrices, logsumexp_rows
 from speechgmm.options import RELEVANCE_FACTOR
 
 
@@ -260,8 +260,9 @@ class GMMClassifier:
         self._check()
         X = np.asarray(X)
         self._check_shape(X)
-        if not np.all(np.isfinite(X)):
-            raise ConfigError("features contain NaN or infinite values")
+        problem = feature_problem(X)
+        if problem:
+            raise ConfigError(problem)
         if self.method_ == "map":
             from speechgmm.map import score_top_c
 
@@ -301,8 +302,8 @@ class GMMClassifier:
         if not len(Xs):
             return np.zeros((0, len(self.classes_))), frames
         for i, x in enumerate(Xs):
-            if x.shape[0] == 0 or not np.all(np.isfinite(x)):
-                what = "has no frames" if x.shape[0] == 0 else "features contain NaN or infinite values"
+            what = "has no frames" if x.shape[0] == 0 else feature_problem(x)
+            if what:
                 raise ConfigError(f"utterance {i}: {what}")
         F = self.frame_scores(np.concatenate(Xs))
         starts = np.concatenate([[0], np.cumsum(frames)[:-1]])

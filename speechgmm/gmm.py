@@ -345,6 +345,27 @@ class FeatureStream:
 # --- the model ---------------------------------------------------------------------------
 
 
+#: the largest feature magnitude accepted: beyond it, the squares summed over frames in the float32
+#: statistics overflow (EM at 1e18 ended "diverged"); MFCCs, filterbanks and log energies are far smaller
+MAX_FEATURE = 1e15
+
+
+def feature_problem(X: np.ndarray) -> Optional[str]:
+    """Why the features ``X`` cannot be modelled (NaN / infinite / too large values), or None.
+
+    The one check, and the one message, for every place that takes features from a caller.
+    """
+    if X.size == 0:
+        return None
+    with np.errstate(invalid="ignore"):
+        peak = float(np.max(np.abs(X)))
+    if not np.isfinite(peak):
+        return "features contain NaN or infinite values"
+    if peak > MAX_FEATURE:
+        return f"features too large (values up to {peak:.3g}, at most {MAX_FEATURE:.0e} supported): rescale them"
+    return None
+
+
 def _is_int(v, low: int) -> bool:
     return not isinstance(v, bool) and isinstance(v, (int, np.integer)) and v >= low
 
@@ -630,8 +651,9 @@ class DiagGMM:
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.means_.shape[1]:
             raise ConfigError(f"expected features of shape (N, {self.means_.shape[1]}), got {X.shape}")
-        if not np.all(np.isfinite(X)):
-            raise ConfigError("features contain NaN or infinite values")
+        problem = feature_problem(X)
+        if problem:
+            raise ConfigError(problem)
         shift = self.means_.mean(0)
         W, b = log_gaussian_matrices(self.weights_, self.means_ - shift, self.variances_)
         out = np.empty((X.shape[0], len(b)), dtype=np.float64)

@@ -32,7 +32,7 @@ from typing import Optional, Protocol, runtime_checkable
 import numpy as np
 
 from speechgmm.errors import ConfigError, InsufficientDataError, SpeechGMMError, raise_bad_files
-from speechgmm.gmm import FeatureStream, GMMStats, chunk_statistics
+from speechgmm.gmm import FeatureStream, GMMStats, chunk_statistics, feature_problem
 
 #: Frames in the initialisation sample of every fit (k-means runs on at most this many).
 INIT_FRAMES = 100_000
@@ -103,8 +103,9 @@ def _chunks(arrays: Iterable[np.ndarray], D: int, C: int, names=None, check_fini
     for i, a in enumerate(arrays):
         if a.ndim != 2 or a.shape[1] != D:
             raise ConfigError(f"{_name(names, i)}: features have shape {a.shape}, the model {D} dimensions")
-        if check_finite and not np.all(np.isfinite(a)):
-            raise ConfigError(f"{_name(names, i)}: features contain NaN or infinite values")
+        problem = feature_problem(a) if check_finite else None
+        if problem:
+            raise ConfigError(f"{_name(names, i)}: {problem}")
         if a.shape[0] >= C:
             for k in range(0, a.shape[0], C):
                 yield a[k : k + C]
@@ -236,8 +237,9 @@ class InMemorySource:
             if D is not None and a.shape[1] != D:
                 raise ConfigError(f"{_name(names, i)}: feature arrays have different dimensions ({D} and {a.shape[1]})")
             D = a.shape[1]
-            if a.shape[0] and not np.all(np.isfinite(a)):
-                raise ConfigError(f"{_name(names, i)}: features contain NaN or infinite values")
+            problem = feature_problem(a)
+            if problem:
+                raise ConfigError(f"{_name(names, i)}: {problem}")
         if not arrays:
             raise InsufficientDataError("no feature arrays given")
         self.arrays = arrays
@@ -320,8 +322,9 @@ class StreamSource:
                     raise ConfigError(
                         f"{_name(self.names, i)}: feature arrays must be 2-D with equal dimensions, got shape {a.shape}"
                     )
-                if not np.all(np.isfinite(a)):
-                    raise ConfigError(f"{_name(self.names, i)}: features contain NaN or infinite values")
+                problem = feature_problem(a)
+                if problem:
+                    raise ConfigError(f"{_name(self.names, i)}: {problem}")
                 D, N = a.shape[1], N + a.shape[0]
             self._n = N
         return self._n

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from speechgmm.classifier import GMMClassifier
 from speechgmm.errors import ConfigError, InsufficientDataError
 from speechgmm.gmm import DiagGMM, GMMStats, e_step, log_gaussian_matrices, m_step
 
@@ -346,3 +347,26 @@ def test_scoring_refuses_non_finite_and_empty_features():
 def test_bad_hyper_parameters_are_config_errors(kw, msg):
     with pytest.raises(ConfigError, match=msg):
         DiagGMM(**{"n_components": 2, **kw}).fit(blobs())
+
+
+@pytest.mark.parametrize("scale", [1e18, 1e20, 1e160])
+def test_features_too_large_are_refused_not_diverged(scale):
+    # Features whose squares overflow the float32 statistics used to end in "EM diverged ...; use fewer
+    # components", which sends the user the wrong way: the data, not the model size, is the problem.
+    X = blobs() * scale
+    with pytest.raises(ConfigError, match=r"features too large.*rescale"):
+        DiagGMM(2, random_state=0, max_iter=2).fit(X)
+    with pytest.raises(ConfigError, match=r"utterance 1: features too large"):
+        GMMClassifier(n_components=2, random_state=0, max_iter=2).fit([blobs(), X], ["a", "b"])
+    g = DiagGMM(2, random_state=0, max_iter=2).fit(blobs())
+    with pytest.raises(ConfigError, match="features too large"):
+        g.score_samples(X)
+    clf = GMMClassifier(n_components=2, random_state=0, max_iter=2).fit([blobs(), blobs() + 3], ["a", "b"])
+    with pytest.raises(ConfigError, match="utterance 0: features too large"):
+        clf.predict([X])
+
+
+def test_large_but_representable_features_still_train():
+    X = blobs() * 1e12 + 1e12  # e.g. raw power values: large, but their float32 statistics are finite
+    g = DiagGMM(2, random_state=0, max_iter=5).fit(X)
+    assert np.all(np.isfinite(g.means_)) and np.all(np.isfinite(g.score_samples(X)))
