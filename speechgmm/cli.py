@@ -60,6 +60,7 @@ def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"speechgmm {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.commands = {}  # name -> its parser (usage errors found at the top level are reported by it)
     for name, modname in COMMANDS.items():
         mod = importlib.import_module(f"speechgmm.commands.{modname}")
         p = sub.add_parser(
@@ -68,6 +69,7 @@ def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
             description=getattr(mod, "DESCRIPTION", mod.HELP),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        parser.commands[name] = p
         if only is None or only == name:
             mod.add_arguments(p)
             p.set_defaults(_run=mod.run)
@@ -175,7 +177,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         try:
             words = sys.argv[1:] if argv is None else argv
             parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
-            args = parser.parse_args(argv)
+            args, extra = parser.parse_known_args(argv)
+            if extra:  # reported by the command's own parser: its name, and the help that explains it
+                parser.commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extra)}")
         except KeyboardInterrupt as exc:
             code = _stopped(prog["name"], exc)
         else:

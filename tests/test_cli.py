@@ -74,6 +74,16 @@ def test_help_for_every_command():
         assert "example" in r.stdout, cmd
 
 
+@pytest.mark.parametrize("argv", [("info", "a.npz", "b.npz"), ("classify", "x.wav", "--nope")])
+def test_usage_errors_name_the_command(argv):
+    # was "speechgmm: error: unrecognized arguments: b.npz (see 'speechgmm --help')": the top-level
+    # parser reported what only the command's own help explains
+    r = run_cli(*argv)
+    assert r.returncode == 2
+    one_line_error(r, f"speechgmm {argv[0]}: error: unrecognized arguments: {argv[-1]}")
+    assert f"(see 'speechgmm {argv[0]} --help')" in r.stderr
+
+
 def test_train_info_evaluate(small, tmp_path):
     r = run_cli("info", small["model"])
     assert r.returncode == 0

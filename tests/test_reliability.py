@@ -148,6 +148,20 @@ def test_classify_standard_input_problems_are_one_line(tmp_path):
     assert "Traceback" not in r.stderr
 
 
+def test_classify_standard_input_twice_is_refused_before_any_work():
+    # was: the first '-' classified, the second "standard input is empty (0 bytes)"
+    with open(EXAMPLE, "rb") as fh:
+        r = subprocess.run(
+            [sys.executable, "-m", "speechgmm", "classify", "-", EXAMPLE, "-"],
+            stdin=fh,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert "'-' (standard input) is given 2 times" in one_line_error(r)
+    assert r.stdout == ""
+
+
 def test_load_audio_from_stdin_in_process(monkeypatch):
     import io
 

@@ -135,8 +135,12 @@ def _predict(clf, totals, frames, good, threshold):
 
 
 def run(args) -> int:
+    from speechgmm.audio import STDIN
+    from speechgmm.errors import ConfigError
     from speechgmm.pipeline import score_files
 
+    if args.files.count(STDIN) > 1:
+        raise ConfigError(f"'{STDIN}' (standard input) is given {args.files.count(STDIN)} times; it can be read once")
     mf = _common.load_classifier(args.model)
     clf = mf.classifier
     threshold = _open_set_threshold(args, mf)
