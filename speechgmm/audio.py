@@ -209,9 +209,10 @@ class ChannelPower:
         return _cancelled_channel(self.mix / self.n, self.power / self.n, self.peaks, path)
 
 
-def _region_frames(file_sr: int, region: tuple[float, float]) -> tuple[int, int]:
-    """Sample indices ``[start, stop)`` of ``region`` seconds at ``file_sr`` Hz."""
-    return int(round(region[0] * file_sr)), int(round(region[1] * file_sr))
+def _region_frames(file_sr: int, region: tuple[float, float], n: int) -> tuple[int, int]:
+    """Sample indices ``[start, stop)`` of ``region`` seconds at ``file_sr`` Hz (an end of inf: ``n``)."""
+    stop = n if region[1] == math.inf else int(round(region[1] * file_sr))
+    return int(round(region[0] * file_sr)), stop
 
 
 def load_audio(
@@ -219,6 +220,7 @@ def load_audio(
     sr: Optional[int] = None,
     check_silence: bool = True,
     region: Optional[tuple[float, float]] = None,
+    channel: Optional[int] = None,
 ) -> tuple[np.ndarray, int]:
     """Read an audio file as mono float32, optionally resampled.
 
@@ -235,6 +237,10 @@ def load_audio(
         Reject files whose peak is below :data:`SILENCE_PEAK` (-80 dBFS).
     region : (start, end), optional
         Read only these seconds of the file (a Kaldi ``segments`` row); the checks apply to them.
+        An end of ``math.inf`` reads to the end of the file.  Example: ``(1.5, 4.0)``.
+    channel : int, optional
+        Read only this channel (from 0, e.g. ``1`` for the right channel of a stereo file) instead of
+        the average of all channels.
 
     Returns
     -------
@@ -260,13 +266,15 @@ def load_audio(
     _check_target_rate(sr)
     if region is not None:
         _check_region(region)
+    if channel is not None and (isinstance(channel, bool) or not isinstance(channel, (int, np.integer)) or channel < 0):
+        raise ConfigError(f"channel must be an integer >= 0 (0 is the first), not {channel!r}")
     fh, size, path = _open_input(path)
-    y, file_sr, ready = _read_samples(fh, size, path, region, sr, check_silence)
+    y, file_sr, ready = _read_samples(fh, size, path, region, sr, check_silence, channel)
     if ready:  # a long file, mixed down, checked and resampled block by block
         return y, file_sr
     if y.shape[0] == 0:
         raise AudioError(f"{path}: contains no audio samples")
-    y = _downmix(y, path)
+    y = _downmix(y, path) if channel is None else y[:, channel]
     _check_samples(y, path, check_silence)
     if sr is not None and int(sr) != int(file_sr):
         y, file_sr = _resample(y, file_sr, sr, path)
@@ -280,12 +288,12 @@ def _check_target_rate(sr) -> None:
 
 
 def _check_region(region) -> None:
-    """Raise ConfigError unless ``region`` is ``(start, end)`` seconds with ``0 <= start < end < inf``."""
+    """Raise ConfigError unless ``region`` is ``(start, end)`` seconds with ``0 <= start < end`` (end may be inf)."""
     try:
         start, end = (float(t) for t in region)
     except (TypeError, ValueError):
         start = end = math.nan
-    if not 0 <= start < end < math.inf:
+    if not (0 <= start < end and math.isfinite(start)):
         raise ConfigError(f"region must be (start, end) in seconds with 0 <= start < end, not {region!r}")
 
 
@@ -313,19 +321,21 @@ def _open_input(path):
 
 
 def _read_samples(
-    fh, size: int, path, region: Optional[tuple[float, float]], sr: Optional[int], check_silence: bool
+    fh, size: int, path, region: Optional[tuple[float, float]], sr: Optional[int], check_silence: bool, channel=None
 ) -> tuple[np.ndarray, int, bool]:
     """``(samples (n, channels) float32, file rate, False)`` of the open file ``fh``, which is
     closed; for a long file that needs mixing down or resampling, ``(mono float32 at sr, sr,
     True)``, read block by block (:func:`_read_long`)."""
     with _sound(fh, size, path) as f:
         file_sr, ch, n = int(f.samplerate), int(f.channels), int(f.frames)
-        start, stop = (0, n) if region is None else _region_frames(file_sr, region)
+        if channel is not None and channel >= ch:
+            raise AudioError(f"{path}: no channel {channel} ({ch} channel{'s' if ch > 1 else ''}; the first is 0)")
+        start, stop = (0, n) if region is None else _region_frames(file_sr, region, n)
         stop = min(stop, n)
         out_sr = file_sr if sr is None else int(sr)
-        count = -1 if region is None else max(0, stop - start)  # -1, to the end: frames may be an estimate
+        count = -1 if region is None or region[1] == math.inf else max(0, stop - start)  # -1: to the end
         if max(0, stop - start) * ch > LONG_FILE_SAMPLES and (ch > 1 or out_sr != file_sr):
-            return (*_read_long(f, path, start, count, out_sr, check_silence), True)
+            return (*_read_long(f, path, start, count, out_sr, check_silence, channel), True)
         count = _seek(f, start, count)
         return f.read(count, dtype="float32", always_2d=True), file_sr, False
 
@@ -410,10 +420,10 @@ def mono_blocks(f, sr: int, *, start: int = 0, frames: int = -1, channel: Option
         yield None, None, np.ascontiguousarray(rs.resample_chunk(np.zeros(0, np.float32), last=True))
 
 
-def _read_long(f, path, start: int, frames: int, sr: int, check_silence: bool) -> tuple[np.ndarray, int]:
+def _read_long(f, path, start: int, frames: int, sr: int, check_silence: bool, only=None) -> tuple[np.ndarray, int]:
     """``frames`` samples from ``start`` (-1: to the end) of the open SoundFile ``f``, mixed
-    down and resampled to ``sr`` block by block (soxr stream), with :func:`load_audio`'s
-    checks; ``(mono float32, sr)``.
+    down (or channel ``only``) and resampled to ``sr`` block by block (soxr stream), with
+    :func:`load_audio`'s checks; ``(mono float32, sr)``.
     Channels that cancel out when averaged cost a second pass, over the channel used instead."""
     file_sr, ch = int(f.samplerate), int(f.channels)
 
@@ -421,7 +431,7 @@ def _read_long(f, path, start: int, frames: int, sr: int, check_silence: bool) -
         return mono_blocks(f, sr, start=start, frames=frames, channel=channel)
 
     parts, stats, peak = [], ChannelPower(ch), 0.0
-    for blk, mono, out in passes(None):
+    for blk, mono, out in passes(only):
         parts.append(out)
         if blk is not None:
             _check_samples(mono, path, check_silence=False)
@@ -429,7 +439,7 @@ def _read_long(f, path, start: int, frames: int, sr: int, check_silence: bool) -
             peak = max(peak, float(np.max(np.abs(mono))))
     if stats.n == 0:
         raise AudioError(f"{path}: contains no audio samples")
-    channel = stats.cancelled_channel(path)
+    channel = stats.cancelled_channel(path) if only is None else None
     if channel is not None:
         parts = [out for _, _, out in passes(channel)]
         peak = float(stats.peaks[channel])

@@ -678,7 +678,7 @@ def _load(path, sr: int):
     if not isinstance(path, AudioRegion):
         return load_audio(path, sr=sr)
     try:
-        return load_audio(path.path, sr=sr, region=(path.start, path.end))
+        return load_audio(path.path, sr=sr, region=(path.start, path.end), channel=path.channel)
     except AudioError as exc:
         msg, head = str(exc), f"{path.path}: "
         raise AudioError(f"{path}: {msg[len(head) :] if msg.startswith(head) else msg}") from None

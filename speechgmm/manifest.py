@@ -10,8 +10,9 @@ Accepted inputs
 * A Kaldi data dir (a folder with ``wav.scp`` and ``text`` and/or ``utt2spk``), or a
   ``wav.scp`` file with those files beside it.  ``text`` gives the column ``label``
   (also ``text``), ``utt2spk`` gives ``speaker``, ``utt2gender`` gives ``gender``.
-  With a ``segments`` file (``utt-id recording-id start end``, in seconds) each row is a
-  region of a recording (an :class:`AudioRegion`), and ``wav.scp`` keys recordings.
+  With a ``segments`` file (``utt-id recording-id start end [channel]``, in seconds; end -1:
+  to the end; channel from 0) each row is a region of a recording (an :class:`AudioRegion`),
+  and ``wav.scp`` keys recordings.
 
 Relative audio paths resolve against ``root`` when given, else against the manifest's
 own folder.
@@ -50,10 +51,12 @@ class AudioRegion:
 
     path: Path
     start: float
-    end: float
+    end: float  #: seconds; ``math.inf``: to the end of the recording (Kaldi's end time -1)
+    channel: Optional[int] = None  #: read this channel alone (from 0, as Kaldi counts); None: average them
 
     def __str__(self) -> str:
-        return f"{self.path} [{self.start:g}-{self.end:g} s]"
+        times = f"{self.start:g} s-end" if self.end == math.inf else f"{self.start:g}-{self.end:g} s"
+        return f"{self.path} [{times}{'' if self.channel is None else f', channel {self.channel}'}]"
 
     @property
     def name(self) -> str:
@@ -255,18 +258,25 @@ def read_wav_scp(path: os.PathLike | str, base: Optional[os.PathLike | str] = No
 def _segment_row(seg: Path, n: int, line: str, wav: dict[str, Path]):
     """(utt, AudioRegion) of one ``segments`` line, or ManifestError naming ``seg:n``."""
     parts = line.split()
-    if len(parts) != 4:
-        raise ManifestError(f"{seg}:{n}: expected 'utt-id recording-id start end', got {line.strip()!r}")
-    utt, rec, a, b = parts
+    if len(parts) not in (4, 5):
+        raise ManifestError(f"{seg}:{n}: expected 'utt-id recording-id start end [channel]', got {line.strip()!r}")
+    utt, rec, a, b = parts[:4]
     try:
         start, end = float(a), float(b)
     except ValueError:
         raise ManifestError(f"{seg}:{n}: start and end must be numbers (seconds), got {a!r} {b!r}") from None
+    channel = None
+    if len(parts) == 5:
+        if not (parts[4].isascii() and parts[4].isdigit()):
+            raise ManifestError(f"{seg}:{n}: channel must be an integer >= 0 (Kaldi counts from 0), got {parts[4]!r}")
+        channel = int(parts[4])
     if rec not in wav:
         raise ManifestError(f"{seg}:{n}: recording {rec!r} is not in wav.scp")
-    if not (math.isfinite(start) and math.isfinite(end) and 0 <= start < end):
-        raise ManifestError(f"{seg}:{n}: need 0 <= start < end, got start {a} end {b}")
-    return utt, AudioRegion(wav[rec], start, end)
+    if end == -1:  # Kaldi: to the end of the recording
+        end = math.inf
+    if not (math.isfinite(start) and not math.isnan(end) and 0 <= start < end):
+        raise ManifestError(f"{seg}:{n}: need 0 <= start < end (or end -1: to the end), got start {a} end {b}")
+    return utt, AudioRegion(wav[rec], start, end, channel)
 
 
 def _recording_seconds(path: Path) -> Optional[float]:
@@ -282,7 +292,8 @@ def _recording_seconds(path: Path) -> Optional[float]:
 
 
 def read_segments(path: os.PathLike | str, wav: dict[str, Path]) -> tuple[list[str], list[AudioRegion]]:
-    """Utterance ids and regions of a Kaldi ``segments`` file (``utt-id rec-id start end``).
+    """Utterance ids and regions of a Kaldi ``segments`` file (``utt-id rec-id start end [channel]``;
+    an end of -1 runs to the end of the recording, as in Kaldi's ``extract-segments``).
 
     ManifestError naming ``file:line`` for a malformed line, an unknown recording,
     ``end <= start``, or a segment that ends beyond its (readable) recording.
@@ -300,7 +311,9 @@ def read_segments(path: os.PathLike | str, wav: dict[str, Path]) -> tuple[list[s
         if r.path not in durations:
             durations[r.path] = _recording_seconds(r.path)
         dur = durations[r.path]
-        if dur is not None and r.end > dur + SEGMENT_END_TOLERANCE:
+        if dur is not None and r.end == math.inf and r.start >= dur:
+            raise ManifestError(f"{seg}:{n}: starts at {r.start:g} s, beyond the end of {r.path} ({dur:.3f} s)")
+        if dur is not None and math.inf > r.end > dur + SEGMENT_END_TOLERANCE:
             raise ManifestError(f"{seg}:{n}: segment ends at {r.end:g} s, beyond the end of {r.path} ({dur:.3f} s)")
     return utts, regions
 

@@ -462,7 +462,8 @@ def _cache_key(paths, config, kinds, seed: int) -> str:
             name, state = f"{f.cwd}: {f.command}", [x for w in f.files() for x in (w, *stat(w))]
         else:
             name, state = os.path.abspath(f), stat(f)
-        files.append([name if f is p else f"{name} {p.start!r} {p.end!r}", *state])
+        where = "" if f is p else f" {p.start!r} {p.end!r}" + ("" if p.channel is None else f" channel {p.channel}")
+        files.append([name + where, *state])
     what = {
         "cache": 1,
         "files": files,

@@ -247,7 +247,10 @@ def test_long_files_keep_the_checks(tmp_path, long_threshold):
         load_audio(nan, sr=8000)
 
 
-@pytest.mark.parametrize("region", [(float("nan"), 0.2), (-1.0, 0.2), (0.3, 0.1), (0.1, 0.1), (0.1, float("inf"))])
+@pytest.mark.parametrize(
+    "region",
+    [(float("nan"), 0.2), (-1.0, 0.2), (0.3, 0.1), (0.1, 0.1), (0.1, float("nan")), (float("inf"), float("inf"))],
+)
 def test_bad_region_is_a_config_error(region):
     # NaN was a ValueError, a negative start "not a readable audio file (Internal psf_fseek() failed.)"
     with pytest.raises(ConfigError, match="region must be"):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from speechgmm.errors import ManifestError
+from speechgmm.errors import AudioError, ManifestError
 from speechgmm.manifest import read_manifest
 
 
@@ -204,16 +204,47 @@ def test_segment_features_equal_the_original_files(segments_dir):
     assert whole.shape[0] > sum(f.shape[0] for f in feats)
 
 
+def test_segments_channel_column_and_end_minus_one(segments_dir):
+    # Kaldi's extract-segments reads an optional 5th column (the channel, from 0) and takes an end of -1
+    # as "to the end of the recording"; both were refused ("expected 'utt-id recording-id start end'")
+    from speechgmm.features import FeatureConfig, extract_file, extract_files
+
+    d, originals, _ = segments_dir
+    mono = sf.read(d / "rec" / "r1.wav", dtype="int16")[0]
+    noise = (np.random.default_rng(0).standard_normal(len(mono)) * 3000).astype(np.int16)
+    sf.write(d / "rec" / "r2.wav", np.stack([noise, mono], 1), 8000, subtype="PCM_16")  # the speech on channel 1
+    (d / "wav.scp").write_text("r1 rec/r1.wav\nr2 rec/r2.wav\n")
+    seg = (d / "segments").read_text().splitlines()
+    t1 = seg[1].split()[2]
+    (d / "segments").write_text(f"{seg[0].replace(' r1 ', ' r2 ')} 1\ns2 r2 {t1} -1 1\n")
+    man = read_manifest(d)
+    assert [p.channel for p in man.paths] == [1, 1] and man.paths[1].end == float("inf")
+    assert "channel 1" in str(man.paths[0]) and "end" in str(man.paths[1])
+    cfg = FeatureConfig()
+    feats, _ = extract_files(man.paths, cfg, jobs=1)
+    for X, orig in zip(feats, originals):
+        assert np.array_equal(X, extract_file(orig, cfg))  # channel 1 alone, not the mix with the noise
+    (d / "segments").write_text(f"{seg[0].replace(' r1 ', ' r2 ')} 2\n")
+    with pytest.raises(
+        AudioError, match=r"r2.wav \[0-[0-9.]+ s, channel 2\]: no channel 2 \(2 channels; the first is 0\)"
+    ):
+        extract_files(read_manifest(d).paths, cfg, jobs=1)
+
+
 @pytest.mark.parametrize(
     "line, match",
     [
         ("s1 r1 0.5 0.5", r"segments:2: need 0 <= start < end"),
+        ("s1 r1 0.6 -1", r"segments:2: starts at 0.6 s, beyond the end of .*a.wav \(0.500 s\)"),
+        ("s1 r1 0 0.2 x", r"segments:2: channel must be an integer >= 0 \(Kaldi counts from 0\), got 'x'"),
+        ("s1 r1 0 0.2 -1", r"segments:2: channel must be an integer >= 0"),
+        ("s1 r1 0 0.2 1 2", r"segments:2: expected 'utt-id recording-id start end \[channel\]'"),
         ("s1 r1 0.9 0.2", r"segments:2: need 0 <= start < end"),
         ("s1 r1 -1 0.2", r"segments:2: need 0 <= start < end"),
         ("s1 r9 0 0.2", r"segments:2: recording 'r9' is not in wav.scp"),
         ("s1 r1 0 99", r"segments:2: segment ends at 99 s, beyond the end of .*a.wav \(0.500 s\)"),
         ("s1 r1 0 x", r"segments:2: start and end must be numbers"),
-        ("s1 r1 0", r"segments:2: expected 'utt-id recording-id start end'"),
+        ("s1 r1 0", r"segments:2: expected 'utt-id recording-id start end \[channel\]'"),
     ],
 )
 def test_bad_segments_name_file_and_line(tmp_path, audio_dir, line, match):
