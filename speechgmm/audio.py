@@ -36,6 +36,10 @@ CANCEL_RATIO = 0.01
 #: decoded block by block (BLOCK_FRAMES at a time), so memory follows the output (mono at the
 #: target rate), not the file: an hour of 48 kHz stereo is 1.4 GB of samples, 115 MB at 8 kHz mono
 LONG_FILE_SAMPLES = 1 << 24
+
+#: the largest sample magnitude accepted (full scale is 1.0): float files written at integer scale
+#: (32768, 2**31) still work; beyond this the float32 power spectrum overflows (x1e15 did)
+MAX_SAMPLE = 1e10
 BLOCK_FRAMES = 1 << 20
 
 #: the path that means "read the audio from standard input"
@@ -455,10 +459,23 @@ def _silence_message(path, peak: float) -> str:
     return f"{path}: audio is all silence (peak {db:.1f} dBFS)"
 
 
+def sample_problem(y: np.ndarray) -> Optional[str]:
+    """What makes the samples ``y`` unusable (NaN / infinite, or far beyond full scale), or None."""
+    with np.errstate(invalid="ignore"):
+        peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if not np.isfinite(peak):
+        return "contains NaN or infinite samples"
+    if peak > MAX_SAMPLE:
+        return f"samples reach {peak:.3g}, far beyond full scale (1.0; at most {MAX_SAMPLE:.0e} is accepted)"
+    return None
+
+
 def _check_samples(y: np.ndarray, path, check_silence: bool) -> None:
-    """Raise AudioError if mono ``y`` holds NaN/inf samples or (``check_silence``) is all silence."""
-    if not np.all(np.isfinite(y)):
-        raise AudioError(f"{path}: contains NaN or infinite samples")
+    """Raise AudioError if mono ``y`` holds unusable samples (:func:`sample_problem`) or
+    (``check_silence``) is all silence."""
+    problem = sample_problem(y)
+    if problem:
+        raise AudioError(f"{path}: {problem}")
     if check_silence:
         peak = float(np.max(np.abs(y)))
         if peak < SILENCE_PEAK:

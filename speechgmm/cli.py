@@ -76,6 +76,18 @@ def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _refuse_empty_values(command_parser, args) -> None:
+    """A usage error for an empty argument (``classify ""``, ``-m ""``): no option or file name of
+    speechgmm can be empty, and ``Path("")`` would quietly read as the current folder."""
+    if command_parser is None:
+        return
+    for action in command_parser._actions:
+        value = getattr(args, action.dest, None)
+        if value == "" or (isinstance(value, list) and "" in value):
+            name = action.option_strings[0] if action.option_strings else action.metavar or action.dest
+            command_parser.error(f"argument {name}: '' (an empty path or value)")
+
+
 def _one_line(exc: BaseException) -> str:
     msg = " ".join(str(exc).split()) or type(exc).__name__
     return msg
@@ -180,6 +192,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             args, extra = parser.parse_known_args(argv)
             if extra:  # reported by the command's own parser: its name, and the help that explains it
                 parser.commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extra)}")
+            _refuse_empty_values(parser.commands.get(args.command), args)
         except KeyboardInterrupt as exc:
             code = _stopped(prog["name"], exc)
         else:

@@ -631,7 +631,7 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
     >>> mfcc(y, 8000, FeatureConfig.preset("asr_course")).shape  # noise: no speech for "default"
     (98, 39)
     """
-    from speechgmm.audio import _check_target_rate
+    from speechgmm.audio import _check_target_rate, sample_problem
 
     cfg = config or FeatureConfig.preset("default")
     _check_target_rate(sr)
@@ -642,8 +642,9 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
         raise ConfigError(f"mfcc expects a 1-D signal, got shape {y.shape}")
     if len(y) < cfg.win_length:
         raise AudioError(f"signal shorter than one frame ({len(y)} < {cfg.win_length} samples)")
-    if not np.all(np.isfinite(y)):
-        raise AudioError("signal contains NaN or infinite samples")
+    problem = sample_problem(y)
+    if problem:
+        raise AudioError(f"signal {problem}")
     y_in, y = y, y * np.float32(cfg.scale)
     C, log_e, pitch = _static_features(y, cfg)
     # loudest frame's RMS in dBFS: log_e is the log of the frame's sum of squares at `scale`

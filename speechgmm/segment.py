@@ -103,13 +103,14 @@ def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS, *, channel
     """Yield the file as mono float32 blocks at ``sr`` Hz (channels averaged, or ``channel``
     alone; soxr HQ stream resampling; :func:`speechgmm.audio.mono_blocks`); the whole file is
     never in memory.  ``power`` (an :class:`speechgmm.audio.ChannelPower`) sums the channels' power."""
-    from speechgmm.audio import mono_blocks, open_sound
+    from speechgmm.audio import mono_blocks, open_sound, sample_problem
 
     with open_sound(path) as f:
         blocks = mono_blocks(f, sr, channel=channel, block_frames=max(1, int(block_seconds * f.samplerate)))
         for blk, mono, out in blocks:
-            if mono is not None and not np.all(np.isfinite(mono)):
-                raise AudioError(f"{path}: contains NaN or infinite samples")
+            problem = None if mono is None else sample_problem(mono)
+            if problem:
+                raise AudioError(f"{path}: {problem}")
             if power is not None and blk is not None:
                 power.add(blk, mono)
             yield out

@@ -419,3 +419,43 @@ def test_a_stop_swallowed_while_the_command_ran_is_still_a_stop(monkeypatch, cap
     assert cli.main(["info", "whatever.npz"]) == code
     assert capsys.readouterr().err.strip() == f"speechgmm info: {message}"
     assert _util.STOP["signal"] is None  # the next command, or a library call, in this process is not stopped
+
+
+# -- samples far beyond full scale, empty path arguments (QA round, 2026-12-03) --------------
+
+
+@pytest.mark.parametrize("gain", [1e15, 1e20, None])
+def test_samples_far_beyond_full_scale_are_named_not_misread(tmp_path, gain):
+    # float WAVs at x1e15 gave numpy overflow warnings and an anonymous "features contain NaN" in segment,
+    # x1e20 "no speech detected" (classify) or no segments (segment, exit 0), a constant 3e38
+    # "signal contains NaN or infinite samples" in classify
+    y, sr = sf.read(EXAMPLE, dtype="float32")
+    y = y * np.float32(gain) if gain else np.full(len(y), 3e38, np.float32)
+    bad = tmp_path / "loud.wav"
+    sf.write(bad, y, sr, subtype="FLOAT")
+    with pytest.raises(AudioError, match=r"loud.wav: samples reach .*full scale"):
+        load_audio(bad)
+    for cmd in ("classify", "segment"):
+        r = run_cli(cmd, bad, EXAMPLE)
+        assert r.returncode == 2, (cmd, r.stderr)
+        (line,) = r.stderr.strip().splitlines()
+        assert "loud.wav: samples reach" in line and "warning" not in line, (cmd, r.stderr)
+        assert "male_AT_5A.wav" in r.stdout, cmd  # the other file is still done
+
+
+def test_large_but_sane_float_samples_still_work(tmp_path):
+    y, sr = sf.read(EXAMPLE, dtype="float32")
+    loud = tmp_path / "int_scaled.wav"
+    sf.write(loud, y * np.float32(32768), sr, subtype="FLOAT")  # float samples at integer scale
+    ref, r = run_cli("classify", EXAMPLE), run_cli("classify", loud)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[1].split()[1] == ref.stdout.splitlines()[1].split()[1]
+
+
+@pytest.mark.parametrize("argv", [("classify", "", str(EXAMPLE)), ("classify", "-m", "", str(EXAMPLE)), ("info", "")])
+def test_empty_path_arguments_are_named(argv):
+    # was ".: is a directory, not an audio file"
+    r = run_cli(*argv)
+    assert r.returncode == 2, r.stderr
+    assert "'' (an empty path or value)" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith(f"speechgmm {argv[0]}: error: argument ") and len(r.stderr.splitlines()) == 1
