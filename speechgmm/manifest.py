@@ -225,9 +225,11 @@ def _columns(header: list[str], rows: list[list[str]], base: Path):
 def _read_table(path: Path, base: Path):
     header, rows = read_rows(path)
     pi = header.index(PATH_COLUMN)
+    ids = [header.index(c) for c in ID_COLUMNS if c in header][:1]  # the id column (as _columns picks it)
     for n, r in rows:
-        if not r[pi].strip():
-            raise ManifestError(f"{path}:{n}: empty {PATH_COLUMN!r}")
+        for i in [pi, *ids]:
+            if not r[i].strip():
+                raise ManifestError(f"{path}:{n}: empty {header[i]!r}")
     return (*_columns(header, [r for _, r in rows], base), _hash_files(path))
 
 
