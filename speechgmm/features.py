@@ -130,6 +130,8 @@ def _cross_field_problems(c: FeatureConfig) -> list[str]:
         problems.append(f"need 0 <= fmin < fmax <= sr/2 (fmin={c.fmin}, fmax={hi})")
     if c.pitch and not (0 < c.fmin_pitch < c.fmax_pitch < c.sr / 2):
         problems.append("need 0 < fmin_pitch < fmax_pitch < sr/2")
+    if c.vad and c.frame_shift_ms > c.frame_length_ms:
+        problems.append("speech detection needs frame_shift_ms <= frame_length_ms")
     return problems
 
 

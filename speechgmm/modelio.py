@@ -208,8 +208,10 @@ def classifier_from_arrays(header, arrays, *, where="model"):
     if isinstance(top_c, bool) or not isinstance(top_c, int) or top_c < 1:
         raise _damaged(where, f"top_c must be a positive integer, not {top_c!r}")
     frames = header.get("frames") or {}
-    if not isinstance(frames, dict):
-        raise _damaged(where, "bad frame counts")
+    if not isinstance(frames, dict) or not all(
+        not isinstance(n, bool) and isinstance(n, int) and n >= 0 for n in frames.values()
+    ):
+        raise _damaged(where, "bad frame counts (whole numbers >= 0 per class)")
     D = header.get("n_features")
     clf = GMMClassifier(priors=_priors(header, labels, where), top_c=top_c)
     models = [gmm_from_arrays(arrays, f"c{i}", where=where, n_features=D) for i in range(len(labels))]

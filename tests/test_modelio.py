@@ -166,3 +166,34 @@ def test_identical_models_give_identical_bytes(tmp_path):
     a = save_model(tmp_path / "a.npz", clf, FeatureConfig(), {"created": "fixed"})
     b = save_model(tmp_path / "b.npz", clf, FeatureConfig(), {"created": "fixed"})
     assert a.read_bytes() == b.read_bytes()
+
+
+def _with_header(p, tmp_path, name, **changes):
+    with np.load(p) as z:
+        arrays = {k: z[k] for k in z.files}
+    h = json.loads(arrays["header"].tobytes())
+    for key, value in changes.items():
+        if key == "features":
+            h["features"] = dict(h["features"], **value)
+        else:
+            h[key] = value
+    arrays["header"] = np.frombuffer(json.dumps(h).encode(), np.uint8)
+    bad = tmp_path / name
+    np.savez(bad, **arrays)
+    return bad
+
+
+@pytest.mark.parametrize(
+    "name, changes, match",
+    [
+        # passed `info` and failed in classify with "invalid speech-detector settings", without the file
+        ("shift.npz", {"features": {"vad": True, "frame_shift_ms": 30.0}}, r"front end: .*frame_shift_ms"),
+        ("frames.npz", {"frames": {"a": -1, "b": 5}}, r"bad frame counts"),  # `info` showed "-1..5 per class"
+        ("frames_nan.npz", {"frames": {"a": "x", "b": 5}}, r"bad frame counts"),
+    ],
+)
+def test_inconsistent_headers_are_damaged_files(model, tmp_path, name, changes, match):
+    p, _, _ = model
+    bad = _with_header(p, tmp_path, name, **changes)
+    with pytest.raises(ModelFileError, match=rf"{name}: damaged model file \({match}"):
+        load_model(bad)

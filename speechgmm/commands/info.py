@@ -27,10 +27,9 @@ def run(args) -> int:
     if args.json:
         _common.print_json(h)
         return 0
-    print(
-        f"{args.model}: speechgmm {h['kind']} model (format {h['format_version']}, written by speechgmm "
-        f"{h.get('speechgmm_version')} on {h.get('created')})"
-    )
+    written = f"speechgmm {h.get('speechgmm_version') or '(version unknown)'}"
+    when = f" on {h['created']}" if h.get("created") else ""  # a hand-made or stripped header may lack it
+    print(f"{args.model}: speechgmm {h['kind']} model (format {h['format_version']}, written by {written}{when})")
     if mf.kind == "classifier":
         clf = mf.classifier
         ks = sorted(set(h["n_components"]))
