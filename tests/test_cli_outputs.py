@@ -57,6 +57,20 @@ def test_unwritable_output_folder_is_named_before_work(small, capsys):
     assert f"{man} is not a folder" in _err(capsys)[0]
 
 
+def test_output_path_ending_in_a_slash_is_refused(small, tmp_path, capsys):
+    # '--rttm out.rttm/' (or '-o model.npz/') silently wrote a file named out.rttm
+    man, model = small
+    wav = str(ROOT / "examples" / "male_AH_1A.wav")
+    for argv in (
+        ["segment", wav, "--rttm", f"{tmp_path}/out.rttm/"],
+        ["train", str(man), "-o", f"{tmp_path}/m.npz/", "--label-column", "gender", "-k", "2"],
+    ):
+        assert main(argv) == 2, argv
+        err = _err(capsys)
+        assert len(err) == 1 and "ends in '/'" in err[0], err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_output_without_npz_gets_a_warning(small, tmp_path, capsys):
     man, _ = small
     out = tmp_path / "model.bin"

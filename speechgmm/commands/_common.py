@@ -145,6 +145,8 @@ def check_output_path(path, inputs=(), suffix: str = "", flag: str = "-o") -> Pa
     p = Path(path)
     if p.is_dir():
         raise ConfigError(f"{p}: output path is a directory")
+    if str(path).endswith(("/", os.sep)):  # Path() drops the slash: a file would be written
+        raise ConfigError(f"{path}: output path ends in '/'; name a file")
     if p.exists():
         st = p.stat()
         if any(src is not None and _same_file(src, st) for src in inputs):

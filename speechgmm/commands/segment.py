@@ -8,8 +8,8 @@ from speechgmm.commands import _common
 
 HELP = "find the speech in long recordings and label it over time (default: gender)"
 DESCRIPTION = """\
-Find the speech in each FILE (a podcast, a meeting, a radio hour: any length, rate and
-channel count; the audio is streamed, memory stays flat) and label it over time with the
+Find the speech in each FILE (a podcast, a meeting, a radio hour: any length and channel
+count, at the model's sample rate or above; the audio is streamed, memory stays flat) and label it over time with the
 classes of a model (default: the bundled gender model; any 'speechgmm train' model works).
 
 Speech detection follows the room's noise floor and ignores noise bursts; labels come from
