@@ -35,6 +35,13 @@ SURE = 0.99
 #: the exponents a calibration may use: frames**exponent, from "duration does not matter" to "every frame counts"
 EXPONENT_RANGE = (0.0, 1.0)
 
+#: the exponent ``speechgmm train`` and the gender recipe use: chosen for the bundled gender model from
+#: 0 / 0.25 / 0.5 / 0.75 / 1 by the cross-entropy of held-out corpora (0.411 / 0.408 / 0.419 / 0.444 / 0.485 bits)
+EXPONENT = 0.25
+
+#: folds of the cross-validation that calibrates the posteriors of ``speechgmm train`` models
+CV_FOLDS = 2
+
 
 def _check(scale, exponent) -> Optional[str]:
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (math.isfinite(scale) and scale > 0):
@@ -141,3 +148,56 @@ def posterior_quality(log_odds: np.ndarray, truth: np.ndarray, sure: float = SUR
         "errors": int(wrong.sum()),
         "sure_errors": int((wrong & (post.max(1) > sure)).sum()),
     }
+
+
+def calibration_folds(labels, groups=None, n_folds: int = CV_FOLDS) -> tuple[Optional[np.ndarray], str]:
+    """The cross-validation fold of each training file, for calibrating a model's posteriors.
+
+    With ``groups`` (e.g. the speaker of each file) whole groups alternate between folds, so a
+    fold's model is scored on speakers it never heard, as a user's files will be; the groups are
+    ordered by their most frequent label first, so that every label's groups alternate.  Without
+    groups (or when a label would miss a fold), the files of each label alternate.
+
+    Parameters
+    ----------
+    labels : sequence of str, length n_files
+        The class of each file.
+    groups : sequence of str, length n_files, optional
+        The group (speaker) of each file.
+    n_folds : int
+        Number of folds (>= 2).
+
+    Returns
+    -------
+    folds : ndarray of int, shape (n_files,), or None
+        Fold index of each file; None when some label has fewer than ``n_folds`` files.
+    how : str
+        How the files were split (e.g. ``"2-fold by speaker"``), or why they could not be.
+
+    Examples
+    --------
+    >>> calibration_folds(["a", "a", "b", "b"], ["s1", "s2", "s3", "s4"])[0]
+    array([0, 1, 0, 1])
+    """
+    labels = [str(v) for v in labels]
+    by_label: dict[str, list[int]] = {}
+    for i, lab in enumerate(labels):
+        by_label.setdefault(lab, []).append(i)
+    if min(len(v) for v in by_label.values()) < n_folds:
+        small = min(by_label, key=lambda k: len(by_label[k]))
+        return None, f"class {small!r} has {len(by_label[small])} file(s), fewer than the {n_folds} folds"
+    if groups is not None:
+        groups = [str(g) for g in groups]
+        counts: dict[str, dict[str, int]] = {}  # group -> label -> files
+        for g, lab in zip(groups, labels):
+            counts.setdefault(g, {}).setdefault(lab, 0)
+            counts[g][lab] += 1
+        order = sorted(counts, key=lambda g: (max(counts[g], key=counts[g].get), g))
+        fold_of = {g: k % n_folds for k, g in enumerate(order)}
+        folds = np.array([fold_of[g] for g in groups], dtype=np.intp)
+        if all(len({folds[i] for i in idx}) == n_folds for idx in by_label.values()):
+            return folds, f"{n_folds}-fold by speaker"
+    folds = np.empty(len(labels), dtype=np.intp)
+    for idx in by_label.values():
+        folds[idx] = np.arange(len(idx)) % n_folds
+    return folds, f"{n_folds}-fold by file"

@@ -100,6 +100,26 @@ class GMMClassifier:
         self.calibration_ = None
         self._stack = None
 
+    #: the constructor's hyper-parameters (what :meth:`clone` copies)
+    _PARAMS = (
+        "n_components",
+        "max_iter",
+        "tol",
+        "init",
+        "random_state",
+        "var_floor",
+        "hard",
+        "priors",
+        "jobs",
+        "top_c",
+        "relevance_factor",
+        "adapt",
+    )
+
+    def clone(self) -> GMMClassifier:
+        """A new, unfitted classifier with the same hyper-parameters (e.g. for cross-validation)."""
+        return GMMClassifier(**{k: getattr(self, k) for k in self._PARAMS})
+
     @property
     def labels_(self) -> list[str]:
         """The class labels (alias of ``classes_``)."""

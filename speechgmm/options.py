@@ -360,6 +360,13 @@ class TrainOptions(_Options):
         metavar="K",
         help="size of the UBM trained here when --method map has no --ubm",
     )
+    calibration: str = opt(
+        "cv",
+        Choice(("cv", "none")),
+        flag="--calibration",
+        help="cv: calibrate the posteriors by 2-fold cross-validation (over speakers when the manifest has a "
+        "speaker column; costs about one more training); none: raw posteriors",
+    )
     map: MapOptions = opt(default_factory=MapOptions)
 
     def __post_init__(self):
@@ -393,6 +400,7 @@ class TrainOptions(_Options):
             "adapt": self.map.adapt,
             "ubm": str(self.ubm) if self.ubm else None,
             "augment": list(self.augment),
+            "calibration": self.calibration,
         }
 
 

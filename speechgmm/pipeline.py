@@ -40,6 +40,7 @@ class TrainSummary:
     labels: Optional[list[str]] = None
     frames: Optional[dict[str, int]] = None
     method_reason: Optional[str] = None
+    calibration: Optional[dict] = None
 
 
 def manifest_features(man, config, jobs: int = 1, desc: str = "features") -> list[np.ndarray]:
@@ -131,6 +132,13 @@ def train_from_manifest(
         "n_files": len(man),
         "training": dict(options.record(), method_reason=reason),
     }
+    calibrated = None
+    if options.calibration == "cv":
+        fit = (lambda c, g: c.fit_map_groups(g, ubm)) if options.method == "map" else (lambda c, g: c.fit_groups(g))
+        clf.calibration_, calibrated = cv_calibration(
+            lambda: clf.clone(), fit, source, labels[: len(man)], _speakers(man, options.label_column), len(man)
+        )
+        info["training"]["calibration_cv"] = calibrated
     info.update(
         speakers.map_extras(
             clf, ubm if ubm is not None else clf.ubm_, originals, labels[: len(man)] if originals is not None else None
@@ -145,7 +153,62 @@ def train_from_manifest(
         labels=clf.labels_,
         frames=clf.frames_,
         method_reason=reason,
+        calibration=calibrated,
     )
+
+
+def _speakers(man, label_column: str):
+    """The speaker of each file, when the manifest has a speaker column other than the label column."""
+    from speechgmm.speakers import is_speaker_column
+
+    col = next((c for c in man.columns if is_speaker_column(c) and c != label_column), None)
+    return man.labels(col) if col else None
+
+
+def cv_calibration(make, fit, source, labels, groups, n_files: int):
+    """Calibrate a classifier's posteriors by cross-validation on its own training files.
+
+    Each fold's files are scored by a model (``fit(make(), {label: source})``, the same kind and
+    hyper-parameters as the final one) trained on the other folds, and the calibration's scale
+    (:func:`speechgmm.calibration.fit_calibration`, exponent :data:`~speechgmm.calibration.EXPONENT`)
+    is fitted on those held-out scores.  Folds follow ``groups`` (speakers) when given
+    (:func:`~speechgmm.calibration.calibration_folds`).  Augmented copies of a file stay in its fold.
+
+    Returns ``(Calibration or None, record)``: the record says how the files were split, and the
+    held-out cross-entropy in bits per file before and after, or why no calibration was fitted.
+    """
+    from speechgmm.calibration import CV_FOLDS, EXPONENT, calibration_folds, cross_entropy, fit_calibration
+    from speechgmm.errors import InsufficientDataError
+    from speechgmm.sources import original_arrays
+
+    folds, how = calibration_folds(labels, groups, CV_FOLDS)
+    if folds is None:
+        return None, {"fitted": False, "why": how}
+    models = []
+    for f in range(CV_FOLDS):
+        parts = source.split_by([f"{'held' if k == f else 'train'}\t{lab}" for k, lab in zip(folds, labels)])
+        groups_f = {key.split("\t", 1)[1]: part for key, part in parts.items() if key.startswith("train\t")}
+        try:
+            models.append(fit(make(), groups_f))
+        except InsufficientDataError as exc:
+            return None, {"fitted": False, "why": f"a cross-validation fold's model could not be trained: {exc}"}
+    classes = models[0].classes_
+    if any(m.classes_ != classes for m in models):  # pragma: no cover - every label is in every fold
+        return None, {"fitted": False, "why": "the folds' models have different classes"}
+    index = {lab: i for i, lab in enumerate(classes)}
+    totals, frames = np.empty((n_files, len(classes))), np.empty(n_files)
+    for i, X in enumerate(original_arrays(source, n_files)):
+        t, n = models[folds[i]].score_utterances([X])  # the model that did not train on file i
+        totals[i], frames[i] = t[0], n[0]
+    truth = np.array([index[str(lab)] for lab in labels], dtype=np.intp)
+    cal = fit_calibration(totals, frames, truth, EXPONENT)
+    raw, calibrated = cross_entropy(totals, truth), cross_entropy(cal.log_odds(totals, frames), truth)
+    return cal, {
+        "fitted": True,
+        "how": how,
+        "files": int(n_files),
+        "cross_entropy_bits": {"raw": round(raw, 4), "calibrated": round(calibrated, 4)},
+    }
 
 
 def train_ubm_from_manifest(

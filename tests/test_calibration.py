@@ -169,3 +169,82 @@ def test_posterior_quality_counts_sure_errors():
     q = posterior_quality(lo, np.array([0, 0, 1, 1]))
     assert q["errors"] == 2 and q["sure_errors"] == 1  # the second (posterior 0.99995) and third (0.73) are wrong
     assert q["cross_entropy_bits"] == pytest.approx(cross_entropy(lo, np.array([0, 0, 1, 1])))
+
+
+# -- speechgmm train: posteriors calibrated by cross-validation on the training files --------------
+
+
+def test_folds_alternate_speakers_within_each_class():
+    from speechgmm.calibration import calibration_folds
+
+    labels = ["f", "f", "m", "m", "f", "m", "f", "m"]
+    spk = ["s1", "s1", "s2", "s2", "s3", "s4", "s5", "s6"]
+    folds, how = calibration_folds(labels, spk)
+    assert how == "2-fold by speaker"
+    by_spk = {}
+    for s, f in zip(spk, folds):
+        by_spk.setdefault(s, set()).add(int(f))
+    assert all(len(v) == 1 for v in by_spk.values())  # a speaker's files stay together
+    for lab in "fm":
+        assert {int(f) for f, x in zip(folds, labels) if x == lab} == {0, 1}  # each class in each fold
+    # digits: every speaker says every class; speakers still alternate
+    folds, how = calibration_folds(["1", "2"] * 4, [s for s in ("a", "b", "c", "d") for _ in range(2)])
+    assert how == "2-fold by speaker" and list(folds) == [0, 0, 1, 1, 0, 0, 1, 1]
+
+
+def test_folds_fall_back_to_files_or_say_why_not():
+    from speechgmm.calibration import calibration_folds
+
+    folds, how = calibration_folds(["a", "a", "b", "b"], ["s1", "s1", "s2", "s2"])  # one speaker per class
+    assert how == "2-fold by file" and list(folds) == [0, 1, 0, 1]
+    folds, how = calibration_folds(["a", "a", "a", "b"], None)
+    assert folds is None and "class 'b' has 1 file(s)" in how
+
+
+def _gender_rows(speakers):
+    import csv
+
+    rows = list(csv.DictReader(open(ROOT / "data_manifest/asr_course/train.csv")))
+    return [r for r in rows if r["speaker"] in speakers and r["take"] == "A"]
+
+
+def test_train_calibrates_posteriors_by_cross_validation(corpus, tmp_path):
+    """The CV-calibrated model gives better posteriors on unseen speakers than the raw one, with the
+    same labels; --calibration none keeps the raw ones."""
+    from _helpers import write_manifest
+
+    train = write_manifest(tmp_path / "train.csv", _gender_rows({"AE", "AJ", "AL", "AC", "AG", "AI"}), corpus)
+    test = write_manifest(tmp_path / "test.csv", _gender_rows({"DL", "DN", "BH", "BI"}), corpus)
+    models = {}
+    for how in ("cv", "none"):
+        models[how] = tmp_path / f"{how}.npz"
+        argv = ["train", train, "--label-column", "gender", "-k", "4", "-o", models[how], "--calibration", how]
+        r = run_cli(*argv)
+        assert r.returncode == 0, r.stderr
+        assert ("posteriors calibrated by 2-fold by speaker cross-validation" in r.stdout) == (how == "cv"), r.stdout
+    h = load_model(models["cv"]).header
+    assert h["training"]["calibration"] == "cv" and h["training"]["calibration_cv"]["fitted"]
+    assert load_model(models["cv"]).classifier.calibration_.exponent == 0.25
+    assert load_model(models["none"]).classifier.calibration_ is None
+    assert "(fitted by 2-fold by speaker cross-validation on" in run_cli("info", models["cv"]).stdout
+    report = {}
+    for how, m in models.items():
+        r = run_cli("evaluate", test, "--model", m, "--json")
+        assert r.returncode == 0, r.stderr
+        report[how] = json.loads(r.stdout.strip().splitlines()[-1])
+    assert report["cv"]["accuracy"] == report["none"]["accuracy"]  # uniform priors: the labels do not change
+    assert report["cv"]["posteriors"]["calibrated"] and not report["none"]["posteriors"]["calibrated"]
+    assert report["cv"]["posteriors"]["cross_entropy_bits"] < 0.5 * report["none"]["posteriors"]["cross_entropy_bits"]
+
+
+def test_train_without_enough_files_per_class_says_why_it_is_not_calibrated(corpus, tmp_path):
+    from _helpers import write_manifest
+
+    rows = _gender_rows({"AE", "AC"})
+    rows = [r for r in rows if r["speaker"] == "AE"] + [r for r in rows if r["speaker"] == "AC"][:1]
+    train = write_manifest(tmp_path / "train.csv", rows, corpus)
+    r = run_cli("train", train, "--label-column", "gender", "-k", "2", "-o", tmp_path / "m.npz")
+    assert r.returncode == 0, r.stderr
+    assert "posteriors not calibrated: class 'female' has 1 file(s)" in r.stdout or "class 'male' has 1" in r.stdout
+    assert load_model(tmp_path / "m.npz").classifier.calibration_ is None
+    assert "posteriors   raw (not calibrated: class" in run_cli("info", tmp_path / "m.npz").stdout

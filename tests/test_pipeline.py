@@ -54,6 +54,9 @@ def test_train_in_process_returns_a_summary(manifest, tmp_path):
     assert s.files == 44 and sum(s.frames.values()) > 1000 and s.output == str(tmp_path / "m.npz")
     mf = load_model(tmp_path / "m.npz")
     assert "per-class EM" in mf.header["training"].pop("method_reason")  # --method auto chose EM
+    cv = mf.header["training"].pop("calibration_cv")
+    assert cv["fitted"] and cv["how"] == "2-fold by speaker" and cv["files"] == 44 and s.calibration == cv
+    assert cv["cross_entropy_bits"]["calibrated"] < cv["cross_entropy_bits"]["raw"]
     assert mf.header["training"] == {
         "method": "em",
         "components": 4,
@@ -64,6 +67,7 @@ def test_train_in_process_returns_a_summary(manifest, tmp_path):
         "adapt": "m",
         "ubm": None,
         "augment": [],
+        "calibration": "cv",
     }
     assert mf.header["label_column"] == "gender" and mf.header["n_files"] == 44
 

@@ -57,7 +57,7 @@ from pool import (  # noqa: E402
     utterance_scores,
 )
 
-from speechgmm.calibration import SURE, Calibration, fit_calibration, posterior_quality  # noqa: E402
+from speechgmm.calibration import EXPONENT, SURE, Calibration, fit_calibration, posterior_quality  # noqa: E402
 from speechgmm.features import FeatureConfig  # noqa: E402
 from speechgmm.modelio import save_model  # noqa: E402
 
@@ -66,7 +66,7 @@ from _common import find_corpus, format_table, recipe_parser, run_script  # noqa
 CONFIG = {"preset": "default", "components": 64, "iterations": 20, "init": "kmeans", "seed": 0, "cap": 20000}
 #: posteriors: log-odds = scale x frames**exponent x mean LLR per frame; the exponent was chosen by the inner
 #: protocol (README, "How sure is it?"), the scale is fitted on it at every run
-CALIBRATION_EXPONENT = 0.25
+CALIBRATION_EXPONENT = EXPONENT  # speechgmm.calibration.EXPONENT, which speechgmm train uses too
 #: --quick (tests): a few speakers per corpus and gender, small models
 QUICK = {"components": 8, "iterations": 5, "cap": 5000, "speakers": 4}
 #: --method map (GMM-UBM); recorded in the model's header only when used

@@ -15,9 +15,10 @@ front end (resampled, channels averaged).
 Output: a table (file, label, posterior, per-class average log-likelihood per frame), or
 with --json one JSON object per line: path, label, scores (total log-likelihood per
 class), mean_scores (per frame), posteriors, frames, speech_seconds. A model that stores
-a calibration (the bundled gender model; 'speechgmm info' shows it) gives calibrated
-posteriors, fitted on corpora it did not train on; other models give the raw ones, which
-treat every frame as independent evidence and so read 1.0000 also when wrong.
+a calibration ('speechgmm info' shows it: the bundled gender model's was fitted on corpora
+it did not train on, a 'speechgmm train' model's by cross-validation on its training files)
+gives calibrated posteriors; other models give the raw ones, which treat every frame as
+independent evidence and so read 1.0000 also when wrong.
 
 Models whose front end detects speech (every preset but asr_course) score speech frames
 only: pauses and noise are dropped first. A file with no speech ("no speech detected") or

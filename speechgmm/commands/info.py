@@ -42,10 +42,19 @@ def run(args) -> int:
             print(f"  train frames {sum(fr.values())} ({min(fr.values())}..{max(fr.values())} per class)")
         _open_set_lines(h, getattr(clf, "cohort_", None))
         cal = getattr(clf, "calibration_", None)
+        cv = (h.get("training") or {}).get("calibration_cv")
         if cal is not None:
             print(
                 f"  posteriors   calibrated: log-odds = {cal.scale:g} x frames^{cal.exponent:g} x mean score per frame"
             )
+        if isinstance(cv, dict) and cv.get("fitted") and isinstance(cv.get("cross_entropy_bits"), dict):
+            ce = cv["cross_entropy_bits"]
+            print(
+                f"               (fitted by {cv.get('how')} cross-validation on {cv.get('files')} training files: "
+                f"held-out cross-entropy {ce.get('raw')} -> {ce.get('calibrated')} bits per file)"
+            )
+        elif isinstance(cv, dict) and cv.get("why"):
+            print(f"  posteriors   raw (not calibrated: {cv['why']})")
     else:
         print(f"  components   {h['n_components']}, {h['n_features']} dims")
         _open_set_lines({}, getattr(mf.ubm, "cohort_", None))
@@ -55,6 +64,7 @@ def run(args) -> int:
     if h.get("training"):
         # a MAP model's class models have the UBM's size: the EM-only -k value would read as theirs
         unused = {"components"} if h["training"].get("method") == "map" else set()
+        unused.add("calibration_cv")  # shown with the posteriors
         items = [f"{k}={v}" for k, v in h["training"].items() if v is not None and k not in unused]
         print("  training     " + ", ".join(items))
     fc = h.get("features") or {}

@@ -67,6 +67,15 @@ def run(args) -> int:
     with _common.dask_session(args) as client:
         s = train_from_manifest(args.manifest, args.output, options, client=client, **run_opts.pipeline_kwargs())
     print(f"method {s.method}: {s.method_reason}")
+    cal = s.calibration or {}
+    if cal.get("fitted"):
+        ce = cal["cross_entropy_bits"]
+        print(
+            f"posteriors calibrated by {cal['how']} cross-validation: held-out cross-entropy "
+            f"{ce['raw']:.3g} -> {ce['calibrated']:.3g} bits per file"
+        )
+    elif cal:
+        print(f"posteriors not calibrated: {cal['why']}")
     print(
         f"trained {len(s.labels)} classes ({s.method}) on {s.files} files, "
         f"{sum(s.frames.values())} frames in {s.seconds:.1f} s -> {s.output}"
