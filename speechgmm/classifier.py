@@ -100,25 +100,12 @@ class GMMClassifier:
         self.calibration_ = None
         self._stack = None
 
-    #: the constructor's hyper-parameters (what :meth:`clone` copies)
-    _PARAMS = (
-        "n_components",
-        "max_iter",
-        "tol",
-        "init",
-        "random_state",
-        "var_floor",
-        "hard",
-        "priors",
-        "jobs",
-        "top_c",
-        "relevance_factor",
-        "adapt",
-    )
-
     def clone(self) -> GMMClassifier:
         """A new, unfitted classifier with the same hyper-parameters (e.g. for cross-validation)."""
-        return GMMClassifier(**{k: getattr(self, k) for k in self._PARAMS})
+        import inspect
+
+        names = [n for n in inspect.signature(GMMClassifier.__init__).parameters if n != "self"]
+        return GMMClassifier(**{n: getattr(self, n) for n in names})
 
     @property
     def labels_(self) -> list[str]:

@@ -108,3 +108,19 @@ def test_map_class_without_frames_is_refused():
     ubm = GMMClassifier(2, max_iter=2).fit(X, y).models_[0]
     with pytest.raises(InsufficientDataError, match="class 'b' has no frames"):
         GMMClassifier().fit_map([X[0], np.zeros((0, 5))], ["a", "b"], ubm)  # was KeyError 'XX'
+
+
+def test_clone_copies_every_hyper_parameter_and_no_fitted_state():
+    import inspect
+
+    names = [n for n in inspect.signature(GMMClassifier.__init__).parameters if n != "self"]
+    values = dict(
+        n_components=3, max_iter=7, tol=0.01, init="random", random_state=5, var_floor=0.01, hard=True,
+        priors={"a": 0.3, "b": 0.7}, jobs=2, top_c=2, relevance_factor=8.0, adapt="mv",
+    )  # fmt: skip
+    assert set(values) == set(names)  # a new hyper-parameter must be added here (and is then cloned)
+    rng = np.random.default_rng(0)
+    clf = GMMClassifier(**values).fit([rng.normal(0, 1, (50, 2)), rng.normal(3, 1, (50, 2))], ["a", "b"])
+    twin = clf.clone()
+    assert {n: getattr(twin, n) for n in names} == values
+    assert not getattr(twin, "models_", None) and twin.calibration_ is None
