@@ -159,9 +159,9 @@ def train_from_manifest(
 
 def _speakers(man, label_column: str):
     """The speaker of each file, when the manifest has a speaker column other than the label column."""
-    from speechgmm.speakers import is_speaker_column
+    from speechgmm.speakers import speaker_column
 
-    col = next((c for c in man.columns if is_speaker_column(c) and c != label_column), None)
+    col = speaker_column(man.columns, exclude=label_column)
     return man.labels(col) if col else None
 
 
@@ -227,11 +227,12 @@ def train_ubm_from_manifest(
     kinds, seed = options.augment, options.random_state
     source = build_source(man.paths, cfg, augment=kinds, seed=seed, jobs=jobs, cache_dir=cache_dir, client=client)
     ubm = fit_ubm(source, options)
-    if "speaker" in man.columns and len(set(man.labels("speaker"))) > 1:
-        # its speakers become the cohort of score normalisation (verify --norm), whatever the backend
-        from speechgmm.speakers import Cohort
+    from speechgmm.speakers import Cohort, speaker_column
 
-        ubm.cohort_ = Cohort.from_items(ubm, zip(man.labels("speaker"), original_arrays(source, len(man))))
+    spk = speaker_column(man.columns)
+    if spk is not None and len(set(man.labels(spk))) > 1:
+        # its speakers become the cohort of score normalisation (verify --norm), whatever the backend
+        ubm.cohort_ = Cohort.from_items(ubm, zip(man.labels(spk), original_arrays(source, len(man))))
     save_ubm(
         output,
         ubm,

@@ -25,7 +25,7 @@ from typing import Optional
 
 import numpy as np
 
-from speechgmm.errors import ConfigError, InsufficientDataError
+from speechgmm.errors import ConfigError, InsufficientDataError, ManifestError
 from speechgmm.gmm import DiagGMM, GMMStats
 
 #: ``--method auto`` uses MAP when the smallest class has fewer frames than this per component.
@@ -51,6 +51,11 @@ NORMS = ("none", "z", "t", "s")
 
 def is_speaker_column(column: Optional[str]) -> bool:
     return bool(column) and column.strip().lower() in SPEAKER_COLUMNS
+
+
+def speaker_column(columns, exclude: Optional[str] = None) -> Optional[str]:
+    """The first of ``columns`` that names speakers (:data:`SPEAKER_COLUMNS`), other than ``exclude``; None if none."""
+    return next((c for c in columns if is_speaker_column(c) and c != exclude), None)
 
 
 def choose_method(frames: dict[str, int], n_components: int, label_column: Optional[str] = None) -> tuple[str, str]:
@@ -623,7 +628,12 @@ def cohort_from_manifest(
     if getattr(clf, "method_", "em") != "map":
         raise ConfigError("score normalisation against a cohort needs a MAP model (with a UBM)")
     man = read_manifest(manifest_path, root=root)
-    col = label_column or ("speaker" if "speaker" in man.columns else "label")
+    col = label_column or speaker_column(man.columns)
+    if col is None:  # a label column of digits or genders would pass for speakers and give wrong norms
+        raise ManifestError(
+            f"{manifest_path}: a cohort needs a speaker column ({', '.join(SPEAKER_COLUMNS)}); "
+            f"it has {', '.join(sorted(man.columns)) or 'none'}"
+        )
     feats = extract_files(man.paths, config, jobs=jobs, desc="cohort")[0]
     return Cohort.from_groups(clf.ubm_, group_by_label(feats, man.labels(col)))
 

@@ -616,6 +616,38 @@ def test_verify_norm_bad_input(spk_files, corpus, cli):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+def test_cohort_needs_a_speaker_column_and_takes_its_aliases(spk_files, corpus, cli):
+    # a cohort manifest without a speaker column used its 'label' column (digits) as the speakers: exit 0
+    # with wrong z/t/s figures; one whose column is 'spk' or 'speaker_id' was refused ("no column 'label'")
+    import json
+
+    d = spk_files["dir"]
+    trials = _trials(spk_files, corpus, d / "trials3.txt")
+    rows = list(csv.DictReader(open(spk_files["bg"])))
+    digits = write_manifest(d / "cohort_digits.csv", [{"path": r["path"], "label": r["digit"]} for r in rows])
+    r = cli("verify", "--model", d / "first.npz", "--trials", trials, "--cohort", digits, "--root", corpus)
+    assert r.returncode == 2 and "cohort_digits.csv: a cohort needs a speaker column" in r.stderr, r.stderr
+    spk = write_manifest(d / "cohort_spk.csv", [{"path": r["path"], "spk": r["speaker"]} for r in rows])
+    both = []
+    for cohort in (spk_files["bg"], spk):
+        argv = ["verify", "--model", d / "first.npz", "--trials", trials, "--cohort", cohort, "--root", corpus]
+        r = cli(*argv, "--json")
+        assert r.returncode == 0, r.stderr
+        both.append(json.loads(r.stdout.splitlines()[-1])["eer"])
+    assert both[0] == pytest.approx(both[1], abs=1e-12)
+
+
+def test_train_ubm_keeps_a_cohort_from_any_speaker_column(spk_files, corpus, cli):
+    from speechgmm.modelio import load_model
+
+    d = spk_files["dir"]
+    rows = list(csv.DictReader(open(spk_files["bg"])))
+    man = write_manifest(d / "bg_spk.csv", [{"path": r["path"], "spk": r["speaker"]} for r in rows[:40]])
+    r = cli("train-ubm", man, "--root", corpus, "-o", d / "ubm_spk.npz", "--components", "4", "--iterations", "1")
+    assert r.returncode == 0, r.stderr
+    assert load_model(d / "ubm_spk.npz", kind="ubm").ubm.cohort_ is not None  # was none for 'spk'
+
+
 def _header(path):
     from speechgmm.modelio import load_model
 
