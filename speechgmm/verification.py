@@ -53,7 +53,7 @@ def _is_table(first_line: str) -> bool:
     return any(set(TRIAL_COLUMNS) <= set(_split(first_line, sep)) for sep in SEPARATORS)
 
 
-def _read_trial_table(path: Path, base: Path) -> list[Trial]:
+def _read_trial_table(path: Path, base: Path) -> list[tuple[int, Trial]]:
     from speechgmm.manifest import read_rows
 
     header, rows = read_rows(path, required="path", what="trials table")
@@ -61,7 +61,11 @@ def _read_trial_table(path: Path, base: Path) -> list[Trial]:
     if key is None:
         raise ManifestError(f"{path}: a trials table needs a 'target' (or 'key') column (columns: {', '.join(header)})")
     li, pi, ki = header.index("label"), header.index("path"), header.index(key)
-    return [Trial(r[li], _join(base, r[pi]), _trial_key(path, n, r[ki])) for n, r in rows]
+    for n, r in rows:
+        empty = [c for c, i in (("label", li), ("path", pi)) if not r[i].strip()]
+        if empty:
+            raise ManifestError(f"{path}:{n}: empty {empty[0]!r}")
+    return [(n, Trial(r[li].strip(), _join(base, r[pi]), _trial_key(path, n, r[ki]))) for n, r in rows]
 
 
 def _join(base: Path, f: str) -> Path:
@@ -69,7 +73,7 @@ def _join(base: Path, f: str) -> Path:
     return p if p.is_absolute() else base / p
 
 
-def _read_trial_lines(path: Path, base: Path, lines: list[str]) -> list[Trial]:
+def _read_trial_lines(path: Path, base: Path, lines: list[str]) -> list[tuple[int, Trial]]:
     trials = []
     for n, line in enumerate(lines, 1):
         parts = line.replace(",", " ").split()
@@ -80,7 +84,7 @@ def _read_trial_lines(path: Path, base: Path, lines: list[str]) -> list[Trial]:
                 f"{path}:{n}: expected '<label> <file> target|nontarget', got {line.strip()!r} "
                 "(paths with spaces or commas need a CSV table with a header: label,path,target)"
             )
-        trials.append(Trial(parts[0], _join(base, parts[1]), _trial_key(path, n, parts[2])))
+        trials.append((n, Trial(parts[0], _join(base, parts[1]), _trial_key(path, n, parts[2]))))
     return trials
 
 
@@ -96,10 +100,15 @@ def read_trials(path: os.PathLike | str, root: os.PathLike | str | None = None) 
     base = Path(root) if root else path.parent
     lines = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
     table = bool(lines) and _is_table(lines[0])
-    trials = _read_trial_table(path, base) if table else _read_trial_lines(path, base, lines)
-    if not trials:
+    numbered = _read_trial_table(path, base) if table else _read_trial_lines(path, base, lines)
+    if not numbered:
         raise ManifestError(f"{path}: no trials")
-    return trials
+    seen: dict[tuple, int] = {}
+    for n, t in numbered:  # a trial counted twice, or once as target and once not, skews EER and minDCF
+        first = seen.setdefault((t.label, t.path), n)
+        if first != n:
+            raise ManifestError(f"{path}:{n}: repeats the trial of line {first} ({t.label} {t.path})")
+    return [t for _, t in numbered]
 
 
 def check_trials(trials: Sequence[Trial], labels: Sequence[str], source) -> None:
@@ -113,6 +122,9 @@ def check_trials(trials: Sequence[Trial], labels: Sequence[str], source) -> None
             f"{source}: {len(unknown)} label(s) not in the model: {_some(unknown)} "
             f"(the model has: {_some(sorted(labels))})"
         )
+    folders = sorted({str(t.path) for t in trials if Path(t.path).is_dir()})
+    if folders:
+        raise ManifestError(f"{source}: {len(folders)} path(s) are folders, not audio files: {_some(folders)}")
     missing = sorted({str(t.path) for t in trials if not Path(t.path).is_file()})
     if missing:
         raise ManifestError(f"{source}: {len(missing)} audio file(s) not found: {_some(missing)}")

@@ -84,6 +84,12 @@ def test_read_trials_plain_lines_and_tables(tmp_path):
         ("label,path,target\nalice,a.wav\n", r"t\.txt:2: 2 fields, the header has 3"),
         ("# nothing\n", r"t\.txt: no trials"),
         ("label,path,target\n", r"t\.txt: trials table has a header but no rows"),
+        # were counted twice (or both ways) and moved EER and minDCF without a word
+        ("alice a.wav target\nbob a.wav nontarget\nalice a.wav target\n", r"t\.txt:3: repeats the trial of line 1"),
+        ("alice a.wav target\nalice a.wav nontarget\n", r"t\.txt:2: repeats the trial of line 1 \(alice .*a\.wav\)"),
+        # an empty path was "1 audio file(s) not found: ." and an empty label "not in the model: "
+        ("label,path,target\nalice,a.wav,target\nbob, ,nontarget\n", r"t\.txt:3: empty 'path'"),
+        ("label,path,target\n ,a.wav,target\n", r"t\.txt:2: empty 'label'"),
     ],
 )
 def test_read_trials_errors_name_file_and_line(tmp_path, text, match):
@@ -126,6 +132,8 @@ def test_check_trials_names_every_unknown_label_at_once(tmp_path):
         check_trials(trials, ["alice", "bob"], "t.csv")
     with pytest.raises(ManifestError, match="needs both target and nontarget"):
         check_trials(trials[1:2], ["alice"], "t.csv")
+    with pytest.raises(ManifestError, match=r"t\.csv: 1 path\(s\) are folders, not audio files"):
+        check_trials([Trial("alice", tmp_path, True)], ["alice"], "t.csv")  # was "not found"
 
 
 def test_verify_reads_a_csv_trials_table_with_awkward_paths(gmm_dir, tmp_path):
