@@ -274,9 +274,11 @@ def _segment_row(seg: Path, n: int, line: str, wav: dict[str, Path]):
         channel = int(parts[4])
     if rec not in wav:
         raise ManifestError(f"{seg}:{n}: recording {rec!r} is not in wav.scp")
-    if end == -1:  # Kaldi: to the end of the recording
+    if not (math.isfinite(start) and math.isfinite(end)):  # 'inf' is not Kaldi's way to say "to the end"
+        end = math.nan
+    elif end == -1:  # Kaldi: to the end of the recording
         end = math.inf
-    if not (math.isfinite(start) and not math.isnan(end) and 0 <= start < end):
+    if math.isnan(end) or not 0 <= start < end:
         raise ManifestError(f"{seg}:{n}: need 0 <= start < end (or end -1: to the end), got start {a} end {b}")
     return utt, AudioRegion(wav[rec], start, end, channel)
 

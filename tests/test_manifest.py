@@ -238,6 +238,8 @@ def test_segments_channel_column_and_end_minus_one(segments_dir):
     "line, match",
     [
         ("s1 r1 0.5 0.5", r"segments:2: need 0 <= start < end"),
+        ("s1 r1 0 inf", r"segments:2: need 0 <= start < end \(or end -1: to the end\), got start 0 end inf"),
+        ("s1 r1 nan 1", r"segments:2: need 0 <= start < end"),
         ("s1 r1 0.6 -1", r"segments:2: starts at 0.6 s, beyond the end of .*a.wav \(0.500 s\)"),
         ("s1 r1 0 0.2 x", r"segments:2: channel must be an integer >= 0 \(Kaldi counts from 0\), got 'x'"),
         ("s1 r1 0 0.2 -1", r"segments:2: channel must be an integer >= 0"),
