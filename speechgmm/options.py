@@ -374,6 +374,8 @@ class TrainOptions(_Options):
         if not isinstance(self.map, MapOptions):
             raise ConfigError(f"map: expected MapOptions, got {self.map!r}")
         if self.ubm is not None:
+            if self.method == "em":  # was silently overridden: "method map: --ubm given"
+                raise ConfigError("--ubm: adapts the classes from that UBM (MAP), which --method em excludes; drop one")
             self.method = "map"  # --ubm implies --method map
 
     def ubm_options(self) -> UbmOptions:

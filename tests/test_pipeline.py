@@ -138,6 +138,9 @@ def test_good_option_values_are_kept():
     assert o.augment == ("reverb", "noise") and o.map.relevance_factor == 0.0 and o.random_state == 2**32 - 1
     assert MapOptions(relevance_factor=1e30).relevance_factor == 1e30  # huge: the model is the UBM, still finite
     assert TrainOptions(ubm="u.npz").method == "map"  # --ubm implies --method map
+    assert TrainOptions(ubm="u.npz", method="map").method == "map"
+    with pytest.raises(ConfigError, match=r"^--ubm: .*--method em excludes"):
+        TrainOptions(ubm="u.npz", method="em")  # was silently turned into map
     assert UbmOptions().tol == 0.0 and TrainOptions().tol == 1e-4  # the UBM runs every iteration
 
 
