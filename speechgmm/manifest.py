@@ -341,6 +341,18 @@ def _read_kaldi(d: Path, wav_scp: Path, base: Path):
             missing = [u for u in utts if u not in m]
             if missing:
                 raise ManifestError(f"{f}: no entry for {_some(missing)}")
+            extra = sorted(set(m) - set(utts))
+            if extra:  # Kaldi's fix_data_dir.sh drops them too, but not without a word
+                import warnings
+
+                from speechgmm.errors import SpeechGMMWarning
+
+                where = "segments" if seg.is_file() else wav_scp.name
+                warnings.warn(
+                    f"{f}: {len(extra)} utterance(s) not in {where} left out: {_some(extra)}",
+                    SpeechGMMWarning,
+                    stacklevel=2,
+                )
             for c in cols:
                 columns[c] = [m[u] for u in utts]
     return utts, paths, columns, _hash_files(wav_scp, seg, *(d / f for f in KALDI_LABEL_FILES))

@@ -52,6 +52,19 @@ def test_kaldi_data_dir(tmp_path, audio_dir):
     assert read_manifest(d / "wav.scp").labels("label") == ["one", "two"]
 
 
+def test_kaldi_labels_without_audio_are_left_out_with_a_warning(tmp_path, audio_dir):
+    # were dropped without a word ("trained on 20 files" from a text of 40)
+    from speechgmm.errors import SpeechGMMWarning
+
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "wav.scp").write_text(f"u1 {audio_dir / 'a.wav'}\n")
+    (d / "text").write_text("u1 one\nu2 two\nu3 three\n")
+    with pytest.warns(SpeechGMMWarning, match=r"text: 2 utterance\(s\) not in wav.scp left out: u2, u3"):
+        man = read_manifest(d)
+    assert man.utts == ["u1"]
+
+
 def test_course_kaldi_dir(gmm_dir):
     man = read_manifest(gmm_dir / "train")
     assert len(man) == 330
@@ -227,7 +240,7 @@ def test_segments_channel_column_and_end_minus_one(segments_dir):
     feats, _ = extract_files(man.paths, cfg, jobs=1)
     for X, orig in zip(feats, originals):
         assert np.array_equal(X, extract_file(orig, cfg))  # channel 1 alone, not the mix with the noise
-    (d / "segments").write_text(f"{seg[0].replace(' r1 ', ' r2 ')} 2\n")
+    (d / "segments").write_text(f"{seg[0].replace(' r1 ', ' r2 ')} 2\n{seg[1].replace(' r1 ', ' r2 ')} 1\n")
     with pytest.raises(
         AudioError, match=r"r2.wav \[0-[0-9.]+ s, channel 2\]: no channel 2 \(2 channels; the first is 0\)"
     ):
