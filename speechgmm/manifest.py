@@ -198,7 +198,8 @@ def read_rows(
     reader = csv.reader(lines, delimiter=sniff_separator(path, lines[0], required))
     header = [h.strip() for h in next(reader)]
     if len(set(header)) != len(header):
-        raise ManifestError(f"{path}: duplicate column names in the header")
+        twice = sorted({h for h in header if header.count(h) > 1})
+        raise ManifestError(f"{path}: duplicate column names in the header: {', '.join(map(repr, twice))}")
     rows = []
     for row in reader:
         if not row or all(not c.strip() for c in row):

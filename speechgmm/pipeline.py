@@ -116,7 +116,10 @@ def train_from_manifest(
     groups = source.split_by(labels)
     if len(groups) < 2:  # a classifier, whichever the method
         raise need_two_classes(groups)
-    options, reason = speakers.resolve_method(options, {lab: int(g.n_frames()) for lab, g in groups.items()})
+    class_frames = {lab: int(g.n_frames()) for lab, g in groups.items()}
+    options, reason = speakers.resolve_method(options, class_frames)
+    if options.method == "map" and speakers.is_speaker_column(options.label_column):
+        speakers.check_enrolment(class_frames, cfg.frame_shift_ms, str(manifest))  # as enroll does
     if options.method == "map":
         if ubm is None:
             ubm = fit_ubm(source, options.ubm_options())

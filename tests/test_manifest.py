@@ -82,6 +82,7 @@ def test_course_kaldi_dir(gmm_dir):
         ("path,label\naudio/a.wav,x\naudio/nope1.wav,y\naudio/nope2.wav,y\n", "2 audio file.s. not found: .*nope1.wav"),
         # an empty path is not the manifest's folder ("1 audio file(s) not found: <folder>")
         ("path,label\naudio/a.wav,x\n ,y\n", r"m.csv:3: empty 'path'"),
+        ("path,label,gender,label\naudio/a.wav,x,f,y\n", r"duplicate column names in the header: 'label'$"),
         # two empty ids were "duplicate utterance ids: " with nothing after the colon
         ("utt,path,label\n,audio/a.wav,x\n,audio/b.wav,y\n", r"m.csv:2: empty 'utt'"),
         ("id,path,label\nu1,audio/a.wav,x\n  ,audio/b.wav,y\n", r"m.csv:3: empty 'id'"),

@@ -413,6 +413,10 @@ def test_enroll_cli_bad_input(spk_files, corpus, cli):
     assert r.returncode == 2 and f"'{short}'" in r.stderr and "1 s of speech" in r.stderr
     assert f"'{spk_files['speakers'][6]}'" not in r.stderr
     assert not (d / "x.npz").exists()
+    # train applies enroll's rule (it accepted the 0.6 s speaker that enroll refuses)
+    r = cli("train", spk_files["short"], "--root", corpus, "--label-column", "speaker", "-o", d / "x.npz")
+    assert r.returncode == 2 and f"'{short}'" in r.stderr and "1 s of speech" in r.stderr, r.stderr
+    assert not (d / "x.npz").exists()
     before = (d / "first.npz").read_bytes()
     r = cli("enroll", d / "first.npz", spk_files["more"], "--root", corpus, "-o", d / "first.npz")
     assert r.returncode == 2 and "first.npz" in r.stderr and (d / "first.npz").read_bytes() == before
