@@ -84,6 +84,15 @@ def test_usage_errors_name_the_command(argv):
     assert f"(see 'speechgmm {argv[0]} --help')" in r.stderr
 
 
+def test_evaluate_says_when_threshold_does_not_apply(small):
+    r = run_cli("evaluate", small["test"], "--model", small["model"], "--threshold", "5")
+    assert r.returncode == 0 and "accuracy" in r.stdout
+    assert r.stderr.strip() == (
+        f"speechgmm evaluate: warning: --threshold ignored: every label of {small['test']} is in the model, "
+        "so the report is a closed-set one"
+    )
+
+
 def test_train_info_evaluate(small, tmp_path):
     r = run_cli("info", small["model"])
     assert r.returncode == 0

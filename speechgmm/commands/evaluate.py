@@ -74,6 +74,12 @@ def run(args) -> int:
         else:
             print(format_open_set(rep))
         return 0
+    if args.threshold is not None:  # it was ignored without a word
+        print(
+            f"speechgmm evaluate: warning: --threshold ignored: every label of {args.manifest} is in the model, "
+            "so the report is a closed-set one",
+            file=sys.stderr,
+        )
     # the report first: a plot that fails must not lose it
     if args.json:
         _common.print_json(rep)
