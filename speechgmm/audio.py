@@ -37,6 +37,9 @@ CANCEL_RATIO = 0.01
 #: target rate), not the file: an hour of 48 kHz stereo is 1.4 GB of samples, 115 MB at 8 kHz mono
 LONG_FILE_SAMPLES = 1 << 24
 
+#: how far (seconds) a region may end beyond the audio (rounding of segment times); more is an error
+REGION_END_TOLERANCE = 0.02
+
 #: the largest sample magnitude accepted (full scale is 1.0): float files written at integer scale
 #: (32768, 2**31) still work; beyond this the float32 power spectrum overflows (x1e15 did)
 MAX_SAMPLE = 1e10
@@ -294,6 +297,8 @@ def _check_target_rate(sr) -> None:
 def _check_region(region) -> None:
     """Raise ConfigError unless ``region`` is ``(start, end)`` seconds with ``0 <= start < end`` (end may be inf)."""
     try:
+        if any(isinstance(t, (bool, str, bytes)) for t in region):  # float("0.1") and float(True) would pass
+            raise TypeError
         start, end = (float(t) for t in region)
     except (TypeError, ValueError):
         start = end = math.nan
@@ -335,6 +340,10 @@ def _read_samples(
         if channel is not None and channel >= ch:
             raise AudioError(f"{path}: no channel {channel} ({ch} channel{'s' if ch > 1 else ''}; the first is 0)")
         start, stop = (0, n) if region is None else _region_frames(file_sr, region, n)
+        if region is not None and (start >= n or stop > n + REGION_END_TOLERANCE * file_sr):
+            where = "starts" if start >= n else "ends"
+            at = region[0] if start >= n else region[1]
+            raise AudioError(f"{path}: region {where} at {at:g} s, beyond the end of the audio ({n / file_sr:.3f} s)")
         stop = min(stop, n)
         out_sr = file_sr if sr is None else int(sr)
         count = -1 if region is None or region[1] == math.inf else max(0, stop - start)  # -1: to the end

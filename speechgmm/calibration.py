@@ -60,9 +60,14 @@ class Calibration(NamedTuple):
 
     def log_odds(self, totals: np.ndarray, frames: np.ndarray) -> np.ndarray:
         """Calibrated scores, shape (n_utts, n_classes), from total scores and frame counts (n_utts,)."""
+        problem = _check(self.scale, self.exponent)  # a negative scale would flip every decision
         totals = np.atleast_2d(np.asarray(totals, dtype=np.float64))
-        n = np.maximum(np.asarray(frames, dtype=np.float64).reshape(-1), 1.0)
-        return totals * (self.scale * n ** (self.exponent - 1.0))[:, None]
+        n = np.asarray(frames, dtype=np.float64).reshape(-1)
+        if not problem and (len(n) != len(totals) or not np.all(np.isfinite(n))):
+            problem = f"need one finite frame count per row of scores ({len(totals)}), got {len(n)}"
+        if problem:
+            raise ConfigError(problem)
+        return totals * (self.scale * np.maximum(n, 1.0) ** (self.exponent - 1.0))[:, None]
 
     def to_header(self) -> dict:
         return {"scale": float(self.scale), "exponent": float(self.exponent)}
@@ -109,9 +114,12 @@ def fit_calibration(totals: np.ndarray, frames: np.ndarray, truth: np.ndarray, e
 
     problem = _check(1.0, exponent)
     totals = np.atleast_2d(np.asarray(totals, dtype=np.float64))
-    truth = np.asarray(truth, dtype=np.intp)
+    truth = np.asarray(truth, dtype=np.intp).reshape(-1)
     if problem or len(totals) == 0 or not np.all(np.isfinite(totals)) or len(truth) != len(totals):
         raise ConfigError(problem or "calibration needs finite scores of at least one utterance, one truth each")
+    if truth.min() < 0 or truth.max() >= totals.shape[1]:
+        top = totals.shape[1] - 1
+        raise ConfigError(f"truth must be class indices in 0 .. {top}, got {truth.min()} .. {truth.max()}")
     unit = Calibration(1.0, float(exponent)).log_odds(totals, frames)
     res = minimize_scalar(lambda ls: cross_entropy(math.exp(ls) * unit, truth), bounds=(-12.0, 6.0), method="bounded")
     return Calibration(float(math.exp(res.x)), float(exponent))
@@ -180,6 +188,12 @@ def calibration_folds(labels, groups=None, n_folds: int = CV_FOLDS) -> tuple[Opt
     array([0, 1, 0, 1])
     """
     labels = [str(v) for v in labels]
+    if isinstance(n_folds, bool) or not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
+        raise ConfigError(f"n_folds must be an integer >= 2, not {n_folds!r}")
+    if not labels:
+        raise ConfigError("calibration folds need at least one file")
+    if groups is not None and len(groups) != len(labels):
+        raise ConfigError(f"{len(labels)} labels but {len(groups)} groups: one group per file")
     by_label: dict[str, list[int]] = {}
     for i, lab in enumerate(labels):
         by_label.setdefault(lab, []).append(i)

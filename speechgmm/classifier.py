@@ -102,10 +102,11 @@ class GMMClassifier:
 
     def clone(self) -> GMMClassifier:
         """A new, unfitted classifier with the same hyper-parameters (e.g. for cross-validation)."""
+        import copy
         import inspect
 
         names = [n for n in inspect.signature(GMMClassifier.__init__).parameters if n != "self"]
-        return GMMClassifier(**{n: getattr(self, n) for n in names})
+        return GMMClassifier(**{n: copy.deepcopy(getattr(self, n)) for n in names})  # no shared priors dict
 
     @property
     def labels_(self) -> list[str]:
@@ -165,6 +166,11 @@ class GMMClassifier:
         :class:`~speechgmm.sources.FeatureSource` (e.g. ``build_source(...).split_by(labels)``),
         so that training data never has to fit in memory or on one machine."""
         problem = hyper_problem("n_components", self.n_components)  # before any work (int() truncated 2.5)
+        seed = self.random_state
+        if not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and 0 <= seed < 2**32):
+            problem = problem or f"random_state must be an integer in 0 .. 2**32 - 1 (one seed per class), not {seed!r}"
+        if not (isinstance(self.jobs, (int, np.integer)) and not isinstance(self.jobs, bool) and self.jobs >= 0):
+            problem = problem or f"jobs must be an integer >= 0, not {self.jobs!r}"
         if problem:
             raise ConfigError(problem)
         sources = self._sources(groups)
@@ -182,7 +188,7 @@ class GMMClassifier:
             hard=self.hard,
         )
         work = [
-            (lab, src, dict(base, random_state=int(self.random_state) + i))
+            (lab, src, dict(base, random_state=(int(self.random_state) + i) % 2**32))
             for i, (lab, src) in enumerate(sources.items())
         ]
         fitted = dict(self._run(work))
@@ -326,6 +332,11 @@ class GMMClassifier:
     def _log_priors(self):
         if not self.priors:
             return np.full(len(self.classes_), -np.log(len(self.classes_)))
+        if not isinstance(self.priors, dict):
+            raise ConfigError(f"class priors must be a dict of label -> prior, not {self.priors!r}")
+        unknown = sorted(map(str, set(self.priors) - set(self.classes_)))
+        if unknown:  # a misspelt label would otherwise get no prior, and the class it meant a prior of 0
+            raise ConfigError(f"class priors name labels the model does not have: {', '.join(unknown)}")
         p = np.array([float(self.priors.get(lab, 0.0)) for lab in self.classes_])
         if not (np.all(np.isfinite(p)) and np.all(p >= 0) and p.sum() > 0):
             raise ConfigError(f"class priors must be finite and >= 0, not all 0, got {self.priors}")
@@ -336,6 +347,11 @@ class GMMClassifier:
         """Unnormalised log posteriors, shape (n_utts, n_classes): total scores (n_utts, n_classes) plus
         log priors, calibrated when the model has ``calibration_`` and ``frames`` (n_utts,) are given."""
         a = np.atleast_2d(np.asarray(totals, dtype=np.float64))
+        if a.ndim != 2 or a.shape[1] != len(self.classes_) or not np.all(np.isfinite(a)):
+            raise ConfigError(
+                f"expected finite total scores of shape (n_utts, {len(self.classes_)}), one per class, "
+                f"got shape {a.shape}" + ("" if np.all(np.isfinite(a)) else " with NaN or infinite values")
+            )
         if self.calibration_ is not None and frames is not None:
             a = self.calibration_.log_odds(a, frames)
         return a + self._log_priors()

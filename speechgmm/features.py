@@ -101,7 +101,7 @@ _RULES: dict[str, _Rule] = {
     "n_mfcc": _Rule(int, 1),
     "lifter": _NONNEG,
     "use_energy": _Rule(bool),
-    "scale": _POS,
+    "scale": _Rule(float, 0, 1e6, "(]"),  # Kaldi's 32768 for 16-bit samples; far above, float32 overflows
     "cmn": _Rule(bool),
     "cvn": _Rule(bool),
     "delta_order": _Rule(int, 0, 2),
@@ -130,6 +130,8 @@ def _cross_field_problems(c: FeatureConfig) -> list[str]:
         problems.append(f"need 0 <= fmin < fmax <= sr/2 (fmin={c.fmin}, fmax={hi})")
     if c.pitch and not (0 < c.fmin_pitch < c.fmax_pitch < c.sr / 2):
         problems.append("need 0 < fmin_pitch < fmax_pitch < sr/2")
+    elif c.pitch and c.win_length >= 2 and c.sr / c.fmax_pitch >= c.win_length - 2:
+        problems.append(f"fmax_pitch must be above {c.sr / (c.win_length - 2):.0f} Hz: its period must fit in a frame")
     if c.vad and c.frame_shift_ms > c.frame_length_ms:
         problems.append("speech detection needs frame_shift_ms <= frame_length_ms")
     return problems
@@ -243,8 +245,8 @@ class FeatureConfig:
 
     # serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict of all fields."""
-        return dataclasses.asdict(self)
+        """Plain JSON-able dict of all fields (numpy scalars given to the constructor become Python ones)."""
+        return {k: v.item() if isinstance(v, np.generic) else v for k, v in dataclasses.asdict(self).items()}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FeatureConfig:
@@ -670,6 +672,8 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
     X = add_deltas(C, cfg.delta_order, cfg.delta_window)
     if mask is not None:
         X = X[mask]
+    if not np.all(np.isfinite(X)):  # e.g. a huge `scale` overflowing float32; no NaN leaves the front end
+        raise AudioError("features are not finite (the samples times `scale` overflow float32)")
     return np.ascontiguousarray(X, dtype=np.float32)
 
 

@@ -355,6 +355,8 @@ def feature_problem(X: np.ndarray) -> Optional[str]:
 
     The one check, and the one message, for every place that takes features from a caller.
     """
+    if not (np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)) or X.dtype == bool:
+        return f"features must be real numbers, not {X.dtype} values"
     if X.size == 0:
         return None
     with np.errstate(invalid="ignore"):

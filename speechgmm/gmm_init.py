@@ -107,6 +107,8 @@ def sample_init(S: np.ndarray, n_components: int, init: str, rng, gm, gv, means=
     labels = None
     if means is not None:
         mu = np.array(means, dtype=np.float64)
+        if mu.shape != (n_components, S.shape[1]):  # checked before use (it was a bare broadcast error)
+            raise ConfigError(f"means_init must have shape ({n_components}, {S.shape[1]}), not {mu.shape}")
     elif init == "kmeans":
         mu, labels = kmeans_means(S, n_components, rng, gm, gv)
     else:

@@ -27,7 +27,7 @@ import os
 from pathlib import Path
 from typing import Optional, Union
 
-from speechgmm.audio import PipedAudio
+from speechgmm.audio import REGION_END_TOLERANCE, PipedAudio
 from speechgmm.errors import ManifestError
 
 PATH_COLUMN = "path"
@@ -37,7 +37,7 @@ SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
 #: Kaldi files that give label columns: file name -> column names
 KALDI_LABEL_FILES = {"text": ("label", "text"), "utt2spk": ("speaker",), "utt2gender": ("gender",)}
 #: a segment may end this far (seconds) beyond its recording (rounding in the tool that wrote it)
-SEGMENT_END_TOLERANCE = 0.02
+SEGMENT_END_TOLERANCE = REGION_END_TOLERANCE
 
 
 @dataclasses.dataclass(frozen=True)

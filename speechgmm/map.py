@@ -59,9 +59,10 @@ def map_adapt(ubm: DiagGMM, stats: GMMStats, relevance_factor: float = RELEVANCE
     DiagGMM
         A new model with the adapted parameters.
     """
-    if relevance_factor < 0:
-        raise ConfigError("relevance_factor must be >= 0")
-    if not set(adapt) <= set("mwv") or not adapt:
+    r = relevance_factor
+    if isinstance(r, bool) or not isinstance(r, (int, float, np.integer, np.floating)) or not r >= 0:
+        raise ConfigError(f"relevance_factor must be a number >= 0 (inf: the UBM itself), not {relevance_factor!r}")
+    if not isinstance(adapt, str) or not set(adapt) <= set("mwv") or not adapt:
         raise ConfigError(f"adapt must combine the letters m, w, v, not {adapt!r}")
     n = stats.n
     if np.isinf(relevance_factor):

@@ -1,0 +1,116 @@
+"""The Python API refuses bad arguments with speechgmm's own one-line errors (QA round, 2026-12-03):
+before, each case below gave a bare numpy/Python exception, NaN, or a silently wrong result."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from speechgmm.audio import load_audio
+from speechgmm.calibration import Calibration, calibration_folds, fit_calibration
+from speechgmm.classifier import GMMClassifier
+from speechgmm.errors import AudioError, ConfigError
+from speechgmm.features import FeatureConfig
+from speechgmm.gmm import DiagGMM
+from speechgmm.map import train_ubm
+
+from _helpers import ROOT
+
+EXAMPLE = ROOT / "examples" / "male_AH_1A.wav"  # 0.42 s
+
+
+def two_classes():
+    rng = np.random.default_rng(0)
+    return [rng.normal(c, 1, (200, 3)) for c in (0.0, 2.0)], ["a", "b"]
+
+
+def test_feature_config_refuses_what_the_front_end_cannot_compute():
+    with pytest.raises(ConfigError, match="scale must be"):
+        FeatureConfig(scale=1e20)  # gave non-finite features after overflow warnings
+    with pytest.raises(ConfigError, match="fmax_pitch must be above 40 Hz"):
+        FeatureConfig(pitch=True, fmin_pitch=10, fmax_pitch=20)  # was a bare ValueError in mfcc
+    cfg = FeatureConfig(sr=np.int64(8000), remove_dc=np.bool_(True), fmin=np.float32(20))
+    assert FeatureConfig.from_dict(__import__("json").loads(cfg.to_json())) == cfg  # to_json raised TypeError
+
+
+def test_scores_of_the_wrong_shape_or_not_finite_are_refused():
+    X, y = two_classes()
+    clf = GMMClassifier(2, max_iter=2).fit(X, y)
+    for totals in (np.zeros((2, 1)), np.zeros((2, 3)), np.full((2, 2), np.nan)):
+        with pytest.raises(ConfigError, match=r"expected finite total scores of shape \(n_utts, 2\)"):
+            clf.posteriors_from_scores(totals)  # (n, 1) gave 0.5 / 0.5, NaN gave NaN
+    clf.calibration_ = Calibration(0.5, 0.25)
+    with pytest.raises(ConfigError, match="one finite frame count per row"):
+        clf.posteriors_from_scores(np.zeros((2, 2)), np.array([10]))
+    clf.calibration_ = Calibration(-1.0, 0.25)  # flipped every decision
+    with pytest.raises(ConfigError, match="calibration scale must be a finite number > 0"):
+        clf.predict(X)
+
+
+def test_calibration_fit_and_folds_check_their_input():
+    totals, frames = np.zeros((3, 2)), np.full(3, 50)
+    for truth in ([5, 0, 1], [-1, 0, 1]):
+        with pytest.raises(ConfigError, match=r"truth must be class indices in 0 \.\. 1"):
+            fit_calibration(totals, frames, truth, 0.25)
+    with pytest.raises(ConfigError, match="one finite frame count per row"):
+        fit_calibration(totals, frames[:2], [0, 1, 0], 0.25)
+    with pytest.raises(ConfigError, match="at least one file"):
+        calibration_folds([])
+    with pytest.raises(ConfigError, match="one group per file"):
+        calibration_folds(["a", "b"], ["s1"])
+    for n in (0, 1, True):
+        with pytest.raises(ConfigError, match="n_folds must be an integer >= 2"):
+            calibration_folds(["a", "a", "b", "b"], n_folds=n)
+
+
+def test_classifier_hyper_parameters_and_priors_are_checked():
+    X, y = two_classes()
+    assert GMMClassifier(2, max_iter=2, random_state=2**32 - 1).fit(X, y)  # the second class's seed overflowed
+    for kw, msg in [
+        (dict(random_state=None), "random_state must be an integer"),
+        (dict(random_state="x"), "random_state must be an integer"),
+        (dict(jobs="2"), "jobs must be an integer"),
+    ]:
+        with pytest.raises(ConfigError, match=msg):
+            GMMClassifier(2, max_iter=2, **kw).fit(X, y)
+    clf = GMMClassifier(2, max_iter=2, priors={"a": 0.5, "b": 0.5, "zzz": 3}).fit(X, y)
+    with pytest.raises(ConfigError, match="priors name labels the model does not have: zzz"):
+        clf.predict(X)
+    twin = clf.clone()
+    twin.priors["a"] = 0.9
+    assert clf.priors["a"] == 0.5  # clone() shared the dict
+
+
+def test_relevance_factor_must_be_a_number():
+    X, y = two_classes()
+    ubm = train_ubm(X, 4, max_iter=2)
+    for r in (np.nan, "3", -1, True):
+        with pytest.raises(ConfigError, match="relevance_factor must be a number >= 0"):
+            GMMClassifier(4).fit_map(X, y, ubm, r)  # NaN gave NaN models and posteriors
+
+
+@pytest.mark.parametrize("dtype", [str, complex, bool])
+def test_features_must_be_real_numbers(dtype):
+    X, _ = two_classes()
+    with pytest.raises(ConfigError, match="features must be real numbers"):
+        DiagGMM(2).fit(X[0].astype(dtype))
+    with pytest.raises(ConfigError, match="features must be real numbers"):
+        DiagGMM(2, max_iter=2).fit(X[0]).score_samples(X[0].astype(dtype))
+
+
+def test_regions_beyond_the_audio_or_of_the_wrong_type():
+    with pytest.raises(AudioError, match=r"region starts at 10 s, beyond the end of the audio \(0.420 s\)"):
+        load_audio(EXAMPLE, region=(10, 20))  # was "not a readable audio file (Internal psf_fseek() failed.)"
+    with pytest.raises(AudioError, match=r"region ends at 1e\+09 s, beyond the end"):
+        load_audio(EXAMPLE, region=(0, 1e9))  # returned the whole file
+    for region in (("0", "0.1"), (False, True)):
+        with pytest.raises(ConfigError, match="region must be"):
+            load_audio(EXAMPLE, region=region)
+    y, sr = load_audio(EXAMPLE, region=(0.1, 0.43))  # within the rounding tolerance of the end
+    assert abs(len(y) / sr - 0.32) < 0.002
+
+
+def test_initial_means_of_the_wrong_shape_are_named():
+    X, _ = two_classes()
+    with pytest.raises(ConfigError, match=r"means_init must have shape \(2, 3\), not \(2, 5\)"):
+        DiagGMM(2, means_init=np.zeros((2, 5))).fit(X[0])
