@@ -311,6 +311,8 @@ def _open_input(path):
     if isinstance(path, PipedAudio):
         data = path.read_bytes()
         return io.BytesIO(data), len(data), path
+    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
+        raise ConfigError(f"an audio path must be a non-empty file name (str or path-like), not {path!r}")
     if str(path) == STDIN:
         fh = _read_stdin()
         return fh, len(fh.getvalue()), path

@@ -114,3 +114,13 @@ def test_initial_means_of_the_wrong_shape_are_named():
     X, _ = two_classes()
     with pytest.raises(ConfigError, match=r"means_init must have shape \(2, 3\), not \(2, 5\)"):
         DiagGMM(2, means_init=np.zeros((2, 5))).fit(X[0])
+
+
+@pytest.mark.parametrize("path", [None, b"examples/x.wav", 3, ""])
+def test_audio_paths_of_the_wrong_type(path):
+    from speechgmm import segment_file
+    from speechgmm.features import extract_file
+
+    for f in (load_audio, extract_file, segment_file):  # bare TypeErrors, or "." read as a folder
+        with pytest.raises(ConfigError, match="an audio path must be a non-empty file name"):
+            f(path)
