@@ -449,9 +449,8 @@ def _read_long(f, path, start: int, frames: int, sr: int, check_silence: bool, o
     for blk, mono, out in passes(only):
         parts.append(out)
         if blk is not None:
-            _check_samples(mono, path, check_silence=False)
+            peak = max(peak, _check_samples(mono, path, check_silence=False))
             stats.add(blk, mono)
-            peak = max(peak, float(np.max(np.abs(mono))))
     if stats.n == 0:
         raise AudioError(f"{path}: contains no audio samples")
     channel = stats.cancelled_channel(path) if only is None else None
@@ -470,10 +469,16 @@ def _silence_message(path, peak: float) -> str:
     return f"{path}: audio is all silence (peak {db:.1f} dBFS)"
 
 
-def sample_problem(y: np.ndarray) -> Optional[str]:
-    """What makes the samples ``y`` unusable (NaN / infinite, or far beyond full scale), or None."""
+def _peak(y: np.ndarray) -> float:
+    """The largest sample magnitude of ``y`` (NaN when it holds NaN; 0 when empty)."""
     with np.errstate(invalid="ignore"):
-        peak = float(np.max(np.abs(y))) if y.size else 0.0
+        return float(np.max(np.abs(y))) if y.size else 0.0
+
+
+def sample_problem(y: np.ndarray, peak: Optional[float] = None) -> Optional[str]:
+    """What makes the samples ``y`` unusable (NaN / infinite, or far beyond full scale), or None;
+    ``peak``: :func:`_peak` of ``y``, when the caller has it."""
+    peak = _peak(y) if peak is None else peak
     if not np.isfinite(peak):
         return "contains NaN or infinite samples"
     if peak > MAX_SAMPLE:
@@ -481,16 +486,16 @@ def sample_problem(y: np.ndarray) -> Optional[str]:
     return None
 
 
-def _check_samples(y: np.ndarray, path, check_silence: bool) -> None:
+def _check_samples(y: np.ndarray, path, check_silence: bool) -> float:
     """Raise AudioError if mono ``y`` holds unusable samples (:func:`sample_problem`) or
-    (``check_silence``) is all silence."""
-    problem = sample_problem(y)
+    (``check_silence``) is all silence; return its peak (one pass for every check)."""
+    peak = _peak(y)
+    problem = sample_problem(y, peak)
     if problem:
         raise AudioError(f"{path}: {problem}")
-    if check_silence:
-        peak = float(np.max(np.abs(y)))
-        if peak < SILENCE_PEAK:
-            raise AudioError(_silence_message(path, peak))
+    if check_silence and peak < SILENCE_PEAK:
+        raise AudioError(_silence_message(path, peak))
+    return peak
 
 
 def _resample(y: np.ndarray, file_sr: int, sr: int, path) -> tuple[np.ndarray, int]:

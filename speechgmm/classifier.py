@@ -276,6 +276,10 @@ class GMMClassifier:
         problem = feature_problem(X)
         if problem:
             raise ConfigError(problem)
+        return self._frame_scores(X, chunk_size)
+
+    def _frame_scores(self, X: np.ndarray, chunk_size: int = 4096) -> np.ndarray:
+        """:meth:`frame_scores` of features already checked (shape, values)."""
         if self.method_ == "map":
             from speechgmm.map import score_top_c
 
@@ -318,7 +322,7 @@ class GMMClassifier:
             what = "has no frames" if x.shape[0] == 0 else feature_problem(x)
             if what:
                 raise ConfigError(f"utterance {i}: {what}")
-        F = self.frame_scores(np.concatenate(Xs))
+        F = self._frame_scores(np.concatenate(Xs))  # every utterance was checked above
         starts = np.concatenate([[0], np.cumsum(frames)[:-1]])
         return np.add.reduceat(F, starts, axis=0), frames
 
