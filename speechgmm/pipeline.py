@@ -120,12 +120,10 @@ def train_from_manifest(
     options, reason = speakers.resolve_method(options, class_frames)
     if options.method == "map" and speakers.is_speaker_column(options.label_column):
         speakers.check_enrolment(class_frames, cfg.frame_shift_ms, str(manifest))  # as enroll does
-    if options.method == "map":
-        if ubm is None:
-            ubm = fit_ubm(source, options.ubm_options())
-        clf.fit_map_groups(groups, ubm)
-    else:
-        clf.fit_groups(groups)
+    if options.method == "map" and ubm is None:
+        ubm = fit_ubm(source, options.ubm_options())
+    fit = (lambda c, g: c.fit_map_groups(g, ubm)) if options.method == "map" else (lambda c, g: c.fit_groups(g))
+    fit(clf, groups)
     if options.method == "map":
         originals = original_arrays(source, len(man))  # the augmented copies follow the originals
     info = {
@@ -137,7 +135,6 @@ def train_from_manifest(
     }
     calibrated = None
     if options.calibration == "cv":
-        fit = (lambda c, g: c.fit_map_groups(g, ubm)) if options.method == "map" else (lambda c, g: c.fit_groups(g))
         clf.calibration_, calibrated = cv_calibration(
             lambda: clf.clone(), fit, source, labels[: len(man)], _speakers(man, options.label_column), len(man)
         )
