@@ -247,9 +247,12 @@ def score(truth, hyp, duration, labels=("female", "male")):
     ns = scored & (ref < 0)
     true_f = np.sum(ref == 0) / max(1, np.sum(ref >= 0))
     hyp_f = np.sum(out == 0) / max(1, np.sum(out >= 0))
+    every = ref >= 0
     return {
         "speech_frames": int(sp.sum()),
         "speech_ok_frames": int(np.sum(out[sp] == ref[sp])),
+        "all_speech_frames": int(every.sum()),
+        "all_speech_ok_frames": int(np.sum(out[every] == ref[every])),
         "nonspeech_frames": int(ns.sum()),
         "fa_frames": int(np.sum(out[ns] >= 0)),
         "female_err": float(abs(hyp_f - true_f) * 100),
@@ -294,17 +297,29 @@ def run_system(name, fn, files):
         cpu += time.process_time() - t0
         audio += dur
         rows.append(score(truth, hyp, dur))
-    tot = {k: sum(r[k] for r in rows) for k in ("speech_frames", "speech_ok_frames", "nonspeech_frames", "fa_frames")}
+    out = {"system": name, **_totals(rows), "xRT": audio / max(cpu, 1e-9), "audio_min": audio / 60}
+    corpora = [Path(p).stem.rsplit("_", 1)[-1] for p, _, _ in files]
+    out["per_corpus"] = {
+        c: {k: v for k, v in _totals([r for r, rc in zip(rows, corpora) if rc == c]).items() if k != "per_file"}
+        for c in dict.fromkeys(corpora)
+    }
+    return out
+
+
+def _totals(rows):
+    """Pooled figures of a list of :func:`score` results."""
+    keys = ("speech_frames", "speech_ok_frames", "all_speech_frames", "all_speech_ok_frames")
+    tot = {k: sum(r[k] for r in rows) for k in keys + ("nonspeech_frames", "fa_frames")}
     errs = [r["female_err"] for r in rows]
     return {
-        "system": name,
         "speech_ok": tot["speech_ok_frames"] / max(1, tot["speech_frames"]),
+        "speech_ok_no_collar": tot["all_speech_ok_frames"] / max(1, tot["all_speech_frames"]),
+        "speech_scored": tot["speech_frames"] / max(1, tot["all_speech_frames"]),
         "false_alarm": tot["fa_frames"] / max(1, tot["nonspeech_frames"]),
         "female_err_mean": float(np.mean(errs)),
         "female_err_max": float(np.max(errs)),
-        "xRT": audio / max(cpu, 1e-9),
+        "female_within_2": int(sum(e <= 2.0 for e in errs)),
         "files": len(rows),
-        "audio_min": audio / 60,
         "per_file": [
             {
                 "speech_ok": r["speech_ok_frames"] / max(1, r["speech_frames"]),
@@ -315,6 +330,18 @@ def run_system(name, fn, files):
             for r in rows
         ],
     }
+
+
+def _row(t):
+    """One line of the summary table."""
+    return (
+        f"{t['speech_ok'] * 100:8.1f}% {t['speech_ok_no_collar'] * 100:8.1f}% {t['false_alarm'] * 100:20.1f}% "
+        f"{t['female_err_mean']:13.1f} / {t['female_err_max']:4.1f} pts {t['female_within_2']:>2}/{t['files']}"
+    )
+
+
+def _scored(r):
+    return [f"{c} {t['speech_scored'] * 100:.0f} %" for c, t in r["per_corpus"].items()]
 
 
 def build_set(which, n_conv, minutes, outdir: Path, seed, corpora: Path):
@@ -362,12 +389,15 @@ def main():
     results = [run_system("segment", lambda p: segment(p, mf).segments, files)]
     if not args.no_baseline:
         results.append(run_system("naive", lambda p: naive(p, mf), files))
-    print(f"{'system':<9} {'speech ok':>9} {'non-speech as speech':>21} {'female share err (mean/max)':>28} {'xRT':>7}")
+    head = f"{'speech ok':>9} {'no collar':>9} {'non-speech as speech':>21} "
+    head += f"{'female share err (mean/max)':>28} {'<=2':>5}"
+    print(f"{'system':<9} {head} {'xRT':>7}")
     for r in results:
-        print(
-            f"{r['system']:<9} {r['speech_ok'] * 100:8.1f}% {r['false_alarm'] * 100:20.1f}% "
-            f"{r['female_err_mean']:13.1f} / {r['female_err_max']:4.1f} pts {r['xRT']:7.0f}"
-        )
+        print(f"{r['system']:<9} {_row(r)} {r['xRT']:7.0f}")
+    print(f"per corpus ('speech ok' scores {', '.join(_scored(results[0]))} of the speech outside the collar)")
+    for r in results:
+        for c, t in r["per_corpus"].items():
+            print(f"  {r['system'] + ' ' + c:<15} {_row(t)}")
     for i, (p, _, _) in enumerate(files):
         cells = "  ".join(
             f"{r['system']}: ok {r['per_file'][i]['speech_ok'] * 100:5.1f}% fa "

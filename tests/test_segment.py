@@ -290,6 +290,8 @@ def test_benchmark_scorer_and_small_run(tmp_path):
     r = score(truth, hyp, 10.0)
     # scored speech: 1.25-2.75 and 4.25-5.75 (3 s); right: 1.25-2.75 and 4.25-5.0 (2.25 s)
     assert r["speech_frames"] == 300 and r["speech_ok_frames"] == 225
+    # without the collar: all 4 s of speech; right: 1.1-3.0 and 4.1-5.0 (2.8 s)
+    assert r["all_speech_frames"] == 400 and r["all_speech_ok_frames"] == 280
     # scored non-speech: 0-0.75, 3.25-3.75, 6.25-10 (5 s); claimed: 7-8 (1 s)
     assert r["nonspeech_frames"] == 500 and r["fa_frames"] == 100
     # female share (no collar): truth 2 of 4 s, hypothesis 3 of 4.9 s
