@@ -327,7 +327,9 @@ def _with_classes(clf, groups: dict[str, Sequence[np.ndarray]], new: dict):
         out.priors = dict(clf.priors)
         for lab in added:
             out.priors[lab] = float(np.mean(list(clf.priors.values())))
-    out.calibration_ = None  # fitted on the old classes' scores
+    # the calibration scale stays: it discounts per-frame evidence of the same front end, UBM and relevance
+    # factor (TI, 50 + 23 speakers: 0.184 bits per probe kept, 0.185 refitted on all 73, 0.967 raw)
+    out.calibration_ = clf.calibration_
     out._stack = None
     return out, added, replaced
 

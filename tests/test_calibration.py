@@ -131,8 +131,8 @@ def test_bundled_model_prints_calibrated_posteriors():
     assert f"calibrated: log-odds = {cal.scale:g} x frames^{cal.exponent:g}" in info.stdout
 
 
-def test_enrolling_drops_the_calibration():
-    """A calibration was fitted on the old classes' scores: a model with new classes has none."""
+def test_enrolling_keeps_the_calibration():
+    """The calibration scale discounts per-frame evidence of the same front end and UBM: enrolled classes keep it."""
     from speechgmm.map import train_ubm
     from speechgmm.speakers import enroll
 
@@ -142,7 +142,9 @@ def test_enrolling_drops_the_calibration():
     clf = GMMClassifier(4).fit_map(X[:2], ["a", "b"], ubm, 4.0)
     clf.calibration_ = Calibration(0.5, 0.25)
     out, added, _ = enroll(clf, {"c": [X[2]]})
-    assert added == ["c"] and out.calibration_ is None and clf.calibration_ == Calibration(0.5, 0.25)
+    assert added == ["c"] and out.calibration_ == clf.calibration_ == Calibration(0.5, 0.25)
+    raw = GMMClassifier(4).fit_map(X[:2], ["a", "b"], ubm, 4.0)
+    assert enroll(raw, {"c": [X[2]]})[0].calibration_ is None
 
 
 def test_evaluate_reports_how_far_to_trust_the_posteriors(tmp_path):

@@ -389,6 +389,10 @@ def test_enroll_cli_equals_training_all_at_once(spk_files, corpus, cli):
     first = load_model(d / "first.npz").classifier
     for lab, g in zip(first.labels_, first.models_):
         assert np.array_equal(a.models_[a.labels_.index(lab)].means_, g.means_)
+    # the calibration scale of the model enrolled into stays, and info says where it came from
+    assert first.calibration_ is not None and a.calibration_ == first.calibration_
+    info = cli("info", d / "enrolled.npz").stdout
+    assert "kept when classes were enrolled" in info and "enrolled     2 added from" in info, info
     outs = [
         cli("evaluate", spk_files["probes"], "--root", corpus, "--model", d / m, "--json")
         for m in ("enrolled.npz", "all.npz")

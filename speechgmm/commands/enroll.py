@@ -10,7 +10,8 @@ Add the classes of MANIFEST to MODEL, or replace those with the same label, and 
 result to OUT. Each class is MAP-adapted from the model's own UBM with the model's relevance
 factor; the classes already in the model are not touched, so the result equals training
 all classes at once with the same UBM. The open-set threshold ('classify --open-set') is
-recalibrated with leave-one-speaker-out impostor trials of the new classes.
+recalibrated with leave-one-speaker-out impostor trials of the new classes; the posteriors'
+calibration scale of MODEL (if any) is kept for the new classes ('speechgmm info' shows both).
 
 MODEL must be a MAP model ('speechgmm train --method map', '--ubm U.npz', or the default
 '--method auto' with a speaker column). Every class needs at least 1 s of speech.

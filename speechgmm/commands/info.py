@@ -47,11 +47,13 @@ def run(args) -> int:
             print(
                 f"  posteriors   calibrated: log-odds = {cal.scale:g} x frames^{cal.exponent:g} x mean score per frame"
             )
+        enrolled = [e for e in h.get("enrolled") or [] if isinstance(e, dict)]
         if isinstance(cv, dict) and cv.get("fitted") and isinstance(cv.get("cross_entropy_bits"), dict):
             ce = cv["cross_entropy_bits"]
+            kept = ", kept when classes were enrolled" if enrolled and cal is not None else ""
             print(
-                f"               (fitted by {cv.get('how')} cross-validation on {cv.get('files')} training files: "
-                f"held-out cross-entropy {ce.get('raw')} -> {ce.get('calibrated')} bits per file)"
+                f"               (fitted by {cv.get('how')} cross-validation on {cv.get('files')} training "
+                f"files{kept}: held-out cross-entropy {ce.get('raw')} -> {ce.get('calibrated')} bits per file)"
             )
         elif isinstance(cv, dict) and cv.get("why"):
             print(f"  posteriors   raw (not calibrated: {cv['why']})")
@@ -61,6 +63,14 @@ def run(args) -> int:
     if h.get("manifest"):
         sha = h.get("manifest_sha256", "")[:16]
         print(f"  manifest     {h['manifest']} (sha256 {sha}..., {h.get('n_files')} files)")
+    for e in h.get("enrolled") or []:
+        if isinstance(e, dict):
+            changed = [f"{len(e.get(k) or [])} {k}" for k in ("added", "replaced") if e.get(k)]
+            sha = str(e.get("manifest_sha256", ""))[:16]
+            print(
+                f"  enrolled     {' and '.join(changed) or 'nothing'} from {e.get('manifest')} (sha256 {sha}..., "
+                f"{e.get('n_files')} files)"
+            )
     if h.get("training"):
         # a MAP model's class models have the UBM's size: the EM-only -k value would read as theirs
         unused = {"components"} if h["training"].get("method") == "map" else set()
