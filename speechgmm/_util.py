@@ -31,7 +31,9 @@ def atomic_output(path: os.PathLike | str, suffix: str = "") -> Iterator[Path]:
 
     If the body raises, the temporary file is removed and ``path`` is left as it was,
     so a crash never leaves a half-written output; so does a stop signal recorded in
-    :data:`STOP` (``StopRequested`` is raised).
+    :data:`STOP` (``StopRequested`` is raised).  A symbolic link is followed (its target
+    is replaced, the link stays); a device or FIFO (``/dev/null``, a named pipe) is not
+    replaced but written into, once the output is complete.
 
     Parameters
     ----------
@@ -42,6 +44,11 @@ def atomic_output(path: os.PathLike | str, suffix: str = "") -> Iterator[Path]:
         extension unless the name already ends with it).
     """
     path = Path(path)
+    if path.is_symlink():  # write to what the link names; renaming onto the link would replace it
+        path = Path(os.path.realpath(path))
+    # a device or a FIFO (/dev/null, a pipe to another program) cannot be replaced by a file: it is
+    # written into once the output is complete
+    special = path.exists() and not path.is_file() and not path.is_dir()
     directory = path.parent if str(path.parent) else Path(".")
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=directory)
@@ -54,7 +61,17 @@ def atomic_output(path: os.PathLike | str, suffix: str = "") -> Iterator[Path]:
         yield tmp_path
         if STOP["signal"] is not None:  # stopped: never commit an output, even if the stop went unseen so far
             raise StopRequested()
-        os.replace(tmp_path, path)
+        if special:
+            import shutil
+
+            try:
+                with open(tmp_path, "rb") as src, open(path, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            except OSError as exc:  # e.g. /dev/full: name the output, not the temporary file
+                raise OSError(exc.errno, exc.strerror, str(path)) from None
+            tmp_path.unlink()
+        else:
+            os.replace(tmp_path, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp_path.unlink()

@@ -459,3 +459,46 @@ def test_empty_path_arguments_are_named(argv):
     assert r.returncode == 2, r.stderr
     assert "'' (an empty path or value)" in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.startswith(f"speechgmm {argv[0]}: error: argument ") and len(r.stderr.splitlines()) == 1
+
+
+# -- outputs that are not plain files -------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
+def test_an_output_that_is_a_named_pipe_is_written_into_not_replaced(tmp_path):
+    """``segment --rttm PIPE`` used to rename a temporary file onto the pipe: its reader got nothing and
+    the pipe became a plain file (the same for /dev/null, replaced by a file when run as root)."""
+    import threading
+
+    from _helpers import ROOT
+
+    fifo = tmp_path / "out.rttm"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    r = subprocess.run(
+        [sys.executable, "-m", "speechgmm", "segment", "--rttm", str(fifo), str(ROOT / "examples" / "male_AH_1A.wav")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    reader.join(60)
+    assert r.returncode == 0, r.stderr
+    assert "warning" not in r.stderr  # no "does not end in .rttm" for a pipe either
+    assert fifo.is_fifo() and got and got[0].startswith("SPEAKER male_AH_1A 1 ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.rttm"]  # no temporary file left
+
+
+def test_an_output_that_is_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path):
+    from speechgmm import _util
+
+    (tmp_path / "sub").mkdir()
+    target = tmp_path / "sub" / "real.txt"
+    target.write_text("old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    with _util.atomic_output(link) as tmp:
+        tmp.write_text("new")
+    assert link.is_symlink() and target.read_text() == "new"
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["real.txt"]

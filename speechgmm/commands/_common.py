@@ -152,6 +152,7 @@ def check_output_path(path, inputs=(), suffix: str = "", flag: str = "-o") -> Pa
         if any(src is not None and _same_file(src, st) for src in inputs):
             raise ConfigError(f"{p}: output path is an input of this command; choose another {flag}")
     _writable_folder(p)
-    if suffix and p.suffix.lower() != suffix:
+    special = p.exists() and not p.is_file()  # /dev/null, a named pipe: written into, any name will do
+    if suffix and p.suffix.lower() != suffix and not special:
         print(f"speechgmm: warning: {p} does not end in {suffix}", file=sys.stderr)
     return p
