@@ -171,6 +171,34 @@ class Text(Rule):
         self.fail(value)
 
 
+class Address(Text):
+    """A Dask scheduler address: ``[tcp|tls|ws|wss|ucx]://host:port`` or ``host:port``
+    (``inproc://...`` as is), or None.  Checked here, before any work: Dask's own parser
+    fails late, with a bare ValueError."""
+
+    SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
+
+    def __init__(self):
+        super().__init__(optional=True)
+        self.expect = "a scheduler address such as tcp://host:8786"
+
+    def convert(self, value):
+        value = super().convert(value)
+        if value is None:
+            return None
+        scheme, sep, rest = value.partition("://")
+        if not sep:
+            scheme, rest = "tcp", value
+        if scheme not in self.SCHEMES:
+            raise ValueError(f"{value}: unknown address scheme {scheme!r} (one of {', '.join(self.SCHEMES)})")
+        if scheme == "inproc":
+            return value
+        host, colon, port = rest.rpartition(":")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value}: not HOST:PORT with a port from 1 to 65535 (e.g. tcp://host:8786)")
+        return value
+
+
 class Folder(Text):
     """An existing folder (``--root``), or None."""
 
@@ -438,7 +466,7 @@ class DaskOptions(_Options):
 
     scheduler: Optional[str] = opt(
         None,
-        Text(),
+        Address(),
         flag="--scheduler",
         metavar="ADDRESS",
         default_text="",

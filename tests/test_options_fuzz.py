@@ -97,3 +97,19 @@ def test_numeric_options_are_refused_in_one_line_or_work(setup, command, capsys)
             assert code == 2 and len(lines) == 1 and flag in lines[0], (flag, value, code, cap.err)
             assert "Traceback" not in cap.err and "internal error" not in cap.err
             assert not out.exists(), (flag, value)  # refused before any work
+
+
+@pytest.mark.parametrize("command", ["classify", "evaluate", "train", "train-ubm"])
+@pytest.mark.parametrize("address", ["notaurl", "host:notaport", "foo://host:1", "tcp://host:0", "tcp://:8786"])
+def test_a_malformed_scheduler_address_is_a_usage_error(command, address, capsys):
+    """Dask's parser used to fail late with a bare ValueError ("internal error: ValueError: missing port")."""
+    args = {
+        "classify": ["never-read.wav"],
+        "evaluate": ["never-read.csv", "--model", "never-read.npz"],
+        "train": ["never-read.csv", "-o", "never-written.npz"],
+        "train-ubm": ["never-read.csv", "-o", "never-written.npz"],
+    }[command]
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--scheduler", address, *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "--scheduler" in err[0] and address in err[0], err
