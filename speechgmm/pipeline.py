@@ -295,6 +295,10 @@ def evaluate_manifest(
     truth = man.labels(col)
     clf = model_file.classifier
     unknown = sorted(set(truth) - set(clf.labels_))
+    if unknown:  # strangers, or the wrong column ('gender' against speakers)?
+        from speechgmm.speakers import check_label_column
+
+        check_label_column(model_file.header.get("label_column"), col, model_file.path)
     open_set = None
     if unknown:
         from speechgmm.speakers import open_set_threshold

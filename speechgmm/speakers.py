@@ -534,9 +534,10 @@ def enroll_from_manifest(
     mf = load_model(model_path, kind="classifier")
     clf = mf.classifier
     cfg = _enrolment_front_end(mf, model_path, preset)
-    col = _enrolment_column(mf.header.get("label_column"), label_column, model_path)
+    col = label_column or mf.header.get("label_column") or "label"
     man = read_manifest(manifest_path, root=root)
-    labels = man.labels(col)
+    labels = man.labels(col)  # a missing column is named first
+    check_label_column(mf.header.get("label_column"), col, model_path)
     feats = extract_files(man.paths, cfg, jobs=jobs, desc="enroll")[0]
     groups = group_by_label(feats, labels)
     check_enrolment(
@@ -559,17 +560,16 @@ def enroll_from_manifest(
     }
 
 
-def _enrolment_column(model_column: Optional[str], given: Optional[str], model_path) -> str:
-    """The label column to enrol from: ``--label-column`` or the model's own; ConfigError when one names
-    speakers and the other does not (a gender column enrolled into speakers would add classes 'male', ...)."""
-    col = given or model_column or "label"
+def check_label_column(model_column: Optional[str], col: str, model_path) -> None:
+    """ConfigError when the label column ``col`` of a manifest names speakers and the model's own
+    ``model_column`` does not, or the other way round (a gender column enrolled into or evaluated
+    against speakers would read 'male', 'female' as speakers)."""
     if model_column and is_speaker_column(model_column) != is_speaker_column(col):
         kind = "speakers" if is_speaker_column(model_column) else "no speakers"
         raise ConfigError(
             f"{model_path}: its classes come from the label column {model_column!r} ({kind}); "
-            f"--label-column {col!r} names other things; enrol from a column like {model_column!r}"
+            f"--label-column {col!r} names other things; use a column like {model_column!r}"
         )
-    return col
 
 
 def _enrolment_front_end(mf, model_path, preset: Optional[str]):

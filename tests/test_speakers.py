@@ -430,6 +430,20 @@ def test_enroll_cli_bad_input(spk_files, corpus, cli):
     )
     assert r.returncode == 2 and "'speaker' (speakers)" in r.stderr and "'gender'" in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (d / "x.npz").exists()
+    # a column the manifest lacks is named as such (it used to be "names other things")
+    r = cli("enroll", d / "first.npz", spk_files["more"], "--root", corpus, "--label-column", "nope", "-o", d / "x.npz")
+    assert r.returncode == 2 and "'nope'" in r.stderr and "other things" not in r.stderr, r.stderr
+
+
+def test_evaluate_refuses_a_gender_column_against_a_speaker_model(spk_files, corpus, cli):
+    """Its 'male' and 'female' were taken for two unenrolled speakers: an open-set report, exit 0."""
+    d = spk_files["dir"]
+    args = ("evaluate", spk_files["probes"], "--root", corpus, "--model", d / "first.npz")
+    r = cli(*args, "--label-column", "gender")
+    assert r.returncode == 2 and "'speaker' (speakers)" in r.stderr and "'gender'" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = cli(*args)  # its own column: the probes of the two speakers not in first.npz are strangers
+    assert r.returncode == 0 and "not in the model" in r.stdout, r.stderr
 
 
 def test_train_auto_picks_map_for_speakers_and_records_why(spk_files, corpus, cli):
