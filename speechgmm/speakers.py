@@ -636,8 +636,38 @@ def cohort_from_manifest(
             f"{manifest_path}: a cohort needs a speaker column ({', '.join(SPEAKER_COLUMNS)}); "
             f"it has {', '.join(sorted(man.columns)) or 'none'}"
         )
+    labels = man.labels(col)
+    _check_cohort(manifest_path, man.paths, labels, clf.labels_)
     feats = extract_files(man.paths, config, jobs=jobs, desc="cohort")[0]
-    return Cohort.from_groups(clf.ubm_, group_by_label(feats, man.labels(col)))
+    return Cohort.from_groups(clf.ubm_, group_by_label(feats, labels))
+
+
+def _check_cohort(source, paths, labels, model_labels) -> None:
+    """Before any audio is read: a cohort of at least 2 speakers, none sharing a file with another
+    (identical cohort models have no spread: t-norm divided by it gave scores of +-3e6); a warning
+    when cohort speakers are also classes of the model (their own models then sit in the cohort)."""
+    import warnings
+
+    from speechgmm.errors import SpeechGMMWarning
+
+    speakers = sorted(set(labels))
+    if len(speakers) < 2:
+        raise ManifestError(
+            f"{source}: a cohort needs at least 2 speakers, it has {len(speakers)} ({', '.join(speakers)})"
+        )
+    owner: dict[str, str] = {}
+    for p, lab in zip(paths, labels):
+        key = str(p)
+        if owner.setdefault(key, lab) != lab:
+            raise ManifestError(f"{source}: {key} is listed for cohort speakers {owner[key]!r} and {lab!r}")
+    both = sorted(set(speakers) & set(model_labels))
+    if both:
+        warnings.warn(
+            f"{source}: cohort speakers {', '.join(both[:5])}{', ...' if len(both) > 5 else ''} are also classes "
+            "of the model; a cohort of other speakers normalises better",
+            SpeechGMMWarning,
+            stacklevel=2,
+        )
 
 
 # -- training hooks (pipeline.train_from_manifest) ----------------------------------------------

@@ -659,6 +659,30 @@ def test_cohort_needs_a_speaker_column_and_takes_its_aliases(spk_files, corpus, 
     assert both[0] == pytest.approx(both[1], abs=1e-12)
 
 
+def test_degenerate_cohorts_are_refused_before_any_audio_is_read(spk_files, corpus, cli):
+    """Two cohort speakers on the same files made t-norm divide by a spread of ~1e-7 (scores of +-3e6, exit 0);
+    a cohort of one speaker was refused without naming the manifest; cohort speakers that are classes of
+    the model now get a warning."""
+    d = spk_files["dir"]
+    trials = _trials(spk_files, corpus, d / "trials4.txt")
+    rows = list(csv.DictReader(open(spk_files["bg"])))[:6]
+    argv = ["verify", "--model", d / "first.npz", "--trials", trials, "--root", corpus, "--norm", "t", "--cohort"]
+    same = write_manifest(
+        d / "cohort_same.csv",
+        [{"utt": f"{s}{i}", "path": r["path"], "speaker": s} for s in "XY" for i, r in enumerate(rows)],
+    )
+    r = cli(*argv, same)
+    assert r.returncode == 2 and "cohort_same.csv:" in r.stderr and "'X' and 'Y'" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    one = write_manifest(d / "cohort_one.csv", [{"path": r["path"], "speaker": "X"} for r in rows])
+    r = cli(*argv, one)
+    assert r.returncode == 2 and "cohort_one.csv: a cohort needs at least 2 speakers" in r.stderr, r.stderr
+    te = [r for r in csv.DictReader(open(spk_files["first"]))][:12]
+    own = write_manifest(d / "cohort_own.csv", [{"path": r["path"], "speaker": r["speaker"]} for r in te])
+    r = cli(*argv, own)
+    assert r.returncode == 0 and "are also classes of the model" in r.stderr, r.stderr
+
+
 def test_train_ubm_keeps_a_cohort_from_any_speaker_column(spk_files, corpus, cli):
     from speechgmm.modelio import load_model
 
