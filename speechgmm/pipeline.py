@@ -279,11 +279,14 @@ def evaluate_manifest(
     jobs: int = 1,
     client=None,
     threshold: Optional[float] = None,
+    closed_set_for: Optional[str] = None,
 ) -> dict:
     """Classify every file of a labelled manifest with a loaded model; classification report.
 
     When the manifest has labels that are not classes of the model, the report is an open-set
-    one (:func:`speechgmm.speakers.open_set_report`) at the model's stored threshold (or ``threshold``)."""
+    one (:func:`speechgmm.speakers.open_set_report`) at the model's stored threshold (or ``threshold``),
+    unless ``closed_set_for`` names what needs a closed-set report (e.g. ``"--plot"``): then that is a
+    ConfigError, before any file is scored."""
     from speechgmm.calibration import posterior_quality
     from speechgmm.errors import ManifestError
     from speechgmm.manifest import read_manifest
@@ -299,6 +302,11 @@ def evaluate_manifest(
         from speechgmm.speakers import check_label_column
 
         check_label_column(model_file.header.get("label_column"), col, model_file.path)
+        if closed_set_for:
+            raise ConfigError(
+                f"{closed_set_for} needs a closed-set report, but {man.source} has labels that are not classes of "
+                f"the model ({', '.join(unknown[:5])}{', ...' if len(unknown) > 5 else ''}): leave out {closed_set_for}"
+            )
     open_set = None
     if unknown:
         from speechgmm.speakers import open_set_threshold

@@ -444,6 +444,9 @@ def test_evaluate_refuses_a_gender_column_against_a_speaker_model(spk_files, cor
     assert len(r.stderr.strip().splitlines()) == 1
     r = cli(*args)  # its own column: the probes of the two speakers not in first.npz are strangers
     assert r.returncode == 0 and "not in the model" in r.stdout, r.stderr
+    # an open-set report has no confusion matrix: --plot wrote nothing, without a word
+    r = cli(*args, "--plot", d / "conf.png")
+    assert r.returncode == 2 and "--plot needs a closed-set report" in r.stderr and not (d / "conf.png").exists()
 
 
 def test_train_auto_picks_map_for_speakers_and_records_why(spk_files, corpus, cli):

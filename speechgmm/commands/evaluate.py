@@ -65,6 +65,7 @@ def run(args) -> int:
             jobs=args.jobs,
             client=client,
             threshold=args.threshold,
+            closed_set_for="--plot" if args.plot else None,
         )
     if rep.get("open_set"):
         from speechgmm.speakers import format_open_set
