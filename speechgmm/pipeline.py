@@ -309,8 +309,9 @@ def evaluate_manifest(
             )
     open_set = None
     if unknown:
-        from speechgmm.speakers import open_set_threshold
+        from speechgmm.speakers import check_open_set_labels, open_set_threshold
 
+        check_open_set_labels(clf.labels_, model_file.path)
         try:
             open_set = open_set_threshold(model_file.header, threshold, model_file.path)
         except ConfigError:

@@ -523,7 +523,7 @@ def segment_file(path, model=None, **options) -> list[tuple[float, float, str]]:
 
 def rttm_file_id(path) -> str:
     """The RTTM file id of ``path``: its name without extension, whitespace as ``_``."""
-    return "_".join(Path(path).stem.split()) or "file"
+    return rttm_name(Path(path).stem) if Path(path).stem.split() else "file"
 
 
 def check_rttm_file_ids(paths) -> None:
@@ -543,7 +543,14 @@ def check_rttm_file_ids(paths) -> None:
 def rttm_lines(result: Segmentation) -> list[str]:
     """NIST RTTM ``SPEAKER`` lines of one file (file id: :func:`rttm_file_id`)."""
     fid = rttm_file_id(result.path)
-    return [f"SPEAKER {fid} 1 {a:.3f} {b - a:.3f} <NA> <NA> {lab} <NA> <NA>" for a, b, lab in result.segments]
+    return [
+        f"SPEAKER {fid} 1 {a:.3f} {b - a:.3f} <NA> <NA> {rttm_name(lab)} <NA> <NA>" for a, b, lab in result.segments
+    ]
+
+
+def rttm_name(label: str) -> str:
+    """A class label as one RTTM field: whitespace as ``_`` (RTTM fields are separated by spaces)."""
+    return "_".join(str(label).split()) or "_"
 
 
 def _envelope(path, bins: int):

@@ -538,6 +538,7 @@ def enroll_from_manifest(
     man = read_manifest(manifest_path, root=root)
     labels = man.labels(col)  # a missing column is named first
     check_label_column(mf.header.get("label_column"), col, model_path)
+    check_open_set_labels(labels, man.source)
     feats = extract_files(man.paths, cfg, jobs=jobs, desc="enroll")[0]
     groups = group_by_label(feats, labels)
     check_enrolment(
@@ -748,6 +749,16 @@ def stored_t_weight(rec: Optional[dict]) -> float:
         return OPEN_SET_T_WEIGHT
     w = rec.get("t_weight", 0.0)
     return float(w) if isinstance(w, (int, float)) and not isinstance(w, bool) and np.isfinite(w) else 0.0
+
+
+def check_open_set_labels(labels: Sequence[str], source) -> None:
+    """ConfigError when a class is named :data:`UNKNOWN`, the open-set answer for "none of them"
+    (the two could not be told apart, and the class was taken for a rejection)."""
+    if UNKNOWN in labels:
+        raise ConfigError(
+            f"{source}: has a class named {UNKNOWN!r}, which open-set identification answers for files of "
+            f"none of the classes; rename that class"
+        )
 
 
 def open_set_threshold(header: dict, threshold: Optional[float], model_path) -> float:

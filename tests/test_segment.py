@@ -255,6 +255,16 @@ def test_rttm_file_ids_must_differ(cli, tmp_path):
     assert not (tmp_path / "out.rttm").exists()
 
 
+def test_rttm_lines_keep_ten_fields_whatever_the_labels():
+    """A class label with spaces ('C D, "x"') gave RTTM lines of 12 fields."""
+    from speechgmm.segment import Segmentation, rttm_lines
+
+    res = Segmentation("/x/my talk.wav", 3.0, [(0.0, 1.0, 'C D, "x"'), (1.5, 2.0, "male")], ['C D, "x"', "male"])
+    lines = rttm_lines(res)
+    assert [len(line.split()) for line in lines] == [10, 10]
+    assert lines[0].split()[1] == "my_talk" and lines[0].split()[7] == 'C_D,_"x"' and lines[1].split()[7] == "male"
+
+
 @pytest.mark.parametrize("flag", ["--min-speech", "--min-pause"])
 @pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "1e9", "abc"])
 def test_option_validation(cli, flag, value, tmp_path):

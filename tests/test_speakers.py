@@ -435,6 +435,27 @@ def test_enroll_cli_bad_input(spk_files, corpus, cli):
     assert r.returncode == 2 and "'nope'" in r.stderr and "other things" not in r.stderr, r.stderr
 
 
+def test_a_class_named_unknown_is_refused_where_open_set_answers_unknown(spk_files, corpus, cli, tmp_path):
+    """``unknown`` is the open-set answer for strangers: a class of that name could not be told from a rejection
+    (classify even showed it as rejected when it was the best class)."""
+    import copy
+
+    from speechgmm.modelio import load_model, save_model
+
+    d = spk_files["dir"]
+    rows = [dict(r, speaker="unknown") for r in csv.DictReader(open(spk_files["more"]))]
+    man = write_manifest(tmp_path / "unknown.csv", rows)
+    r = cli("enroll", d / "first.npz", man, "--root", corpus, "-o", tmp_path / "x.npz")
+    assert r.returncode == 2 and "class named 'unknown'" in r.stderr and not (tmp_path / "x.npz").exists(), r.stderr
+    mf = load_model(d / "first.npz")
+    clf = copy.copy(mf.classifier)
+    clf.labels_ = ["unknown", *clf.labels_[1:]]
+    head = {k: v for k, v in mf.header.items() if k not in ("format", "format_version", "speechgmm_version")}
+    save_model(tmp_path / "renamed.npz", clf, mf.feature_config, {k: v for k, v in head.items() if k != "features"})
+    r = cli("classify", "--open-set", "--model", tmp_path / "renamed.npz", ROOT / "examples" / "male_AH_1A.wav")
+    assert r.returncode == 2 and "class named 'unknown'" in r.stderr and r.stdout == "", r.stderr
+
+
 def test_evaluate_refuses_a_gender_column_against_a_speaker_model(spk_files, corpus, cli):
     """Its 'male' and 'female' were taken for two unenrolled speakers: an open-set report, exit 0."""
     d = spk_files["dir"]
