@@ -321,6 +321,15 @@ def _open_input(path):
         raise AudioError(f"{path}: no such file")
     if path.is_dir():
         raise AudioError(f"{path}: is a directory, not an audio file")
+    if not path.is_file():  # a pipe (/dev/stdin, a shell's <(...)) or a device: read once, as standard input
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise AudioError(f"{path}: cannot read ({exc.strerror})") from None
+        if not data:
+            raise AudioError(f"{path}: empty (the pipe or device gave 0 bytes)")
+        return io.BytesIO(data), len(data), path
     size = path.stat().st_size
     if size == 0:
         raise AudioError(f"{path}: empty file (0 bytes)")

@@ -121,6 +121,8 @@ def _file_info(path):
 
     if str(path) == STDIN:  # read three times (length, blocks, plot), and streamed: a file is needed
         raise AudioError(f"{STDIN}: segment reads files, not standard input; save the audio to a file first")
+    if Path(path).exists() and not Path(path).is_file() and not Path(path).is_dir():
+        raise AudioError(f"{path}: segment reads files, not pipes or devices; save the audio to a file first")
     with open_sound(path) as f:
         return int(f.samplerate), int(f.channels), int(f.frames)
 

@@ -3,6 +3,7 @@ SIGTERM, plots without matplotlib, output paths, shared caches."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -502,3 +503,36 @@ def test_an_output_that_is_a_symlink_replaces_its_target_and_keeps_the_link(tmp_
         tmp.write_text("new")
     assert link.is_symlink() and target.read_text() == "new"
     assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["real.txt"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
+def test_audio_from_a_named_pipe_is_classified_and_segment_says_it_needs_a_file(tmp_path):
+    """``cat x.wav | speechgmm classify /dev/stdin`` (or a shell's ``<(...)``) said "empty file (0 bytes)"."""
+    import threading
+
+    from _helpers import ROOT
+
+    wav = ROOT / "examples" / "male_AH_1A.wav"
+    for command, code in (("classify", 0), ("segment", 2)):
+        fifo = tmp_path / f"{command}.wav"
+        os.mkfifo(fifo)
+
+        def feed(fifo=fifo):
+            with contextlib.suppress(BrokenPipeError), open(fifo, "wb") as fh:
+                fh.write(wav.read_bytes())
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        r = subprocess.run(
+            [sys.executable, "-m", "speechgmm", command, str(fifo)], capture_output=True, text=True, timeout=300
+        )
+        if command == "segment":  # it refused before opening the pipe: let the writer go
+            with contextlib.suppress(OSError):
+                os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join(10)
+        assert r.returncode == code, r.stderr
+        if command == "classify":
+            assert r.stdout.splitlines()[1].split()[:2] == [str(fifo), "male"], r.stdout
+        else:
+            err = r.stderr.strip().splitlines()
+            assert len(err) == 1 and str(fifo) in err[0] and "save the audio to a file" in err[0], r.stderr
