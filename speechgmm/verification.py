@@ -95,6 +95,8 @@ def read_trials(path: os.PathLike | str, root: os.PathLike | str | None = None) 
     naming ``file:line`` for a malformed line; also for a list without trials.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ManifestError(f"{path}: is a directory, not a trials file")
     if not path.is_file():
         raise ManifestError(f"{path}: no such trials file")
     base = Path(root) if root else path.parent

@@ -222,3 +222,30 @@ def test_root_must_be_a_folder(small, tmp_path, root, capsys):
     assert e.value.code == 2
     err = _err(capsys)
     assert len(err) == 1 and "--root" in err[0] and r in err[0] and "folder" in err[0], err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["segment", "--rttm", "-", "{wav}"],
+        ["segment", "--plot", "-", "{wav}"],
+        ["train", "{man}", "--label-column", "gender", "-o", "-"],
+        ["verify", "-m", "{model}", "--trials", "{trials}", "-o", "-"],
+    ],
+)
+def test_an_output_named_dash_is_refused(victim, tmp_path, argv, capsys, monkeypatch):
+    """'--rttm -' wrote a file named '-' in the current folder."""
+    man, model, wav = victim
+    monkeypatch.chdir(tmp_path)
+    names = dict(man=man, model=model, wav=wav, trials=tmp_path / "trials.txt")
+    assert main([a.format(**names) for a in argv]) == 2
+    err = _err(capsys)
+    assert len(err) == 1 and "- :" not in err[0] and "not standard output" in err[0], err
+    assert not (tmp_path / "-").exists()
+
+
+def test_a_trials_folder_is_named_as_such(victim, tmp_path, capsys):
+    _, model, _ = victim
+    assert main(["verify", "-m", str(model), "--trials", str(tmp_path)]) == 2
+    err = _err(capsys)
+    assert len(err) == 1 and "is a directory, not a trials file" in err[0], err

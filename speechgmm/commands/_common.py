@@ -143,6 +143,8 @@ def check_output_path(path, inputs=(), suffix: str = "", flag: str = "-o") -> Pa
     file, whatever the name), in a folder that can be written; a warning on stderr when it does
     not end in ``suffix``.  ``flag`` is the option that names it."""
     p = Path(path)
+    if str(path) == "-":  # it wrote a file named '-'; standard output holds the report
+        raise ConfigError(f"{flag} -: outputs go to files, not standard output; name a file (e.g. /dev/stdout)")
     if p.is_dir():
         raise ConfigError(f"{p}: output path is a directory")
     if str(path).endswith(("/", os.sep)):  # Path() drops the slash: a file would be written

@@ -65,7 +65,7 @@ def run(args) -> int:
     print(
         f"enrolled {' and '.join(parts)} from {s['files']} files; the model now has {s['n_classes']} classes"
         + (f"; open-set threshold {thr:.3f}" if thr is not None else "")
-        + f" ({s['seconds']:.2f} s) -> {s['output']}"
+        + f", in {s['seconds']:.2f} s -> {s['output']}"
     )
     if args.json:
         _common.print_json(s)
