@@ -25,6 +25,7 @@ import functools
 import json
 import math
 import os
+import stat
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
@@ -649,8 +650,29 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
     problem = sample_problem(y)
     if problem:
         raise AudioError(f"signal {problem}")
-    y_in, y = y, y * np.float32(cfg.scale)
-    C, log_e, pitch = _static_features(y, cfg)
+    C, log_e, pitch = _static_features(y * np.float32(cfg.scale), cfg)
+    return features_from_statics(C, log_e, pitch, cfg, lambda: speech_mask(y, cfg, log_e))
+
+
+def features_from_statics(C, log_e, pitch, cfg: FeatureConfig, speech) -> np.ndarray:
+    """The end of the front end, shared by :func:`mfcc` and the streamed one
+    (:func:`speechgmm.stream.streamed_features`): silence check, speech frames, mean
+    normalisation, deltas.
+
+    Parameters
+    ----------
+    C : ndarray, shape (n_frames, n_mfcc), float32
+        Static cepstra (modified in place).
+    log_e : ndarray, shape (n_frames,)
+        Natural-log frame energies at ``cfg.scale``.
+    pitch : ndarray, shape (n_frames, 2) or None
+    speech : callable
+        ``speech()`` gives the speech mask, shape (n_frames,); called only with ``cfg.vad``.
+
+    Returns
+    -------
+    ndarray, shape (n_speech_frames, cfg.dim), float32
+    """
     # loudest frame's RMS in dBFS: log_e is the log of the frame's sum of squares at `scale`
     loudest = 10.0 / math.log(10.0) * (float(log_e.max()) - math.log(cfg.win_length * cfg.scale**2))
     if loudest < SILENCE_FRAME_DBFS:
@@ -662,19 +684,41 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
         C[:, 0] = log_e
     mask = None
     if cfg.vad:
-        mask = speech_mask(y_in, cfg, log_e)
+        mask = speech()
         if not mask.any():
             raise AudioError(NO_SPEECH)
     if cfg.cmn or cfg.cvn:
         C = cmvn(C, variance=cfg.cvn, mask=mask)
     if cfg.pitch:
         C = np.concatenate([C, pitch], axis=1)
-    X = add_deltas(C, cfg.delta_order, cfg.delta_window)
-    if mask is not None:
-        X = X[mask]
+    X = _deltas_of_kept(C, mask, cfg.delta_order, cfg.delta_window)
     if not np.all(np.isfinite(X)):  # e.g. a huge `scale` overflowing float32; no NaN leaves the front end
         raise AudioError("features are not finite (the samples times `scale` overflow float32)")
-    return np.ascontiguousarray(X, dtype=np.float32)
+    return X
+
+
+#: frames per block of :func:`_deltas_of_kept` (a long recording's features are built block by block)
+_DELTA_BLOCK = 65536
+
+
+def _deltas_of_kept(C: np.ndarray, mask: Optional[np.ndarray], order: int, window: int) -> np.ndarray:
+    """``add_deltas(C)[mask]`` (all frames without a mask), block by block with the filters' context,
+    so that only the kept frames' features are ever held whole; equal to the one-piece computation."""
+    T, half = len(C), order * window
+    keep = np.ones(T, dtype=bool) if mask is None else mask
+    out = np.empty((int(np.count_nonzero(keep)), C.shape[1] * (order + 1)), dtype=np.float32)
+    at = 0
+    for a in range(0, T, _DELTA_BLOCK):
+        b = min(T, a + _DELTA_BLOCK)
+        k = keep[a:b]
+        if not k.any():
+            continue
+        lo, hi = max(0, a - half), min(T, b + half)
+        D = add_deltas(C[lo:hi], order, window)[a - lo : a - lo + (b - a)]
+        n = int(np.count_nonzero(k))
+        out[at : at + n] = D[k]
+        at += n
+    return out
 
 
 def _load(path, sr: int):
@@ -689,6 +733,32 @@ def _load(path, sr: int):
     except AudioError as exc:
         msg, head = str(exc), f"{path.path}: "
         raise AudioError(f"{path}: {msg[len(head) :] if msg.startswith(head) else msg}") from None
+
+
+#: below this size (bytes) a file is not opened to ask its length (:func:`_long_file`)
+_LONG_FILE_BYTES = 2_000_000
+
+
+def _long_file(path) -> bool:
+    """Whether ``path`` is a plain file longer than :data:`speechgmm.stream.STREAM_SECONDS`
+    (read as a stream, so that memory does not grow with its length)."""
+    from speechgmm.stream import STREAM_SECONDS
+
+    if not isinstance(path, (str, os.PathLike)) or str(path) in ("", "-"):
+        return False
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False  # load_audio names the problem
+    if not stat.S_ISREG(st.st_mode) or st.st_size < _LONG_FILE_BYTES:
+        return False
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except Exception:  # not a sound file, or a damaged one: load_audio names the problem
+        return False
+    return info.samplerate > 0 and info.frames / info.samplerate > STREAM_SECONDS
 
 
 def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None, augment=None) -> np.ndarray:
@@ -714,6 +784,10 @@ def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None
         than one analysis window.
     """
     cfg = config or FeatureConfig.preset("default")
+    if augment is None and _long_file(path):
+        from speechgmm.stream import streamed_features
+
+        return streamed_features(path, cfg)
     y, sr = _load(path, cfg.sr)
     if len(y) < cfg.win_length:
         raise AudioError(

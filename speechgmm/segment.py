@@ -33,6 +33,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from speechgmm.errors import AudioError, ConfigError
+from speechgmm.stream import BLOCK_SECONDS, FrameStream, audio_blocks
 
 # -- defaults: one place ---------------------------------------------------------------------
 #: shortest speech segment kept (s)
@@ -50,15 +51,8 @@ PAUSE_SWITCH_PENALTY = 4.0
 SCORE_SCALE = 0.05
 #: frames per label chunk (0.1 s at a 10 ms hop)
 CHUNK = 10
-#: speech detector settings that differ from :class:`speechgmm.vad.VadConfig`'s defaults
-VAD_SETTINGS: dict = {}
-#: audio read per block (s of the file)
-BLOCK_SECONDS = 30.0
 #: largest accepted value of a duration option (s)
 MAX_OPTION_SECONDS = 600.0
-
-#: audio per SpeechDetector call (s), independent of the read block so decisions are too
-_DETECTOR_BLOCK = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,23 +93,6 @@ class Segmentation(NamedTuple):
 # -- audio streaming -------------------------------------------------------------------------
 
 
-def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS, *, channel=None, power=None):
-    """Yield the file as mono float32 blocks at ``sr`` Hz (channels averaged, or ``channel``
-    alone; soxr HQ stream resampling; :func:`speechgmm.audio.mono_blocks`); the whole file is
-    never in memory.  ``power`` (an :class:`speechgmm.audio.ChannelPower`) sums the channels' power."""
-    from speechgmm.audio import mono_blocks, open_sound, sample_problem
-
-    with open_sound(path) as f:
-        blocks = mono_blocks(f, sr, channel=channel, block_frames=max(1, int(block_seconds * f.samplerate)))
-        for blk, mono, out in blocks:
-            problem = None if mono is None else sample_problem(mono)
-            if problem:
-                raise AudioError(f"{path}: {problem}")
-            if power is not None and blk is not None:
-                power.add(blk, mono)
-            yield out
-
-
 def _file_info(path):
     from speechgmm.audio import STDIN, open_sound
 
@@ -140,62 +117,6 @@ def check_rate(path, file_sr: int, cfg, model_name: str = "the model") -> None:
 
 
 # -- per-frame front end -------------------------------------------------------------------
-
-
-class _FrameStream:
-    """Cut a stream of sample blocks into the front end's frames (Kaldi snip-edges, exactly as
-    for the whole signal) and compute each frame's static cepstra; run the speech detector
-    (:class:`speechgmm.vad.SpeechDetector`, framed the same way) on the same stream.
-
-    ``push(y)`` returns ``{name: per-frame array}`` for the frames completed so far; the
-    detector's decisions (``"speech"``) may lag behind the features: it is fed fixed blocks of
-    ``_DETECTOR_BLOCK`` seconds, so its decisions do not depend on how the file is read.
-    """
-
-    def __init__(self, cfg):
-        self.cfg = cfg
-        self.tail = np.zeros(0, np.float32)
-        from speechgmm.vad import SpeechDetector, VadConfig
-
-        vad = VadConfig(frame_length_ms=cfg.frame_length_ms, frame_shift_ms=cfg.frame_shift_ms, **VAD_SETTINGS)
-        self.det = SpeechDetector(cfg.sr, vad)
-        self.det_buf: list[np.ndarray] = []
-        self.det_n = 0
-        self.det_block = int(round(_DETECTOR_BLOCK * cfg.sr))
-
-    def _detect(self, y, final):
-        out = []
-        if len(y):
-            self.det_buf.append(y)
-            self.det_n += len(y)
-        while self.det_n >= self.det_block or (final and self.det_n):
-            buf = np.concatenate(self.det_buf)
-            k = min(self.det_block, len(buf))
-            out.append(self.det.process(buf[:k]))
-            self.det_buf = [buf[k:]] if k < len(buf) else []
-            self.det_n = len(buf) - k
-        return np.concatenate(out) if out else np.zeros(0, bool)
-
-    def push(self, y: np.ndarray, final: bool = False) -> dict[str, np.ndarray]:
-        from speechgmm.features import _static_features
-
-        cfg = self.cfg
-        out: dict[str, np.ndarray] = {"speech": self._detect(y, final)}
-        buf = np.concatenate([self.tail, y]) if len(self.tail) else y
-        win, hop = cfg.win_length, cfg.hop_length
-        if len(buf) < win:
-            self.tail = buf
-            return out
-        n = 1 + (len(buf) - win) // hop
-        used = buf[: (n - 1) * hop + win] * np.float32(cfg.scale)
-        self.tail = np.array(buf[n * hop :], dtype=np.float32)
-        C, log_e, pitch = _static_features(used, cfg)
-        if cfg.use_energy:
-            C[:, 0] = log_e
-        out["C"] = C
-        if pitch is not None:
-            out["pitch"] = pitch
-        return out
 
 
 # -- sliding mean normalisation, deltas, scores ---------------------------------------------
@@ -463,7 +384,7 @@ def _score_stream(path, clf, cfg, opt, file_sr, duration, show_progress, *, chan
     """One pass over the file: its frames' speech flags and class scores (a :class:`_Scorer`)."""
     from speechgmm._util import progress
 
-    frames = _FrameStream(cfg)
+    frames = FrameStream(cfg)
     scorer = _Scorer(clf, cfg, opt)
     n_blocks = max(1, math.ceil(duration / opt.block_seconds))
     for y in progress(
