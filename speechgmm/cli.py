@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import importlib
 import os
+import re
 import signal
 import sys
 import warnings
@@ -42,7 +43,15 @@ COMMANDS = {
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage errors in one line, like every other error (exit status 2)."""
+    """Usage errors in one line, like every other error (exit status 2).  A value such as ``-1e9``
+    or ``-inf`` is a negative number, not an option (Python 3.11's argparse knew only ``-5`` and
+    ``-.5``: ``--threshold -1e9`` was "expected one argument"), so it reaches the option's check."""
+
+    _NEGATIVE = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = self._NEGATIVE
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")

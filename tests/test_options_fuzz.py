@@ -113,3 +113,19 @@ def test_a_malformed_scheduler_address_is_a_usage_error(command, address, capsys
         main([command, "--scheduler", address, *args])
     err = capsys.readouterr().err.strip().splitlines()
     assert exc.value.code == 2 and len(err) == 1 and "--scheduler" in err[0] and address in err[0], err
+
+
+def test_negative_numbers_in_exponent_form_are_values_not_options(capsys):
+    """'--threshold -1e9' and '--threshold -inf' were "expected one argument": argparse took them for options."""
+    from _helpers import ROOT
+
+    wav = str(ROOT / "examples" / "male_AH_1A.wav")
+    assert main(["classify", "--open-set", "--threshold", "-1e9", wav]) == 0
+    assert "male" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        main(["classify", "--open-set", "--threshold", "-inf", wav])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "--threshold" in err[0] and "finite" in err[0], err
+    with pytest.raises(SystemExit):  # a real option after a flag that takes a value is still an error
+        main(["classify", "--threshold", "--json", wav])
+    assert "expected one argument" in capsys.readouterr().err
