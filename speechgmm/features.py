@@ -726,6 +726,11 @@ def fill_digital_silence(C: Optional[np.ndarray], log_e: np.ndarray, cfg: Featur
     return C[np.where(silent, nearest, idx)]
 
 
+#: revision of the front end's computation, for feature caches (``train --cache``, the recipes): raised
+#: when the same FeatureConfig gives other features, so that a cache made before is not reused.
+#: 2: digital silence never speech, its frames filled before deltas (2026-12-03)
+FRONT_END_REVISION = 2
+
 #: frames per block of :func:`_deltas_of_kept` (a long recording's features are built block by block)
 _DELTA_BLOCK = 65536
 

@@ -464,8 +464,11 @@ def _cache_key(paths, config, kinds, seed: int) -> str:
             name, state = os.path.abspath(f), stat(f)
         where = "" if f is p else f" {p.start!r} {p.end!r}" + ("" if p.channel is None else f" channel {p.channel}")
         files.append([name + where, *state])
+    from speechgmm.features import FRONT_END_REVISION
+
     what = {
         "cache": 1,
+        "front_end_revision": FRONT_END_REVISION,
         "files": files,
         "front_end": json.loads(config.to_json()),
         "augment": list(kinds),

@@ -81,3 +81,19 @@ def test_runs_with_different_settings_sharing_a_cache_do_not_read_each_others_fe
     finish(slow)
     a, ref = arrays(tmp_path / "a.npz"), arrays(tmp_path / "ref.npz")
     assert all(np.array_equal(a[k], ref[k]) for k in ref)
+
+
+def test_a_new_front_end_revision_is_a_new_cache(monkeypatch):
+    """A feature cache made by a front end that computed other features for the same settings must not be
+    reused (the digital-silence change of 2026-12-03 kept every FeatureConfig as it was)."""
+    import speechgmm.features as features
+    from speechgmm.sources import _cache_key
+
+    from _helpers import ROOT
+
+    paths = [ROOT / "examples" / "male_AH_1A.wav"]
+    cfg = features.FeatureConfig.preset("default")
+    before = _cache_key(paths, cfg, [], 0)
+    assert _cache_key(paths, cfg, [], 0) == before
+    monkeypatch.setattr(features, "FRONT_END_REVISION", features.FRONT_END_REVISION + 1)
+    assert _cache_key(paths, cfg, [], 0) != before

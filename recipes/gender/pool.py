@@ -73,9 +73,10 @@ def pool_rows(corpora: Path):
 
 def features(rows, cfg, jobs: int = 1, cache=None):
     """Features of every row (None for a file with no speech), cached under ``cache`` by front end."""
-    from speechgmm.features import extract_files
+    from speechgmm.features import FRONT_END_REVISION, extract_files
 
-    key = hashlib.sha256((cfg.to_json() + "\n".join(r["path"] for r in rows)).encode()).hexdigest()[:16]
+    text = f"revision {FRONT_END_REVISION}\n" + cfg.to_json() + "\n".join(r["path"] for r in rows)
+    key = hashlib.sha256(text.encode()).hexdigest()[:16]
     f = Path(cache) / f"pool-{key}.npz" if cache else None
     if f is not None and f.is_file():
         z = np.load(f)
