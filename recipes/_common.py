@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -43,13 +44,67 @@ def find_corpus(corpus=None) -> Path:
     raise ConfigError(f"asr_course corpus not found under {base} (use --corpus DIR or set SPEECHGMM_CORPORA)")
 
 
+def count(lo: int = 1, hi: int = 4096):
+    """An argparse type: an integer from ``lo`` to ``hi`` (a usage error otherwise)."""
+
+    def convert(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"expected an integer from {lo} to {hi}, got {v}")
+        return v
+
+    return convert
+
+
+def positive(text):
+    """An argparse type: a finite number > 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return v
+
+
+def output_path(text):
+    """An argparse type: a file to write, neither an existing folder nor under a file, and not one of
+    the project's manifests (``--out data_manifest/.../train.csv`` wrote a model over the manifest)."""
+    p = Path(text)
+    if p.is_dir():
+        raise argparse.ArgumentTypeError(f"{p}: is a folder; name a file")
+    if any(a.exists() and not a.is_dir() for a in p.absolute().parents):
+        raise argparse.ArgumentTypeError(f"{p}: a folder on its path is a file")
+    if p.exists() and p.resolve().is_relative_to((ROOT / "data_manifest").resolve()):
+        raise argparse.ArgumentTypeError(f"{p}: is one of the recipes' manifests (an input); name another file")
+    return p
+
+
+def folder(text):
+    """An argparse type: a folder to create or use (not an existing file, not under one)."""
+    p = Path(text)
+    if any(a.exists() and not a.is_dir() for a in (p, *p.absolute().parents)):
+        raise argparse.ArgumentTypeError(f"{p}: is a file, or under one; name a folder")
+    return p
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (exit status 2), as the speechgmm command line gives them."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def recipe_parser(doc: str, stages: Sequence[str] = (), name: str = ""):
     """The argument parser every recipe starts from: ``--corpus``, ``--json``, ``--jobs``; with ``stages``
     also ``--stage``, ``--stop-stage`` and ``--exp`` (default ``recipes/<name>/exp``)."""
-    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = _Parser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", help="folder holding asr_course/ (default $SPEECHGMM_CORPORA or ../shared/corpora)")
     ap.add_argument("--json", action="store_true", help="last line: one JSON object with the results")
-    ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    ap.add_argument("--jobs", type=count(1, 64), default=2, help="worker processes (default 2)")
     if stages:
         listing = ", ".join(f"{i} {s}" for i, s in enumerate(stages))
         ap.add_argument("--stage", type=int, default=0, help=f"first stage to run ({listing}; default 0)")
@@ -58,7 +113,7 @@ def recipe_parser(doc: str, stages: Sequence[str] = (), name: str = ""):
         )
         ap.add_argument(
             "--exp",
-            type=Path,
+            type=folder,
             default=ROOT / "recipes" / name / "exp",
             help=f"folder for every stage's outputs (default recipes/{name}/exp)",
         )

@@ -81,6 +81,39 @@ def test_recipe_stage_errors_are_one_line(tmp_path):
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
+def test_recipe_options_are_checked_before_any_work(tmp_path):
+    """Found by QA: --jobs 0 / --cap 0 / --relevance-factor nan ran to the end (or crashed in numpy), an --exp
+    or --cache that is a file gave tracebacks, and --out onto a manifest wrote a model over it."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    manifest = ROOT / "data_manifest" / "asr_course" / "train.csv"
+    before = manifest.read_bytes()
+    cases = [
+        ("asr_course", ["--jobs", "0"], "--jobs"),
+        ("asr_course", ["--exp", afile], "--exp"),
+        ("gender", ["--cap", "-5"], "--cap"),
+        ("gender", ["--relevance-factor", "nan", "--method", "map"], "--relevance-factor"),
+        ("gender", ["--ubm-components", "0", "--method", "map"], "--ubm-components"),
+        ("gender", ["--cache", afile], "--cache"),
+        ("gender", ["--out", afile / "x.npz"], "--out"),
+        ("gender", ["--out", manifest], "manifests"),
+        ("speaker_id", ["--jobs", "-3"], "--jobs"),
+    ]
+    for recipe, args, msg in cases:
+        r = subprocess.run(
+            [sys.executable, ROOT / "recipes" / recipe / "run.py", "--quick", *map(str, args)]
+            if recipe == "gender"
+            else [sys.executable, ROOT / "recipes" / recipe / "run.py", *map(str, args)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+        assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr, (recipe, args, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert manifest.read_bytes() == before and afile.read_text() == "x"
+
+
 def test_gender_and_bundled_model_is_reproducible(corpus, tmp_path):
     out_model = tmp_path / "gender.npz"
     out, res = run_recipe("gender", "--corpus", str(corpus.parent), "--out", str(out_model))

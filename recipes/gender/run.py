@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from pool import (  # noqa: E402
     CORPORA,
+    GENDERS,
     balanced_groups,
     features,
     pool_rows,
@@ -58,10 +59,20 @@ from pool import (  # noqa: E402
 )
 
 from speechgmm.calibration import EXPONENT, SURE, Calibration, fit_calibration, posterior_quality  # noqa: E402
+from speechgmm.errors import ConfigError  # noqa: E402
 from speechgmm.features import FeatureConfig  # noqa: E402
 from speechgmm.modelio import save_model  # noqa: E402
 
-from _common import find_corpus, format_table, recipe_parser, run_script  # noqa: E402
+from _common import (  # noqa: E402
+    count,
+    find_corpus,
+    folder,
+    format_table,
+    output_path,
+    positive,
+    recipe_parser,
+    run_script,
+)
 
 CONFIG = {"preset": "default", "components": 64, "iterations": 20, "init": "kmeans", "seed": 0, "cap": 20000}
 #: posteriors: log-odds = scale x frames**exponent x mean LLR per frame; the exponent was chosen by the inner
@@ -102,6 +113,8 @@ def evaluate_only(args, rows) -> int:
     from speechgmm.modelio import load_model
 
     mf = load_model(args.evaluate)
+    if mf.kind != "classifier" or set(GENDERS) - set(mf.classifier.labels_):
+        raise ConfigError(f"{args.evaluate}: not a gender model (its classes must include {', '.join(GENDERS)})")
     feats = features(rows, mf.feature_config, jobs=args.jobs, cache=args.cache)
     llr = scores(mf.classifier, feats)
     res = {c: report(rows, llr, lambda r, c=c: r["corpus"] == c and r["test"] and adult(r)) for c in CORPORA}
@@ -123,13 +136,16 @@ def _parser():
     ap.add_argument("--loco", action="store_true", help="leave-one-corpus-out table (with in-corpus figures)")
     ap.add_argument("--quick", action="store_true", help="small subset and models (for tests)")
     ap.add_argument("--preset", default=CONFIG["preset"], help="front end (default: default)")
-    ap.add_argument("--cap", type=int, default=None, help=f"frames per (corpus, gender) (default {CONFIG['cap']})")
+    cap_help = f"frames per (corpus, gender) (default {CONFIG['cap']})"
+    ap.add_argument("--cap", type=count(1, 10**8), default=None, help=cap_help)
     ap.add_argument("--cvn", action="store_true", help="also normalise the variance (over speech frames)")
     ap.add_argument("--method", choices=("em", "map"), default="em", help="em (default) or map (GMM-UBM)")
-    ap.add_argument("--ubm-components", type=int, default=MAP["ubm_components"], help="--method map: UBM size")
-    ap.add_argument("--relevance-factor", type=float, default=MAP["relevance_factor"], help="--method map: r")
-    ap.add_argument("--cache", help="folder caching the pool's features between runs")
-    ap.add_argument("--out", help="also save the pool model (all adults but the TI test speakers) here")
+    k_help = "--method map: UBM size"
+    ap.add_argument("--ubm-components", type=count(1, 4096), default=MAP["ubm_components"], help=k_help)
+    ap.add_argument("--relevance-factor", type=positive, default=MAP["relevance_factor"], help="--method map: r")
+    ap.add_argument("--cache", type=folder, help="folder caching the pool's features between runs")
+    out_help = "also save the pool model (all adults but the TI test speakers) here"
+    ap.add_argument("--out", type=output_path, help=out_help)
     ap.add_argument("--evaluate", metavar="MODEL", help="only score an existing gender model on each corpus's test set")
     return ap
 
