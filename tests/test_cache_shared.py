@@ -85,7 +85,7 @@ def test_runs_with_different_settings_sharing_a_cache_do_not_read_each_others_fe
 
 def test_a_new_front_end_revision_is_a_new_cache(monkeypatch):
     """A feature cache made by a front end that computed other features for the same settings must not be
-    reused (the digital-silence change of 2026-12-03 kept every FeatureConfig as it was)."""
+    reused (a change of the computation that keeps every FeatureConfig as it was)."""
     import speechgmm.features as features
     from speechgmm.sources import _cache_key
 
