@@ -687,6 +687,7 @@ def features_from_statics(C, log_e, pitch, cfg: FeatureConfig, speech) -> np.nda
         mask = speech()
         if not mask.any():
             raise AudioError(NO_SPEECH)
+        C, pitch = fill_digital_silence(C, log_e, cfg), fill_digital_silence(pitch, log_e, cfg)
     if cfg.cmn or cfg.cvn:
         C = cmvn(C, variance=cfg.cvn, mask=mask)
     if cfg.pitch:
@@ -697,9 +698,38 @@ def features_from_statics(C, log_e, pitch, cfg: FeatureConfig, speech) -> np.nda
     return X
 
 
-#: revision of the front end's computation, for feature caches (``train --cache``, the recipes): raise it
-#: when the same FeatureConfig gives other features, so that a cache made before is not reused
-FRONT_END_REVISION = 1
+def fill_digital_silence(C: Optional[np.ndarray], log_e: np.ndarray, cfg: FeatureConfig) -> Optional[np.ndarray]:
+    """``C`` with the rows of digital-silence frames (RMS within :data:`speechgmm.vad.DIGITAL_SILENCE` of
+    zero) replaced by the nearest other frame's: such a frame holds no signal, so next to it speech gets the
+    deltas of a file's edge, as if the silence were not there (zeros around a file used to give the speech
+    next to them deltas of c0 of 100 or more, and changed its digit).
+
+    Parameters
+    ----------
+    C : ndarray, shape (n_frames, n_dims), or None (returned as is)
+    log_e : ndarray, shape (n_frames,)
+        Natural-log frame energies (sum of squares at ``cfg.scale``, DC removed).
+    """
+    from speechgmm.vad import DIGITAL_SILENCE
+
+    if C is None or not len(C):
+        return C
+    silent = log_e <= math.log(cfg.win_length * (DIGITAL_SILENCE * cfg.scale) ** 2)
+    if not silent.any() or silent.all():
+        return C
+    idx = np.arange(len(C))
+    keep = np.flatnonzero(~silent)
+    pos = np.searchsorted(keep, idx)  # the first kept frame at or after each frame
+    after = keep[np.minimum(pos, len(keep) - 1)]
+    before = keep[np.maximum(pos - 1, 0)]
+    nearest = np.where(np.abs(idx - before) <= np.abs(after - idx), before, after)
+    return C[np.where(silent, nearest, idx)]
+
+
+#: revision of the front end's computation, for feature caches (``train --cache``, the recipes): raised
+#: when the same FeatureConfig gives other features, so that a cache made before is not reused.
+#: 2: digital silence never speech, its frames filled before deltas (2026-12-03)
+FRONT_END_REVISION = 2
 
 #: frames per block of :func:`_deltas_of_kept` (a long recording's features are built block by block)
 _DELTA_BLOCK = 65536

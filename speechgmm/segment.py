@@ -33,6 +33,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from speechgmm.errors import AudioError, ConfigError
+from speechgmm.features import add_deltas, fill_digital_silence
 from speechgmm.stream import BLOCK_SECONDS, FrameStream, audio_blocks
 
 # -- defaults: one place ---------------------------------------------------------------------
@@ -192,11 +193,13 @@ class _Scorer:
         cfg = self.cfg
         Cs = P["C"][sl]
         sp = P["speech"][sl]
+        if cfg.vad:  # as the model's front end did (features.features_from_statics)
+            Cs = fill_digital_silence(Cs, P["log_e"][sl], cfg)
         if cfg.cmn or cfg.cvn:
             Cs = _sliding_cmvn(Cs, sp, self.cmn_half, cfg.cvn)
         if "pitch" in P:
-            Cs = np.concatenate([Cs, P["pitch"][sl]], axis=1)
-        from speechgmm.features import add_deltas
+            pitch = P["pitch"][sl]
+            Cs = np.concatenate([Cs, fill_digital_silence(pitch, P["log_e"][sl], cfg) if cfg.vad else pitch], axis=1)
 
         X = add_deltas(Cs, cfg.delta_order, cfg.delta_window)[a - lo : b - lo]
         spb = sp[a - lo : b - lo]

@@ -60,6 +60,10 @@ _TINY = 1e-12
 DIGITAL_SILENCE = 1.5 / 32768
 DIGITAL_SILENCE_MS = 2.0
 DIGITAL_SILENCE_GUARD_MS = 200.0
+#: a frame this quiet (RMS, dBFS: within DIGITAL_SILENCE of zero throughout) is never speech, not even by
+#: hangover or a bridged pause: its log-mel energies sit on the numerical floor, so its cepstra are far
+#: from any speech (0.1 s of zeros around TI test files turned 7 % of them into other digits)
+DIGITAL_SILENCE_DBFS = 20.0 * math.log10(DIGITAL_SILENCE)
 #: the floor window needs this much audio away from digital silence for the guard to apply
 DIGITAL_SILENCE_MIN_CLEAN_MS = 500.0
 
@@ -376,6 +380,7 @@ class SpeechDetector:
         kept = self._kept_runs(active, strong, is_voiced)
         self._fill_pauses(kept)
         out = self._hangover(kept)
+        out &= level > DIGITAL_SILENCE_DBFS
         self._carry(kept)
         return out
 

@@ -149,6 +149,43 @@ def test_speech_between_digital_silences_is_kept(ti):
     assert m[t].mean() > 0.9 and not m[~t & ~np.roll(t, 6) & ~np.roll(t, -6)].any()
 
 
+def test_digital_silence_is_never_speech_not_even_by_hangover(ti):
+    """The hangover and bridged pauses used to take frames of exact zeros next to the speech for speech; their
+    log-mel energies sit on the numerical floor, far from any speech frame's."""
+    from speechgmm.vad import DIGITAL_SILENCE_DBFS, frame_levels
+
+    z = np.zeros(int(0.3 * SR), np.float32)
+    x = np.concatenate([z, ti[0], z[:1200], ti[1], z])
+    for m in (detect_speech(x, SR), SpeechDetector(SR).process(x)):
+        level = frame_levels(frame_signal(x, 200, 80), SR, voicing=False)[0]
+        assert m.any() and not np.any(m & (level <= DIGITAL_SILENCE_DBFS))
+
+
+def test_zeros_around_a_file_change_neither_its_class_nor_its_level_dependence(tmp_path):
+    """0.1 s of zeros around TI test files turned 7 % of them into other digits (CLI-default digit model,
+    0.9975 -> 0.9303): next to the zeros, speech frames got deltas of c0 of 100 or more, which grew with
+    the file's level (a float file at 1e8 x full scale changed the gender).  Digital-silence frames now
+    take their nearest frame's statics, so the speech next to them has a file edge's deltas."""
+    import soundfile as sf
+
+    from speechgmm.commands._common import load_classifier
+    from speechgmm.features import extract_file
+
+    clf = load_classifier(None).classifier
+    y, sr = sf.read(ROOT / "examples" / "female_AK_3A.wav", dtype="float32")
+    z = np.zeros(int(0.1 * sr), np.float32)
+    scores = {}
+    for name, x in {"alone": y, "zeros": np.concatenate([z, y, z, y, z])}.items():
+        for gain in (1.0, 1e4):
+            path = tmp_path / f"{name}_{gain:g}.wav"
+            sf.write(path, x * np.float32(gain), sr, subtype="FLOAT")
+            X = extract_file(path)
+            assert np.abs(X[:, 13:]).max() < 40, (name, gain)  # deltas of speech, not of a jump to the floor
+            scores[name, gain] = clf.score_utterances([X])[0][0] / len(X)
+    assert scores["zeros", 1.0] == pytest.approx(scores["zeros", 1e4], abs=1e-3)  # the level plays no part
+    assert scores["zeros", 1.0] == pytest.approx(scores["alone", 1.0], abs=1.0)  # within 1 nat per frame
+
+
 def test_config_validation():
     with pytest.raises(ConfigError):
         VadConfig(on_db=3.0, off_db=6.0)
