@@ -101,7 +101,8 @@ def read_two_column(path: os.PathLike | str) -> dict[str, str]:
     if not path.is_file():
         raise ManifestError(f"{path}: no such file")
     out: dict[str, str] = {}
-    for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+    # utf-8-sig: a byte-order mark (some Windows editors write one) is not part of the first key
+    for n, line in enumerate(path.read_text(encoding="utf-8-sig", errors="replace").splitlines(), 1):
         if not line.strip():
             continue
         parts = line.strip().split(None, 1)

@@ -9,7 +9,7 @@ Accepted inputs
   quoted as in any CSV: ``"my dir/a, b.wav"``.
 * A Kaldi data dir (a folder with ``wav.scp`` and ``text`` and/or ``utt2spk``), or a
   ``wav.scp`` file with those files beside it.  ``text`` gives the column ``label``
-  (also ``text``), ``utt2spk`` gives ``speaker``, ``utt2gender`` gives ``gender``.
+  (also ``text``), ``utt2spk`` gives ``speaker``, ``utt2gender`` (or ``spk2gender`` with ``utt2spk``) gives ``gender``.
   With a ``segments`` file (``utt-id recording-id start end [channel]``, in seconds; end -1:
   to the end; channel from 0) each row is a region of a recording (an :class:`AudioRegion`),
   and ``wav.scp`` keys recordings.
@@ -190,23 +190,33 @@ def read_rows(
 ) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and non-blank rows (with their line numbers) of a CSV/TSV file.
 
-    ManifestError naming ``file:line`` for a row whose field count differs from the header's.
+    ManifestError naming ``file:line`` for a row whose field count differs from the header's, a quoted
+    field that runs over lines, or a row the csv module cannot read (an unclosed quote).
     """
     lines = _read_text(path)
     if not lines or not lines[0].strip():
         raise ManifestError(f"{path}: empty {what} (expected a header row with a {required!r} column)")
     reader = csv.reader(lines, delimiter=sniff_separator(path, lines[0], required))
-    header = [h.strip() for h in next(reader)]
-    if len(set(header)) != len(header):
-        twice = sorted({h for h in header if header.count(h) > 1})
-        raise ManifestError(f"{path}: duplicate column names in the header: {', '.join(map(repr, twice))}")
-    rows = []
-    for row in reader:
-        if not row or all(not c.strip() for c in row):
-            continue
-        if len(row) != len(header):
-            raise ManifestError(f"{path}:{reader.line_num}: {len(row)} fields, the header has {len(header)}")
-        rows.append((reader.line_num, [c.strip() for c in row]))
+    rows, last = [], 0
+    try:
+        header = [h.strip() for h in next(reader)]
+        if len(set(header)) != len(header):
+            twice = sorted({h for h in header if header.count(h) > 1})
+            raise ManifestError(f"{path}: duplicate column names in the header: {', '.join(map(repr, twice))}")
+        last = reader.line_num
+        for row in reader:
+            first, last = last + 1, reader.line_num
+            if last > first:  # splitlines() took the line break out of the quoted field: refuse, not merge
+                raise ManifestError(
+                    f"{path}:{first}-{last}: a quoted field runs over several lines (a line break in a value?)"
+                )
+            if not row or all(not c.strip() for c in row):
+                continue
+            if len(row) != len(header):
+                raise ManifestError(f"{path}:{reader.line_num}: {len(row)} fields, the header has {len(header)}")
+            rows.append((reader.line_num, [c.strip() for c in row]))
+    except csv.Error as e:  # e.g. a field over the csv module's limit: an unclosed quote swallowed the rest
+        raise ManifestError(f"{path}:{last + 1}: unreadable row ({e}; an unclosed quote?)") from None
     if not rows:
         raise ManifestError(f"{path}: {what} has a header but no rows")
     return header, rows
@@ -305,7 +315,7 @@ def read_segments(path: os.PathLike | str, wav: dict[str, Path]) -> tuple[list[s
     """
     seg = Path(path)
     utts, regions, lines = [], [], []
-    for n, line in enumerate(seg.read_text(errors="replace").splitlines(), 1):
+    for n, line in enumerate(seg.read_text(encoding="utf-8-sig", errors="replace").splitlines(), 1):
         if line.strip():
             utt, region = _segment_row(seg, n, line, wav)
             utts.append(utt)
@@ -356,7 +366,14 @@ def _read_kaldi(d: Path, wav_scp: Path, base: Path):
                 )
             for c in cols:
                 columns[c] = [m[u] for u in utts]
-    return utts, paths, columns, _hash_files(wav_scp, seg, *(d / f for f in KALDI_LABEL_FILES))
+    s2g = d / "spk2gender"
+    if s2g.is_file() and "gender" not in columns and "speaker" in columns:  # Kaldi's usual way to give gender
+        m = read_two_column(s2g)
+        missing = sorted({s for s in columns["speaker"] if s not in m})
+        if missing:
+            raise ManifestError(f"{s2g}: no entry for speaker {_some(missing)} (of utt2spk)")
+        columns["gender"] = [m[s] for s in columns["speaker"]]
+    return utts, paths, columns, _hash_files(wav_scp, seg, s2g, *(d / f for f in KALDI_LABEL_FILES))
 
 
 def _read_any(path: Path, root):

@@ -52,6 +52,40 @@ def test_kaldi_data_dir(tmp_path, audio_dir):
     assert read_manifest(d / "wav.scp").labels("label") == ["one", "two"]
 
 
+def test_kaldi_spk2gender_and_byte_order_marks(tmp_path, audio_dir):
+    """spk2gender (Kaldi's usual gender file) gives the gender column through utt2spk; a UTF-8
+    byte-order mark (a Windows editor's) is not part of the first key (was: 'u1' had no entry)."""
+    d = tmp_path / "data"
+    d.mkdir()
+    bom = "\ufeff"
+    (d / "wav.scp").write_text(f"{bom}u1 {audio_dir / 'a.wav'}\nu2 {audio_dir / 'b.wav'}\nu3 {audio_dir / 'c.wav'}\n")
+    (d / "utt2spk").write_text(f"{bom}u1 s1\nu2 s2\nu3 s1\n")
+    (d / "spk2gender").write_text(f"{bom}s1 f\ns2 m\n")
+    man = read_manifest(d)
+    assert man.utts == ["u1", "u2", "u3"]
+    assert man.labels("gender") == ["f", "m", "f"]
+    (d / "utt2gender").write_text("u1 m\nu2 m\nu3 m\n")  # per utterance wins
+    assert read_manifest(d).labels("gender") == ["m", "m", "m"]
+    (d / "utt2gender").unlink()
+    (d / "spk2gender").write_text("s1 f\n")
+    with pytest.raises(ManifestError, match=r"spk2gender: no entry for speaker s2"):
+        read_manifest(d)
+
+
+def test_csv_unclosed_quote_and_line_breaks_in_fields(tmp_path, audio_dir):
+    """An unclosed quote swallowing the file was an internal error (csv's field limit); a quoted line
+    break was dropped silently, joining two lines into one label."""
+    m = tmp_path / "m.csv"
+    m.write_text('path,label\naudio/a.wav,"yes\n' + "x" * 140000 + "\naudio/b.wav,no\n")
+    with pytest.raises(ManifestError, match=r"m.csv:2: unreadable row .*an unclosed quote"):
+        read_manifest(m)
+    m.write_text('path,label\naudio/a.wav,"ye\ns"\naudio/b.wav,no\n')
+    with pytest.raises(ManifestError, match=r"m.csv:2-3: a quoted field runs over several lines"):
+        read_manifest(m)
+    m.write_text('path,label\n"audio/a.wav","yes, sir"\n\naudio/b.wav,no\n')  # quotes on one line, blank line
+    assert read_manifest(m).labels("label") == ["yes, sir", "no"]
+
+
 def test_kaldi_labels_without_audio_are_left_out_with_a_warning(tmp_path, audio_dir):
     # were dropped without a word ("trained on 20 files" from a text of 40)
     from speechgmm.errors import SpeechGMMWarning
