@@ -516,6 +516,25 @@ def _resample(y: np.ndarray, file_sr: int, sr: int, path) -> tuple[np.ndarray, i
     return soxr.resample(y, int(file_sr), int(sr), quality="HQ").astype(np.float32, copy=False), int(sr)
 
 
+def warn_upsampling_once(paths, sr: int) -> None:
+    """Give the upsampling warning of :func:`_resample` here, for every rate of ``paths`` below ``sr``
+    (file headers only; unreadable files and pipes are left to the reader).  Called before worker
+    processes are forked: they inherit the rates already warned about, so that a rate is warned about
+    once per command, not once per worker."""
+    import soundfile as sf
+
+    for p in paths:
+        p = getattr(p, "path", p)  # an AudioRegion: its recording
+        if isinstance(p, PipedAudio):
+            continue
+        try:
+            rate = sf.info(str(p)).samplerate
+        except (RuntimeError, OSError, ValueError, TypeError, EOFError):
+            continue
+        if rate < sr:
+            _warn_upsampling(p, rate, sr)
+
+
 def _warn_upsampling(path, file_sr: int, sr: int) -> None:
     """Warn, once per pair of rates, that upsampled audio lacks the top of the band."""
     if (file_sr, sr) not in _warned_rates:

@@ -202,6 +202,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             if extra:  # reported by the command's own parser: its name, and the help that explains it
                 parser.commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extra)}")
             _refuse_empty_values(parser.commands.get(args.command), args)
+            from speechgmm.commands._common import check_dask_options
+
+            orphan = check_dask_options(args)
+            if orphan:
+                parser.commands.get(args.command, parser).error(orphan)
         except KeyboardInterrupt as exc:
             code = _stopped(prog["name"], exc)
         else:

@@ -908,7 +908,9 @@ def collect_features(
     ]
     if parallel:
         from speechgmm._util import process_pool
+        from speechgmm.audio import warn_upsampling_once
 
+        warn_upsampling_once(paths, cfg.sr)
         with process_pool(jobs) as ex:
             results = list(
                 progress(ex.map(_run_job, work, chunksize=max(1, len(work) // (8 * jobs))), total=len(work), desc=desc)

@@ -404,3 +404,12 @@ def test_train_ubm_with_augmentation(small, tmp_path):
     assert a.header["training"]["augment"] == []
     assert b.header["training"]["augment"] == ["reverb"]
     assert not np.allclose(a.ubm.means_, b.ubm.means_)
+
+
+@pytest.mark.parametrize("cmd", ["train", "train-ubm"])
+def test_dask_workers_without_dask_is_refused(small, tmp_path, cmd):
+    """--dask-workers sizes the cluster that --dask starts; alone it used to be ignored without a word."""
+    out = tmp_path / "o.npz"
+    r = run_cli(cmd, small["train"], "-o", out, "--dask-workers", "3")
+    one_line_error(r, "--dask-workers: only with --dask")
+    assert not out.exists()

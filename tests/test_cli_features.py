@@ -73,10 +73,13 @@ def test_bad_files_all_reported_nothing_written(small_set, tmp_path, cli):
         assert name in r.stderr
     assert "a0.wav" not in r.stderr
     assert "Traceback" not in r.stderr
-    assert "3 of 5" in r.stderr
+    assert "3 of 5 audio files are bad" in r.stderr
     assert not out.exists()
     assert not out.with_suffix(".scp").exists()
     assert not any(p.name.startswith(".bad.") for p in tmp_path.iterdir())  # no temp files left
+    man.write_text("path\naudio/a0.wav\naudio/corrupt.wav\naudio/a1.wav\n")
+    r = cli("features", man, "-o", out)
+    assert r.returncode == 2 and "1 of 3 audio files is bad" in r.stderr, r.stderr  # was "1 of 3 audio file is"
 
 
 def test_unknown_preset_fails_cleanly(small_set, tmp_path, cli):

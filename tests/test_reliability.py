@@ -125,6 +125,12 @@ def test_low_rate_warning_is_one_line_on_the_cli(tmp_path):
     assert r.returncode == 0, r.stderr
     (line,) = r.stderr.strip().splitlines()
     assert line.startswith("speechgmm classify: warning: ") and "one_khz.wav: 1000 Hz audio upsampled" in line
+    # once per command, not once per worker process (--jobs 2 printed it twice)
+    q = tmp_path / "one_khz_b.wav"
+    sf.write(q, soxr.resample(y0, sr, 1000), 1000, subtype="PCM_16")
+    r = run_cli("classify", "--jobs", "2", p, q)
+    assert r.returncode == 0, r.stderr
+    assert len([ln for ln in r.stderr.splitlines() if "upsampled" in ln]) == 1, r.stderr
 
 
 def test_classify_reads_standard_input():

@@ -9,9 +9,10 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Optional
 
 from speechgmm.errors import ConfigError, ModelFileError
-from speechgmm.options import ROOT_HELP, DaskOptions, RunOptions, add_dataclass_arguments
+from speechgmm.options import ROOT_HELP, DaskOptions, RunOptions, add_dataclass_arguments, defaults
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "gender.npz"
 
@@ -58,6 +59,14 @@ def add_root(p, what: str = "the manifest") -> None:
 def add_dask(p) -> None:
     g = p.add_argument_group("distributed (needs: pip install 'speechgmm[dask]')")
     add_dataclass_arguments(g, DaskOptions)
+    p.set_defaults(dask_workers=None)  # None: not given (its default applies with --dask); see check_dask_options
+
+
+def check_dask_options(args) -> Optional[str]:
+    """A usage message when --dask-workers is given without --dask (it used to be ignored), else None."""
+    if getattr(args, "dask_workers", None) is not None and not getattr(args, "dask", None):
+        return "argument --dask-workers: only with --dask (it sizes the local cluster that --dask starts)"
+    return None
 
 
 def dask_client(args):
@@ -66,7 +75,8 @@ def dask_client(args):
         return None
     from speechgmm.distributed import dask_client as make
 
-    return make(scheduler=args.scheduler, local_workers=args.dask_workers if args.dask else None)
+    workers = args.dask_workers if args.dask_workers is not None else defaults(DaskOptions)["dask_workers"]
+    return make(scheduler=args.scheduler, local_workers=workers if args.dask else None)
 
 
 @contextlib.contextmanager

@@ -84,8 +84,8 @@ def run(args) -> int:
             print(f"speechgmm features: bad file: {msg}", file=sys.stderr)
         n = len(problems)
         raise AudioError(
-            f"{args.input}: {n} of {len(feats)} audio file{'s are' if n > 1 else ' is'} bad "
-            f"(listed above); nothing written"
+            f"{args.input}: {n} of {len(feats)} audio file{'s' if len(feats) > 1 else ''} "
+            f"{'are' if n > 1 else 'is'} bad (listed above); nothing written"
         )
     scp = write_feats(out, zip(keys, feats))
     n = sum(f.shape[0] for f in feats)
