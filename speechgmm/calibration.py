@@ -158,6 +158,55 @@ def posterior_quality(log_odds: np.ndarray, truth: np.ndarray, sure: float = SUR
     }
 
 
+#: posterior bins of :func:`reliability` (the chosen class's posterior; two classes start at 0.5)
+RELIABILITY_EDGES = (0.5, 0.7, 0.9, 0.99, 0.999, 1.0)
+
+
+def reliability(log_odds: np.ndarray, truth: np.ndarray, edges=RELIABILITY_EDGES) -> list[dict]:
+    """How often a posterior is right, by bins of the chosen class's posterior (a reliability table).
+
+    Parameters
+    ----------
+    log_odds : ndarray, shape (n_utts, n_classes)
+        Unnormalised log posteriors.
+    truth : ndarray of int, shape (n_utts,)
+    edges : sequence of float
+        Bin edges; bin ``i`` holds posteriors in ``(edges[i], edges[i + 1]]`` (the first bin
+        includes its lower edge).
+
+    Returns
+    -------
+    list of dict, one per bin
+        ``lo``, ``hi``, ``files``, ``mean_posterior`` and ``right`` (the share of right answers;
+        NaN for an empty bin).
+
+    Examples
+    --------
+    >>> t = reliability(np.log([[0.6, 0.4], [0.95, 0.05], [0.2, 0.8]]), np.array([1, 0, 1]))
+    >>> [(b["files"], b["right"]) for b in t if b["files"]]
+    [(1, 0.0), (1, 1.0), (1, 1.0)]
+    """
+    a = np.atleast_2d(np.asarray(log_odds, dtype=np.float64))
+    post = np.exp(a - a.max(axis=1, keepdims=True))
+    post /= post.sum(axis=1, keepdims=True)
+    top = post.max(1) if len(a) else np.zeros(0)
+    right = post.argmax(1) == np.asarray(truth, dtype=np.intp) if len(a) else np.zeros(0, bool)
+    out = []
+    for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        sel = (top > lo) & (top <= hi) if i else (top >= lo) & (top <= hi)
+        n = int(sel.sum())
+        out.append(
+            {
+                "lo": float(lo),
+                "hi": float(hi),
+                "files": n,
+                "mean_posterior": float(top[sel].mean()) if n else float("nan"),
+                "right": float(right[sel].mean()) if n else float("nan"),
+            }
+        )
+    return out
+
+
 def calibration_folds(labels, groups=None, n_folds: int = CV_FOLDS) -> tuple[Optional[np.ndarray], str]:
     """The cross-validation fold of each training file, for calibrating a model's posteriors.
 

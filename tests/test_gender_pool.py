@@ -64,6 +64,12 @@ def test_loco_quick(corpus):
     # calibrated posteriors fit the corpora left out better than the raw ones (which say 1.0000 when wrong)
     bits = {kind: sum(p[kind]["cross_entropy_bits"] for p in post.values()) for kind in ("raw", "calibrated")}
     assert bits["calibrated"] < bits["raw"]
+    # the reliability table of the calibrated posteriors covers 0.5-1 and counts every LOCO error once
+    bins = res["loco_reliability"]
+    assert bins[0]["lo"] == 0.5 and bins[-1]["hi"] == 1.0 and "posterior" in r.stdout and "right" in r.stdout
+    wrong = sum(round(b["files"] * (1 - b["right"])) for b in bins if b["files"])
+    assert wrong == sum(p["calibrated"]["errors"] for p in post.values()) > 0
+    assert all(b["lo"] <= b["mean_posterior"] <= b["hi"] for b in bins if b["files"])
     assert "children under 16" in r.stdout
     # a real signal even on the small subset: the in-corpus TI test figure is well above chance
     assert res["in_corpus"]["asr_course"]["balanced"] > 0.8

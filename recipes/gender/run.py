@@ -14,7 +14,7 @@ Default run (the bundled model)
                inner protocol's held-out files (each corpus's training part scored by a model trained on the
                other corpora's training parts); stored in the model
   4. evaluate  the TI test speakers (1,606 files) and each corpus's test set; with --loco also how sure the
-               LOCO models are, raw and calibrated
+               LOCO models are, raw and calibrated, and how often a calibrated posterior is right (by bins)
   --out M.npz  writes the model: ``python recipes/gender/run.py --out speechgmm/data/gender.npz``
                regenerates the bundled model bit for bit.
 
@@ -58,7 +58,14 @@ from pool import (  # noqa: E402
     utterance_scores,
 )
 
-from speechgmm.calibration import EXPONENT, SURE, Calibration, fit_calibration, posterior_quality  # noqa: E402
+from speechgmm.calibration import (  # noqa: E402
+    EXPONENT,
+    SURE,
+    Calibration,
+    fit_calibration,
+    posterior_quality,
+    reliability,
+)
 from speechgmm.errors import ConfigError  # noqa: E402
 from speechgmm.features import FeatureConfig  # noqa: E402
 from speechgmm.modelio import save_model  # noqa: E402
@@ -245,14 +252,20 @@ def _posterior_figures(totals, frames, truth, cal) -> dict:
 def _loco(result, rows, feats, fit, cal):
     """Leave-one-corpus-out: a model trained on the other corpora, tested on each corpus's test set."""
     result["loco_posteriors"] = {}
+    calibrated, truths = [], []
     for c in CORPORA:
         m = fit(lambda r, c=c: r["corpus"] != c)
         llr = scores(m, feats)
         result["loco"][c] = report(rows, llr, _test_adults(c))
-        result["loco_posteriors"][c] = _posterior_figures(*_held_out(rows, m, feats, _test_adults(c)), cal)
+        totals, frames, truth = _held_out(rows, m, feats, _test_adults(c))
+        result["loco_posteriors"][c] = _posterior_figures(totals, frames, truth, cal)
+        calibrated.append(cal.log_odds(totals, frames))
+        truths.append(truth)
         if c == "speechocean762_sample":
             is_child = lambda r, c=c: r["corpus"] == c and r["age_group"] == "child"  # noqa: E731
             result["children_loco"] = report(rows, llr, is_child)
+    # how often a calibrated posterior is right, over the LOCO test sets together
+    result["loco_reliability"] = reliability(np.concatenate(calibrated), np.concatenate(truths))
 
 
 def _save_pool_model(out, pool_model, cfg, conf, rows, feats):
@@ -330,6 +343,10 @@ def _print_posteriors(result):
         "calibrated",
     ]
     print(format_table(rows, head))
+    bins = result["loco_reliability"]
+    print(f"calibrated posteriors of the LOCO test sets together ({sum(b['files'] for b in bins)} files):")
+    table = [[f"{b['lo']:g}-{b['hi']:g}", b["files"], b["mean_posterior"], b["right"]] for b in bins]
+    print(format_table(table, ["posterior", "files", "mean posterior", "right"]))
 
 
 def _print_report(args, conf, result, secs):
