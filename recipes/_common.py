@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from speechgmm._util import atomic_output, default_corpora
 from speechgmm.errors import ConfigError, SpeechGMMError
+from speechgmm.options import Float, Int, OneLineParser, argparse_type
 
 #: The checkout's root (the folder holding ``recipes/`` and ``data_manifest/``).
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,29 +45,12 @@ def find_corpus(corpus=None) -> Path:
 
 
 def count(lo: int = 1, hi: int = 4096):
-    """An argparse type: an integer from ``lo`` to ``hi`` (a usage error otherwise)."""
-
-    def convert(text):
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if not lo <= v <= hi:
-            raise argparse.ArgumentTypeError(f"expected an integer from {lo} to {hi}, got {v}")
-        return v
-
-    return convert
+    """An argparse type: an integer from ``lo`` to ``hi`` (a usage error otherwise; the library's rule)."""
+    return argparse_type(Int(lo, hi), "count")
 
 
-def positive(text):
-    """An argparse type: a finite number > 0."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return v
+#: An argparse type: a finite number > 0 (the library's rule).
+positive = argparse_type(Float(0.0, strict=True), "positive")
 
 
 def output_path(text):
@@ -91,17 +74,10 @@ def folder(text):
     return p
 
 
-class _Parser(argparse.ArgumentParser):
-    """Usage errors in one line (exit status 2), as the speechgmm command line gives them."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-
 def recipe_parser(doc: str, stages: Sequence[str] = (), name: str = ""):
     """The argument parser every recipe starts from: ``--corpus``, ``--json``, ``--jobs``; with ``stages``
     also ``--stage``, ``--stop-stage`` and ``--exp`` (default ``recipes/<name>/exp``)."""
-    ap = _Parser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = OneLineParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", help="folder holding asr_course/ (default $SPEECHGMM_CORPORA or ../shared/corpora)")
     ap.add_argument("--json", action="store_true", help="last line: one JSON object with the results")
     ap.add_argument("--jobs", type=count(1, 64), default=2, help="worker processes (default 2)")

@@ -25,6 +25,13 @@ class StopRequested(KeyboardInterrupt):
     """A stop signal whose exception was swallowed, noticed later (e.g. before an output is renamed)."""
 
 
+def is_special(path: os.PathLike | str) -> bool:
+    """A device or a FIFO (``/dev/null``, a named pipe, a shell's ``<(...)``): it exists, and is
+    neither a regular file nor a folder (symbolic links are followed)."""
+    p = Path(path)
+    return p.exists() and not p.is_file() and not p.is_dir()
+
+
 @contextlib.contextmanager
 def atomic_output(path: os.PathLike | str, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
@@ -48,7 +55,7 @@ def atomic_output(path: os.PathLike | str, suffix: str = "") -> Iterator[Path]:
         path = Path(os.path.realpath(path))
     # a device or a FIFO (/dev/null, a pipe to another program) cannot be replaced by a file: it is
     # written into once the output is complete
-    special = path.exists() and not path.is_file() and not path.is_dir()
+    special = is_special(path)
     directory = path.parent if str(path.parent) else Path(".")
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=directory)

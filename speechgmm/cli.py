@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import importlib
 import os
-import re
 import signal
 import sys
 import warnings
@@ -27,6 +26,7 @@ from typing import Optional
 from speechgmm import __version__
 from speechgmm._util import STOP
 from speechgmm.errors import SpeechGMMError
+from speechgmm.options import OneLineParser
 
 # sub-command name -> module under speechgmm.commands
 COMMANDS = {
@@ -42,26 +42,11 @@ COMMANDS = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """Usage errors in one line, like every other error (exit status 2).  A value such as ``-1e9``
-    or ``-inf`` is a negative number, not an option (Python 3.11's argparse knew only ``-5`` and
-    ``-.5``: ``--threshold -1e9`` was "expected one argument"), so it reaches the option's check."""
-
-    _NEGATIVE = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._negative_number_matcher = self._NEGATIVE
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-
 def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
     """The command-line parser; with ``only`` (a command name), only that command gets its
     options (the others are listed, for the top-level help): the classify cold start does not
     pay for building every command's options."""
-    parser = _Parser(
+    parser = OneLineParser(
         prog="speechgmm",
         description="Classify speech with Gaussian mixture models: MFCC features, one GMM per class, "
         "highest total log-likelihood wins.",

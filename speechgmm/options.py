@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -78,11 +79,11 @@ class Int(Rule):
 
 
 class Float(Rule):
-    """A finite number >= ``lo`` (NaN and infinities are refused)."""
+    """A finite number >= ``lo``, or > ``lo`` when ``strict`` (NaN and infinities are refused)."""
 
-    def __init__(self, lo: float = 0.0):
-        self.lo = lo
-        self.expect = f"a finite number >= {lo:g}"
+    def __init__(self, lo: float = 0.0, strict: bool = False):
+        self.lo, self.strict = lo, strict
+        self.expect = f"a finite number {'>' if strict else '>='} {lo:g}"
 
     def convert(self, value):
         if isinstance(value, bool):
@@ -91,7 +92,7 @@ class Float(Rule):
             v = float(value.strip() if isinstance(value, str) else value)
         except (TypeError, ValueError):
             self.fail(value)
-        if not math.isfinite(v) or v < self.lo:
+        if not math.isfinite(v) or v < self.lo or (self.strict and v == self.lo):
             self.fail(value)
         return v
 
@@ -487,8 +488,9 @@ class DaskOptions(_Options):
 # -- argparse registration (Kaldi's Register) ----------------------------------------------------
 
 
-def _arg_type(f: dataclasses.Field):
-    rule = f.metadata["rule"]
+def argparse_type(rule: Rule, name: str = "value"):
+    """``rule`` as an argparse ``type=``: its message is the usage error (``--jobs: expected a positive
+    integer (at most 256), got '0'``), before any work starts.  The recipes' flags use it too."""
 
     def convert(text):
         try:
@@ -496,8 +498,28 @@ def _arg_type(f: dataclasses.Field):
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
-    convert.__name__ = f.name  # argparse names the type in some messages
+    convert.__name__ = name  # argparse names the type in some messages
     return convert
+
+
+def _arg_type(f: dataclasses.Field):
+    return argparse_type(f.metadata["rule"], f.name)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line (exit status 2), like every other error.  A
+    value such as ``-1e9`` or ``-inf`` is a negative number, not an option (Python 3.11's argparse knew
+    only ``-5`` and ``-.5``: ``--threshold -1e9`` was "expected one argument"), so it reaches the
+    option's check.  The command line's parser, and the recipes'."""
+
+    _NEGATIVE = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = self._NEGATIVE
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def _help(f: dataclasses.Field, default, override: Optional[str]) -> str:

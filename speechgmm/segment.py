@@ -32,6 +32,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
+from speechgmm._util import is_special
 from speechgmm.errors import AudioError, ConfigError
 from speechgmm.features import add_deltas, fill_digital_silence
 from speechgmm.stream import BLOCK_SECONDS, FrameStream, audio_blocks
@@ -94,17 +95,12 @@ class Segmentation(NamedTuple):
 # -- audio streaming -------------------------------------------------------------------------
 
 
-def _special(p: Path) -> bool:
-    """A pipe or a device: it exists, and is neither a file nor a folder."""
-    return p.exists() and not p.is_file() and not p.is_dir()
-
-
 def _file_info(path):
     from speechgmm.audio import STDIN, open_sound
 
     if str(path) == STDIN:  # read three times (length, blocks, plot), and streamed: a file is needed
         raise AudioError(f"{STDIN}: segment reads files, not standard input; save the audio to a file first")
-    if isinstance(path, (str, os.PathLike)) and str(path) and _special(Path(path)):
+    if isinstance(path, (str, os.PathLike)) and str(path) and is_special(path):
         raise AudioError(f"{path}: segment reads files, not pipes or devices; save the audio to a file first")
     with open_sound(path) as f:
         return int(f.samplerate), int(f.channels), int(f.frames)

@@ -18,9 +18,6 @@ from speechgmm.errors import AudioError
 #: audio read per block (s of the file)
 BLOCK_SECONDS = 30.0
 
-#: speech detector settings that differ from :class:`speechgmm.vad.VadConfig`'s defaults
-VAD_SETTINGS: dict = {}
-
 #: audio per SpeechDetector call (s), independent of the read block so decisions are too
 _DETECTOR_BLOCK = 10.0
 
@@ -55,16 +52,16 @@ class FrameStream:
     ``"log_e"``, ``"pitch"`` with ``cfg.pitch``, ``"speech"``); the detector's decisions may lag
     behind the features: it is fed fixed blocks of ``_DETECTOR_BLOCK`` seconds, so its decisions
     do not depend on how the file is read.  ``detector``: its settings (default: the front end's
-    framing and :data:`VAD_SETTINGS`), or False for no speech detection.
+    detector, :func:`speechgmm.vad.detector_config`), or False for no speech detection.
     """
 
     def __init__(self, cfg, detector=None):
         self.cfg = cfg
         self.tail = np.zeros(0, np.float32)
-        from speechgmm.vad import SpeechDetector
+        from speechgmm.vad import SpeechDetector, detector_config
 
         if detector is None:
-            detector = _detector_config(cfg)
+            detector = detector_config(cfg)
         self.det = SpeechDetector(cfg.sr, detector) if detector is not False else None
         self.det_buf: list[np.ndarray] = []
         self.det_n = 0
@@ -155,7 +152,9 @@ def streamed_features(path, cfg) -> np.ndarray:
             from speechgmm.features import speech_mask
 
             return speech_mask(None, cfg, s["log_e"])
-        m, vad = s["speech"][:n], _detector_config(cfg)
+        from speechgmm.vad import detector_config
+
+        m, vad = s["speech"][:n], detector_config(cfg)
         if not m.any() and vad.min_voiced_frames > 0:  # as detect_speech: energy decisions if nothing is voiced
             m = _stream(path, cfg, dataclasses.replace(vad, min_voiced_frames=0), channel=channel)["speech"][:n]
         return m
@@ -164,10 +163,3 @@ def streamed_features(path, cfg) -> np.ndarray:
         return features_from_statics(s["C"], s["log_e"], s.get("pitch"), cfg, mask)
     except AudioError as exc:
         raise AudioError(f"{path}: {exc}") from None
-
-
-def _detector_config(cfg):
-    """The speech detector of front end ``cfg``: its framing and :data:`VAD_SETTINGS`."""
-    from speechgmm.vad import VadConfig
-
-    return VadConfig(frame_length_ms=cfg.frame_length_ms, frame_shift_ms=cfg.frame_shift_ms, **VAD_SETTINGS)

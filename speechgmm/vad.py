@@ -169,7 +169,10 @@ _VAD_RULES = (
 )
 
 
-def _as_config(config) -> VadConfig:
+def detector_config(config) -> VadConfig:
+    """The detector settings for ``config``: a VadConfig as it is, the defaults for None, and for a
+    FeatureConfig (anything with its framing fields) the defaults with its framing.  The one place
+    that turns a front end into its detector (the whole-file front end and the streamed one)."""
     if config is None:
         return VadConfig()
     if isinstance(config, VadConfig):
@@ -276,7 +279,7 @@ class SpeechDetector:
     """
 
     def __init__(self, sr: int, config=None):
-        self.config = cfg = _as_config(config)
+        self.config = cfg = detector_config(config)
         if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or not (1000 <= int(sr) <= 384000):
             raise ConfigError(f"sample rate must be an integer between 1000 and 384000 Hz, not {sr!r}")
         self.sr = int(sr)
@@ -560,5 +563,5 @@ def short_speech_message(path, seconds: float) -> str:
 
 def speech_seconds(mask: np.ndarray, config=None) -> float:
     """Seconds of speech in a frame mask (frames x shift)."""
-    cfg = _as_config(config)
+    cfg = detector_config(config)
     return float(np.count_nonzero(mask)) * cfg.frame_shift_ms / 1000.0

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
+from speechgmm._util import is_special
 from speechgmm.errors import ConfigError, ModelFileError
 from speechgmm.options import ROOT_HELP, DaskOptions, RunOptions, add_dataclass_arguments, defaults
 
@@ -164,7 +165,7 @@ def check_output_path(path, inputs=(), suffix: str = "", flag: str = "-o") -> Pa
         if any(src is not None and _same_file(src, st) for src in inputs):
             raise ConfigError(f"{p}: output path is an input of this command; choose another {flag}")
     _writable_folder(p)
-    special = p.exists() and not p.is_file()  # /dev/null, a named pipe: written into, any name will do
-    if suffix and p.suffix.lower() != suffix and not special:
+    # /dev/null, a named pipe: written into, any name will do (a folder was refused above)
+    if suffix and p.suffix.lower() != suffix and not is_special(p):
         print(f"speechgmm: warning: {p} does not end in {suffix}", file=sys.stderr)
     return p
