@@ -37,6 +37,10 @@ def test_loco_quick(corpus):
             ROOT / "recipes" / "gender" / "run.py",
             "--loco",
             "--quick",
+            "--components",
+            "6",
+            "--seed",
+            "3",
             "--jobs",
             "1",
             "--corpus",
@@ -50,7 +54,11 @@ def test_loco_quick(corpus):
     )
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout.strip().splitlines()[-1])
-    assert set(res["loco"]) == set(CORPORA) == set(res["in_corpus"])
+    assert set(res["loco"]) == set(CORPORA) == set(res["in_corpus"]) == set(res["inner"])
+    assert res["config"]["components"] == 6 and res["config"]["seed"] == 3  # over --quick's K=8, seed 0
+    # the inner protocol (training parts only) comes first, one row per corpus
+    assert r.stdout.count("(inner)") == 4 and r.stdout.index("inner protocol") < r.stdout.index("(LOCO)")
+    assert all(res["inner"][c]["files"] > 0 and 0 <= res["inner"][c]["balanced"] <= 1 for c in CORPORA)
     for c in CORPORA:
         for kind in ("loco", "in_corpus"):
             rep = res[kind][c]

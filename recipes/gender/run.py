@@ -20,15 +20,19 @@ Default run (the bundled model)
 
 Alternatives measured against it (README, "Will it work on my audio?"): ``--cvn`` (mean and
 variance normalisation over speech frames), ``--method map`` (GMM-UBM: one UBM of
-``--ubm-components`` on the pool, gender models MAP-adapted with ``--relevance-factor``).
+``--ubm-components`` on the pool, gender models MAP-adapted with ``--relevance-factor``),
+``--components``, and ``--seed`` for the spread of the random draw.  Every run prints the inner
+protocol first (training parts only: each corpus's training part scored by a model of the other
+corpora's training parts; the calibration is fitted on the same scores): compare candidates there,
+then look at LOCO.
 
 --loco  leave-one-corpus-out: for each corpus, a model trained on the other three is tested
         on that corpus's test set, next to the in-corpus model (trained on everything but the
         test set).  Per corpus: balanced accuracy (mean of female and male recall; adults),
         female recall, male recall, worst speaker; children (under 16) separately.
 
-usage: python recipes/gender/run.py [--loco] [--quick] [--preset P] [--cvn] [--method em|map] [--out MODEL.npz]
-                                   [--cache DIR] [--jobs N]
+usage: python recipes/gender/run.py [--loco] [--quick] [--preset P] [--components K] [--seed N] [--cvn]
+                                   [--method em|map] [--out MODEL.npz] [--cache DIR] [--jobs N]
 """
 
 from __future__ import annotations
@@ -145,6 +149,9 @@ def _parser():
     ap.add_argument("--preset", default=CONFIG["preset"], help="front end (default: default)")
     cap_help = f"frames per (corpus, gender) (default {CONFIG['cap']})"
     ap.add_argument("--cap", type=count(1, 10**8), default=None, help=cap_help)
+    ap.add_argument("--components", type=count(1, 4096), help=f"Gaussians per gender (default {CONFIG['components']})")
+    seed_help = f"seed of the frame draw and of EM (default {CONFIG['seed']})"
+    ap.add_argument("--seed", type=count(0, 2**32 - 1), help=seed_help)
     ap.add_argument("--cvn", action="store_true", help="also normalise the variance (over speech frames)")
     ap.add_argument("--method", choices=("em", "map"), default="em", help="em (default) or map (GMM-UBM)")
     k_help = "--method map: UBM size"
@@ -158,12 +165,13 @@ def _parser():
 
 
 def _config(args):
-    """CONFIG with the command line's preset, --quick sizes and --cap."""
+    """CONFIG with the command line's preset, --quick sizes, --cap, --components and --seed."""
     conf = dict(CONFIG, preset=args.preset)
     if args.quick:
         conf.update({k: v for k, v in QUICK.items() if k != "speakers"})
-    if args.cap:
-        conf["cap"] = args.cap
+    for key in ("cap", "components", "seed"):
+        if getattr(args, key) is not None:
+            conf[key] = getattr(args, key)
     # options off by default enter the configuration (and the model header) only when used,
     # so the default run still writes the bundled model's exact header
     if args.cvn:
@@ -212,31 +220,36 @@ def _ti_figures(rows, llr_pool):
     }
 
 
-def _held_out(rows, model, feats, select):
-    """Total scores, frames and true class indices of the selected files that have speech."""
-    totals, frames = utterance_scores(model, feats)
+def _held_out(rows, model, feats, select, scored=None):
+    """Total scores, frames and true class indices of the selected files that have speech (``scored``:
+    the model's :func:`utterance_scores` on ``feats``, when already computed)."""
+    totals, frames = scored if scored is not None else utterance_scores(model, feats)
     sel = [i for i, r in enumerate(rows) if select(r) and frames[i] > 0]
     truth = np.array([model.labels_.index(rows[i]["gender"]) for i in sel], dtype=np.intp)
     return totals[sel], frames[sel], truth
 
 
-def _calibrate(rows, feats, fit) -> Calibration:
+def _inner_training_part(c):
+    return lambda r: r["corpus"] == c and not r["test"] and adult(r)
+
+
+def _calibrate(rows, feats, fit) -> tuple[Calibration, dict]:
     """The pool model's posterior calibration, fitted on the inner protocol's held-out files: for each
     corpus, a model trained on the other corpora's training parts scores that corpus's training part
     (adults); the test sets play no part. The scale is rounded to 3 digits (a header that
-    other CPUs, whose float32 rounding moves the fit by about 1e-4, reproduce)."""
-    parts = [
-        _held_out(
-            rows,
-            fit(lambda r, c=c: r["corpus"] != c and not r["test"]),
-            feats,
-            lambda r, c=c: r["corpus"] == c and not r["test"] and adult(r),
-        )
-        for c in CORPORA
-    ]
+    other CPUs, whose float32 rounding moves the fit by about 1e-4, reproduce).  Also returns the
+    inner protocol's report per corpus (:func:`report`): how candidates are compared without the
+    test sets (README, "What else was tried")."""
+    parts, inner = [], {}
+    for c in CORPORA:
+        m = fit(lambda r, c=c: r["corpus"] != c and not r["test"])
+        totals, frames = utterance_scores(m, feats)
+        fi, mi = m.labels_.index("female"), m.labels_.index("male")
+        inner[c] = report(rows, (totals[:, fi] - totals[:, mi]) / np.maximum(frames, 1), _inner_training_part(c))
+        parts.append(_held_out(rows, m, feats, _inner_training_part(c), (totals, frames)))
     totals, frames, truth = (np.concatenate(a) for a in zip(*parts))
     cal = fit_calibration(totals, frames, truth, CALIBRATION_EXPONENT)
-    return Calibration(float(f"{cal.scale:.3g}"), cal.exponent)
+    return Calibration(float(f"{cal.scale:.3g}"), cal.exponent), inner
 
 
 def _posterior_figures(totals, frames, truth, cal) -> dict:
@@ -291,8 +304,21 @@ def _save_pool_model(out, pool_model, cfg, conf, rows, feats):
     )
 
 
+def _print_inner(result):
+    """The inner protocol: each corpus's training part, by a model trained on the other corpora's."""
+    inner = result["inner"]
+    bal = [inner[c]["balanced"] for c in CORPORA]
+    print(
+        "inner protocol (training parts only; each corpus's by a model of the other corpora's): "
+        f"balanced accuracy mean {np.mean(bal):.4f}, worst corpus {min(bal):.4f}"
+    )
+    print(format_table([_line(c + " (inner)", inner[c]) for c in CORPORA], HEAD))
+
+
 def _print_tables(args, result):
-    """The per-corpus table (LOCO next to in-corpus with --loco) and the LOCO children's line."""
+    """The inner protocol's table, the per-corpus table (LOCO next to in-corpus with --loco) and the
+    LOCO children's line."""
+    _print_inner(result)
     if not args.loco:
         print(format_table([_line(c, result["in_corpus"][c]) for c in CORPORA], HEAD))
         return
@@ -392,10 +418,11 @@ def main(argv=None) -> int:
 
     # the pool model: every adult but the test sets (so the TI test speakers are never seen)
     pool_model = fit(lambda r: not r["test"])
-    pool_model.calibration_ = _calibrate(rows, feats, fit)
+    pool_model.calibration_, inner = _calibrate(rows, feats, fit)
     llr_pool = scores(pool_model, feats)
     result = _evaluate_pool(conf, rows, llr_pool)
     result["calibration"] = pool_model.calibration_.to_header()
+    result["inner"] = inner
     if args.loco:
         _loco(result, rows, feats, fit, pool_model.calibration_)
     result["children_in_corpus"] = report(rows, llr_pool, lambda r: r["age_group"] == "child" and r["test"])
