@@ -373,7 +373,25 @@ def _read_kaldi(d: Path, wav_scp: Path, base: Path):
         if missing:
             raise ManifestError(f"{s2g}: no entry for speaker {_some(missing)} (of utt2spk)")
         columns["gender"] = [m[s] for s in columns["speaker"]]
-    return utts, paths, columns, _hash_files(wav_scp, seg, s2g, *(d / f for f in KALDI_LABEL_FILES))
+    return utts, paths, columns, _hash_files(*_kaldi_files(d, wav_scp))
+
+
+def _kaldi_files(d: Path, wav_scp: Path) -> list[Path]:
+    """The files of a Kaldi data dir that a manifest is read from (those present or not)."""
+    return [wav_scp, d / "segments", d / "spk2gender", *(d / f for f in KALDI_LABEL_FILES)]
+
+
+def manifest_files(path: os.PathLike | str) -> list[Path]:
+    """The files that make up the manifest at ``path`` (a CSV/TSV file: itself; a Kaldi data dir or its
+    ``wav.scp``: every file of it that is read), which no output may replace."""
+    path = Path(path)
+    if path.is_dir():
+        files = _kaldi_files(path, path / "wav.scp")
+    elif path.name.endswith(".scp"):
+        files = _kaldi_files(path.parent, path)
+    else:
+        files = [path]
+    return [f for f in files if f.exists()]
 
 
 def _read_any(path: Path, root):

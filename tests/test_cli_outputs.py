@@ -249,3 +249,41 @@ def test_a_trials_folder_is_named_as_such(victim, tmp_path, capsys):
     assert main(["verify", "-m", str(model), "--trials", str(tmp_path)]) == 2
     err = _err(capsys)
     assert len(err) == 1 and "is a directory, not a trials file" in err[0], err
+
+
+@pytest.fixture
+def kaldi_dir(small, tmp_path):
+    """A Kaldi data dir (wav.scp, utt2spk, spk2gender) of the small manifest's files."""
+    import csv
+
+    man, model = small
+    d = tmp_path / "data"
+    d.mkdir()
+    rows = list(csv.DictReader(open(man)))
+    spk = {r["path"]: f"s{i % 4}" for i, r in enumerate(rows)}
+    gender = {spk[r["path"]]: r["gender"] for r in rows}
+    (d / "wav.scp").write_text("".join(f"u{i} {r['path']}\n" for i, r in enumerate(rows)))
+    (d / "utt2spk").write_text("".join(f"u{i} {spk[r['path']]}\n" for i, r in enumerate(rows)))
+    (d / "spk2gender").write_text("".join(f"{s} {g}\n" for s, g in sorted(gender.items())))
+    return d, model
+
+
+@pytest.mark.parametrize("name", ["wav.scp", "utt2spk", "spk2gender"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "{data}", "--label-column", "gender", "-k", "2", "-o", "{out}"],
+        ["train", "{data}/wav.scp", "--label-column", "gender", "-k", "2", "-o", "{out}"],
+        ["train-ubm", "{data}", "-k", "2", "-o", "{out}"],
+        ["evaluate", "{data}", "--label-column", "gender", "-m", "{model}", "--plot", "{out}"],
+    ],
+)
+def test_output_is_never_a_file_of_a_kaldi_data_dir(kaldi_dir, argv, name, capsys):
+    """Found by QA: `train DATA -o DATA/spk2gender` wrote a model over the data dir's own file (only the
+    folder and the recordings were known as inputs), and `evaluate --plot DATA/wav.scp` a PNG."""
+    d, model = kaldi_dir
+    before = {p: p.read_bytes() for p in d.iterdir()}
+    assert main([a.format(data=d, model=model, out=d / name) for a in argv]) == 2
+    err = _err(capsys)
+    assert len(err) == 1 and "is an input" in err[0] and name in err[0], err
+    assert {p: p.read_bytes() for p in d.iterdir()} == before

@@ -143,10 +143,11 @@ def _same_file(src, st: os.stat_result) -> bool:
 
 
 def manifest_inputs(manifest, root=None) -> list:
-    """A manifest and the audio files it names: inputs that no output may replace (for ``check_output_path``)."""
-    from speechgmm.manifest import read_manifest
+    """A manifest (its files: a Kaldi data dir's wav.scp, text, utt2spk, ...) and the audio files it names:
+    inputs that no output may replace (for ``check_output_path``)."""
+    from speechgmm.manifest import manifest_files, read_manifest
 
-    return [manifest, *read_manifest(manifest, root=root, check_files=False).paths]
+    return [manifest, *manifest_files(manifest), *read_manifest(manifest, root=root, check_files=False).paths]
 
 
 def check_output_path(path, inputs=(), suffix: str = "", flag: str = "-o") -> Path:
