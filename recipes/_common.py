@@ -66,6 +66,17 @@ def output_path(text):
     return p
 
 
+def check_outside_exp(args, *dests: str) -> None:
+    """ConfigError when an output option (``dests``: argparse names) points into ``--exp``, where the
+    stages keep their outputs (``--out-ubm EXP/data/train.csv`` replaced stage 0's manifest)."""
+    exp = Path(args.exp).resolve()
+    for dest in dests:
+        value = getattr(args, dest, None)
+        if value is not None and Path(value).resolve().is_relative_to(exp):
+            flag = "--" + dest.replace("_", "-")
+            raise ConfigError(f"{flag} {value}: is inside --exp {args.exp}, where the stages keep their outputs")
+
+
 def folder(text):
     """An argparse type: a folder to create or use (not an existing file, not under one)."""
     p = Path(text)

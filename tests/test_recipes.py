@@ -94,10 +94,15 @@ def test_recipe_options_are_checked_before_any_work(tmp_path):
         ("gender", ["--cap", "-5"], "--cap"),
         ("gender", ["--relevance-factor", "nan", "--method", "map"], "--relevance-factor"),
         ("gender", ["--ubm-components", "0", "--method", "map"], "--ubm-components"),
+        ("gender", ["--ubm-components", "64"], "go with --method map"),  # was ignored without a word (QA)
         ("gender", ["--cache", afile], "--cache"),
         ("gender", ["--out", afile / "x.npz"], "--out"),
         ("gender", ["--out", manifest], "manifests"),
         ("speaker_id", ["--jobs", "-3"], "--jobs"),
+        # found by QA: --out-ubm wrote a UBM over a manifest, or over stage 0's output in --exp
+        ("speaker_id", ["--stage", "2", "--stop-stage", "2", "--out-ubm", manifest], "manifests"),
+        ("speaker_id", ["--exp", tmp_path / "e", "--out-ubm", tmp_path / "e" / "data" / "train.csv"], "inside --exp"),
+        ("speaker_id", ["--exp", tmp_path / "e", "--det", tmp_path / "e" / "det.png"], "inside --exp"),
     ]
     for recipe, args, msg in cases:
         r = subprocess.run(
@@ -118,7 +123,7 @@ def test_gender_and_bundled_model_is_reproducible(corpus, tmp_path):
     out_model = tmp_path / "gender.npz"
     out, res = run_recipe("gender", "--corpus", str(corpus.parent), "--out", str(out_model))
     assert res["n"] == 1606
-    assert res["accuracy"] >= 0.94  # the pool model (measured 0.9521)
+    assert res["accuracy"] >= 0.94  # the pool model (measured 0.9496)
     for c, rep in res["in_corpus"].items():  # every corpus's adults well above chance
         assert rep["balanced"] >= 0.9, (c, rep)
     assert np.array(res["confusion"]).sum() == 1606

@@ -169,8 +169,10 @@ def _parser():
     ap.add_argument("--cvn", action=argparse.BooleanOptionalAction, default=None, help=cvn_help)
     ap.add_argument("--method", choices=("em", "map"), default="em", help="em (default) or map (GMM-UBM)")
     k_help = "--method map: UBM size"
-    ap.add_argument("--ubm-components", type=count(1, 4096), default=MAP["ubm_components"], help=k_help)
-    ap.add_argument("--relevance-factor", type=positive, default=MAP["relevance_factor"], help="--method map: r")
+    k_help += f" (default {MAP['ubm_components']})"
+    r_help = f"--method map: relevance factor r (default {MAP['relevance_factor']:g})"
+    ap.add_argument("--ubm-components", type=count(1, 4096), help=k_help)
+    ap.add_argument("--relevance-factor", type=positive, help=r_help)
     ap.add_argument("--cache", type=folder, help="folder caching the pool's features between runs")
     out_help = "also save the pool model (all adults but the TI test speakers) here"
     ap.add_argument("--out", type=output_path, help=out_help)
@@ -190,10 +192,14 @@ def _config(args):
     # so the default run still writes the bundled model's exact header
     if args.cvn is not None:
         conf["cvn"] = args.cvn
+    given = {k: getattr(args, k) for k in ("ubm_components", "relevance_factor") if getattr(args, k) is not None}
+    if given and args.method != "map":  # they were ignored without a word
+        raise ConfigError("--ubm-components and --relevance-factor go with --method map")
     if args.method == "map":
-        conf.update(MAP, method="map", ubm_components=args.ubm_components, relevance_factor=args.relevance_factor)
+        conf.update(MAP, method="map")
         if args.quick:
             conf.update(ubm_components=16, ubm_iterations=3)
+        conf.update(given)  # over --quick's sizes too, as --components
     return conf
 
 

@@ -52,7 +52,18 @@ from speechgmm.pipeline import manifest_features
 from speechgmm.verification import Trial, plot_det, verification_report, verification_scores
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # recipes/: the shared harness
-from _common import MANIFESTS, Stages, find_corpus, format_table, recipe_parser, run_script, write_data, write_json
+from _common import (  # noqa: E402
+    MANIFESTS,
+    Stages,
+    check_outside_exp,
+    find_corpus,
+    format_table,
+    output_path,
+    recipe_parser,
+    run_script,
+    write_data,
+    write_json,
+)
 
 STAGES = ("data", "features", "train", "evaluate")
 CONFIG = {
@@ -354,16 +365,18 @@ def stage_evaluate(st: Stages, jobs: int, det) -> dict:
 
 def main(argv=None) -> int:
     ap = recipe_parser(__doc__, STAGES, "speaker_id")
-    ap.add_argument("--det", help="save the DET curve of the verification protocol (PNG)")
+    ap.add_argument("--det", type=output_path, help="save the DET curve of the verification protocol (PNG)")
     ap.add_argument("--tune", action="store_true", help="first run the cross-validation on the training speakers")
     ap.add_argument(
         "--out-ubm",
+        type=output_path,
         metavar="UBM.npz",
         help="also write the UBM (stage 2) here, reproducibly: "
         "--stop-stage 2 --out-ubm speechgmm/data/speaker_ubm.npz regenerates the bundled one",
     )
     args = ap.parse_args(argv)
     st = Stages(args, STAGES)
+    check_outside_exp(args, "out_ubm", "det")
     if args.tune and not st.first <= 2 <= st.last:
         raise ConfigError("--tune runs in stage 2 (train), which --stage/--stop-stage leave out")
     if args.out_ubm and not st.first <= 2 <= st.last:
