@@ -9,7 +9,8 @@ Accepted inputs
   quoted as in any CSV: ``"my dir/a, b.wav"``.
 * A Kaldi data dir (a folder with ``wav.scp`` and ``text`` and/or ``utt2spk``), or a
   ``wav.scp`` file with those files beside it.  ``text`` gives the column ``label``
-  (also ``text``), ``utt2spk`` gives ``speaker``, ``utt2gender`` (or ``spk2gender`` with ``utt2spk``) gives ``gender``.
+  (also ``text``), ``utt2spk`` gives ``speaker``, ``utt2gender`` gives ``gender`` (or
+  ``spk2gender`` with ``utt2spk``: its ``m`` / ``f`` read as ``male`` / ``female``).
   With a ``segments`` file (``utt-id recording-id start end [channel]``, in seconds; end -1:
   to the end; channel from 0) each row is a region of a recording (an :class:`AudioRegion`),
   and ``wav.scp`` keys recordings.
@@ -35,6 +36,8 @@ ID_COLUMNS = ("utt", "id", "utt_id")
 #: separators of CSV/TSV manifests, in the order they are tried
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
 #: Kaldi files that give label columns: file name -> column names
+#: Kaldi's spk2gender says m or f; the gender column (and the bundled gender model) says male or female
+SPK2GENDER = {"m": "male", "f": "female"}
 KALDI_LABEL_FILES = {"text": ("label", "text"), "utt2spk": ("speaker",), "utt2gender": ("gender",)}
 #: a segment may end this far (seconds) beyond its recording (rounding in the tool that wrote it)
 SEGMENT_END_TOLERANCE = REGION_END_TOLERANCE
@@ -194,11 +197,15 @@ def read_rows(
     field that runs over lines, or a row the csv module cannot read (an unclosed quote).
     """
     lines = _read_text(path)
-    if not lines or not lines[0].strip():
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)  # blank lines before the header
+    if first is None:
         raise ManifestError(f"{path}: empty {what} (expected a header row with a {required!r} column)")
-    reader = csv.reader(lines, delimiter=sniff_separator(path, lines[0], required))
+    # strict: an unclosed quote at the end of the file is an error, not a field that runs to the end
+    reader = csv.reader(lines, delimiter=sniff_separator(path, lines[first], required), strict=True)
     rows, last = [], 0
     try:
+        for _ in range(first):
+            next(reader)
         header = [h.strip() for h in next(reader)]
         if len(set(header)) != len(header):
             twice = sorted({h for h in header if header.count(h) > 1})
@@ -216,7 +223,7 @@ def read_rows(
                 raise ManifestError(f"{path}:{reader.line_num}: {len(row)} fields, the header has {len(header)}")
             rows.append((reader.line_num, [c.strip() for c in row]))
     except csv.Error as e:  # e.g. a field over the csv module's limit: an unclosed quote swallowed the rest
-        raise ManifestError(f"{path}:{last + 1}: unreadable row ({e}; an unclosed quote?)") from None
+        raise ManifestError(f"{path}:{last + 1}: unreadable row ({e}; check its quotes)") from None
     if not rows:
         raise ManifestError(f"{path}: {what} has a header but no rows")
     return header, rows
@@ -367,12 +374,19 @@ def _read_kaldi(d: Path, wav_scp: Path, base: Path):
             for c in cols:
                 columns[c] = [m[u] for u in utts]
     s2g = d / "spk2gender"
-    if s2g.is_file() and "gender" not in columns and "speaker" in columns:  # Kaldi's usual way to give gender
-        m = read_two_column(s2g)
-        missing = sorted({s for s in columns["speaker"] if s not in m})
-        if missing:
-            raise ManifestError(f"{s2g}: no entry for speaker {_some(missing)} (of utt2spk)")
-        columns["gender"] = [m[s] for s in columns["speaker"]]
+    if s2g.is_file() and "gender" not in columns:  # Kaldi's usual way to give gender
+        if "speaker" not in columns:
+            import warnings
+
+            from speechgmm.errors import SpeechGMMWarning
+
+            warnings.warn(f"{s2g}: not read: it needs utt2spk beside it", SpeechGMMWarning, stacklevel=2)
+        else:
+            m = read_two_column(s2g)
+            missing = sorted({s for s in columns["speaker"] if s not in m})
+            if missing:
+                raise ManifestError(f"{s2g}: no entry for speaker {_some(missing)} (of utt2spk)")
+            columns["gender"] = [SPK2GENDER.get(m[s].lower(), m[s]) for s in columns["speaker"]]
     return utts, paths, columns, _hash_files(*_kaldi_files(d, wav_scp))
 
 

@@ -309,16 +309,18 @@ def evaluate_manifest(
             )
     open_set = None
     if unknown:
-        from speechgmm.speakers import check_open_set_labels, open_set_threshold
+        from speechgmm.speakers import check_open_set_labels, is_speaker_column, open_set_threshold
 
         check_open_set_labels(clf.labels_, model_file.path)
         try:
             open_set = open_set_threshold(model_file.header, threshold, model_file.path)
         except ConfigError:
+            # strangers are a speaker model's business; for other models the labels are spelt otherwise
+            speakers = is_speaker_column(model_file.header.get("label_column")) or "open_set" in model_file.header
+            hint = "the model has no open-set threshold (give --threshold T)" if speakers else "is it the right column?"
             raise ManifestError(
                 f"{man.source}: labels {', '.join(unknown[:5])} of column {col!r} are not classes of "
-                f"the model ({', '.join(clf.labels_[:10])}{', ...' if len(clf.labels_) > 10 else ''})"
-                f", and the model has no open-set threshold (give --threshold T)"
+                f"the model ({', '.join(clf.labels_[:10])}{', ...' if len(clf.labels_) > 10 else ''}); {hint}"
             ) from None
     totals, frames, good, problems = score_files(clf, model_file.feature_config, man.paths, jobs=jobs, client=client)
     raise_bad_files(problems)

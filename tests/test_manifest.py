@@ -55,6 +55,8 @@ def test_kaldi_data_dir(tmp_path, audio_dir):
 def test_kaldi_spk2gender_and_byte_order_marks(tmp_path, audio_dir):
     """spk2gender (Kaldi's usual gender file) gives the gender column through utt2spk; a UTF-8
     byte-order mark (a Windows editor's) is not part of the first key (was: 'u1' had no entry)."""
+    from speechgmm.errors import SpeechGMMWarning
+
     d = tmp_path / "data"
     d.mkdir()
     bom = "\ufeff"
@@ -63,13 +65,17 @@ def test_kaldi_spk2gender_and_byte_order_marks(tmp_path, audio_dir):
     (d / "spk2gender").write_text(f"{bom}s1 f\ns2 m\n")
     man = read_manifest(d)
     assert man.utts == ["u1", "u2", "u3"]
-    assert man.labels("gender") == ["f", "m", "f"]
-    (d / "utt2gender").write_text("u1 m\nu2 m\nu3 m\n")  # per utterance wins
-    assert read_manifest(d).labels("gender") == ["m", "m", "m"]
+    # Kaldi's m / f are the bundled gender model's classes (QA: evaluating it on a data dir found 'f', 'm')
+    assert man.labels("gender") == ["female", "male", "female"]
+    (d / "utt2gender").write_text("u1 m\nu2 m\nu3 other\n")  # per utterance wins, read as written
+    assert read_manifest(d).labels("gender") == ["m", "m", "other"]
     (d / "utt2gender").unlink()
     (d / "spk2gender").write_text("s1 f\n")
     with pytest.raises(ManifestError, match=r"spk2gender: no entry for speaker s2"):
         read_manifest(d)
+    (d / "utt2spk").unlink()  # spk2gender alone cannot be read: said, not ignored
+    with pytest.warns(SpeechGMMWarning, match=r"spk2gender: not read: it needs utt2spk beside it"):
+        assert "gender" not in read_manifest(d).columns
 
 
 def test_csv_unclosed_quote_and_line_breaks_in_fields(tmp_path, audio_dir):
@@ -77,8 +83,13 @@ def test_csv_unclosed_quote_and_line_breaks_in_fields(tmp_path, audio_dir):
     break was dropped silently, joining two lines into one label."""
     m = tmp_path / "m.csv"
     m.write_text('path,label\naudio/a.wav,"yes\n' + "x" * 140000 + "\naudio/b.wav,no\n")
-    with pytest.raises(ManifestError, match=r"m.csv:2: unreadable row .*an unclosed quote"):
+    with pytest.raises(ManifestError, match=r"m.csv:2: unreadable row .*check its quotes"):
         read_manifest(m)
+    m.write_text('path,label\naudio/a.wav,yes\naudio/b.wav,"no\n')  # on the last row: was accepted (QA)
+    with pytest.raises(ManifestError, match=r"m.csv:3: unreadable row \(unexpected end of data"):
+        read_manifest(m)
+    m.write_text("\n\npath,label\naudio/a.wav,yes\n")  # blank lines before the header: was "empty manifest"
+    assert read_manifest(m).labels("label") == ["yes"]
     m.write_text('path,label\naudio/a.wav,"ye\ns"\naudio/b.wav,no\n')
     with pytest.raises(ManifestError, match=r"m.csv:2-3: a quoted field runs over several lines"):
         read_manifest(m)
