@@ -721,6 +721,9 @@ def resolve_method(options, frames: Optional[dict[str, int]]):
         if k != options.ubm_components:
             changes["ubm_components"] = k
             reason += f"; a {k}-component UBM for its {total} frames"
+        else:
+            reason += f"; the UBM (--ubm-components {k}) is trained on this manifest"
+        reason += ", and its size, not --components, sets the models' size"
     return options.replace(**changes), reason
 
 

@@ -250,3 +250,24 @@ def test_train_without_enough_files_per_class_says_why_it_is_not_calibrated(corp
     assert "posteriors not calibrated: class 'female' has 1 file(s)" in r.stdout or "class 'male' has 1" in r.stdout
     assert load_model(tmp_path / "m.npz").classifier.calibration_ is None
     assert "posteriors   raw (not calibrated: class" in run_cli("info", tmp_path / "m.npz").stdout
+
+
+def test_train_warns_when_cross_validation_is_no_better_than_chance(corpus, tmp_path):
+    """QA: a model too large for its data (auto MAP, a 256-Gaussian UBM for 4 speakers per fold) was
+    calibrated to posteriors of 0.5000 for every file, without a word; the same data at K=4 is not."""
+    import csv
+
+    from _helpers import write_manifest
+
+    by_speaker: dict = {}
+    for r in csv.DictReader(open(ROOT / "data_manifest/asr_course/train.csv")):
+        by_speaker.setdefault((r["gender"], r["speaker"]), []).append(r)
+    keys = [k for g in ("female", "male") for k in sorted(k for k in by_speaker if k[0] == g)[:4]]
+    rows = [r for k in keys for r in by_speaker[k][:8]]  # 8 speakers, 8 files each
+    train = write_manifest(tmp_path / "train.csv", rows, corpus)
+    r = run_cli("train", train, "--label-column", "gender", "-k", "1000", "-o", tmp_path / "big.npz")
+    assert r.returncode == 0, r.stderr
+    ce = load_model(tmp_path / "big.npz").header["training"]["calibration_cv"]["cross_entropy_bits"]["calibrated"]
+    assert ce >= 0.95 and "no better than chance" in r.stderr and "posterior will be near 1/2" in r.stderr
+    r = run_cli("train", train, "--label-column", "gender", "-k", "4", "-o", tmp_path / "small.npz")
+    assert r.returncode == 0 and "no better than chance" not in r.stderr, r.stderr

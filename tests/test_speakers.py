@@ -560,6 +560,9 @@ def test_train_auto_keeps_em_with_enough_frames_and_map_with_few(spk_files, corp
     )
     assert r.returncode == 0, r.stderr
     assert "method map: class" in r.stdout and "per component for K=512" in r.stdout
+    # QA: -k 512 gave 8-component models with no word that -k did not apply
+    assert "the UBM (--ubm-components 8) is trained on this manifest" in r.stdout
+    assert "not --components, sets the models' size" in r.stdout
     mf = load_model(d / "g_map.npz")
     assert mf.classifier.method_ == "map" and mf.feature_config.cmn is True  # not a speaker column: default front end
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import sys
+
 from speechgmm.commands import _common
 from speechgmm.options import MapOptions, RunOptions, TrainOptions, add_dataclass_arguments, defaults
 
 DEFAULTS = defaults(TrainOptions)
+#: a held-out cross-entropy this close to chance (share of log2 of the class count) gets a warning
+CHANCE_SHARE = 0.95
 
 HELP = "train a classifier (one GMM per label) from a manifest"
 DESCRIPTION = f"""\
@@ -74,6 +79,14 @@ def run(args) -> int:
             f"posteriors calibrated by {cal['how']} cross-validation: held-out cross-entropy "
             f"{ce['raw']:.3g} -> {ce['calibrated']:.3g} bits per file"
         )
+        chance = math.log2(len(s.labels))
+        if ce["calibrated"] >= CHANCE_SHARE * chance:  # the scale went to ~0: every posterior near 1/C
+            print(
+                f"speechgmm train: warning: on held-out files the cross-validation models did no better than "
+                f"chance ({chance:.3g} bits per file), so every posterior will be near 1/{len(s.labels)}: give "
+                f"more files per class, or a smaller model (--components, --ubm-components)",
+                file=sys.stderr,
+            )
     elif cal:
         print(f"posteriors not calibrated: {cal['why']}")
     print(
