@@ -25,9 +25,9 @@ def _speakers(gmm_dir):
     """The first TI test man and woman (in name order) whose first CONV_FILES files the bundled model
     labels right with a posterior of at least 0.95, file by file: these tests are about the segmenter,
     and a speaker the model itself hears as the other gender (bench_segment measures how often) would
-    make them test the model.  (TI speaker AH, the first man, has files at 0.74-0.90 since the model was
-    regenerated in 2026-12; one turn of 3 such digits between two turns of the woman is outweighed by
-    the two pause switch penalties, as README says of short turns.)"""
+    make them test the model.  (With the means-only model of 2026-12-03, TI speaker AH, the first man, had
+    files at 0.74-0.90, and one short turn of his between two turns of the woman was outweighed by the two
+    pause switch penalties, as README says of short turns.)"""
     from speechgmm.commands._common import load_classifier
     from speechgmm.features import extract_file
 
