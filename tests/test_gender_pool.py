@@ -108,3 +108,12 @@ def test_map_and_cvn_alternatives_quick(corpus, tmp_path):
     assert mf.classifier.ubm_.n_components == res["config"]["ubm_components"] == 12
     assert mf.header["training"]["method"] == "map"
     assert res["in_corpus"]["asr_course"]["balanced"] > 0.8  # a real signal on the small subset
+
+
+def test_gender_preset_is_the_bundled_models_front_end():
+    """`--preset gender` trains on the bundled model's features (the recipe builds them as default + cvn)."""
+    from speechgmm.commands._common import load_classifier
+    from speechgmm.features import FeatureConfig
+
+    assert load_classifier(None).feature_config == FeatureConfig.preset("gender")
+    assert FeatureConfig.preset("gender") == FeatureConfig.preset("default").replace(cvn=True)
