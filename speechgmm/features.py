@@ -266,6 +266,10 @@ class FeatureConfig:
     def replace(self, **changes) -> FeatureConfig:
         return dataclasses.replace(self, **changes)
 
+    def preset_name(self) -> Optional[str]:
+        """The name of the preset this configuration equals (:data:`PRESETS`, in their order), or None."""
+        return next((name for name in PRESETS if FeatureConfig.preset(name) == self), None)
+
     @classmethod
     def preset(cls, name: str) -> FeatureConfig:
         """Return a named preset (see :data:`PRESETS`)."""

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from _helpers import ROOT
+from _helpers import ROOT, run_cli
 
 _spec = importlib.util.spec_from_file_location("gender_pool", ROOT / "recipes" / "gender" / "pool.py")
 pool = importlib.util.module_from_spec(_spec)
@@ -115,5 +115,9 @@ def test_gender_preset_is_the_bundled_models_front_end():
     from speechgmm.commands._common import load_classifier
     from speechgmm.features import FeatureConfig
 
-    assert load_classifier(None).feature_config == FeatureConfig.preset("gender")
+    mf = load_classifier(None)
+    assert mf.feature_config == FeatureConfig.preset("gender") and mf.header["training"]["preset"] == "gender"
     assert FeatureConfig.preset("gender") == FeatureConfig.preset("default").replace(cvn=True)
+    # info names the preset a front end equals (QA: it showed 'preset=default' over a cvn front end)
+    assert "front end    preset 'gender': cmn=True, cvn=True" in run_cli("info", str(mf.path)).stdout
+    assert FeatureConfig.preset("default").replace(n_mels=24).preset_name() is None

@@ -78,7 +78,10 @@ def run(args) -> int:
         items = [f"{k}={v}" for k, v in h["training"].items() if v is not None and k not in unused]
         print("  training     " + ", ".join(items))
     fc = h.get("features") or {}
-    print("  front end    " + ", ".join(f"{k}={v}" for k, v in fc.items()))
+    cfg = mf.feature_config
+    name = cfg.preset_name() if cfg is not None else None
+    kind = f"preset {name!r}: " if name else "(no preset): "
+    print("  front end    " + kind + ", ".join(f"{k}={v}" for k, v in fc.items()))
     return 0
 
 
