@@ -73,8 +73,15 @@ class SegmentOptions:
             flag = "--" + f.name.replace("_", "-")
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                 raise ConfigError(f"{flag} must be a finite number of seconds, not {v!r}")
-            if not (0 < v <= MAX_OPTION_SECONDS):
+            if f.name in _MAY_BE_ZERO:
+                if not (0 <= v <= MAX_OPTION_SECONDS):
+                    raise ConfigError(f"{flag} must be >= 0 and <= {MAX_OPTION_SECONDS:g} seconds, not {v:g}")
+            elif not (0 < v <= MAX_OPTION_SECONDS):
                 raise ConfigError(f"{flag} must be > 0 and <= {MAX_OPTION_SECONDS:g} seconds, not {v:g}")
+
+
+#: options where 0 means "none": keep every speech run, bridge no pause, no shortest label run
+_MAY_BE_ZERO = ("min_speech", "min_pause", "min_label")
 
 
 class Segmentation(NamedTuple):

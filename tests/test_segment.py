@@ -165,6 +165,14 @@ def test_min_speech_and_min_pause_honoured(conv):
         assert all(runs[i + 1][0] - runs[i][1] >= min_pause - 1e-6 for i in range(len(runs) - 1))
     # a long min-pause bridges the pauses of a turn: fewer, longer runs than the default
     assert len(segment(path, None, SegmentOptions(min_pause=2.0)).segments) < len(r.segments)
+    # 0 means none (QA: it was refused): no run dropped, no pause bridged, so at least as many segments
+    none = segment(path, None, SegmentOptions(min_speech=0, min_pause=0)).segments
+    assert len(none) >= len(r.segments)
+    from speechgmm.segment import smooth_speech
+
+    m = np.random.default_rng(0).random(500) < 0.5  # runs and pauses of single frames
+    assert np.array_equal(smooth_speech(m, 1, 1), m)  # what 0 s gives (at least one frame): nothing changed
+    assert not np.array_equal(smooth_speech(m, 20, 30), m)
 
 
 def test_channels_in_opposite_phase_use_the_first_channel(gmm_dir, tmp_path):
@@ -294,7 +302,7 @@ def test_rttm_lines_keep_ten_fields_whatever_the_labels():
 
 
 @pytest.mark.parametrize("flag", ["--min-speech", "--min-pause"])
-@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "1e9", "abc"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "-1e-9", "1e9", "abc"])
 def test_option_validation(cli, flag, value, tmp_path):
     p = cli("segment", f"{flag}={value}", tmp_path / "never-read.wav")
     assert p.returncode == 2

@@ -53,13 +53,13 @@ def add_arguments(p) -> None:
         "--min-speech",
         default=str(MIN_SPEECH),
         metavar="S",
-        help=f"shortest speech segment kept, seconds (default {MIN_SPEECH:g})",
+        help=f"shortest speech segment kept, seconds (default {MIN_SPEECH:g}; 0 keeps every one)",
     )
     p.add_argument(
         "--min-pause",
         default=str(MIN_PAUSE),
         metavar="S",
-        help=f"shorter pauses inside speech are bridged, seconds (default {MIN_PAUSE:g})",
+        help=f"shorter pauses inside speech are bridged, seconds (default {MIN_PAUSE:g}; 0 bridges none)",
     )
 
 
