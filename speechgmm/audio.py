@@ -475,7 +475,7 @@ def _read_long(f, path, start: int, frames: int, sr: int, check_silence: bool, o
 
 def _silence_message(path, peak: float) -> str:
     db = 20 * np.log10(peak) if peak > 0 else float("-inf")
-    return f"{path}: audio is all silence (peak {db:.1f} dBFS)"
+    return f"{path}: audio is all silence or too quiet to use (peak {db:.1f} dBFS)"
 
 
 def _peak(y: np.ndarray) -> float:

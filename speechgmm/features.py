@@ -685,8 +685,8 @@ def features_from_statics(C, log_e, pitch, cfg: FeatureConfig, speech) -> np.nda
     loudest = 10.0 / math.log(10.0) * (float(log_e.max()) - math.log(cfg.win_length * cfg.scale**2))
     if loudest < SILENCE_FRAME_DBFS:
         raise AudioError(
-            f"audio is all silence (loudest {cfg.frame_length_ms:g} ms frame {loudest:.1f} dBFS RMS, "
-            f"threshold {SILENCE_FRAME_DBFS:g})"
+            f"audio is all silence or too quiet to use (loudest {cfg.frame_length_ms:g} ms frame "
+            f"{loudest:.1f} dBFS RMS, threshold {SILENCE_FRAME_DBFS:g})"
         )
     if cfg.use_energy:
         C[:, 0] = log_e

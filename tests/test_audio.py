@@ -163,7 +163,7 @@ def test_silent_frames_rejected_by_extract_file(tmp_path):
     p = tmp_path / "hiss.wav"
     sf.write(p, y, 8000, subtype="PCM_16")
     load_audio(p)  # the loader alone accepts it
-    with pytest.raises(AudioError, match=r"hiss\.wav: audio is all silence \(loudest 25 ms frame"):
+    with pytest.raises(AudioError, match=r"hiss\.wav: audio is all silence or too quiet to use \(loudest 25 ms frame"):
         extract_file(p, FeatureConfig.preset("default"))
     # the same hiss with a word in it is fine
     y[3000:4000] += tone(dur=0.125)
