@@ -30,8 +30,9 @@ def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS, *, channel
     """Yield the file as mono float32 blocks at ``sr`` Hz (channels averaged, or ``channel``
     alone; soxr HQ stream resampling; :func:`speechgmm.audio.mono_blocks`); the whole file is
     never in memory.  ``power`` (an :class:`speechgmm.audio.ChannelPower`) sums the channels' power."""
-    from speechgmm.audio import mono_blocks, open_sound, sample_problem
+    from speechgmm.audio import MAINS_HUM_SECONDS, mono_blocks, open_sound, sample_problem, warn_mains_hum
 
+    head, have = [], 0  # the start of the file, for the mains-hum check (as the whole-file front end's)
     with open_sound(path) as f:
         blocks = mono_blocks(f, sr, channel=channel, block_frames=max(1, int(block_seconds * f.samplerate)))
         for blk, mono, out in blocks:
@@ -40,7 +41,15 @@ def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS, *, channel
                 raise AudioError(f"{path}: {problem}")
             if power is not None and blk is not None:
                 power.add(blk, mono)
+            if head is not None and len(out):
+                head.append(out)
+                have += len(out)
+                if have >= MAINS_HUM_SECONDS * sr:
+                    warn_mains_hum(path, np.concatenate(head), sr)
+                    head = None
             yield out
+    if head:
+        warn_mains_hum(path, np.concatenate(head), sr)
 
 
 class FrameStream:
