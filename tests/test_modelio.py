@@ -197,3 +197,21 @@ def test_inconsistent_headers_are_damaged_files(model, tmp_path, name, changes, 
     bad = _with_header(p, tmp_path, name, **changes)
     with pytest.raises(ModelFileError, match=rf"{name}: damaged model file \({match}"):
         load_model(bad)
+
+
+@pytest.mark.parametrize("features", [None, {}])
+def test_info_says_a_model_without_front_end_has_none(model, tmp_path, features):
+    """QA: info printed an empty 'front end' line for such a file, which classify refuses."""
+    from _helpers import run_cli
+
+    p, _, _ = model
+    with np.load(p) as z:
+        arrays = {k: z[k] for k in z.files}
+    h = json.loads(arrays["header"].tobytes())
+    h["features"] = features
+    arrays["header"] = np.frombuffer(json.dumps(h).encode(), np.uint8)
+    bare = tmp_path / "bare.npz"
+    np.savez(bare, **arrays)
+    r = run_cli("info", bare)
+    assert r.returncode == 0 and "front end    none: the model file has no front-end configuration" in r.stdout
+    assert "front end    preset" in run_cli("info", p).stdout or "front end    (no preset)" in run_cli("info", p).stdout

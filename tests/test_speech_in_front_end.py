@@ -147,7 +147,8 @@ def _with_hum(y, sr, f0, peak):
 def test_strong_mains_hum_is_warned_about_and_recordings_are_not(corpus, tmp_path):
     """QA: hum at the speech's level gave "no speech detected", or moved a conversation's female share
     from 73 to 11 %, without a word.  Now classify and segment (streamed, in blocks shorter than the
-    check's 4 s) name the file; clean recordings, LibriSpeech's own mild 60 Hz hum included, are not."""
+    check's 10 s) name the file, also for a TI digit of 0.5 s; clean recordings, LibriSpeech's own mild
+    60 Hz hum included, and faint hum in a quiet lead-in (QA: "strong" at -50 dB), are not."""
     from speechgmm.audio import mains_hum
 
     libri = corpus.parent / "librispeech_sample"
@@ -169,3 +170,10 @@ def test_strong_mains_hum_is_warned_about_and_recordings_are_not(corpus, tmp_pat
 
     with pytest.warns(Warning, match=r"hum.wav: strong mains hum at 50 Hz"):
         segment(hum, None, SegmentOptions(block_seconds=0.7))
+    ti = sorted((corpus / "03-GMM-EM" / "test" / "isolated_digits_ti_test_endpt" / "MAN").iterdir())[0]
+    d, dsr = load_audio(sorted(ti.glob("*.wav"))[0], sr=SR)
+    assert len(d) < SR and mains_hum(d, dsr) is None
+    assert mains_hum(_with_hum(d, dsr, 50, float(np.max(np.abs(d)))), dsr)[0] == 50  # short files are checked
+    quiet = np.concatenate([np.zeros(5 * sr, np.float32), y])
+    lead = _with_hum(quiet, sr, 50, 10 ** (-60 / 20))  # -60 dBFS hum, alone in the lead-in's 5 s
+    assert mains_hum(lead, sr) is None

@@ -34,9 +34,9 @@ def add_arguments(p) -> None:
     p.add_argument(
         "-o", "--output", required=True, metavar="OUT.ark", help="output archive (OUT.scp is written beside it)"
     )
-    p.add_argument(
-        "--preset", default="default", help="front-end preset: default, asr_course, speaker (default: default)"
-    )
+    from speechgmm.features import PRESETS
+
+    p.add_argument("--preset", default="default", help=f"front-end preset: {', '.join(PRESETS)} (default: default)")
     _common.add_root(p)
     _common.add_jobs(p)
 

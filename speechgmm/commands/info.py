@@ -79,7 +79,10 @@ def run(args) -> int:
         print("  training     " + ", ".join(items))
     fc = h.get("features") or {}
     cfg = mf.feature_config
-    name = cfg.preset_name() if cfg is not None else None
+    if cfg is None or not fc:  # classify refuses such a file: say so here too
+        print("  front end    none: the model file has no front-end configuration (classify refuses it)")
+        return 0
+    name = cfg.preset_name()
     kind = f"preset {name!r}: " if name else "(no preset): "
     print("  front end    " + kind + ", ".join(f"{k}={v}" for k, v in fc.items()))
     return 0

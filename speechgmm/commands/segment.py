@@ -53,7 +53,8 @@ def add_arguments(p) -> None:
         "--min-speech",
         default=str(MIN_SPEECH),
         metavar="S",
-        help=f"shortest speech segment kept, seconds (default {MIN_SPEECH:g}; 0 keeps every one)",
+        help=f"shortest run of speech kept, seconds (default {MIN_SPEECH:g}; 0 keeps every one); a run may "
+        "hold several labels, so a segment can be shorter",
     )
     p.add_argument(
         "--min-pause",
