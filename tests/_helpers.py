@@ -83,3 +83,20 @@ def need_module(name: str):
     if os.environ.get("CI"):
         return importlib.import_module(name)
     return pytest.importorskip(name)
+
+
+def rewrite_model(path, out, change_header=None, drop=()):
+    """Copy the model file ``path`` to ``out`` with its JSON header changed in place by
+    ``change_header(header)`` and the arrays named in ``drop`` left out (damaged or odd files for tests)."""
+    import json
+
+    import numpy as np
+
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files if k not in drop}
+    h = json.loads(arrays["header"].tobytes())
+    if change_header:
+        change_header(h)
+    arrays["header"] = np.frombuffer(json.dumps(h).encode(), np.uint8)
+    np.savez(out, **arrays)
+    return out

@@ -14,7 +14,7 @@ from speechgmm.errors import ConfigError, ModelFileError
 from speechgmm.features import FeatureConfig
 from speechgmm.modelio import load_model, save_model
 
-from _helpers import ROOT, run_cli
+from _helpers import ROOT, rewrite_model, run_cli
 
 
 def two_classes(seed=0):
@@ -101,13 +101,7 @@ def test_damaged_calibration_is_refused_naming_the_file(tmp_path, record):
     clf, _ = two_classes()
     clf.calibration_ = Calibration(0.5, 0.25)
     p = save_model(tmp_path / "m.npz", clf, FeatureConfig(), {"label_column": "label"})
-    with np.load(p) as z:
-        arrays = {k: z[k] for k in z.files}
-    h = json.loads(arrays["header"].tobytes())
-    h["calibration"] = record
-    arrays["header"] = np.frombuffer(json.dumps(h).encode(), np.uint8)
-    bad = tmp_path / "badcal.npz"
-    np.savez(bad, **arrays)
+    bad = rewrite_model(p, tmp_path / "badcal.npz", lambda h: h.update(calibration=record))
     with pytest.raises(ModelFileError, match=r"badcal.npz: damaged model file \(calibration"):
         load_model(bad)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -23,6 +21,8 @@ from speechgmm.modelio import (
     ubm_from_arrays,
     ubm_to_arrays,
 )
+
+from _helpers import rewrite_model
 
 
 def _data():
@@ -44,15 +44,7 @@ def map_clf():
     return GMMClassifier(priors={"a": 0.5, "b": 0.25, "c": 0.25}).fit_map(X, y, ubm, relevance_factor=4.0, adapt="mw")
 
 
-def _rewrite(path, out, change_header=None, drop=()):
-    with np.load(path) as z:
-        arrays = {k: z[k] for k in z.files if k not in drop}
-    h = json.loads(arrays["header"].tobytes())
-    if change_header:
-        change_header(h)
-    arrays["header"] = np.frombuffer(json.dumps(h).encode(), np.uint8)
-    np.savez(out, **arrays)
-    return out
+_rewrite = rewrite_model
 
 
 def test_gmm_reader_round_trip_and_checks():
