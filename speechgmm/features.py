@@ -695,7 +695,7 @@ def features_from_statics(C, log_e, pitch, cfg: FeatureConfig, speech) -> np.nda
         mask = speech()
         if not mask.any():
             raise AudioError(NO_SPEECH)
-        C, pitch = fill_digital_silence(C, log_e, cfg), fill_digital_silence(pitch, log_e, cfg)
+        C, pitch = fill_digital_silence(log_e, cfg, C, pitch)
     if cfg.cmn or cfg.cvn:
         C = cmvn(C, variance=cfg.cvn, mask=mask)
     if cfg.pitch:
@@ -706,32 +706,35 @@ def features_from_statics(C, log_e, pitch, cfg: FeatureConfig, speech) -> np.nda
     return X
 
 
-def fill_digital_silence(C: Optional[np.ndarray], log_e: np.ndarray, cfg: FeatureConfig) -> Optional[np.ndarray]:
-    """``C`` with the rows of digital-silence frames (RMS within :data:`speechgmm.vad.DIGITAL_SILENCE` of
-    zero) replaced by the nearest other frame's: such a frame holds no signal, so next to it speech gets the
-    deltas of a file's edge, as if the silence were not there (zeros around a file used to give the speech
-    next to them deltas of c0 of 100 or more, and changed its digit).
+def fill_digital_silence(log_e: np.ndarray, cfg: FeatureConfig, *arrays: Optional[np.ndarray]) -> tuple:
+    """``arrays`` (per-frame rows, e.g. the cepstra and the pitch features; None passes through) with the
+    rows of digital-silence frames (RMS within :data:`speechgmm.vad.DIGITAL_SILENCE` of zero) replaced by
+    the nearest other frame's: such a frame holds no signal, so next to it speech gets the deltas of a
+    file's edge, as if the silence were not there (zeros around a file used to give the speech next to
+    them deltas of c0 of 100 or more, and changed its digit).  The frames are found once for all arrays.
 
     Parameters
     ----------
-    C : ndarray, shape (n_frames, n_dims), or None (returned as is)
     log_e : ndarray, shape (n_frames,)
         Natural-log frame energies (sum of squares at ``cfg.scale``, DC removed).
+    *arrays : ndarray, shape (n_frames, n_dims), or None
+
+    Returns
+    -------
+    tuple of the arrays, in their order
     """
     from speechgmm.vad import DIGITAL_SILENCE
 
-    if C is None or not len(C):
-        return C
     silent = log_e <= math.log(cfg.win_length * (DIGITAL_SILENCE * cfg.scale) ** 2)
-    if not silent.any() or silent.all():
-        return C
-    idx = np.arange(len(C))
+    if not len(silent) or not silent.any() or silent.all():
+        return arrays
+    idx = np.arange(len(silent))
     keep = np.flatnonzero(~silent)
     pos = np.searchsorted(keep, idx)  # the first kept frame at or after each frame
     after = keep[np.minimum(pos, len(keep) - 1)]
     before = keep[np.maximum(pos - 1, 0)]
-    nearest = np.where(np.abs(idx - before) <= np.abs(after - idx), before, after)
-    return C[np.where(silent, nearest, idx)]
+    nearest = np.where(silent, np.where(np.abs(idx - before) <= np.abs(after - idx), before, after), idx)
+    return tuple(None if a is None else a[nearest] for a in arrays)
 
 
 #: revision of the front end's computation, for feature caches (``train --cache``, the recipes): raised

@@ -194,15 +194,14 @@ class _Scorer:
         P = {k: np.concatenate(v) if len(v) > 1 else v[0] for k, v in self.parts.items()}
         sl = slice(lo - off, hi - off)
         cfg = self.cfg
-        Cs = P["C"][sl]
+        Cs, pitch = P["C"][sl], P["pitch"][sl] if "pitch" in P else None
         sp = P["speech"][sl]
         if cfg.vad:  # as the model's front end did (features.features_from_statics)
-            Cs = fill_digital_silence(Cs, P["log_e"][sl], cfg)
+            Cs, pitch = fill_digital_silence(P["log_e"][sl], cfg, Cs, pitch)
         if cfg.cmn or cfg.cvn:
             Cs = _sliding_cmvn(Cs, sp, self.cmn_half, cfg.cvn)
-        if "pitch" in P:
-            pitch = P["pitch"][sl]
-            Cs = np.concatenate([Cs, fill_digital_silence(pitch, P["log_e"][sl], cfg) if cfg.vad else pitch], axis=1)
+        if pitch is not None:
+            Cs = np.concatenate([Cs, pitch], axis=1)
 
         X = add_deltas(Cs, cfg.delta_order, cfg.delta_window)[a - lo : b - lo]
         spb = sp[a - lo : b - lo]
