@@ -35,9 +35,9 @@ PATH_COLUMN = "path"
 ID_COLUMNS = ("utt", "id", "utt_id")
 #: separators of CSV/TSV manifests, in the order they are tried
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
-#: Kaldi files that give label columns: file name -> column names
 #: Kaldi's spk2gender says m or f; the gender column (and the bundled gender model) says male or female
 SPK2GENDER = {"m": "male", "f": "female"}
+#: Kaldi files that give label columns: file name -> column names
 KALDI_LABEL_FILES = {"text": ("label", "text"), "utt2spk": ("speaker",), "utt2gender": ("gender",)}
 #: a segment may end this far (seconds) beyond its recording (rounding in the tool that wrote it)
 SEGMENT_END_TOLERANCE = REGION_END_TOLERANCE
@@ -212,10 +212,10 @@ def read_rows(
             raise ManifestError(f"{path}: duplicate column names in the header: {', '.join(map(repr, twice))}")
         last = reader.line_num
         for row in reader:
-            first, last = last + 1, reader.line_num
-            if last > first:  # splitlines() took the line break out of the quoted field: refuse, not merge
+            start, last = last + 1, reader.line_num  # the lines this row took
+            if last > start:  # splitlines() took the line break out of the quoted field: refuse, not merge
                 raise ManifestError(
-                    f"{path}:{first}-{last}: a quoted field runs over several lines (a line break in a value?)"
+                    f"{path}:{start}-{last}: a quoted field runs over several lines (a line break in a value?)"
                 )
             if not row or all(not c.strip() for c in row):
                 continue
@@ -395,30 +395,32 @@ def _kaldi_files(d: Path, wav_scp: Path) -> list[Path]:
     return [wav_scp, d / "segments", d / "spk2gender", *(d / f for f in KALDI_LABEL_FILES)]
 
 
+def _kaldi_location(path: Path) -> Optional[tuple[Path, Path]]:
+    """``(data dir, wav.scp)`` when ``path`` is a Kaldi data dir or a ``wav.scp``; None for a table."""
+    if path.is_dir():
+        return path, path / "wav.scp"
+    if path.name.endswith(".scp"):
+        return path.parent, path
+    return None
+
+
 def manifest_files(path: os.PathLike | str) -> list[Path]:
     """The files that make up the manifest at ``path`` (a CSV/TSV file: itself; a Kaldi data dir or its
     ``wav.scp``: every file of it that is read), which no output may replace."""
     path = Path(path)
-    if path.is_dir():
-        files = _kaldi_files(path, path / "wav.scp")
-    elif path.name.endswith(".scp"):
-        files = _kaldi_files(path.parent, path)
-    else:
-        files = [path]
-    return [f for f in files if f.exists()]
+    kaldi = _kaldi_location(path)
+    return [f for f in (_kaldi_files(*kaldi) if kaldi else [path]) if f.exists()]
 
 
 def _read_any(path: Path, root):
     """(utts, paths, columns, sha256) of a manifest file, Kaldi data dir or wav.scp."""
-    if path.is_dir():
-        scp = path / "wav.scp"
-        if not scp.is_file():
-            raise ManifestError(f"{path}: a Kaldi data dir needs a wav.scp")
-        return _read_kaldi(path, scp, Path(root) if root else path)
-    base = Path(root) if root else path.parent
-    if path.name.endswith(".scp"):
-        return _read_kaldi(path.parent, path, base)
-    return _read_table(path, base)
+    kaldi = _kaldi_location(path)
+    if kaldi is None:
+        return _read_table(path, Path(root) if root else path.parent)
+    d, scp = kaldi
+    if path.is_dir() and not scp.is_file():
+        raise ManifestError(f"{path}: a Kaldi data dir needs a wav.scp")
+    return _read_kaldi(d, scp, Path(root) if root else d)
 
 
 def _duplicates(items: list[str]) -> list[str]:
