@@ -32,11 +32,13 @@ import numpy as np
 
 from speechgmm.errors import AudioError, ConfigError, raise_bad_files
 from speechgmm.gmm import DiagGMM, GMMStats
+from speechgmm.options import DaskOptions
 from speechgmm.sources import InMemorySource, _label_groups, accumulate_arrays, sample_arrays
 
 
 def dask_client(scheduler: Optional[str] = None, local_workers: Optional[int] = None):
-    """Connect to ``scheduler``, or start a LocalCluster of ``local_workers`` processes.
+    """Connect to ``scheduler``, or start a LocalCluster of ``local_workers`` processes (None: the
+    ``--dask-workers`` default, :class:`~speechgmm.options.DaskOptions`).
 
     The client owns a local cluster it started: ``client.close()`` stops it.
     """
@@ -50,7 +52,11 @@ def dask_client(scheduler: Optional[str] = None, local_workers: Optional[int] = 
         except (OSError, TimeoutError) as exc:
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
     return Client(
-        n_workers=int(local_workers or 2), threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
+        n_workers=int(local_workers or DaskOptions.dask_workers),
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        silence_logs=40,
     )
 
 

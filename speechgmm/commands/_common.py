@@ -13,7 +13,7 @@ from typing import Optional
 
 from speechgmm._util import is_special
 from speechgmm.errors import ConfigError, ModelFileError
-from speechgmm.options import ROOT_HELP, DaskOptions, RunOptions, add_dataclass_arguments, defaults
+from speechgmm.options import ROOT_HELP, DaskOptions, RunOptions, add_dataclass_arguments
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "gender.npz"
 
@@ -76,8 +76,7 @@ def dask_client(args):
         return None
     from speechgmm.distributed import dask_client as make
 
-    workers = args.dask_workers if args.dask_workers is not None else defaults(DaskOptions)["dask_workers"]
-    return make(scheduler=args.scheduler, local_workers=workers if args.dask else None)
+    return make(scheduler=args.scheduler, local_workers=args.dask_workers if args.dask else None)  # None: default
 
 
 @contextlib.contextmanager
