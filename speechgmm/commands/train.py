@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-import sys
+import warnings
 
 from speechgmm.commands import _common
+from speechgmm.errors import SpeechGMMWarning
 from speechgmm.options import MapOptions, RunOptions, TrainOptions, add_dataclass_arguments, defaults
 
 DEFAULTS = defaults(TrainOptions)
@@ -81,11 +82,12 @@ def run(args) -> int:
         )
         chance = math.log2(len(s.labels))
         if ce["calibrated"] >= CHANCE_SHARE * chance:  # the scale went to ~0: every posterior near 1/C
-            print(
-                f"speechgmm train: warning: on held-out files the cross-validation models did no better than "
-                f"chance ({chance:.3g} bits per file), so every posterior will be near 1/{len(s.labels)}: give "
-                f"more files per class, or a smaller model (--components, --ubm-components)",
-                file=sys.stderr,
+            warnings.warn(
+                f"on held-out files the cross-validation models did no better than chance ({chance:.3g} bits "
+                f"per file), so every posterior will be near 1/{len(s.labels)}: give more files per class, or a "
+                f"smaller model (--components, --ubm-components)",
+                SpeechGMMWarning,
+                stacklevel=2,
             )
     elif cal:
         print(f"posteriors not calibrated: {cal['why']}")
