@@ -136,7 +136,11 @@ def utterance_scores(clf, feats):
 
 def scores(clf, feats):
     """Per-file (female - male) log-likelihood-ratio per frame (NaN when there are no features)."""
-    totals, frames = utterance_scores(clf, feats)
+    return llr(clf, *utterance_scores(clf, feats))
+
+
+def llr(clf, totals, frames):
+    """:func:`scores` from :func:`utterance_scores`' totals and frames, when they are needed too."""
     fi, mi = clf.labels_.index("female"), clf.labels_.index("male")
     return (totals[:, fi] - totals[:, mi]) / np.maximum(frames, 1)
 

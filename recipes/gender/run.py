@@ -55,6 +55,7 @@ from pool import (  # noqa: E402
     GENDERS,
     balanced_groups,
     features,
+    llr,
     pool_rows,
     report,
     scores,
@@ -246,10 +247,10 @@ def _ti_figures(rows, llr_pool):
     }
 
 
-def _held_out(rows, model, feats, select, scored=None):
+def _held_out(rows, model, scored, select):
     """Total scores, frames and true class indices of the selected files that have speech (``scored``:
-    the model's :func:`utterance_scores` on ``feats``, when already computed)."""
-    totals, frames = scored if scored is not None else utterance_scores(model, feats)
+    the model's :func:`utterance_scores` on the pool's features)."""
+    totals, frames = scored
     sel = [i for i, r in enumerate(rows) if select(r) and frames[i] > 0]
     truth = np.array([model.labels_.index(rows[i]["gender"]) for i in sel], dtype=np.intp)
     return totals[sel], frames[sel], truth
@@ -270,9 +271,8 @@ def _calibrate(rows, feats, fit) -> tuple[Calibration, dict]:
     for c in CORPORA:
         m = fit(lambda r, c=c: r["corpus"] != c and not r["test"])
         totals, frames = utterance_scores(m, feats)
-        fi, mi = m.labels_.index("female"), m.labels_.index("male")
-        inner[c] = report(rows, (totals[:, fi] - totals[:, mi]) / np.maximum(frames, 1), _inner_training_part(c))
-        parts.append(_held_out(rows, m, feats, _inner_training_part(c), (totals, frames)))
+        inner[c] = report(rows, llr(m, totals, frames), _inner_training_part(c))
+        parts.append(_held_out(rows, m, (totals, frames), _inner_training_part(c)))
     totals, frames, truth = (np.concatenate(a) for a in zip(*parts))
     cal = fit_calibration(totals, frames, truth, CALIBRATION_EXPONENT)
     return Calibration(float(f"{cal.scale:.3g}"), cal.exponent), inner
@@ -294,15 +294,16 @@ def _loco(result, rows, feats, fit, cal):
     calibrated, truths = [], []
     for c in CORPORA:
         m = fit(lambda r, c=c: r["corpus"] != c)
-        llr = scores(m, feats)
-        result["loco"][c] = report(rows, llr, _test_adults(c))
-        totals, frames, truth = _held_out(rows, m, feats, _test_adults(c))
+        scored = utterance_scores(m, feats)  # once: the balanced accuracy and the posteriors
+        lr = llr(m, *scored)
+        result["loco"][c] = report(rows, lr, _test_adults(c))
+        totals, frames, truth = _held_out(rows, m, scored, _test_adults(c))
         result["loco_posteriors"][c] = _posterior_figures(totals, frames, truth, cal)
         calibrated.append(cal.log_odds(totals, frames))
         truths.append(truth)
         if c == "speechocean762_sample":
             is_child = lambda r, c=c: r["corpus"] == c and r["age_group"] == "child"  # noqa: E731
-            result["children_loco"] = report(rows, llr, is_child)
+            result["children_loco"] = report(rows, lr, is_child)
     # how often a calibrated posterior is right, over the LOCO test sets together
     result["loco_reliability"] = reliability(np.concatenate(calibrated), np.concatenate(truths))
 
