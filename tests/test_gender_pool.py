@@ -121,3 +121,46 @@ def test_gender_preset_is_the_bundled_models_front_end():
     # info names the preset a front end equals (QA: it showed 'preset=default' over a cvn front end)
     assert "front end    preset 'gender': cmn=True, cvn=True" in run_cli("info", str(mf.path)).stdout
     assert FeatureConfig.preset("default").replace(n_mels=24).preset_name() is None
+
+
+def test_augmented_copies_join_the_training_frames_and_leave_the_originals_as_they_were():
+    """--augment: each (corpus, gender, copy) adds its own capped frames after the originals, whose draw
+    is the one without copies (so a run with copies differs from the bundled run by the copies alone)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    rows = [{"corpus": c, "gender": g} for c in ("a", "b") for g in ("female", "male") for _ in range(3)]
+    feats = [rng.standard_normal((40, 2)) for _ in rows]
+    copies = {"noise": [x + 100 for x in feats]}
+    plain = pool.balanced_groups(rows, feats, lambda r: True, 50, seed=1)
+    more = pool.balanced_groups(rows, feats, lambda r: True, 50, seed=1, copies=copies)
+    for g in ("female", "male"):
+        assert len(plain[g]) == 2 and len(more[g]) == 4  # two corpora; and their copies
+        for a, b in zip(plain[g], more[g][:2]):
+            assert np.array_equal(a, b) and len(a) == 50  # capped: 120 frames per cell
+        assert all(len(x) == 50 and x.min() > 50 for x in more[g][2:])  # the copies' own draw
+
+
+def test_augment_and_channels_quick(corpus):
+    """--augment trains on copies too and records them; --channels scores the inner protocol and the test
+    sets through copies drawn with their own seed, and prints a line per channel."""
+    args = ["--quick", "--augment", "noise", "--channels", "codec", "--jobs", "1", "--corpus", str(corpus.parent)]
+    r = subprocess.run(
+        [sys.executable, ROOT / "recipes" / "gender" / "run.py", *args, "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=1800,
+    )
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["config"]["augment"] == ["noise"] and set(res["channels"]) == {"codec"}
+    assert set(res["inner"]["codec"]) == set(CORPORA)
+    assert 0.5 < res["channels"]["codec"]["accuracy"] <= 1 and "through the codec channel" in r.stdout
+    bad = subprocess.run(
+        [sys.executable, ROOT / "recipes" / "gender" / "run.py", "--quick", "--augment", "noise,hiss"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert bad.returncode == 2 and "hiss" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

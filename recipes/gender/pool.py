@@ -71,34 +71,46 @@ def pool_rows(corpora: Path):
     return rows
 
 
-def features(rows, cfg, jobs: int = 1, cache=None):
-    """Features of every row (None for a file with no speech), cached under ``cache`` by front end."""
+def features(rows, cfg, jobs: int = 1, cache=None, augment=None):
+    """Features of every row (None for a file with no speech), cached under ``cache`` by front end;
+    with ``augment=(kind, seed)``, of each row's augmented copy (:func:`speechgmm.augment.augment`,
+    row ``i`` being copy index ``i``)."""
     from speechgmm.features import FRONT_END_REVISION, extract_files
 
     text = f"revision {FRONT_END_REVISION}\n" + cfg.to_json() + "\n".join(r["path"] for r in rows)
+    if augment is not None:
+        text += f"\naugment {augment[0]} {augment[1]}"
     key = hashlib.sha256(text.encode()).hexdigest()[:16]
     f = Path(cache) / f"pool-{key}.npz" if cache else None
     if f is not None and f.is_file():
         z = np.load(f)
         return [z[f"a{i}"] if f"a{i}" in z.files else None for i in range(len(rows))]
-    feats, problems = extract_files([r["path"] for r in rows], cfg, jobs=jobs, errors="collect", desc="pool features")
+    paths = [r["path"] for r in rows]
+    desc = "pool features" if augment is None else f"pool features, {augment[0]} copies"
+    feats, problems = extract_files(paths, cfg, jobs=jobs, errors="collect", desc=desc, augment=augment)
     if f is not None:
         f.parent.mkdir(parents=True, exist_ok=True)
         np.savez(f, **{f"a{i}": a for i, a in enumerate(feats) if a is not None})
     return feats
 
 
-def balanced_groups(rows, feats, select, cap: int, seed: int = 0):
-    """{gender: [arrays]} of the selected rows, each (corpus, gender) cut to ``cap`` frames."""
+def balanced_groups(rows, feats, select, cap: int, seed: int = 0, copies=None):
+    """{gender: [arrays]} of the selected rows, each (corpus, gender) cut to ``cap`` frames; with
+    ``copies`` ({kind: features of every row's augmented copy}), each (corpus, gender, kind) adds
+    its own ``cap`` frames of the same rows' copies, after the originals (which stay as without)."""
     groups = {g: [] for g in GENDERS}
     cells = {}
-    for r, x in zip(rows, feats):
-        if x is not None and select(r):
-            cells.setdefault((r["corpus"], r["gender"]), []).append(x)
-    for (corpus, g), arrays in sorted(cells.items()):
+    conditions = [("", feats)] + sorted((copies or {}).items())
+    for kind, fs in conditions:
+        for r, x in zip(rows, fs):
+            if x is not None and select(r):
+                cells.setdefault((kind, r["corpus"], r["gender"]), []).append(x)
+    order = {kind: i for i, (kind, _) in enumerate(conditions)}
+    for (kind, corpus, g), arrays in sorted(cells.items(), key=lambda kv: (order[kv[0][0]], kv[0][1:])):
         X = np.concatenate(arrays)
         if len(X) > cap:
-            h = int(hashlib.sha256(f"{corpus}/{g}/{seed}".encode()).hexdigest()[:8], 16)
+            name = f"{corpus}/{g}/{seed}" + (f"/{kind}" if kind else "")
+            h = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
             idx = np.sort(np.random.default_rng(h).choice(len(X), cap, replace=False))
             X = X[idx]
         groups[g].append(X)

@@ -21,7 +21,9 @@ Default run (the bundled model)
 Alternatives measured against it (README, "Will it work on my audio?"): ``--no-cvn`` (mean
 normalisation only: the bundled rule until 2026-12-03), ``--method map`` (GMM-UBM: one UBM of
 ``--ubm-components`` on the pool, gender models MAP-adapted with ``--relevance-factor``),
-``--components``, and ``--seed`` for the spread of the random draw.  Every run prints the inner
+``--components``, ``--augment`` (noisy, reverberant or MP3 copies of the training files) and
+``--seed`` for the spread of the random draw; ``--channels`` also scores every file through such
+copies (drawn with their own seed).  Every run prints the inner
 protocol first (training parts only: each corpus's training part scored by a model of the other
 corpora's training parts; the calibration is fitted on the same scores): compare candidates there,
 then look at LOCO.
@@ -32,7 +34,8 @@ then look at LOCO.
         female recall, male recall, worst speaker; children (under 16) separately.
 
 usage: python recipes/gender/run.py [--loco] [--quick] [--preset P] [--components K] [--seed N] [--no-cvn]
-                                   [--method em|map] [--out MODEL.npz] [--cache DIR] [--jobs N]
+                                   [--method em|map] [--augment KINDS] [--channels KINDS]
+                                   [--out MODEL.npz] [--cache DIR] [--jobs N]
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ from speechgmm.calibration import (  # noqa: E402
 from speechgmm.errors import ConfigError  # noqa: E402
 from speechgmm.features import FeatureConfig  # noqa: E402
 from speechgmm.modelio import save_model  # noqa: E402
+from speechgmm.options import Kinds, argparse_type  # noqa: E402
 
 from _common import (  # noqa: E402
     count,
@@ -105,6 +109,8 @@ CONFIG = {
 CALIBRATION_EXPONENT = EXPONENT  # speechgmm.calibration.EXPONENT, which speechgmm train uses too
 #: --quick (tests): a few speakers per corpus and gender, small models
 QUICK = {"components": 8, "iterations": 5, "cap": 5000, "speakers": 4}
+#: --channels: the seed of the test copies, never a training seed (--seed is the training copies')
+CHANNEL_SEED = 1000
 #: --method map (GMM-UBM); recorded in the model's header only when used
 MAP = {"ubm_components": 128, "relevance_factor": 4.0, "ubm_iterations": 10}
 
@@ -156,6 +162,9 @@ def evaluate_only(args, rows) -> int:
     return 0
 
 
+KINDS = argparse_type(Kinds(), "kinds")
+
+
 def _parser():
     ap = recipe_parser(__doc__)
     ap.add_argument("--loco", action="store_true", help="leave-one-corpus-out table (with in-corpus figures)")
@@ -174,6 +183,10 @@ def _parser():
     r_help = f"--method map: relevance factor r (default {MAP['relevance_factor']:g})"
     ap.add_argument("--ubm-components", type=count(1, 4096), help=k_help)
     ap.add_argument("--relevance-factor", type=positive, help=r_help)
+    aug_help = "add augmented copies of the training files, e.g. noise,reverb,codec (speechgmm.augment)"
+    ap.add_argument("--augment", type=KINDS, help=aug_help)
+    ch_help = f"also score every test file through these channels (copies drawn with seed {CHANNEL_SEED})"
+    ap.add_argument("--channels", type=KINDS, help=ch_help)
     ap.add_argument("--cache", type=folder, help="folder caching the pool's features between runs")
     out_help = "also save the pool model (all adults but the TI test speakers) here"
     ap.add_argument("--out", type=output_path, help=out_help)
@@ -193,6 +206,8 @@ def _config(args):
     # so the default run still writes the bundled model's exact header
     if args.cvn is not None:
         conf["cvn"] = args.cvn
+    if args.augment:
+        conf["augment"] = list(args.augment)
     given = {k: getattr(args, k) for k in ("ubm_components", "relevance_factor") if getattr(args, k) is not None}
     if given and args.method != "map":  # they were ignored without a word
         raise ConfigError("--ubm-components and --relevance-factor go with --method map")
@@ -260,19 +275,22 @@ def _inner_training_part(c):
     return lambda r: r["corpus"] == c and not r["test"] and adult(r)
 
 
-def _calibrate(rows, feats, fit) -> tuple[Calibration, dict]:
+def _calibrate(rows, feats, fit, channels=None) -> tuple[Calibration, dict]:
     """The pool model's posterior calibration, fitted on the inner protocol's held-out files: for each
     corpus, a model trained on the other corpora's training parts scores that corpus's training part
     (adults); the test sets play no part. The scale is rounded to 3 digits (a header that
     other CPUs, whose float32 rounding moves the fit by about 1e-4, reproduce).  Also returns the
     inner protocol's report per corpus (:func:`report`): how candidates are compared without the
-    test sets (README, "What else was tried")."""
+    test sets (README, "What else was tried"); with ``channels`` ({kind: features of the copies}),
+    also under ``inner[kind]``, the same models on those copies."""
     parts, inner = [], {}
     for c in CORPORA:
         m = fit(lambda r, c=c: r["corpus"] != c and not r["test"])
         totals, frames = utterance_scores(m, feats)
         inner[c] = report(rows, llr(m, totals, frames), _inner_training_part(c))
         parts.append(_held_out(rows, m, (totals, frames), _inner_training_part(c)))
+        for kind, f in (channels or {}).items():
+            inner.setdefault(kind, {})[c] = report(rows, scores(m, f), _inner_training_part(c))
     totals, frames, truth = (np.concatenate(a) for a in zip(*parts))
     cal = fit_calibration(totals, frames, truth, CALIBRATION_EXPONENT)
     return Calibration(float(f"{cal.scale:.3g}"), cal.exponent), inner
@@ -340,6 +358,13 @@ def _print_inner(result):
         f"balanced accuracy mean {np.mean(bal):.4f}, worst corpus {min(bal):.4f}"
     )
     print(format_table([_line(c + " (inner)", inner[c]) for c in CORPORA], HEAD))
+    for kind, ch in result["channels"].items():
+        bal = [inner[kind][c]["balanced"] for c in CORPORA]
+        per = " / ".join(f"{b:.3f}" for b in bal)
+        print(
+            f"through the {kind} channel (copies, seed {CHANNEL_SEED}): inner mean {np.mean(bal):.4f}, worst "
+            f"{min(bal):.4f} ({per}); TI test speakers {ch['accuracy']:.4f}"
+        )
 
 
 def _print_tables(args, result):
@@ -433,9 +458,11 @@ def main(argv=None) -> int:
         return evaluate_only(args, rows)
     cfg = _front_end(conf)
     feats = features(rows, cfg, jobs=args.jobs, cache=args.cache)
+    copies = {k: features(rows, cfg, args.jobs, args.cache, (k, conf["seed"])) for k in conf.get("augment", ())}
+    channels = {k: features(rows, cfg, args.jobs, args.cache, (k, CHANNEL_SEED)) for k in args.channels or ()}
 
     def fit(select):
-        groups = balanced_groups(rows, feats, lambda r: adult(r) and select(r), conf["cap"], conf["seed"])
+        groups = balanced_groups(rows, feats, lambda r: adult(r) and select(r), conf["cap"], conf["seed"], copies)
         if conf.get("method") == "map":
             r, k = conf["relevance_factor"], conf["ubm_components"]
             return train_map(groups, k, r, conf["ubm_iterations"], conf["seed"], jobs=args.jobs)
@@ -443,11 +470,12 @@ def main(argv=None) -> int:
 
     # the pool model: every adult but the test sets (so the TI test speakers are never seen)
     pool_model = fit(lambda r: not r["test"])
-    pool_model.calibration_, inner = _calibrate(rows, feats, fit)
+    pool_model.calibration_, inner = _calibrate(rows, feats, fit, channels)
     llr_pool = scores(pool_model, feats)
     result = _evaluate_pool(conf, rows, llr_pool)
     result["calibration"] = pool_model.calibration_.to_header()
     result["inner"] = inner
+    result["channels"] = {k: _evaluate_pool(conf, rows, scores(pool_model, f)) for k, f in channels.items()}
     if args.loco:
         _loco(result, rows, feats, fit, pool_model.calibration_)
     result["children_in_corpus"] = report(rows, llr_pool, lambda r: r["age_group"] == "child" and r["test"])
