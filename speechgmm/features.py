@@ -834,9 +834,11 @@ def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None
 
         return streamed_features(path, cfg)
     y, sr = _load(path, cfg.sr)
-    from speechgmm.audio import warn_mains_hum
+    from speechgmm.audio import check_mains_hum
 
-    warn_mains_hum(path, y, sr)
+    hum = check_mains_hum(path, y, sr, remove=cfg.vad)
+    if hum is not None:
+        y = hum(y)
     if len(y) < cfg.win_length:
         raise AudioError(
             f"{path}: too short ({len(y) / sr * 1000:.1f} ms; at least one {cfg.frame_length_ms:g} ms frame is needed)"

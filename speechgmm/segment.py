@@ -398,7 +398,7 @@ def _score_stream(path, clf, cfg, opt, file_sr, duration, show_progress, *, chan
     scorer = _Scorer(clf, cfg, opt)
     n_blocks = max(1, math.ceil(duration / opt.block_seconds))
     for y in progress(
-        audio_blocks(path, cfg.sr, opt.block_seconds, channel=channel, power=power),
+        audio_blocks(path, cfg.sr, opt.block_seconds, channel=channel, power=power, remove_hum=cfg.vad),
         total=n_blocks + (file_sr != cfg.sr),
         desc=Path(path).name,
         enabled=None if show_progress else False,

@@ -26,13 +26,22 @@ _DETECTOR_BLOCK = 10.0
 STREAM_SECONDS = 600.0
 
 
-def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS, *, channel=None, power=None):
+def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS, *, channel=None, power=None, remove_hum=False):
     """Yield the file as mono float32 blocks at ``sr`` Hz (channels averaged, or ``channel``
     alone; soxr HQ stream resampling; :func:`speechgmm.audio.mono_blocks`); the whole file is
-    never in memory.  ``power`` (an :class:`speechgmm.audio.ChannelPower`) sums the channels' power."""
-    from speechgmm.audio import MAINS_HUM_SECONDS, mono_blocks, open_sound, sample_problem, warn_mains_hum
+    never in memory.  ``power`` (an :class:`speechgmm.audio.ChannelPower`) sums the channels' power.
+    Strong mains hum in the first 10 s is warned about (:func:`speechgmm.audio.check_mains_hum`), and
+    with ``remove_hum`` notched out of every block, as the whole-file front end does: the blocks of
+    those 10 s are held back until the check has seen them."""
+    from speechgmm.audio import MAINS_HUM_SECONDS, check_mains_hum, mono_blocks, open_sound, sample_problem
 
-    head, have = [], 0  # the start of the file, for the mains-hum check (as the whole-file front end's)
+    head, have, hum = [], 0, None  # the start of the file, for the mains-hum check
+
+    def checked():
+        nonlocal hum
+        hum = check_mains_hum(path, np.concatenate(head), sr, remove_hum)
+        return [hum(b) for b in head] if hum is not None else head
+
     with open_sound(path) as f:
         blocks = mono_blocks(f, sr, channel=channel, block_frames=max(1, int(block_seconds * f.samplerate)))
         for blk, mono, out in blocks:
@@ -41,15 +50,16 @@ def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS, *, channel
                 raise AudioError(f"{path}: {problem}")
             if power is not None and blk is not None:
                 power.add(blk, mono)
-            if head is not None and len(out):
-                head.append(out)
-                have += len(out)
-                if have >= MAINS_HUM_SECONDS * sr:
-                    warn_mains_hum(path, np.concatenate(head), sr)
-                    head = None
-            yield out
+            if head is None:
+                yield hum(out) if hum is not None else out
+                continue
+            head.append(out)
+            have += len(out)
+            if have >= MAINS_HUM_SECONDS * sr:
+                yield from checked()
+                head = None
     if head:
-        warn_mains_hum(path, np.concatenate(head), sr)
+        yield from checked()
 
 
 class FrameStream:
@@ -115,7 +125,7 @@ def _stream(path, cfg, detector=None, channel=None, power=None) -> dict[str, np.
     """One pass over ``path``: every per-frame array of a :class:`FrameStream`, whole."""
     fs = FrameStream(cfg, detector)
     parts: dict[str, list[np.ndarray]] = {}
-    for y in audio_blocks(path, cfg.sr, channel=channel, power=power):
+    for y in audio_blocks(path, cfg.sr, channel=channel, power=power, remove_hum=cfg.vad):
         for k, v in (fs.push(y) if len(y) else {}).items():
             parts.setdefault(k, []).append(v)
     for k, v in fs.push(np.zeros(0, np.float32), final=True).items():

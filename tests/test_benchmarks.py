@@ -52,3 +52,13 @@ def test_channel_robustness_small(corpus):
         if "CMN" in r and "no" not in r and "--augment" not in r:  # the default front end
             # a gain only shifts c0, which the mean normalisation removes
             assert abs(clean - gain) <= 0.01, r
+
+
+def test_mains_hum_small(corpus):
+    """Hum as loud as the speech: the front end's notches keep files that, left in, give "no speech"."""
+    out = run(ROOT / "benchmarks" / "mains_hum.py", "--step", "40", "--jobs", "2")
+    rows = {ln.split()[0]: ln for ln in out.splitlines() if ln.strip().startswith(("no", "-", "+"))}
+    clean = [float(x) for x in rows["no"].split()[2:]]
+    assert len(clean) == 4 and clean[0] == clean[1] and clean[2] == clean[3]  # no hum: nothing notched
+    loud = rows["+0"].split()
+    assert "no speech" in rows["+0"] and float(loud[1]) > float(loud[2]) + 0.3, rows["+0"]
