@@ -249,6 +249,8 @@ MAINS_HUM_HARMONIC_DB = 10.0
 #: speakers, no hum / hum as loud as the speech: 3 Hz 0.919 / 0.927, 8 Hz 0.934 / 0.919, 16 Hz 0.942 /
 #: 0.927, 24 Hz (half the band between harmonics) 0.946 / 0.931
 MAINS_HUM_NOTCH_HZ = 16.0
+#: ... starting from the steady state of the hum of the file's first this many seconds (:meth:`HumFilter._settle`)
+MAINS_HUM_SETTLE_S = 0.2
 
 
 def _hum_spectrum(y: np.ndarray, sr: int):
@@ -364,7 +366,26 @@ class HumFilter:
         # the harmonics of a periodic hum sit at exact multiples (their own peaks, under speech, may not)
         lines = [k * base for k in range(1, int((sr / 2 - 40.0) // base) + 1)]
         lines = [x for x in lines if x <= MAINS_HUM_ALL_HZ or _line(f, P, x)[1] >= MAINS_HUM_HARMONIC_DB]
-        return cls(lines, sr, hum[1])
+        out = cls(lines, sr, hum[1])
+        out._settle(np.asarray(y[: int(MAINS_HUM_SETTLE_S * sr)], dtype=np.float64))
+        return out
+
+    def _settle(self, y: np.ndarray) -> None:
+        """Start the cascade in the steady state of the hum of ``y`` (each line's amplitude and phase, by
+        projection over the file's first :data:`MAINS_HUM_SETTLE_S`: over longer, the small error of the
+        estimated frequency turns the high harmonics' phases), as if it had been running before the file
+        began: a cascade at rest rings at the start, and a file of hum alone would become "speech" there."""
+        n = np.arange(len(y))
+        w = 2 * np.pi * np.array(self.frequencies) / self.sr
+        c = 2.0 / len(y) * np.exp(-1j * np.outer(w, n)) @ y  # complex amplitude of each line
+        past = np.exp(1j * np.outer(w, [-1, -2]))  # e^{i w n} at n = -1, -2
+        z = np.exp(-1j * w)
+        for s, (b0, b1, b2, _, a1, a2) in enumerate(self._sos):
+            h = (b0 + b1 * z + b2 * z**2) / (1 + a1 * z + a2 * z**2)
+            x1, x2 = np.real(c @ past)
+            y1, y2 = np.real((c * h) @ past)
+            self._zi[s] = (b1 * x1 - a1 * y1 + b2 * x2 - a2 * y2, b2 * x1 - a2 * y1)
+            c = c * h
 
     def __call__(self, y: np.ndarray) -> np.ndarray:
         """``y`` (the next block of the file) with the hum notched out, float32."""

@@ -851,6 +851,8 @@ def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None
     try:
         X = mfcc(y, sr, cfg)
     except AudioError as exc:
+        if hum is not None:  # a file of hum alone is silence once the hum is out
+            raise AudioError(f"{path}: {NO_SPEECH} once its mains hum is notched out ({exc})") from None
         raise AudioError(f"{path}: {exc}") from None
     if not np.all(np.isfinite(X)):  # cannot happen with finite input; keep NaN out of results regardless
         raise AudioError(f"{path}: features are not finite")

@@ -15,6 +15,19 @@ _spec.loader.exec_module(pool)
 CORPORA, pool_rows = pool.CORPORA, pool.pool_rows
 
 
+def _recipe(*args):
+    """Run the gender recipe with ``args`` and ``--json``: (the finished process, its JSON results)."""
+    r = subprocess.run(
+        [sys.executable, ROOT / "recipes" / "gender" / "run.py", *map(str, args), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=1800,
+    )
+    assert r.returncode == 0, r.stderr
+    return r, json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def test_pool_rules(corpus):
     rows = pool_rows(corpus.parent)
     assert {r["corpus"] for r in rows} == set(CORPORA)
@@ -31,29 +44,7 @@ def test_pool_rules(corpus):
 
 
 def test_loco_quick(corpus):
-    r = subprocess.run(
-        [
-            sys.executable,
-            ROOT / "recipes" / "gender" / "run.py",
-            "--loco",
-            "--quick",
-            "--components",
-            "6",
-            "--seed",
-            "3",
-            "--jobs",
-            "1",
-            "--corpus",
-            str(corpus.parent),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=1800,
-    )
-    assert r.returncode == 0, r.stderr
-    res = json.loads(r.stdout.strip().splitlines()[-1])
+    r, res = _recipe("--loco", "--quick", "--components", 6, "--seed", 3, "--jobs", 1, "--corpus", corpus.parent)
     assert set(res["loco"]) == set(CORPORA) == set(res["in_corpus"]) == set(res["inner"])
     assert res["config"]["components"] == 6 and res["config"]["seed"] == 3  # over --quick's K=8, seed 0
     # the inner protocol (training parts only) comes first, one row per corpus
@@ -91,17 +82,8 @@ def test_map_and_cvn_alternatives_quick(corpus, tmp_path):
 
     out = tmp_path / "g.npz"
     args = ["--quick", "--method", "map", "--no-cvn", "--ubm-components", "12"]
-    args += ["--jobs", "1", "--corpus", str(corpus.parent), "--json"]
-    r = subprocess.run(
-        [sys.executable, ROOT / "recipes" / "gender" / "run.py", *args, "--out", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=1800,
-    )
-    assert r.returncode == 0, r.stderr
+    r, res = _recipe(*args, "--jobs", 1, "--corpus", corpus.parent, "--out", out)
     assert "(means only), GMM-UBM K=12" in r.stdout
-    res = json.loads(r.stdout.strip().splitlines()[-1])
     assert res["config"]["method"] == "map" and res["config"]["cvn"] is False
     mf = load_model(out)
     assert not mf.feature_config.cvn and mf.classifier.method_ == "map"
@@ -144,16 +126,7 @@ def test_augmented_copies_join_the_training_frames_and_leave_the_originals_as_th
 def test_augment_and_channels_quick(corpus):
     """--augment trains on copies too and records them; --channels scores the inner protocol and the test
     sets through copies drawn with their own seed, and prints a line per channel."""
-    args = ["--quick", "--augment", "noise", "--channels", "codec", "--jobs", "1", "--corpus", str(corpus.parent)]
-    r = subprocess.run(
-        [sys.executable, ROOT / "recipes" / "gender" / "run.py", *args, "--json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=1800,
-    )
-    assert r.returncode == 0, r.stderr
-    res = json.loads(r.stdout.strip().splitlines()[-1])
+    r, res = _recipe("--quick", "--augment", "noise", "--channels", "codec", "--jobs", 1, "--corpus", corpus.parent)
     assert res["config"]["augment"] == ["noise"] and set(res["channels"]) == {"codec"}
     assert set(res["inner"]["codec"]) == set(CORPORA)
     assert 0.5 < res["channels"]["codec"]["accuracy"] <= 1 and "through the codec channel" in r.stdout
