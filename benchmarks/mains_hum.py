@@ -5,7 +5,8 @@ Every ``--step``-th TI test file is placed between 1 s pauses of -55 dBFS pink n
 mains buzz over its whole length: 50 or 60 Hz (alternating per file, 0.1-0.2 Hz off the nominal
 frequency, as the mains drifts) with harmonics 2-8 at 1/k of the fundamental's amplitude and random
 phases, at a hum-to-speech power ratio of -20, -10, 0 and +10 dB (the speech's RMS over the file
-itself).  Each copy is written to a WAV file and goes through ``speechgmm.features.extract_files``,
+itself); a copy that would clip is scaled down to a peak of 0.99, as a recorder's gain would be.
+Each copy is written to a WAV file and goes through ``speechgmm.features.extract_files``,
 the path of ``classify`` and ``evaluate``: once as the front end runs it (strong hum, see
 ``speechgmm.audio.mains_hum``, is notched out in every preset with speech detection), and once with
 the notches switched off (hum found, warned about, left in).  Models: the bundled gender model and a
@@ -55,7 +56,7 @@ def hummed(y: np.ndarray, i: int, ratio_db, mains: float = 50.0) -> np.ndarray:
     x = pad_with_pauses(y, SR, 1.0, 1.0, -55.0, seed=i, exponent=1.0).astype(np.float64)
     if ratio_db is not None:
         x += buzz(len(x), SR, i, mains) * np.sqrt(np.mean(np.square(y, dtype=np.float64))) * 10 ** (ratio_db / 20)
-    return np.clip(x, -1, 1).astype(np.float32)
+    return (x * min(1.0, 0.99 / np.max(np.abs(x)))).astype(np.float32)  # a recorder's gain: no clipping
 
 
 def accuracy(mf, paths, truth, jobs):
