@@ -414,8 +414,11 @@ class HumFilter:
 def check_mains_hum(path, y: np.ndarray, sr: int, remove: bool) -> Optional[HumFilter]:
     """A SpeechGMMWarning naming ``path`` when :func:`mains_hum` finds strong hum in ``y`` (the start of the
     file); with ``remove``, the :class:`HumFilter` to run over the whole file (None without hum)."""
-    hum = HumFilter.found(y, sr) if remove else None
-    found = (hum.frequency, hum.share_db) if hum is not None else None if remove else mains_hum(y, sr)
+    if remove:
+        hum = HumFilter.found(y, sr)
+        found = None if hum is None else (hum.frequency, hum.share_db)
+    else:
+        hum, found = None, mains_hum(y, sr)
     if found is None:
         return None
     head = f"{path}: strong mains hum at {round(found[0]):g} Hz ({int(round(found[1]))} dB of the power)"
