@@ -491,7 +491,7 @@ def load_audio(
     if y.shape[0] == 0:
         raise AudioError(f"{path}: contains no audio samples")
     y = _downmix(y, path) if channel is None else y[:, channel]
-    _warn_clipped(path, *_clip_counts(y, _check_samples(y, path, check_silence)))
+    warn_clipped(path, *clip_counts(y, _check_samples(y, path, check_silence)))
     if sr is not None and int(sr) != int(file_sr):
         y, file_sr = _resample(y, file_sr, sr, path)
     return np.ascontiguousarray(y, dtype=np.float32), int(file_sr)
@@ -670,7 +670,7 @@ def _read_long(f, path, start: int, frames: int, sr: int, check_silence: bool, o
             block_peak = _check_samples(mono, path, check_silence=False)
             peak = max(peak, block_peak)
             stats.add(blk, mono)
-            n, share = _clip_counts(mono, block_peak)  # each block against its own peak
+            n, share = clip_counts(mono, block_peak)  # each block against its own peak
             body, top = body + n, top + share * n
     if stats.n == 0:
         raise AudioError(f"{path}: contains no audio samples")
@@ -682,7 +682,7 @@ def _read_long(f, path, start: int, frames: int, sr: int, check_silence: bool, o
         raise AudioError(_silence_message(path, peak))
     if file_sr < sr:
         _warn_upsampling(path, file_sr, sr)
-    _warn_clipped(path, body, top / body if body else 0.0)
+    warn_clipped(path, body, top / body if body else 0.0)
     return np.concatenate(parts).astype(np.float32, copy=False), sr
 
 
@@ -705,10 +705,10 @@ def clipped_share(y: np.ndarray, peak: Optional[float] = None) -> float:
     >>> round(clipped_share(sine), 2), round(clipped_share(np.clip(3 * sine, -1, 1)), 2)
     (0.05, 0.79)
     """
-    return _clip_counts(y, peak)[1]
+    return clip_counts(y, peak)[1]
 
 
-def _clip_counts(y: np.ndarray, peak: Optional[float] = None) -> tuple[int, float]:
+def clip_counts(y: np.ndarray, peak: Optional[float] = None) -> tuple[int, float]:
     """``(number of loud samples, share of them at the peak)`` (:func:`clipped_share`)."""
     a = np.abs(np.asarray(y, dtype=np.float32))
     peak = float(a.max(initial=0.0)) if peak is None else float(peak)
@@ -720,8 +720,8 @@ def _clip_counts(y: np.ndarray, peak: Optional[float] = None) -> tuple[int, floa
 CLIP_MIN_BODY = 1000
 
 
-def _warn_clipped(path, body: int, share: float) -> None:
-    """A SpeechGMMWarning naming ``path`` when ``share`` of its ``body`` loud samples (:func:`_clip_counts`)
+def warn_clipped(path, body: int, share: float) -> None:
+    """A SpeechGMMWarning naming ``path`` when ``share`` of its ``body`` loud samples (:func:`clip_counts`)
     say it is clipped."""
     if body >= CLIP_MIN_BODY and share >= CLIPPED_SHARE:
         warnings.warn(

@@ -32,10 +32,20 @@ def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS, *, channel
     never in memory.  ``power`` (an :class:`speechgmm.audio.ChannelPower`) sums the channels' power.
     Strong mains hum in the first 10 s is warned about (:func:`speechgmm.audio.check_mains_hum`), and
     with ``remove_hum`` notched out of every block, as the whole-file front end does: the blocks of
-    those 10 s are held back until the check has seen them."""
-    from speechgmm.audio import MAINS_HUM_SECONDS, check_mains_hum, mono_blocks, open_sound, sample_problem
+    those 10 s are held back until the check has seen them.  A clipped file is warned about at its end
+    (:func:`speechgmm.audio.clipped_share`, each block against its own peak)."""
+    from speechgmm.audio import (
+        MAINS_HUM_SECONDS,
+        check_mains_hum,
+        clip_counts,
+        mono_blocks,
+        open_sound,
+        sample_problem,
+        warn_clipped,
+    )
 
     head, have, hum = [], 0, None  # the start of the file, for the mains-hum check
+    body, top = 0, 0.0  # loud samples, and those at their block's peak: the clipping check, over the whole file
 
     def checked():
         nonlocal hum
@@ -50,6 +60,9 @@ def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS, *, channel
                 raise AudioError(f"{path}: {problem}")
             if power is not None and blk is not None:
                 power.add(blk, mono)
+            if mono is not None:
+                n, share = clip_counts(mono)
+                body, top = body + n, top + share * n
             if head is None:
                 yield hum(out) if hum is not None else out
                 continue
@@ -60,6 +73,7 @@ def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS, *, channel
                 head = None
     if head:
         yield from checked()
+    warn_clipped(path, body, top / body if body else 0.0)
 
 
 class FrameStream:

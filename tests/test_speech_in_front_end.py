@@ -256,3 +256,7 @@ def test_clipped_recordings_are_warned_about_and_recordings_within_range_are_not
     assert r.returncode == 0, r.stderr
     warned = [ln for ln in r.stderr.splitlines() if "clipped" in ln]
     assert len(warned) == 1 and "hot.wav: clipped (" in warned[0] and "overdriven" in warned[0], r.stderr
+    from speechgmm.segment import SegmentOptions, segment
+
+    with pytest.warns(Warning, match=r"hot\.wav: clipped"):  # streamed: each block against its own peak
+        segment(hot, None, SegmentOptions(block_seconds=0.2))
