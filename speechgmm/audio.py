@@ -243,6 +243,8 @@ MAINS_HUM_WINDOW = 0.25
 MAINS_HUM_ALL_HZ = 500.0
 #: ... and above it each harmonic that stands at least this far (dB) above the bins 10-30 Hz away ...
 MAINS_HUM_HARMONIC_DB = 10.0
+#: ... and holds at least this share of the power (1e-4: -40 dB)
+MAINS_HUM_HARMONIC_SHARE = 1e-4
 #: ... each by a notch this wide (Hz, at -3 dB).  A narrow notch rings: what it takes out of a speech onset
 #: it gives back as a decaying tone that speech detection keeps as speech (TI files with notches of 3 Hz
 #: at 50 Hz and harmonics up to 450 Hz and no hum: 28 % more speech frames).  Chosen on TI training
@@ -377,9 +379,17 @@ class HumFilter:
             return None
         f, P, _ = _hum_spectrum(y, sr)
         base = _mains_frequency(y, sr, _line_peak(f, P, hum[0]))
-        # the harmonics of a periodic hum sit at exact multiples (their own peaks, under speech, may not)
+        # the harmonics of a periodic hum sit at exact multiples (their own peaks, under speech, may not):
+        # all up to MAINS_HUM_ALL_HZ (counted on the nominal 50 or 60 Hz), and higher ones that stand out and
+        # hold a share of the power (a pure tone's numerical floor would let any harmonic stand out)
+        total, every = float(P[f >= 20].sum()), int(MAINS_HUM_ALL_HZ // hum[0])
         lines = [k * base for k in range(1, int((sr / 2 - 40.0) // base) + 1)]
-        lines = [x for x in lines if x <= MAINS_HUM_ALL_HZ or _line(f, P, x)[1] >= MAINS_HUM_HARMONIC_DB]
+        lines = [
+            x
+            for k, x in enumerate(lines, 1)
+            if k <= every
+            or (_line(f, P, x)[1] >= MAINS_HUM_HARMONIC_DB and _line(f, P, x)[0] >= MAINS_HUM_HARMONIC_SHARE * total)
+        ]
         out = cls(lines, sr, hum[1])
         out._settle(np.asarray(y[: int(MAINS_HUM_SETTLE_S * sr)], dtype=np.float64))
         return out
@@ -490,8 +500,11 @@ def load_audio(
         return y, file_sr
     if y.shape[0] == 0:
         raise AudioError(f"{path}: contains no audio samples")
+    meter = ClipMeter(y.shape[1] if channel is None else 1)
+    meter.add(y if channel is None else y[:, channel])
     y = _downmix(y, path) if channel is None else y[:, channel]
-    warn_clipped(path, *clip_counts(y, _check_samples(y, path, check_silence)))
+    _check_samples(y, path, check_silence)
+    meter.warn(path)
     if sr is not None and int(sr) != int(file_sr):
         y, file_sr = _resample(y, file_sr, sr, path)
     return np.ascontiguousarray(y, dtype=np.float32), int(file_sr)
@@ -663,15 +676,13 @@ def _read_long(f, path, start: int, frames: int, sr: int, check_silence: bool, o
     def passes(channel):
         return mono_blocks(f, sr, start=start, frames=frames, channel=channel)
 
-    parts, stats, peak, body, top = [], ChannelPower(ch), 0.0, 0, 0
+    parts, stats, peak, meter = [], ChannelPower(ch), 0.0, ClipMeter(ch if only is None else 1)
     for blk, mono, out in passes(only):
         parts.append(out)
         if blk is not None:
-            block_peak = _check_samples(mono, path, check_silence=False)
-            peak = max(peak, block_peak)
+            peak = max(peak, _check_samples(mono, path, check_silence=False))
             stats.add(blk, mono)
-            n, share = clip_counts(mono, block_peak)  # each block against its own peak
-            body, top = body + n, top + share * n
+            meter.add(blk if only is None else mono)
     if stats.n == 0:
         raise AudioError(f"{path}: contains no audio samples")
     channel = stats.cancelled_channel(path) if only is None else None
@@ -682,54 +693,85 @@ def _read_long(f, path, start: int, frames: int, sr: int, check_silence: bool, o
         raise AudioError(_silence_message(path, peak))
     if file_sr < sr:
         _warn_upsampling(path, file_sr, sr)
-    warn_clipped(path, body, top / body if body else 0.0)
+    meter.warn(path)
     return np.concatenate(parts).astype(np.float32, copy=False), sr
 
 
-#: clipping check (:func:`clipped_share`): of the samples at least this share of the peak (the speech's
+#: clipping check (:class:`ClipMeter`): of the loud samples (at least this share of the peak: the speech's
 #: body, not its pauses) ...
 CLIP_BODY = 0.1
-#: ... those within 0.1 % of the peak are its clipped plateaus; a file where they are at least this share
-#: is warned about.  None of the 4,700 files of the four corpora has more than 0.4 % (a sine: 5 %); TI test
-#: files normalised to full scale and driven 6 / 10 / 12 / 20 dB into clipping have a median of 10 / 23 /
-#: 31 / 55 %, and lose (CLI-default digit model, bundled gender model) 0.5 / - (6 dB), 9.7 / 1.2 (12 dB) and
-#: 27.9 / 8.2 points (20 dB; 2026-12-04)
-CLIPPED_SHARE = 0.1
+#: ... those within 0.1 % of their polarity's extreme (a converter's rails: 8-bit WAV's are +127/128 and -1,
+#: and a DC offset added after clipping moves both) are its clipped plateaus; a channel where they are at
+#: least this share is warned about.  The corpora's 4,700 files: at most 0.8 %.  Driven 6 / 12 / 20 dB
+#: into clipping (normalised to full scale first), 20 LibriSpeech files: median 1.8 / 10 / 29 %, 3 / 14 / 20
+#: of them at 5 % or more; TI test files: median 10 / 31 / 55 %, which lose (CLI-default digits / bundled
+#: gender) 0.5 / -1.0, 9.7 / 1.2 and 27.9 / 8.2 points (2026-12-04).  A pure sine: 3-5 %
+CLIPPED_SHARE = 0.05
+#: ... when at least this many of its samples are loud (a file too short to classify is not also called clipped)
+CLIP_MIN_BODY = 1000
 
 
-def clipped_share(y: np.ndarray, peak: Optional[float] = None) -> float:
-    """Share of the loud samples of ``y`` (at least :data:`CLIP_BODY` of its peak) that sit within 0.1 % of
-    the peak: about 0.001 for speech recorded within range, 0.1 and more once it is driven into clipping.
+class ClipMeter:
+    """How clipped a recording is (:func:`clipped_share`), measured block by block: the rails are each
+    polarity's extreme so far, and a block's loud samples are those above :data:`CLIP_BODY` of the peak so
+    far (a quiet block after the speech has none, where its own peak would make all of it loud).  One
+    meter per channel (a channel clipped alone is diluted by the mix).  Two comparisons per sample."""
+
+    def __init__(self, channels: int = 1):
+        self.rail = np.zeros((channels, 2))  # most positive, most negative (as a magnitude) so far
+        self.at_rail = np.zeros((channels, 2), dtype=np.int64)
+        self.body = np.zeros(channels, dtype=np.int64)
+
+    def add(self, y: np.ndarray) -> None:
+        """Count the samples ``y`` (shape (n,) or (n, channels)) of the next block."""
+        y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+        for c in range(y.shape[1]):
+            x = y[:, c]
+            for side, v in enumerate((x, -x)):
+                top = float(v.max(initial=0.0))
+                if 0.999 * top > self.rail[c, side]:  # a new rail: what was counted sits below it
+                    self.at_rail[c, side] = 0
+                self.rail[c, side] = max(self.rail[c, side], top)
+                if self.rail[c, side] > 0:
+                    self.at_rail[c, side] += int(np.count_nonzero(v >= 0.999 * self.rail[c, side]))
+            peak = float(self.rail[c].max())
+            if peak > 0:
+                self.body[c] += int(np.count_nonzero(np.abs(x) >= CLIP_BODY * peak))
+
+    def shares(self) -> list[tuple[int, float]]:
+        """Per channel: (loud samples, share of them at a rail)."""
+        out = []
+        for body, rail, at in zip(self.body, self.rail, self.at_rail):
+            loud = rail >= CLIP_BODY * rail.max()  # a rail below the loud level holds no loud samples
+            out.append((int(body), min(1.0, float(at[loud].sum()) / body) if body else 0.0))
+        return out
+
+    def warn(self, path) -> None:
+        """A SpeechGMMWarning naming ``path`` when a channel is clipped."""
+        clipped = [(share, c) for c, (body, share) in enumerate(self.shares()) if body >= CLIP_MIN_BODY]
+        share, c = max(clipped, default=(0.0, 0))
+        if share >= CLIPPED_SHARE:
+            which = f" (channel {c})" if len(self.rail) > 1 else ""
+            warnings.warn(
+                f"{path}: clipped{which} ({100 * share:.0f} % of the speech's samples at the peak level): the "
+                f"recording was overdriven, and labels may be wrong (record at a lower level)",
+                SpeechGMMWarning,
+                stacklevel=3,
+            )
+
+
+def clipped_share(y: np.ndarray) -> float:
+    """Share of the loud samples of mono ``y`` (at least :data:`CLIP_BODY` of its peak) that sit within 0.1 %
+    of their polarity's extreme: about 0.001 for speech recorded within range, 0.05 and more once it is
+    driven into clipping (and 0.03-0.05 for a pure sine).
 
     >>> sine = np.sin(2 * np.pi * 200 * np.arange(8000) / 8000)
     >>> round(clipped_share(sine), 2), round(clipped_share(np.clip(3 * sine, -1, 1)), 2)
     (0.05, 0.79)
     """
-    return clip_counts(y, peak)[1]
-
-
-def clip_counts(y: np.ndarray, peak: Optional[float] = None) -> tuple[int, float]:
-    """``(number of loud samples, share of them at the peak)`` (:func:`clipped_share`)."""
-    a = np.abs(np.asarray(y, dtype=np.float32))
-    peak = float(a.max(initial=0.0)) if peak is None else float(peak)
-    body = a[a >= CLIP_BODY * peak] if peak > 0 else a[:0]
-    return int(body.size), float(np.mean(body >= 0.999 * peak)) if body.size else 0.0
-
-
-#: ... when at least this many samples are loud (a file too short to classify is not also called clipped)
-CLIP_MIN_BODY = 1000
-
-
-def warn_clipped(path, body: int, share: float) -> None:
-    """A SpeechGMMWarning naming ``path`` when ``share`` of its ``body`` loud samples (:func:`clip_counts`)
-    say it is clipped."""
-    if body >= CLIP_MIN_BODY and share >= CLIPPED_SHARE:
-        warnings.warn(
-            f"{path}: clipped ({100 * share:.0f} % of the speech's samples at the peak level): the recording was "
-            f"overdriven, and labels may be wrong (record at a lower level)",
-            SpeechGMMWarning,
-            stacklevel=3,
-        )
+    meter = ClipMeter()
+    meter.add(y)
+    return float(meter.shares()[0][1])
 
 
 def _silence_message(path, peak: float) -> str:

@@ -851,12 +851,19 @@ def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None
     try:
         X = mfcc(y, sr, cfg)
     except AudioError as exc:
-        if hum is not None:  # a file of hum alone is silence once the hum is out
-            raise AudioError(f"{path}: {NO_SPEECH} once its mains hum is notched out ({exc})") from None
-        raise AudioError(f"{path}: {exc}") from None
+        raise front_end_error(path, exc, hum is not None) from None
     if not np.all(np.isfinite(X)):  # cannot happen with finite input; keep NaN out of results regardless
         raise AudioError(f"{path}: features are not finite")
     return X
+
+
+def front_end_error(path, exc: AudioError, notched: bool) -> AudioError:
+    """The one-line error naming ``path`` for the front end's ``exc``; ``notched``: its mains hum was
+    notched out first, so a file of hum alone is silence, and is reported as no speech."""
+    if notched:
+        why = "" if str(exc) == NO_SPEECH else f" ({exc})"
+        return AudioError(f"{path}: {NO_SPEECH} once its mains hum is notched out{why}")
+    return AudioError(f"{path}: {exc}")
 
 
 @functools.lru_cache(maxsize=4)

@@ -26,30 +26,34 @@ _DETECTOR_BLOCK = 10.0
 STREAM_SECONDS = 600.0
 
 
-def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS, *, channel=None, power=None, remove_hum=False):
+def audio_blocks(
+    path, sr: int, block_seconds: float = BLOCK_SECONDS, *, channel=None, power=None, remove_hum=False, hums=None
+):
     """Yield the file as mono float32 blocks at ``sr`` Hz (channels averaged, or ``channel``
     alone; soxr HQ stream resampling; :func:`speechgmm.audio.mono_blocks`); the whole file is
     never in memory.  ``power`` (an :class:`speechgmm.audio.ChannelPower`) sums the channels' power.
     Strong mains hum in the first 10 s is warned about (:func:`speechgmm.audio.check_mains_hum`), and
     with ``remove_hum`` notched out of every block, as the whole-file front end does: the blocks of
-    those 10 s are held back until the check has seen them.  A clipped file is warned about at its end
-    (:func:`speechgmm.audio.clipped_share`, each block against its own peak)."""
+    those 10 s are held back until the check has seen them (and the filter is appended to the list
+    ``hums``, when given).  A clipped file is warned about at its end
+    (:class:`speechgmm.audio.ClipMeter`, per channel)."""
     from speechgmm.audio import (
         MAINS_HUM_SECONDS,
+        ClipMeter,
         check_mains_hum,
-        clip_counts,
         mono_blocks,
         open_sound,
         sample_problem,
-        warn_clipped,
     )
 
     head, have, hum = [], 0, None  # the start of the file, for the mains-hum check
-    body, top = 0, 0.0  # loud samples, and those at their block's peak: the clipping check, over the whole file
+    meter = None  # the clipping check, over the whole file
 
     def checked():
         nonlocal hum
         hum = check_mains_hum(path, np.concatenate(head), sr, remove_hum)
+        if hum is not None and hums is not None:
+            hums.append(hum)
         return [hum(b) for b in head] if hum is not None else head
 
     with open_sound(path) as f:
@@ -60,9 +64,9 @@ def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS, *, channel
                 raise AudioError(f"{path}: {problem}")
             if power is not None and blk is not None:
                 power.add(blk, mono)
-            if mono is not None:
-                n, share = clip_counts(mono)
-                body, top = body + n, top + share * n
+            if blk is not None:
+                meter = meter or ClipMeter(1 if channel is not None else blk.shape[1])
+                meter.add(blk if channel is None else mono)
             if head is None:
                 yield hum(out) if hum is not None else out
                 continue
@@ -73,7 +77,8 @@ def audio_blocks(path, sr: int, block_seconds: float = BLOCK_SECONDS, *, channel
                 head = None
     if head:
         yield from checked()
-    warn_clipped(path, body, top / body if body else 0.0)
+    if meter is not None:
+        meter.warn(path)
 
 
 class FrameStream:
@@ -135,11 +140,11 @@ class FrameStream:
         return out
 
 
-def _stream(path, cfg, detector=None, channel=None, power=None) -> dict[str, np.ndarray]:
+def _stream(path, cfg, detector=None, channel=None, power=None, hums=None) -> dict[str, np.ndarray]:
     """One pass over ``path``: every per-frame array of a :class:`FrameStream`, whole."""
     fs = FrameStream(cfg, detector)
     parts: dict[str, list[np.ndarray]] = {}
-    for y in audio_blocks(path, cfg.sr, channel=channel, power=power, remove_hum=cfg.vad):
+    for y in audio_blocks(path, cfg.sr, channel=channel, power=power, remove_hum=cfg.vad, hums=hums):
         for k, v in (fs.push(y) if len(y) else {}).items():
             parts.setdefault(k, []).append(v)
     for k, v in fs.push(np.zeros(0, np.float32), final=True).items():
@@ -163,7 +168,7 @@ def streamed_features(path, cfg) -> np.ndarray:
     import dataclasses
 
     from speechgmm.audio import ChannelPower, _warn_upsampling, open_sound
-    from speechgmm.features import features_from_statics
+    from speechgmm.features import features_from_statics, front_end_error
 
     with open_sound(path) as f:
         channels, file_sr = int(f.channels), int(f.samplerate)
@@ -172,10 +177,12 @@ def streamed_features(path, cfg) -> np.ndarray:
     adaptive = cfg.vad and cfg.vad_method == "adaptive"
     power = ChannelPower(channels) if channels > 1 else None
     detector = None if adaptive else False
-    s = _stream(path, cfg, detector, power=power)
+    hums = []  # the hum filter, when the file's mains hum was notched out
+    s = _stream(path, cfg, detector, power=power, hums=hums)
     channel = power.cancelled_channel(path) if power is not None else None
     if channel is not None:  # the channels cancel out when averaged: the first audible one alone
-        s = _stream(path, cfg, detector, channel=channel)
+        hums.clear()
+        s = _stream(path, cfg, detector, channel=channel, hums=hums)
     if "C" not in s:
         raise AudioError(f"{path}: too short (at least one {cfg.frame_length_ms:g} ms frame is needed)")
     n = len(s["C"])
@@ -195,4 +202,4 @@ def streamed_features(path, cfg) -> np.ndarray:
     try:
         return features_from_statics(s["C"], s["log_e"], s.get("pitch"), cfg, mask)
     except AudioError as exc:
-        raise AudioError(f"{path}: {exc}") from None
+        raise front_end_error(path, exc, bool(hums)) from None

@@ -260,3 +260,48 @@ def test_clipped_recordings_are_warned_about_and_recordings_within_range_are_not
 
     with pytest.warns(Warning, match=r"hot\.wav: clipped"):  # streamed: each block against its own peak
         segment(hot, None, SegmentOptions(block_seconds=0.2))
+
+
+def test_clipping_is_measured_per_polarity_and_channel_and_not_against_a_quiet_blocks_own_peak(ti, tmp_path):
+    """QA: an 8-bit WAV's rails (+127/128, -1), one clipped channel of a stereo file and a DC offset added
+    after clipping went unwarned; a long 48 kHz stereo file (read block by block) whose speech is followed
+    by dither was called clipped, each quiet block measured against its own peak."""
+    from speechgmm.audio import load_audio
+
+    y = ti[0][1] / np.max(np.abs(ti[0][1]))
+    hot = np.clip(10 * y, -1, 1)
+    cases = {
+        "u8.wav": (hot, "PCM_U8"),
+        "dc.wav": (0.5 * hot + 0.45, "FLOAT"),
+        "left.wav": (np.stack([hot, 0.3 * y], axis=1), "PCM_16"),
+    }
+    for name, (x, subtype) in cases.items():
+        sf.write(tmp_path / name, x, SR, subtype=subtype)
+        with pytest.warns(Warning, match=rf"{name}: clipped"):
+            load_audio(tmp_path / name)
+    rng = np.random.default_rng(0)
+    sr, speech = 48000, load_audio(ti[0][0], sr=48000)[0]
+    tail = rng.integers(-1, 2, 3 * 60 * sr).astype(np.float32) / 32768
+    x = np.concatenate([np.tile(0.5 * speech / np.max(np.abs(speech)), 40), tail])
+    sf.write(tmp_path / "long.wav", np.stack([x, x], axis=1), sr, subtype="PCM_16")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning at all
+        load_audio(tmp_path / "long.wav", sr=SR)
+
+
+def test_notches_reach_500_hz_and_a_long_file_of_hum_alone_is_no_speech(tmp_path):
+    """QA: exact 50 Hz hum was measured at 50.001 Hz, so its 10th harmonic fell just above 500 Hz and was left
+    in; a pure tone's numerical floor made every harmonic up to 4 kHz 'stand out'; a file of hum alone read
+    as a stream (over 10 minutes) said "too quiet" instead of no speech."""
+    from speechgmm.audio import HumFilter
+
+    t = np.arange(2 * SR) / SR
+    assert len(HumFilter.found(0.3 * np.sin(2 * np.pi * 50 * t), SR).frequencies) == 10  # 50 .. 500 Hz
+    assert len(HumFilter.found(0.3 * np.sin(2 * np.pi * 60 * t), SR).frequencies) == 8  # 60 .. 480 Hz
+    long = tmp_path / "long_hum.wav"
+    sf.write(long, 0.1 * np.sin(2 * np.pi * 50.1 * np.arange(610 * SR) / SR), SR, subtype="PCM_16")
+    r = run_cli("classify", long)
+    assert r.returncode == 2 and "long_hum.wav: no speech detected once its mains hum is notched out" in r.stderr
+    assert r.stderr.count("no speech detected") == 1 and "Traceback" not in r.stderr
