@@ -684,7 +684,7 @@ def _read_long(f, path, start: int, frames: int, sr: int, check_silence: bool, o
     def passes(channel):
         return mono_blocks(f, sr, start=start, frames=frames, channel=channel)
 
-    parts, stats, peak, meter = [], ChannelPower(ch), 0.0, ClipMeter(ch if only is None else 1)
+    parts, stats, peak, meter = [], ChannelPower(ch), 0.0, ClipMeter(ch if only is None else 1, CLIP_STREAM_STEP)
     for blk, mono, out in passes(only):
         parts.append(out)
         if blk is not None:
@@ -715,6 +715,9 @@ CLIP_BODY = 0.1
 #: of them at 5 % or more; TI test files: median 10 / 31 / 55 %, which lose (CLI-default digits / bundled
 #: gender) 0.5 / -1.0, 9.7 / 1.2 and 27.9 / 8.2 points (2026-12-04).  A pure sine: 3-5 %
 CLIPPED_SHARE = 0.05
+#: files read in blocks count every this many-th sample (a plateau is a run of samples; counting every one
+#: took about 5 % of `segment`'s time on 16 kHz audio, 0.018 s per minute of 48 kHz stereo)
+CLIP_STREAM_STEP = 4
 #: ... when at least this many of its samples are loud (a file too short to classify is not also called clipped)
 CLIP_MIN_BODY = 1000
 
@@ -725,7 +728,8 @@ class ClipMeter:
     far (a quiet block after the speech has none, where its own peak would make all of it loud).  One
     meter per channel (a channel clipped alone is diluted by the mix).  Two comparisons per sample."""
 
-    def __init__(self, channels: int = 1):
+    def __init__(self, channels: int = 1, step: int = 1):
+        self.step = int(step)  # every step-th sample (the streams: plateaus are runs of samples)
         self.rail = np.zeros((channels, 2))  # most positive, most negative (as a magnitude) so far
         self.at_rail = np.zeros((channels, 2), dtype=np.int64)
         self.body = np.zeros(channels, dtype=np.int64)
@@ -733,25 +737,28 @@ class ClipMeter:
     def add(self, y: np.ndarray) -> None:
         """Count the samples ``y`` (shape (n,) or (n, channels)) of the next block."""
         y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+        if not len(y):
+            return
         for c in range(y.shape[1]):
-            x = y[:, c]
-            for side, v in enumerate((x, -x)):
-                top = float(v.max(initial=0.0))
-                if 0.999 * top > self.rail[c, side]:  # a new rail: what was counted sits below it
+            x = np.ascontiguousarray(y[:: self.step, c])
+            rail = self.rail[c]
+            for side, top in enumerate((float(x.max()), -float(x.min()))):
+                if 0.999 * top > rail[side]:  # a new rail: what was counted sits below it
                     self.at_rail[c, side] = 0
-                self.rail[c, side] = max(self.rail[c, side], top)
-                if self.rail[c, side] > 0:
-                    self.at_rail[c, side] += int(np.count_nonzero(v >= 0.999 * self.rail[c, side]))
-            peak = float(self.rail[c].max())
-            if peak > 0:
-                self.body[c] += int(np.count_nonzero(np.abs(x) >= CLIP_BODY * peak))
+                rail[side] = max(rail[side], top)
+            if rail[0] > 0:
+                self.at_rail[c, 0] += int(np.count_nonzero(x >= np.float32(0.999 * rail[0])))
+            if rail[1] > 0:
+                self.at_rail[c, 1] += int(np.count_nonzero(x <= np.float32(-0.999 * rail[1])))
+            if rail.max() > 0:
+                self.body[c] += int(np.count_nonzero(np.abs(x) >= np.float32(CLIP_BODY * rail.max())))
 
     def shares(self) -> list[tuple[int, float]]:
-        """Per channel: (loud samples, share of them at a rail)."""
+        """Per channel: (loud samples, share of them at a rail); with a ``step``, the samples it stands for."""
         out = []
         for body, rail, at in zip(self.body, self.rail, self.at_rail):
             loud = rail >= CLIP_BODY * rail.max()  # a rail below the loud level holds no loud samples
-            out.append((int(body), min(1.0, float(at[loud].sum()) / body) if body else 0.0))
+            out.append((int(body) * self.step, min(1.0, float(at[loud].sum()) / body) if body else 0.0))
         return out
 
     def warn(self, path) -> None:

@@ -38,6 +38,7 @@ def audio_blocks(
     ``hums``, when given).  A clipped file is warned about at its end
     (:class:`speechgmm.audio.ClipMeter`, per channel)."""
     from speechgmm.audio import (
+        CLIP_STREAM_STEP,
         MAINS_HUM_SECONDS,
         ClipMeter,
         check_mains_hum,
@@ -65,7 +66,7 @@ def audio_blocks(
             if power is not None and blk is not None:
                 power.add(blk, mono)
             if blk is not None:
-                meter = meter or ClipMeter(1 if channel is not None else blk.shape[1])
+                meter = meter or ClipMeter(1 if channel is not None else blk.shape[1], CLIP_STREAM_STEP)
                 meter.add(blk if channel is None else mono)
             if head is None:
                 yield hum(out) if hum is not None else out
