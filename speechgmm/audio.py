@@ -709,15 +709,18 @@ def _read_long(f, path, start: int, frames: int, sr: int, check_silence: bool, o
 #: body, not its pauses) ...
 CLIP_BODY = 0.1
 #: ... those within 0.1 % of their polarity's extreme (a converter's rails: 8-bit WAV's are +127/128 and -1,
-#: and a DC offset added after clipping moves both) are its clipped plateaus; a channel where they are at
-#: least this share is warned about.  The corpora's 4,700 files: at most 0.8 %.  Driven 6 / 12 / 20 dB
-#: into clipping (normalised to full scale first), 20 LibriSpeech files: median 1.8 / 10 / 29 %, 3 / 14 / 20
-#: of them at 5 % or more; TI test files: median 10 / 31 / 55 %, which lose (CLI-default digits / bundled
-#: gender) 0.5 / -1.0, 9.7 / 1.2 and 27.9 / 8.2 points (2026-12-04).  A pure sine: 3-5 %
-CLIPPED_SHARE = 0.05
-#: files read in blocks count every this many-th sample (a plateau is a run of samples; counting every one
+#: and a DC offset added after clipping moves both) next to another such sample are its clipped plateaus;
+#: a channel where they are at least this share is warned about.  The corpora's 4,700 files: at most
+#: 0.26 %; a pure sine: 0.  Driven 6 / 12 / 20 dB into clipping (normalised to full scale first), 20
+#: LibriSpeech files: median 1.0 / 8.1 / 24 %, 4 / 14 / 20 of them at 3 % or more; TI test files: median
+#: 5.9 / 23 / 45 %, which lose (CLI-default digits / bundled gender) 0.5 / -1.0, 9.7 / 1.2 and 27.9 / 8.2
+#: points (2026-12-04)
+CLIPPED_SHARE = 0.03
+#: files read in blocks count every this many-th run of samples (a plateau stays whole; counting them all
 #: took about 5 % of `segment`'s time on 16 kHz audio, 0.018 s per minute of 48 kHz stereo)
 CLIP_STREAM_STEP = 4
+#: ... in runs of this many samples (every step-th run)
+_CLIP_RUN = 1024
 #: ... when at least this many of its samples are loud (a file too short to classify is not also called clipped)
 CLIP_MIN_BODY = 1000
 
@@ -729,7 +732,7 @@ class ClipMeter:
     meter per channel (a channel clipped alone is diluted by the mix).  Two comparisons per sample."""
 
     def __init__(self, channels: int = 1, step: int = 1):
-        self.step = int(step)  # every step-th sample (the streams: plateaus are runs of samples)
+        self.step = int(step)  # every step-th run of _CLIP_RUN samples (the streams)
         self.rail = np.zeros((channels, 2))  # most positive, most negative (as a magnitude) so far
         self.at_rail = np.zeros((channels, 2), dtype=np.int64)
         self.body = np.zeros(channels, dtype=np.int64)
@@ -737,19 +740,28 @@ class ClipMeter:
     def add(self, y: np.ndarray) -> None:
         """Count the samples ``y`` (shape (n,) or (n, channels)) of the next block."""
         y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+        if self.step > 1:  # the first of every `step` runs of _CLIP_RUN samples (a plateau stays whole)
+            m = len(y) // (_CLIP_RUN * self.step) * _CLIP_RUN * self.step
+            y = np.concatenate(
+                [
+                    y[:m].reshape(-1, self.step, _CLIP_RUN, y.shape[1])[:, 0].reshape(-1, y.shape[1]),
+                    y[m : m + _CLIP_RUN],
+                ]
+            )
         if not len(y):
             return
         for c in range(y.shape[1]):
-            x = np.ascontiguousarray(y[:: self.step, c])
+            x = np.ascontiguousarray(y[:, c])
             rail = self.rail[c]
             for side, top in enumerate((float(x.max()), -float(x.min()))):
                 if 0.999 * top > rail[side]:  # a new rail: what was counted sits below it
                     self.at_rail[c, side] = 0
                 rail[side] = max(rail[side], top)
-            if rail[0] > 0:
-                self.at_rail[c, 0] += int(np.count_nonzero(x >= np.float32(0.999 * rail[0])))
-            if rail[1] > 0:
-                self.at_rail[c, 1] += int(np.count_nonzero(x <= np.float32(-0.999 * rail[1])))
+            # a plateau: two neighbouring samples at the rail (a sine sampled at a multiple of its frequency
+            # puts one sample on its crest every period, never two)
+            for side, at in ((0, x >= np.float32(0.999 * rail[0])), (1, x <= np.float32(-0.999 * rail[1]))):
+                if rail[side] > 0:
+                    self.at_rail[c, side] += int(np.count_nonzero(at[1:] & at[:-1]))
             if rail.max() > 0:
                 self.body[c] += int(np.count_nonzero(np.abs(x) >= np.float32(CLIP_BODY * rail.max())))
 
@@ -777,12 +789,12 @@ class ClipMeter:
 
 def clipped_share(y: np.ndarray) -> float:
     """Share of the loud samples of mono ``y`` (at least :data:`CLIP_BODY` of its peak) that sit within 0.1 %
-    of their polarity's extreme: about 0.001 for speech recorded within range, 0.05 and more once it is
-    driven into clipping (and 0.03-0.05 for a pure sine).
+    of their polarity's extreme next to another such sample: 0-0.003 for speech recorded within range (and
+    0 for a pure sine), 0.03 and more once it is driven into clipping.
 
     >>> sine = np.sin(2 * np.pi * 200 * np.arange(8000) / 8000)
     >>> round(clipped_share(sine), 2), round(clipped_share(np.clip(3 * sine, -1, 1)), 2)
-    (0.05, 0.79)
+    (0.0, 0.74)
     """
     meter = ClipMeter()
     meter.add(y)
