@@ -716,20 +716,20 @@ CLIP_BODY = 0.1
 #: 5.9 / 23 / 45 %, which lose (CLI-default digits / bundled gender) 0.5 / -1.0, 9.7 / 1.2 and 27.9 / 8.2
 #: points (2026-12-04)
 CLIPPED_SHARE = 0.03
-#: files read in blocks count every this many-th run of samples (a plateau stays whole; counting them all
-#: took about 5 % of `segment`'s time on 16 kHz audio, 0.018 s per minute of 48 kHz stereo)
-CLIP_STREAM_STEP = 4
-#: ... in runs of this many samples (every step-th run)
-_CLIP_RUN = 1024
 #: ... when at least this many of its samples are loud (a file too short to classify is not also called clipped)
 CLIP_MIN_BODY = 1000
+#: files read in blocks count every this many-th run of samples (a plateau stays whole; counting them all
+#: took about 5 % of `segment`'s time on 16 kHz audio, 0.018 s per minute of 48 kHz stereo) ...
+CLIP_STREAM_STEP = 4
+#: ... in runs of this many samples
+_CLIP_RUN = 1024
 
 
 class ClipMeter:
     """How clipped a recording is (:func:`clipped_share`), measured block by block: the rails are each
     polarity's extreme so far, and a block's loud samples are those above :data:`CLIP_BODY` of the peak so
     far (a quiet block after the speech has none, where its own peak would make all of it loud).  One
-    meter per channel (a channel clipped alone is diluted by the mix).  Two comparisons per sample."""
+    meter per channel (a channel clipped alone is diluted by the mix).  A few comparisons per sample."""
 
     def __init__(self, channels: int = 1, step: int = 1):
         self.step = int(step)  # every step-th run of _CLIP_RUN samples (the streams)
