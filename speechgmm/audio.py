@@ -299,9 +299,11 @@ def mains_hum(y: np.ndarray, sr: int) -> Optional[tuple[float, float]]:
     True
     """
     spec = _hum_spectrum(y, sr)
-    if spec is None:
-        return None
-    f, P, to_power = spec
+    return None if spec is None else _hum_in(*spec)
+
+
+def _hum_in(f, P, to_power) -> Optional[tuple[float, float]]:
+    """:func:`mains_hum` of the spectrum :func:`_hum_spectrum` gave."""
     total = float(P[f >= 20].sum())
     if not total > 0:
         return None
@@ -382,22 +384,23 @@ class HumFilter:
     @classmethod
     def found(cls, y: np.ndarray, sr: int) -> Optional[HumFilter]:
         """The filter for the hum in the first :data:`MAINS_HUM_SECONDS` of ``y``, or None."""
-        hum = mains_hum(y, sr)
+        spec = _hum_spectrum(y, sr)
+        hum = None if spec is None else _hum_in(*spec)
         if hum is None:
             return None
-        f, P, _ = _hum_spectrum(y, sr)
+        f, P, _ = spec
         base = _mains_frequency(y, sr, _line_peak(f, P, hum[0]))
         # the harmonics of a periodic hum sit at exact multiples (their own peaks, under speech, may not):
         # all up to MAINS_HUM_ALL_HZ (counted on the nominal 50 or 60 Hz), and higher ones that stand out and
         # hold a share of the power (a pure tone's numerical floor would let any harmonic stand out)
         total, every = float(P[f >= 20].sum()), int(MAINS_HUM_ALL_HZ // hum[0])
         lines = [k * base for k in range(1, int((sr / 2 - 40.0) // base) + 1)]
-        lines = [
-            x
-            for k, x in enumerate(lines, 1)
-            if k <= every
-            or (_line(f, P, x)[1] >= MAINS_HUM_HARMONIC_DB and _line(f, P, x)[0] >= MAINS_HUM_HARMONIC_SHARE * total)
-        ]
+
+        def stands_out(x):
+            power, height = _line(f, P, x)
+            return height >= MAINS_HUM_HARMONIC_DB and power >= MAINS_HUM_HARMONIC_SHARE * total
+
+        lines = [x for k, x in enumerate(lines, 1) if k <= every or stands_out(x)]
         out = cls(lines, sr, hum[1])
         out._settle(np.asarray(y[: int(MAINS_HUM_SETTLE_S * sr)], dtype=np.float64))
         return out

@@ -48,7 +48,6 @@ def audio_blocks(
     )
 
     head, have, hum = [], 0, None  # the start of the file, for the mains-hum check
-    meter = None  # the clipping check, over the whole file
 
     def checked():
         nonlocal hum
@@ -58,6 +57,7 @@ def audio_blocks(
         return [hum(b) for b in head] if hum is not None else head
 
     with open_sound(path) as f:
+        meter = ClipMeter(1 if channel is not None else int(f.channels), CLIP_STREAM_STEP)  # over the whole file
         blocks = mono_blocks(f, sr, channel=channel, block_frames=max(1, int(block_seconds * f.samplerate)))
         for blk, mono, out in blocks:
             problem = None if mono is None else sample_problem(mono)
@@ -66,7 +66,6 @@ def audio_blocks(
             if power is not None and blk is not None:
                 power.add(blk, mono)
             if blk is not None:
-                meter = meter or ClipMeter(1 if channel is not None else blk.shape[1], CLIP_STREAM_STEP)
                 meter.add(blk if channel is None else mono)
             if head is None:
                 yield hum(out) if hum is not None else out
@@ -78,8 +77,7 @@ def audio_blocks(
                 head = None
     if head:
         yield from checked()
-    if meter is not None:
-        meter.warn(path)
+    meter.warn(path)
 
 
 class FrameStream:
