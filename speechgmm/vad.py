@@ -335,11 +335,18 @@ class SpeechDetector:
         W, need = self.n_floor, min(self.n_floor, self.config.frames(DIGITAL_SILENCE_MIN_CLEAN_MS))
         measured = np.isfinite(clean).astype(np.float32)
         if len(self._hist) == 0:
-            # start of the stream: look ahead over the first window
+            # start of the stream: look ahead over the first window, for its quietest frame and for its
+            # loudest (kept in the history's newest slot, which stays in view until the window holds the
+            # frames themselves).  With the peak so far only, a lead-in pause whose own level moved by
+            # modulation_db looked like speech and had its floor put floor_below_peak_db under itself: the
+            # whole pause was speech (in 37 of 95 speechocean762 files, every 4th: about their first 0.5 s)
             self._hist = np.full(W - 1, float(clean[:W].min()), dtype=np.float32)
+            peak = float(_max_finite(clean[None, :W], axis=1)[0])
+            if W > 2 and np.isfinite(peak):
+                self._hist[-1] = peak
             self._hist_n = np.full(W - 1, float(measured[:W].sum() >= need), dtype=np.float32)
             self._hist_unguarded = np.full(W - 1, float(unguarded[:W].min()), dtype=np.float32)
-            self._hist_hi = np.full(W - 1, float(smooth[:W].min()), dtype=np.float32)
+            self._hist_hi = np.full(W - 1, float(smooth[:W].max()), dtype=np.float32)
         lo, hi = _reduce(self._window(clean, "_hist"), np.min, _max_finite)
         # too little audio away from digital silence to measure the room (a short clip after an
         # MP3 decoder's delay, speech between the silences of a noise gate): every frame that

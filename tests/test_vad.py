@@ -102,6 +102,25 @@ def test_level_step_inside_a_recording(ti):
     assert not m[n1 + 350 : n1 + 390].any()
 
 
+def test_lead_in_pause_whose_level_moves_is_not_speech(corpus):
+    """A recording that opens with 0.5 s of room tone moving by 10 dB (a breath, a chair): the floor at
+    the start looks ahead for the loudest frame as well as the quietest, so the pause is not taken for
+    an end-pointed stretch of speech (with the peak so far only, all of it was speech)."""
+    y, sr = load_audio(ROOT / "examples" / "female_AK_3A.wav", sr=SR)
+    rng = np.random.default_rng(0)
+    room = rng.standard_normal(int(0.5 * SR)).astype(np.float32) * np.float32(10 ** (-66 / 20))
+    room[int(0.25 * SR) :] *= np.float32(10 ** (10 / 20))  # -66 then -56 dBFS
+    x = np.concatenate([room, y])
+    m = detect_speech(x, SR)
+    assert not m[:40].any()  # the pause (50 frames; hangover may take the last 5)
+    assert m[_truth(len(x), len(room), len(x))].mean() > 0.9
+    # a real one: a speechocean762 sentence whose first 0.55 s are room tone at -68..-54 dBFS
+    f = corpus.parent / "speechocean762_sample" / "WAVE" / "SPEAKER0157" / "001570024.flac"
+    y, sr = load_audio(f)
+    m = detect_speech(y, sr)
+    assert not m[:50].any() and m[60:100].all()
+
+
 def test_streaming_matches_whole_signal(ti):
     x = np.concatenate([pad_with_pauses(y, SR, 1.0, 0.7, -50.0, seed=i) for i, y in enumerate(ti[:8])])
     whole = detect_speech(x, SR)
