@@ -69,6 +69,16 @@ def test_opposite_phase_stereo_uses_first_channel(tmp_path):
     assert np.allclose(y, y0, atol=1e-6)
 
 
+@pytest.mark.parametrize("gain", [0.98, 0.9])
+def test_opposite_phase_with_unequal_gains_uses_first_channel(tmp_path, gain):
+    y0, sr = load_audio(EXAMPLE)
+    p = tmp_path / "antiphase.wav"
+    sf.write(p, np.stack([y0, -gain * y0], 1), sr, subtype="FLOAT")
+    with pytest.warns(SpeechGMMWarning, match=r"cancel out.*channel 1"):
+        y, _ = load_audio(p)
+    assert np.allclose(y, y0, atol=1e-6)
+
+
 def test_opposite_phase_stereo_is_classified_on_the_cli(tmp_path):
     y0, sr = load_audio(EXAMPLE)
     p = tmp_path / "antiphase.wav"
