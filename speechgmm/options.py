@@ -33,6 +33,8 @@ from speechgmm.errors import ConfigError
 #: :class:`MapOptions` and of the library's MAP functions.  4.0 was best in cross-validation
 #: on the corpus's training speakers (benchmarks/choose_defaults.py).
 RELEVANCE_FACTOR = 4.0
+#: the largest relevance factor accepted (see MapOptions)
+MAX_RELEVANCE_FACTOR = 1e6
 
 MAX_COMPONENTS = 1 << 16
 MAX_ITER = 100_000
@@ -79,11 +81,12 @@ class Int(Rule):
 
 
 class Float(Rule):
-    """A finite number >= ``lo``, or > ``lo`` when ``strict`` (NaN and infinities are refused)."""
+    """A finite number >= ``lo``, or > ``lo`` when ``strict``, and <= ``hi`` if given (NaN and infinities
+    are refused)."""
 
-    def __init__(self, lo: float = 0.0, strict: bool = False):
-        self.lo, self.strict = lo, strict
-        self.expect = f"a finite number {'>' if strict else '>='} {lo:g}"
+    def __init__(self, lo: float = 0.0, strict: bool = False, hi: Optional[float] = None):
+        self.lo, self.strict, self.hi = lo, strict, hi
+        self.expect = f"a finite number {'>' if strict else '>='} {lo:g}" + ("" if hi is None else f" and <= {hi:g}")
 
     def convert(self, value):
         if isinstance(value, bool):
@@ -92,7 +95,7 @@ class Float(Rule):
             v = float(value.strip() if isinstance(value, str) else value)
         except (TypeError, ValueError):
             self.fail(value)
-        if not math.isfinite(v) or v < self.lo or (self.strict and v == self.lo):
+        if not math.isfinite(v) or v < self.lo or (self.strict and v == self.lo) or (self.hi is not None and v > self.hi):
             self.fail(value)
         return v
 
@@ -291,7 +294,9 @@ class MapOptions(_Options):
 
     relevance_factor: float = opt(
         RELEVANCE_FACTOR,
-        Float(0.0),
+        # 0: maximum likelihood where the class has frames; from about 1e6 on every component of any real
+        # enrolment stays at the UBM's, a model no better than chance (1e308 was accepted)
+        Float(0.0, hi=MAX_RELEVANCE_FACTOR),
         flag="--relevance-factor",
         metavar="R",
         help="MAP relevance factor (default {default:g}: best in cross-validation on the corpus's training speakers)",

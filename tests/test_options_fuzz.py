@@ -129,3 +129,14 @@ def test_negative_numbers_in_exponent_form_are_values_not_options(capsys):
     with pytest.raises(SystemExit):  # a real option after a flag that takes a value is still an error
         main(["classify", "--threshold", "--json", wav])
     assert "expected one argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["1e308", "1e12", "1000001"])
+def test_a_relevance_factor_that_keeps_every_model_at_the_ubm_is_refused(value, capsys, tmp_path):
+    """r = 1e308 trained a 'model' equal to its UBM (chance on its own training files) and said nothing."""
+    out = tmp_path / "never-written.npz"
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "never-read.csv", "-o", str(out), "--label-column", "speaker", "--relevance-factor", value])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "--relevance-factor" in err[0] and "<= 1e+06" in err[0], err
+    assert not out.exists()
