@@ -95,7 +95,8 @@ class Float(Rule):
             v = float(value.strip() if isinstance(value, str) else value)
         except (TypeError, ValueError):
             self.fail(value)
-        if not math.isfinite(v) or v < self.lo or (self.strict and v == self.lo) or (self.hi is not None and v > self.hi):
+        too_big = self.hi is not None and v > self.hi
+        if not math.isfinite(v) or v < self.lo or (self.strict and v == self.lo) or too_big:
             self.fail(value)
         return v
 

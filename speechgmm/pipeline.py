@@ -8,12 +8,13 @@ The command line and the recipes call these; they only glue the library's parts
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
-from speechgmm.errors import ConfigError, need_two_classes, raise_bad_files
+from speechgmm.errors import ConfigError, SpeechGMMWarning, need_two_classes, raise_bad_files
 from speechgmm.options import RELEVANCE_FACTOR, TrainOptions, UbmOptions
 
 #: Training defaults of ``speechgmm train`` under their command-line names (held by
@@ -118,6 +119,8 @@ def train_from_manifest(
         raise need_two_classes(groups)
     class_frames = {lab: int(g.n_frames()) for lab, g in groups.items()}
     options, reason = speakers.resolve_method(options, class_frames)
+    for message in speakers.ignored_options(options, ubm is not None):
+        warnings.warn(message, SpeechGMMWarning, stacklevel=2)
     if options.method == "map" and speakers.is_speaker_column(options.label_column):
         speakers.check_enrolment(class_frames, cfg.frame_shift_ms, str(manifest))  # as enroll does
     if options.method == "map" and ubm is None:

@@ -727,6 +727,36 @@ def resolve_method(options, frames: Optional[dict[str, int]]):
     return options.replace(**changes), reason
 
 
+def ignored_options(options, ubm_given: bool) -> list[str]:
+    """A message for each flag that ``options`` (method resolved) sets away from its default and that
+    its method does not use: ``-k 8`` with a speaker column trained 256-component MAP models without
+    a word."""
+    from speechgmm.options import MapOptions, TrainOptions
+
+    changed = set()
+    for given, default in ((options, TrainOptions()), (options.map, MapOptions())):
+        changed |= {n for n in _TRAIN_FLAGS if n in default.__dict__ and getattr(given, n) != getattr(default, n)}
+    if options.method == "map":
+        why = {"n_components": "the UBM's size sets the models' size"}
+        if ubm_given:  # no EM runs here
+            why.update(dict.fromkeys(("max_iter", "init", "ubm_components"), "the UBM is given, not trained here"))
+    else:
+        why = dict.fromkeys(("ubm_components", "relevance_factor", "adapt"), "only for --method map")
+    unused = [n for n in _TRAIN_FLAGS if n in changed and n in why]
+    return [f"{_TRAIN_FLAGS[n]} ignored: {why[n]} (method {options.method})" for n in unused]
+
+
+#: the command-line flag of each training option that :func:`ignored_options` looks at
+_TRAIN_FLAGS = {
+    "n_components": "--components",
+    "max_iter": "--iterations",
+    "init": "--init",
+    "ubm_components": "--ubm-components",
+    "relevance_factor": "--relevance-factor",
+    "adapt": "--adapt",
+}
+
+
 def map_extras(clf, ubm, feats=None, labels=None) -> dict[str, object]:
     """After MAP training: the UBM's cohort goes with the classifier (``clf.cohort_``); with the
     training features ``feats`` (arrays, or any iterable of them read once, in ``labels``' order) the

@@ -80,6 +80,20 @@ def test_choose_method():
     assert sp.choose_method({"a": sp.MIN_FRAMES_PER_COMPONENT * k - 1, "b": 10**6}, k)[0] == "map"
 
 
+def test_options_the_method_does_not_use_are_named():
+    """``train --label-column speaker -k 8`` trained 256-component MAP models and said nothing."""
+    from speechgmm.options import MapOptions, TrainOptions
+
+    o = TrainOptions(label_column="speaker", n_components=8, max_iter=3, method="map")
+    given, here = sp.ignored_options(o, ubm_given=True), sp.ignored_options(o, ubm_given=False)
+    assert [m.split()[0] for m in given] == ["--components", "--iterations"] and "UBM is given" in given[1]
+    assert [m.split()[0] for m in here] == ["--components"]  # a UBM trained here runs the iterations
+    em = TrainOptions(method="em", ubm_components=8, map=MapOptions(relevance_factor=3.0))
+    assert [m.split()[0] for m in sp.ignored_options(em, ubm_given=False)] == ["--ubm-components", "--relevance-factor"]
+    defaults = TrainOptions(method="em"), TrainOptions(method="map")
+    assert sp.ignored_options(defaults[0], False) == sp.ignored_options(defaults[1], True) == []
+
+
 def test_enroll_equals_training_all_at_once(data):
     ubm, A = data["ubm"], data["A"]
     labels = sorted(A)
