@@ -742,6 +742,7 @@ class ClipMeter:
         self.rail = np.zeros((channels, 2))  # most positive, most negative (as a magnitude) so far
         self.at_rail = np.zeros((channels, 2), dtype=np.int64)
         self.body = np.zeros(channels, dtype=np.int64)
+        self.swing = np.full((channels, 2), [-np.inf, np.inf])  # highest and lowest sample so far
 
     def add(self, y: np.ndarray) -> None:
         """Count the samples ``y`` (shape (n,) or (n, channels)) of the next block."""
@@ -759,6 +760,7 @@ class ClipMeter:
         for c in range(y.shape[1]):
             x = np.ascontiguousarray(y[:, c])
             rail = self.rail[c]
+            self.swing[c] = max(self.swing[c, 0], float(x.max())), min(self.swing[c, 1], float(x.min()))
             for side, top in enumerate((float(x.max()), -float(x.min()))):
                 if 0.999 * top > rail[side]:  # a new rail: what was counted sits below it
                     self.at_rail[c, side] = 0
@@ -774,8 +776,11 @@ class ClipMeter:
     def shares(self) -> list[tuple[int, float]]:
         """Per channel: (loud samples, share of them at a rail); with a ``step``, the samples it stands for."""
         out = []
-        for body, rail, at in zip(self.body, self.rail, self.at_rail):
+        for body, rail, at, (high, low) in zip(self.body, self.rail, self.at_rail, self.swing):
             loud = rail >= CLIP_BODY * rail.max()  # a rail below the loud level holds no loud samples
+            # a constant (a DC offset alone) sits at its rail throughout without being clipped
+            if not high - low >= CLIP_BODY * rail.max():
+                body = 0
             out.append((int(body) * self.step, min(1.0, float(at[loud].sum()) / body) if body else 0.0))
         return out
 

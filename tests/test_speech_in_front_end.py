@@ -294,6 +294,10 @@ def test_clipping_is_measured_per_polarity_and_channel_and_not_against_a_quiet_b
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no warning at all
         load_audio(tmp_path / "long.wav", sr=SR)
+    # QA: a file of a DC offset alone was "clipped (100 %)", then "all silence": it sits at its rail unclipped
+    sf.write(tmp_path / "dc_only.wav", np.full(SR, 0.01, np.float32), SR, subtype="FLOAT")
+    r = run_cli("classify", tmp_path / "dc_only.wav")
+    assert r.returncode == 2 and "all silence" in r.stderr and "clipped" not in r.stderr, r.stderr
 
 
 def test_notches_reach_500_hz_and_a_long_file_of_hum_alone_is_no_speech(tmp_path):
