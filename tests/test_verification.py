@@ -134,6 +134,10 @@ def test_check_trials_names_every_unknown_label_at_once(tmp_path):
         check_trials(trials[1:2], ["alice"], "t.csv")
     with pytest.raises(ManifestError, match=r"t\.csv: 1 path\(s\) are folders, not audio files"):
         check_trials([Trial("alice", tmp_path, True)], ["alice"], "t.csv")  # was "not found"
+    # QA: an unknown label and a missing file were told one run at a time
+    both = [*trials, Trial("alice", tmp_path / "gone.wav", False)]
+    with pytest.raises(ManifestError, match=r"2 label\(s\) not in the model: .*; 1 audio file\(s\) not found: .*gone"):
+        check_trials(both, ["alice"], "t.csv")
 
 
 def test_verify_reads_a_csv_trials_table_with_awkward_paths(gmm_dir, tmp_path):
