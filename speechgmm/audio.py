@@ -15,6 +15,7 @@ import dataclasses
 import io
 import math
 import os
+import signal
 import struct
 import sys
 import warnings
@@ -123,16 +124,28 @@ class PipedAudio:
         writes nothing."""
         import subprocess
 
-        try:
-            done = subprocess.run(self.command, shell=True, cwd=self.cwd, stdin=subprocess.DEVNULL, capture_output=True)
+        pipe = subprocess.PIPE
+        try:  # in a process group of its own, which stopping speechgmm kills (kill_commands)
+            proc = subprocess.Popen(
+                self.command, shell=True, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=pipe, stderr=pipe,
+                start_new_session=True,
+            )  # fmt: skip
         except OSError as exc:
             raise AudioError(f"{self}: cannot run the command ({exc.strerror})") from None
-        why = " ".join(done.stderr.decode(errors="replace").split())[-200:]
-        if done.returncode != 0:
-            raise AudioError(f"{self}: the command failed (exit status {done.returncode}){': ' + why if why else ''}")
-        if not done.stdout:
+        _COMMANDS.add(proc.pid)
+        try:
+            out, err = proc.communicate()
+        except BaseException:  # Ctrl-C, SIGTERM: the command and what it started go too
+            kill_commands()
+            raise
+        finally:
+            _COMMANDS.discard(proc.pid)
+        why = " ".join(err.decode(errors="replace").split())[-200:]
+        if proc.returncode != 0:
+            raise AudioError(f"{self}: the command failed (exit status {proc.returncode}){': ' + why if why else ''}")
+        if not out:
             raise AudioError(f"{self}: the command wrote no audio{': ' + why if why else ''}")
-        return done.stdout
+        return out
 
     def files(self) -> list[str]:
         """The command's words that name existing files (relative to ``cwd``), as absolute paths:
@@ -144,6 +157,19 @@ class PipedAudio:
         except ValueError:
             words = self.command.split()
         return [os.path.abspath(os.path.join(self.cwd, w)) for w in words if os.path.isfile(os.path.join(self.cwd, w))]
+
+
+#: process groups of the wav.scp commands running in this process (:meth:`PipedAudio.read_bytes`)
+_COMMANDS: set[int] = set()
+
+
+def kill_commands() -> None:
+    """Kill the wav.scp commands this process is running, with everything they started (``sleep 9; cat
+    x.wav |`` runs ``sleep`` under a shell): on SIGTERM, speechgmm's own processes end and the commands
+    were left running."""
+    for pid in list(_COMMANDS):
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
 
 
 def _read_stdin() -> io.BytesIO:

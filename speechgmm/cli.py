@@ -136,6 +136,9 @@ def _on_sigint(signum, frame):
 
 def _on_sigterm(signum, frame):
     if os.getpid() != _MAIN_PID:  # a forked worker process: end as SIGTERM would have ended it
+        audio = sys.modules.get("speechgmm.audio")
+        if audio is not None:  # with the wav.scp commands it is running
+            audio.kill_commands()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
         return

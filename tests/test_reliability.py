@@ -240,6 +240,44 @@ def test_stop_signal_during_cached_train_leaves_no_temporary_files(corpus, tmp_p
     assert not (out / "m.npz").exists()
 
 
+@pytest.mark.parametrize("jobs, signum", [(1, signal.SIGTERM), (2, signal.SIGTERM), (2, signal.SIGINT)])
+def test_stopping_train_stops_the_wav_scp_commands_it_started(tmp_path, jobs, signum):
+    """QA: SIGTERM to speechgmm (as ``timeout`` or a batch scheduler sends it) ended speechgmm, and the
+    ``sleep`` of a piped wav.scp entry ran on, orphaned."""
+    marker = f"{1000 + os.getpid() % 1000 + jobs}.{signum}"  # a sleep of its own, to look for
+    wavs = sorted((ROOT / "examples").glob("*_*_*.wav"))
+    d = tmp_path / "data"
+    d.mkdir()
+    lines = [f"u{i} sleep {marker}; cat '{p}' |" for i, p in enumerate(wavs)]
+    (d / "wav.scp").write_text("\n".join(lines) + "\n")
+    (d / "text").write_text("".join(f"u{i} {p.name.split('_')[0]}\n" for i, p in enumerate(wavs)))
+    (d / "utt2spk").write_text("".join(f"u{i} s{i}\n" for i in range(len(wavs))))
+    reset = {"preexec_fn": lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "speechgmm", "train", str(d), "-o", str(tmp_path / "m.npz"), "--jobs", str(jobs)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **reset,
+    )  # fmt: skip
+
+    def sleeping():
+        ps = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
+        return ps.stdout.split()
+
+    t0 = time.time()
+    while not sleeping() and time.time() - t0 < 60:
+        time.sleep(0.05)
+    assert sleeping(), "the commands never started"
+    proc.send_signal(signum)
+    proc.communicate(timeout=60)
+    assert proc.returncode == (143 if signum == signal.SIGTERM else 130)
+    time.sleep(0.5)
+    left = sleeping()
+    for pid in left:  # not to leave them behind when the test fails
+        with contextlib.suppress(OSError):
+            os.kill(int(pid), signal.SIGKILL)
+    assert left == [], "a wav.scp command outlived speechgmm"
+    assert not (tmp_path / "m.npz").exists()
+
+
 # -- plots after the report ----------------------------------------------------------------
 
 
