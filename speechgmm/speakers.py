@@ -25,7 +25,7 @@ from typing import Optional
 
 import numpy as np
 
-from speechgmm.errors import ConfigError, InsufficientDataError, ManifestError
+from speechgmm.errors import ConfigError, InsufficientDataError, ManifestError, SpeechGMMWarning
 from speechgmm.gmm import DiagGMM, GMMStats
 
 #: ``--method auto`` uses MAP when the smallest class has fewer frames than this per component.
@@ -330,6 +330,16 @@ def _with_classes(clf, groups: dict[str, Sequence[np.ndarray]], new: dict):
     # the calibration scale stays: it discounts per-frame evidence of the same front end, UBM and relevance
     # factor (TI, 50 + 23 speakers: 0.184 bits per probe kept, 0.185 refitted on all 73, 0.967 raw)
     out.calibration_ = clf.calibration_
+    if clf.calibration_ is not None and len(out.labels_) >= 2 * len(clf.labels_):
+        import warnings
+
+        warnings.warn(
+            f"the posteriors' calibration scale was fitted with {len(clf.labels_)} classes and is kept for "
+            f"{len(out.labels_)}: with twice the classes or more it can be far off (2 TI speakers' 13.4 against 1.8 "
+            "for 4 trained at once); to recalibrate, train all classes at once with 'speechgmm train'",
+            SpeechGMMWarning,
+            stacklevel=2,
+        )
     out._stack = None
     return out, added, replaced
 

@@ -115,6 +115,22 @@ def test_enroll_equals_training_all_at_once(data):
         assert enrolled.models_[enrolled.labels_.index(lab)] is g
 
 
+def test_enrolling_twice_the_classes_or_more_warns_about_the_kept_calibration(data):
+    """QA: a 2-speaker model's calibration scale (13.4) was kept for 4 speakers (1.8 when trained at once)."""
+    from speechgmm.calibration import Calibration
+
+    labels = sorted(data["A"])
+    base = _map({lab: data["A"][lab] for lab in labels[:3]}, data["ubm"])
+    base.calibration_ = Calibration(scale=2.0, exponent=0.25)
+    with pytest.warns(UserWarning, match="fitted with 3 classes and is kept for 6"):
+        sp.enroll(base, {lab: data["A"][lab] for lab in labels[3:6]})
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sp.enroll(base, {lab: data["A"][lab] for lab in labels[3:5]})  # 5 < 2 x 3: no warning
+
+
 def test_enroll_replaces_a_class(data):
     ubm, A = data["ubm"], data["A"]
     base = _map(A, ubm)
