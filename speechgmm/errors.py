@@ -61,8 +61,8 @@ def too_few_frames(n_frames: int, n_components: int, what: str = "") -> Insuffic
     """
     subject = f"{what} has {n_frames} frames" if what else f"{n_frames} frames"
     return InsufficientDataError(
-        f"{subject}, too few for {n_components} components (need at least {2 * n_components}); "
-        f"use --components {max(1, n_frames // 10)} or add data"
+        f"{subject}, too few for {n_components} components (2 frames per component at the least, "
+        f"{2 * n_components}; 10 or more fit well): use --components {max(1, n_frames // 10)} or add data"
     )
 
 

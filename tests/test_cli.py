@@ -242,6 +242,7 @@ def test_train_bad_manifests(small, tmp_path):
             "em",
         ),
         "too few for 5000 components",
+        "2 frames per component at the least",  # the minimum and the advice, told apart (QA)
     )
     _assert_nothing_written(out, "m.npz")
 
