@@ -103,8 +103,21 @@ def test_classify_reports_speech_seconds_and_bad_files(model, ti, tmp_path):
     assert abs(a["speech_seconds"] - b["speech_seconds"]) <= 0.15 and b["speech_seconds"] < len(y) / SR + 0.2
     err = r.stderr.strip().splitlines()
     assert len(err) == 2, r.stderr
-    assert "noise.wav: no speech detected" in r.stderr
+    assert "noise.wav: no speech detected" in r.stderr and "gain" not in r.stderr  # loud noise: no hint
     assert "short.wav: only" in r.stderr and "s of speech detected" in r.stderr
+
+
+def test_speech_too_quiet_to_detect_is_told_to_need_more_gain(model, tmp_path):
+    """QA: speech at -50 dBFS (a recorder's gain far too low) was only "no speech detected"."""
+    y, sr = sf.read(ROOT / "examples" / "female_AP_8A.wav", dtype="float32")
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, y / np.abs(y).max() * np.float32(10 ** (-50 / 20)), sr, subtype="FLOAT")
+    r = run_cli("classify", "--model", model, quiet, ROOT / "examples" / "female_AK_3A.wav")
+    assert r.returncode == 2 and len(r.stdout.splitlines()) == 2  # the other file is still classified
+    assert r.stderr.strip().splitlines() == [
+        f"speechgmm classify: error: {quiet}: no speech detected (its loudest frame is at -58 dBFS: speech "
+        "that quiet needs more gain)"
+    ], r.stderr
 
 
 def test_extract_file_names_the_file(tmp_path):
