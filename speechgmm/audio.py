@@ -55,6 +55,12 @@ STDIN = "-"
 _warned_rates = set()  # (file rate, target rate) pairs already warned about in this process
 
 
+def no_samples(path) -> str:
+    """The message for a file that holds no audio samples (an empty data chunk: a recorder that crashed
+    before it wrote its header's sizes), for every command alike."""
+    return f"{path}: contains no audio samples"
+
+
 def _check_riff_truncation(fh, size: int, path) -> None:
     """Raise AudioError if a RIFF/WAVE file's data chunk claims more bytes than the file holds.
 
@@ -539,7 +545,7 @@ def load_audio(
     if ready:  # a long file, mixed down, checked and resampled block by block
         return y, file_sr
     if y.shape[0] == 0:
-        raise AudioError(f"{path}: contains no audio samples")
+        raise AudioError(no_samples(path))
     meter = ClipMeter(y.shape[1] if channel is None else 1)
     meter.add(y if channel is None else y[:, channel])
     y = _downmix(y, path) if channel is None else y[:, channel]
@@ -724,7 +730,7 @@ def _read_long(f, path, start: int, frames: int, sr: int, check_silence: bool, o
             stats.add(blk, mono)
             meter.add(blk if only is None else mono)
     if stats.n == 0:
-        raise AudioError(f"{path}: contains no audio samples")
+        raise AudioError(no_samples(path))
     channel = stats.cancelled_channel(path) if only is None else None
     if channel is not None:
         parts = [out for _, _, out in passes(channel)]

@@ -361,13 +361,15 @@ def segment(path, model=None, options: Optional[SegmentOptions] = None, show_pro
     ConfigError
         The model's front end cannot run on the file (its rate is below the model's).
     """
-    from speechgmm.audio import ChannelPower
+    from speechgmm.audio import ChannelPower, no_samples
 
     opt = options or SegmentOptions()
     clf, cfg, name = _model(model)
     file_sr, n_channels, n_samples = _file_info(path)
     check_rate(path, file_sr, cfg, name)
     duration = n_samples / file_sr if file_sr else 0.0
+    if n_samples == 0:
+        raise AudioError(no_samples(path))
     if n_samples * cfg.sr / max(file_sr, 1) < cfg.win_length:
         raise AudioError(
             f"{path}: too short ({duration * 1000:.1f} ms; at least one {cfg.frame_length_ms:g} ms frame is needed)"

@@ -256,13 +256,17 @@ def test_bad_files_one_line_errors(conv, cli, tmp_path):
     sf.write(str(whole), np.random.default_rng(1).standard_normal(16000).astype(np.float32) * 0.1, 8000)
     cut = tmp_path / "cut.wav"  # a copy that failed half-way: the same checks as classify's
     cut.write_bytes(whole.read_bytes()[:12000])
-    p = cli("segment", short, low, cut, path)
+    empty = tmp_path / "empty.wav"  # a header and no samples (QA: "too short (0.0 ms ...)" here only)
+    sf.write(str(empty), np.zeros(0, np.float32), 8000)
+    p = cli("segment", short, low, cut, empty, path)
     assert p.returncode == 2
     err = p.stderr.strip().splitlines()
-    assert len(err) == 3
+    assert len(err) == 4
     assert str(short) in err[0] and "too short" in err[0]
     assert str(low) in err[1] and "4000 Hz" in err[1] and "8000 Hz" in err[1] and "gender model" in err[1]
     assert str(cut) in err[2] and "truncated WAV" in err[2]
+    same = cli("classify", empty).stderr.strip().split(": error: ")[1]
+    assert err[3].split(": error: ")[1] == same == f"{empty}: contains no audio samples"
     assert str(path) in p.stdout  # the good file is still segmented
     p = cli("segment", "-", input="RIFF")  # streamed and read three times: a file is needed
     assert p.returncode == 2 and "reads files, not standard input" in p.stderr
