@@ -856,18 +856,19 @@ def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None
     try:
         X = mfcc(y, sr, cfg)
     except AudioError as exc:
-        raise front_end_error(path, exc, hum is not None) from None
+        raise front_end_error(path, exc, hum) from None
     if not np.all(np.isfinite(X)):  # cannot happen with finite input; keep NaN out of results regardless
         raise AudioError(f"{path}: features are not finite")
     return X
 
 
-def front_end_error(path, exc: AudioError, notched: bool) -> AudioError:
-    """The one-line error naming ``path`` for the front end's ``exc``; ``notched``: its mains hum was
-    notched out first, so a file of hum alone is silence, and is reported as no speech."""
-    if notched:
+def front_end_error(path, exc: AudioError, removed=None) -> AudioError:
+    """The one-line error naming ``path`` for the front end's ``exc``; ``removed``: the
+    :class:`speechgmm.audio.HumFilter` that took the file's mains hum or rumble out first (None without),
+    so a file of hum alone is silence, and is reported as no speech."""
+    if removed is not None:
         why = "" if str(exc).startswith(NO_SPEECH) else f" ({exc})"
-        return AudioError(f"{path}: {NO_SPEECH} once its mains hum is notched out{why}")
+        return AudioError(f"{path}: {NO_SPEECH} once {removed.removed}{why}")
     return AudioError(f"{path}: {exc}")
 
 

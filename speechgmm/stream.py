@@ -176,7 +176,7 @@ def streamed_features(path, cfg) -> np.ndarray:
     adaptive = cfg.vad and cfg.vad_method == "adaptive"
     power = ChannelPower(channels) if channels > 1 else None
     detector = None if adaptive else False
-    hums = []  # the hum filter, when the file's mains hum was notched out
+    hums = []  # the hum filter, when the file's mains hum or rumble was filtered out
     s = _stream(path, cfg, detector, power=power, hums=hums)
     channel = power.cancelled_channel(path) if power is not None else None
     if channel is not None:  # the channels cancel out when averaged: the first audible one alone
@@ -201,4 +201,4 @@ def streamed_features(path, cfg) -> np.ndarray:
     try:
         return features_from_statics(s["C"], s["log_e"], s.get("pitch"), cfg, mask)
     except AudioError as exc:
-        raise front_end_error(path, exc, bool(hums)) from None
+        raise front_end_error(path, exc, hums[0] if hums else None) from None
