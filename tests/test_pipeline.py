@@ -136,7 +136,9 @@ def test_bad_option_values_give_one_line_naming_the_option(cls, field, flag, val
 def test_good_option_values_are_kept():
     o = TrainOptions(n_components=8, random_state=2**32 - 1, augment="reverb,noise", map=MapOptions(0.0, "mwv"))
     assert o.augment == ("reverb", "noise") and o.map.relevance_factor == 0.0 and o.random_state == 2**32 - 1
-    assert MapOptions(relevance_factor=1e30).relevance_factor == 1e30  # huge: the model is the UBM, still finite
+    assert MapOptions(relevance_factor=1e6).relevance_factor == 1e6  # the largest: about the UBM itself
+    with pytest.raises(ConfigError, match="--relevance-factor"):
+        MapOptions(relevance_factor=1e30)  # a model equal to its UBM, at chance, was trained without a word
     assert TrainOptions(ubm="u.npz").method == "map"  # --ubm implies --method map
     assert TrainOptions(ubm="u.npz", method="map").method == "map"
     with pytest.raises(ConfigError, match=r"^--ubm: .*--method em excludes"):
