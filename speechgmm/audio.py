@@ -427,6 +427,22 @@ def _mains_frequency(y: np.ndarray, sr: int, coarse: float) -> float:
     return float(grid[np.argmax(P[idx].sum(axis=1))])
 
 
+def _hum_lines(y: np.ndarray, sr: int, f, P, nominal: float) -> list[float]:
+    """The frequencies to notch for the hum found at ``nominal`` Hz in the spectrum ``f, P`` of ``y``."""
+    base = _mains_frequency(y, sr, _line_peak(f, P, nominal))
+    # the harmonics of a periodic hum sit at exact multiples (their own peaks, under speech, may not):
+    # all up to MAINS_HUM_ALL_HZ (counted on the nominal 50 or 60 Hz), and higher ones that stand out and
+    # hold a share of the power (a pure tone's numerical floor would let any harmonic stand out)
+    total, every = float(P[f >= 20].sum()), int(MAINS_HUM_ALL_HZ // nominal)
+
+    def stands_out(x):
+        power, height = _line(f, P, x)
+        return height >= MAINS_HUM_HARMONIC_DB and power >= MAINS_HUM_HARMONIC_SHARE * total
+
+    lines = [k * base for k in range(1, int((sr / 2 - 40.0) // base) + 1)]
+    return [x for k, x in enumerate(lines, 1) if k <= every or stands_out(x)]
+
+
 class HumFilter:
     """Filters that take strong mains hum (:func:`mains_hum`) and rumble (:func:`rumble`) out of audio,
     block by block.
@@ -473,31 +489,15 @@ class HumFilter:
 
     @classmethod
     def found(cls, y: np.ndarray, sr: int) -> Optional[HumFilter]:
-        """The filter for the hum in the first :data:`MAINS_HUM_SECONDS` of ``y``, or None."""
+        """The filter for the hum and the rumble in the first :data:`MAINS_HUM_SECONDS` of ``y``, or None."""
         spec = _hum_spectrum(y, sr)
         if spec is None:
             return None
         hum, low = _hum_in(*spec), _rumble_in(*spec)
-        if hum is None:
-            if low is None:
-                return None
-            out = cls([], sr, None, low)
-            out._settle(np.asarray(y[: int(MAINS_HUM_SETTLE_S * sr)], dtype=np.float64))
-            return out
-        f, P, _ = spec
-        base = _mains_frequency(y, sr, _line_peak(f, P, hum[0]))
-        # the harmonics of a periodic hum sit at exact multiples (their own peaks, under speech, may not):
-        # all up to MAINS_HUM_ALL_HZ (counted on the nominal 50 or 60 Hz), and higher ones that stand out and
-        # hold a share of the power (a pure tone's numerical floor would let any harmonic stand out)
-        total, every = float(P[f >= 20].sum()), int(MAINS_HUM_ALL_HZ // hum[0])
-        lines = [k * base for k in range(1, int((sr / 2 - 40.0) // base) + 1)]
-
-        def stands_out(x):
-            power, height = _line(f, P, x)
-            return height >= MAINS_HUM_HARMONIC_DB and power >= MAINS_HUM_HARMONIC_SHARE * total
-
-        lines = [x for k, x in enumerate(lines, 1) if k <= every or stands_out(x)]
-        out = cls(lines, sr, hum[1], low)
+        if hum is None and low is None:
+            return None
+        lines = [] if hum is None else _hum_lines(y, sr, spec[0], spec[1], hum[0])
+        out = cls(lines, sr, None if hum is None else hum[1], low)
         out._settle(np.asarray(y[: int(MAINS_HUM_SETTLE_S * sr)], dtype=np.float64))
         return out
 
