@@ -550,8 +550,9 @@ def check_mains_hum(path, y: np.ndarray, sr: int, remove: bool) -> Optional[HumF
         filt = HumFilter.found(y, sr)
         hum = None if filt is None or filt.frequency is None else (filt.frequency, filt.share_db)
         low = None if filt is None else filt.rumble_db
-    else:
-        filt, hum, low = None, mains_hum(y, sr), rumble(y, sr)
+    else:  # warn only: both checks read the one spectrum
+        spec = _hum_spectrum(y, sr)
+        filt, hum, low = None, *((None, None) if spec is None else (_hum_in(*spec), _rumble_in(*spec)))
     if hum is not None:
         head = f"{path}: strong mains hum at {round(hum[0]):g} Hz ({int(round(hum[1]))} dB of the power)"
         if filt is not None:
