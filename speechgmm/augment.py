@@ -30,7 +30,7 @@ from speechgmm.errors import ConfigError
 
 #: Kinds of copies ``speechgmm train --augment`` can add (new kinds go at the end: the
 #: position seeds the copies).
-KINDS = ("noise", "reverb", "codec")
+KINDS = ("noise", "reverb", "codec", "telephone")
 
 #: Ranges the per-file parameters are drawn from (uniformly).
 SNR_DB = (10.0, 20.0)
@@ -38,6 +38,12 @@ RT60_S = (0.2, 0.6)
 #: libsndfile's MP3 compression level, constant bit rate: 0.5 is about 49 kbps and 0.9 about
 #: 22 kbps at 8 kHz (low-bit-rate MP3s of phone recordings and voice notes)
 CODEC_LEVEL = (0.5, 0.9)
+#: the telephone copy's band edges (Hz): a 4th-order Butterworth band-pass from TELEPHONE_LOW_HZ to
+#: TELEPHONE_HIGH_HZ, as a phone line's 300-3400 Hz with handsets and lines that differ
+TELEPHONE_LOW_HZ = (200.0, 400.0)
+TELEPHONE_HIGH_HZ = (3000.0, 3600.0)
+#: ... and the share of telephone copies that are also mu-law companded to 8 bits (G.711)
+TELEPHONE_MU_LAW = 0.5
 
 
 def _rms(y: np.ndarray) -> float:
@@ -130,6 +136,34 @@ def mp3_round_trip(y: np.ndarray, sr: int, level: float, align: bool = True) -> 
     return np.clip(out, -1.0, 1.0).astype(np.float32)
 
 
+def mu_law(y: np.ndarray, bits: int = 8, mu: float = 255.0) -> np.ndarray:
+    """``y`` (in [-1, 1]) companded by the mu-law of G.711, quantised to ``bits`` bits and expanded
+    again: the quantisation noise of a digital phone line, which follows the signal's level.
+
+    >>> float(np.max(np.abs(mu_law(np.linspace(-1, 1, 101)) - np.linspace(-1, 1, 101)))) < 0.02
+    True
+    """
+    x = np.clip(np.asarray(y, dtype=np.float64), -1.0, 1.0)
+    c = np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu)
+    steps = 2 ** (bits - 1)
+    c = np.round(c * steps) / steps
+    return np.sign(c) * np.expm1(np.abs(c) * np.log1p(mu)) / mu
+
+
+def telephone(y: np.ndarray, sr: int, low: float, high: float, companded: bool) -> np.ndarray:
+    """``y`` through a phone line: a 4th-order Butterworth band-pass from ``low`` to ``high`` Hz (the upper
+    edge kept below 95 % of the Nyquist frequency), mu-law companded to 8 bits if ``companded``, and
+    brought back to its RMS level (float32)."""
+    from scipy.signal import butter, sosfilt
+
+    high = min(float(high), 0.95 * sr / 2)
+    x = sosfilt(butter(4, [float(low), high], "bandpass", fs=sr, output="sos"), np.asarray(y, dtype=np.float64))
+    x *= _rms(y) / max(_rms(x), 1e-20)
+    if companded:
+        x = mu_law(x)
+    return np.clip(x, -1.0, 1.0).astype(np.float32)
+
+
 def augment(y: np.ndarray, sr: int, kind: str, seed: int = 0, index: int = 0) -> np.ndarray:
     """One augmented copy of ``y``.
 
@@ -139,10 +173,12 @@ def augment(y: np.ndarray, sr: int, kind: str, seed: int = 0, index: int = 0) ->
         Mono samples in [-1, 1].
     sr : int
         Sample rate in Hz.
-    kind : {"noise", "reverb", "codec"}
+    kind : {"noise", "reverb", "codec", "telephone"}
         ``noise``: white or pink noise (chosen at random) at an SNR drawn from :data:`SNR_DB`;
         ``reverb``: a synthetic room with an RT60 drawn from :data:`RT60_S`;
-        ``codec``: an MP3 round trip at a compression level drawn from :data:`CODEC_LEVEL`.
+        ``codec``: an MP3 round trip at a compression level drawn from :data:`CODEC_LEVEL`;
+        ``telephone``: a band-pass with edges drawn from :data:`TELEPHONE_LOW_HZ` and
+        :data:`TELEPHONE_HIGH_HZ`, mu-law companded in a share :data:`TELEPHONE_MU_LAW` of the copies.
     seed, index : int
         The random numbers come from ``(seed, index, kind)``: the same file gets the same copy.
 
@@ -158,6 +194,9 @@ def augment(y: np.ndarray, sr: int, kind: str, seed: int = 0, index: int = 0) ->
         return add_noise(y, rng.uniform(*SNR_DB), rng, exponent=float(rng.integers(0, 2)))
     if kind == "codec":
         return mp3_round_trip(y, sr, rng.uniform(*CODEC_LEVEL))
+    if kind == "telephone":
+        low, high = rng.uniform(*TELEPHONE_LOW_HZ), rng.uniform(*TELEPHONE_HIGH_HZ)
+        return telephone(y, sr, low, high, bool(rng.random() < TELEPHONE_MU_LAW))
     return reverberate(y, sr, rng.uniform(*RT60_S), rng)
 
 

@@ -317,8 +317,8 @@ def _seed_field():
 
 
 def _augment_field(
-    help: str = "also train on a noisy, reverberant and/or MP3-coded copy of every file (noise, reverb, codec; "
-    "comma-separated)",
+    help: str = "also train on a noisy, reverberant, MP3-coded and/or telephone-band copy of every file "
+    "(noise, reverb, codec, telephone; comma-separated)",
 ):
     """``--augment``, shared by every options object that trains."""
     return opt((), Kinds(), flag="--augment", metavar="KINDS", default_text="", help=help)
@@ -366,9 +366,9 @@ class TrainOptions(_Options):
     )
     random_state: int = _seed_field()
     augment: tuple[str, ...] = _augment_field(
-        "multi-condition training: also train on a noisy, reverberant and/or MP3-coded copy of every file "
-        "(noise, reverb, codec; comma-separated, e.g. noise,reverb); helps when the audio to classify is "
-        "noisier, more reverberant or more compressed than the training audio"
+        "multi-condition training: also train on a noisy, reverberant, MP3-coded and/or telephone-band copy of "
+        "every file (noise, reverb, codec, telephone; comma-separated, e.g. noise,reverb); helps when the audio "
+        "to classify is noisier, more reverberant, more compressed or more band-limited than the training audio"
     )
     tol: float = opt(1e-4, Float(0.0), help="EM stops when the log-likelihood gain per frame is below tol")
     method: str = opt(

@@ -9,9 +9,12 @@ from speechgmm.augment import (
     KINDS,
     RT60_S,
     SNR_DB,
+    TELEPHONE_HIGH_HZ,
+    TELEPHONE_LOW_HZ,
     add_noise,
     augment,
     coloured_noise,
+    mu_law,
     parse_kinds,
     room_impulse_response,
     snr_db,
@@ -48,6 +51,42 @@ def test_noise_is_at_the_drawn_snr():
     assert max(snrs) - min(snrs) > 3  # drawn per file, not one fixed level
     rng = np.random.default_rng(0)
     assert abs(snr_db(y, add_noise(y, 15.0, rng) - y) - 15.0) < 0.1
+
+
+def _band_power(y, sr, lo, hi):
+    p = np.abs(np.fft.rfft(y.astype(np.float64))) ** 2
+    f = np.fft.rfftfreq(len(y), 1 / sr)
+    return p[(f >= lo) & (f < hi)].sum()
+
+
+@pytest.mark.parametrize("sr", [8000, 16000])
+def test_telephone_copies_lose_what_a_phone_line_does_not_carry(sr):
+    """The band below the drawn lower edge and above the upper one is gone; the speech band stays; about half
+    of the copies are mu-law companded (their quantisation noise sets them apart from the plain band-pass)."""
+    rng = np.random.default_rng(1)
+    y = (0.1 * rng.standard_normal(sr * 2)).astype(np.float32)  # white: every band has power
+    companded = 0
+    for i in range(40):
+        z = augment(y, sr, "telephone", seed=0, index=i)
+        keep = _band_power(z, sr, 800, 2500) / _band_power(y, sr, 800, 2500)
+        assert 0.5 < keep < 4.0, keep  # brought back to its level: the band kept is louder
+        assert _band_power(z, sr, 0, 100) < 1e-2 * _band_power(y, sr, 0, 100)  # mu-law noise is white
+        if sr == 8000:  # the edge kept below 3.8 kHz
+            assert _band_power(z, sr, 3800, 4000) < 0.05 * _band_power(y, sr, 3800, 4000)
+        else:
+            assert _band_power(z, sr, 5000, 8000) < 1e-2 * _band_power(y, sr, 5000, 8000)
+        levels = np.unique(np.round(np.abs(z[np.abs(z) > 1e-6]).astype(np.float64), 9))
+        companded += len(levels) <= 128  # mu-law to 8 bits: at most 128 magnitudes
+    assert 10 <= companded <= 30, companded
+    assert TELEPHONE_LOW_HZ[1] < 800 and TELEPHONE_HIGH_HZ[0] > 2500  # the band checked above is always kept
+
+
+def test_mu_law_keeps_quiet_samples_finer_than_loud_ones():
+    x = np.array([0.001, 0.0011, 0.5, 0.501])
+    z = mu_law(x)
+    assert z[0] != z[1]  # two quiet samples 1e-4 apart stay apart
+    assert z[2] == z[3]  # two loud ones 1e-3 apart do not
+    assert np.all(np.abs(z - x) <= 0.02 * np.maximum(np.abs(x), 0.01))
 
 
 def test_pink_noise_has_more_power_at_low_frequencies():
