@@ -111,7 +111,12 @@ def test_augmented_copies_join_the_training_frames_and_leave_the_originals_as_th
     import numpy as np
 
     rng = np.random.default_rng(0)
-    rows = [{"corpus": c, "gender": g} for c in ("a", "b") for g in ("female", "male") for _ in range(3)]
+    rows = [
+        {"corpus": c, "gender": g, "speaker": f"{c}{g}{i}"}
+        for c in ("a", "b")
+        for g in ("female", "male")
+        for i in range(3)
+    ]
     feats = [rng.standard_normal((40, 2)) for _ in rows]
     copies = {"noise": [x + 100 for x in feats]}
     plain = pool.balanced_groups(rows, feats, lambda r: True, 50, seed=1)
@@ -121,6 +126,22 @@ def test_augmented_copies_join_the_training_frames_and_leave_the_originals_as_th
         for a, b in zip(plain[g], more[g][:2]):
             assert np.array_equal(a, b) and len(a) == 50  # capped: 120 frames per cell
         assert all(len(x) == 50 and x.min() > 50 for x in more[g][2:])  # the copies' own draw
+
+
+def test_training_frames_are_drawn_evenly_over_speakers():
+    """A speaker with ten files gives about as many of a cell's capped frames as one with a single file (the
+    rule); with by_speaker=False every frame has the same chance, so the first gives ten times as many."""
+    import numpy as np
+
+    rows = [{"corpus": "a", "gender": "female", "speaker": "many"} for _ in range(10)]
+    rows += [{"corpus": "a", "gender": "female", "speaker": "one"}]
+    feats = [np.zeros((100, 1)) for _ in range(10)] + [np.ones((100, 1))]
+    share = {}
+    for even in (True, False):
+        (X,) = pool.balanced_groups(rows, feats, lambda r: True, 200, seed=0, by_speaker=even)["female"]
+        share[even] = float(X.mean())  # the single-file speaker's share of the 200 frames
+        assert len(X) == 200
+    assert 0.35 < share[True] < 0.5 and share[False] < 0.2, share
 
 
 def test_augment_and_channels_quick(corpus):

@@ -11,8 +11,10 @@ shared corpora (``data_manifest/<corpus>/``).  Rules, fixed before any figure wa
   ``speechocean762_sample`` every other speaker of each gender (sorted by id);
   ``asterisk_prompts`` (five voices, one male) every other file of each voice, so its
   in-corpus figure has seen the voices;
-* **corpus balance**: each (corpus, gender) contributes at most ``cap`` frames, drawn evenly
-  from its files with a fixed seed, so that no corpus dominates a gender model.
+* **corpus balance**: each (corpus, gender) contributes at most ``cap`` frames, drawn with a fixed
+  seed, so that no corpus dominates a gender model; and within it **speaker balance**: each
+  speaker is expected to give as many of them as the others (since 2026-12-05; before, every
+  frame had the same chance, so speakers with many files weighed more).
 """
 
 from __future__ import annotations
@@ -94,24 +96,35 @@ def features(rows, cfg, jobs: int = 1, cache=None, augment=None):
     return feats
 
 
-def balanced_groups(rows, feats, select, cap: int, seed: int = 0, copies=None):
+def balanced_groups(rows, feats, select, cap: int, seed: int = 0, copies=None, by_speaker: bool = True):
     """{gender: [arrays]} of the selected rows, each (corpus, gender) cut to ``cap`` frames; with
     ``copies`` ({kind: features of every row's augmented copy}), each (corpus, gender, kind) adds
-    its own ``cap`` frames of the same rows' copies, after the originals (which stay as without)."""
+    its own ``cap`` frames of the same rows' copies, after the originals (which stay as without).
+
+    With ``by_speaker`` (the rule), a cut cell's frames are drawn so that every speaker is expected to
+    give as many as the others (each frame's chance is inversely proportional to its speaker's frames
+    in the cell): a speaker with ten files weighs no more than one with one file; speakers with fewer
+    frames than their share give nearly all they have.  Without, every frame has the same chance."""
     groups = {g: [] for g in GENDERS}
     cells = {}
     conditions = [("", feats)] + sorted((copies or {}).items())
     for kind, fs in conditions:
         for r, x in zip(rows, fs):
             if x is not None and select(r):
-                cells.setdefault((kind, r["corpus"], r["gender"]), []).append(x)
+                cells.setdefault((kind, r["corpus"], r["gender"]), []).append((r["speaker"], x))
     order = {kind: i for i, (kind, _) in enumerate(conditions)}
-    for (kind, corpus, g), arrays in sorted(cells.items(), key=lambda kv: (order[kv[0][0]], kv[0][1:])):
-        X = np.concatenate(arrays)
+    for (kind, corpus, g), items in sorted(cells.items(), key=lambda kv: (order[kv[0][0]], kv[0][1:])):
+        X = np.concatenate([x for _, x in items])
         if len(X) > cap:
             name = f"{corpus}/{g}/{seed}" + (f"/{kind}" if kind else "")
             h = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
-            idx = np.sort(np.random.default_rng(h).choice(len(X), cap, replace=False))
+            p = None
+            if by_speaker:
+                speakers = np.repeat([s for s, _ in items], [len(x) for _, x in items])
+                _, inverse, counts = np.unique(speakers, return_inverse=True, return_counts=True)
+                p = 1.0 / counts[inverse]
+                p /= p.sum()
+            idx = np.sort(np.random.default_rng(h).choice(len(X), cap, replace=False, p=p))
             X = X[idx]
         groups[g].append(X)
     return groups
