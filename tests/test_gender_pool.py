@@ -77,16 +77,17 @@ def test_loco_quick(corpus):
 def test_map_and_cvn_alternatives_quick(corpus, tmp_path):
     """--method map --no-cvn trains a GMM-UBM on a mean-normalised front end (the bundled model's has
     variance normalisation too), says so, and records it in the model file; --ubm-components wins over
-    --quick's size (QA: it was replaced by 16 without a word)."""
+    --quick's size (QA: it was replaced by 16 without a word); --cepstra sets the front end's cepstra."""
     from speechgmm.modelio import load_model
 
     out = tmp_path / "g.npz"
-    args = ["--quick", "--method", "map", "--no-cvn", "--ubm-components", "12"]
+    args = ["--quick", "--method", "map", "--no-cvn", "--ubm-components", "12", "--cepstra", "10"]
     r, res = _recipe(*args, "--jobs", 1, "--corpus", corpus.parent, "--out", out)
-    assert "(means only), GMM-UBM K=12" in r.stdout
+    assert "(means only), 10 cepstra, GMM-UBM K=12" in r.stdout
     assert res["config"]["method"] == "map" and res["config"]["cvn"] is False
     mf = load_model(out)
     assert not mf.feature_config.cvn and mf.classifier.method_ == "map"
+    assert mf.feature_config.n_mfcc == 10 and mf.classifier.ubm_.means_.shape[1] == 30  # --cepstra 10, deltas
     assert mf.classifier.ubm_.n_components == res["config"]["ubm_components"] == 12
     assert mf.header["training"]["method"] == "map"
     assert res["in_corpus"]["asr_course"]["balanced"] > 0.8  # a real signal on the small subset

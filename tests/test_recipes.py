@@ -92,6 +92,8 @@ def test_recipe_options_are_checked_before_any_work(tmp_path):
         ("asr_course", ["--jobs", "0"], "--jobs"),
         ("asr_course", ["--exp", afile], "--exp"),
         ("gender", ["--cap", "-5"], "--cap"),
+        ("gender", ["--cepstra", "0"], "--cepstra"),
+        ("gender", ["--cepstra", "24"], "--cepstra 24: at most the 23 mel bands"),
         ("gender", ["--relevance-factor", "nan", "--method", "map"], "--relevance-factor"),
         ("gender", ["--ubm-components", "0", "--method", "map"], "--ubm-components"),
         ("gender", ["--ubm-components", "64"], "go with --method map"),  # was ignored without a word (QA)

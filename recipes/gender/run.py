@@ -186,6 +186,8 @@ def _parser():
     sb_help = "draw each (corpus, gender)'s frames evenly over its speakers (the default); --no-speaker-balance:"
     sb_help += " evenly over its frames (the rule until 2026-12-05)"
     ap.add_argument("--speaker-balance", action=argparse.BooleanOptionalAction, default=None, help=sb_help)
+    cep_help = "static cepstra per frame, c0 included (default: the preset's, 13), at most its mel bands (23)"
+    ap.add_argument("--cepstra", type=count(1, 4096), help=cep_help)
     ap.add_argument("--method", choices=("em", "map"), default="em", help="em (default) or map (GMM-UBM)")
     k_help = "--method map: UBM size"
     k_help += f" (default {MAP['ubm_components']})"
@@ -217,6 +219,11 @@ def _config(args):
         conf["cvn"] = args.cvn
     if args.speaker_balance is not None:
         conf["speaker_balance"] = args.speaker_balance
+    if args.cepstra is not None:
+        bands = FeatureConfig.preset(args.preset).n_mels
+        if args.cepstra > bands:
+            raise ConfigError(f"--cepstra {args.cepstra}: at most the {bands} mel bands of preset {args.preset!r}")
+        conf["cepstra"] = args.cepstra
     if args.augment:
         conf["augment"] = list(args.augment)
     given = {k: getattr(args, k) for k in ("ubm_components", "relevance_factor") if getattr(args, k) is not None}
@@ -231,9 +238,10 @@ def _config(args):
 
 
 def _front_end(conf) -> FeatureConfig:
-    """The preset's front end, with --cvn / --no-cvn applied when given."""
+    """The preset's front end, with --cvn / --no-cvn and --cepstra applied when given."""
     cfg = FeatureConfig.preset(conf["preset"])
-    return cfg.replace(cvn=conf["cvn"]) if "cvn" in conf else cfg
+    cfg = cfg.replace(cvn=conf["cvn"]) if "cvn" in conf else cfg
+    return cfg.replace(n_mfcc=conf["cepstra"]) if "cepstra" in conf else cfg
 
 
 def _data(args):
@@ -441,6 +449,7 @@ def _print_posteriors(result):
 def _print_report(args, conf, result, secs):
     ti = result["in_corpus"]["asr_course"]
     cvn = " + cvn" if _front_end(conf).cvn else " (means only)"
+    cvn += f", {conf['cepstra']} cepstra" if "cepstra" in conf else ""
     if conf.get("method") == "map":
         model = f"GMM-UBM K={conf['ubm_components']} r={conf['relevance_factor']:g}"
     else:
