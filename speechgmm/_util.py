@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Optional, TypeVar
@@ -30,6 +29,31 @@ def is_special(path: os.PathLike | str) -> bool:
     neither a regular file nor a folder (symbolic links are followed)."""
     p = Path(path)
     return p.exists() and not p.is_file() and not p.is_dir()
+
+
+@contextlib.contextmanager
+def new_file(directory, prefix: str, suffix: str = "", mode: int = 0o600) -> Iterator[Path]:
+    """Create an empty file with a random name in ``directory``, yield its path, and remove it on the way
+    out if it is still there (an error, a stop signal; a caller that renames it keeps it).
+
+    The name is recorded before the file is created, so a stop signal at any point, even between the
+    creation and the ``yield``, cannot leave it behind (``tempfile.mkstemp`` returns the name only
+    after creating the file).  ``mode``: its permissions, less the umask.
+    """
+    path = None
+    try:
+        while True:
+            path = Path(directory) / f"{prefix}{os.urandom(6).hex()}{suffix}"
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
+                break
+            except FileExistsError:  # another's file: never ours to remove
+                path = None
+        yield path
+    finally:
+        if path is not None:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 @contextlib.contextmanager
@@ -58,13 +82,8 @@ def atomic_output(path: os.PathLike | str, suffix: str = "") -> Iterator[Path]:
     special = is_special(path)
     directory = path.parent if str(path.parent) else Path(".")
     directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=directory)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the final file normal permissions
-    tmp_path = Path(tmp)
-    try:
+    # normal permissions for the final file (new_file removes it unless it was renamed onto path)
+    with new_file(directory, f".{path.name}.", suffix + ".tmp", mode=0o666) as tmp_path:
         yield tmp_path
         if STOP["signal"] is not None:  # stopped: never commit an output, even if the stop went unseen so far
             raise StopRequested()
@@ -76,13 +95,8 @@ def atomic_output(path: os.PathLike | str, suffix: str = "") -> Iterator[Path]:
                     shutil.copyfileobj(src, dst)
             except OSError as exc:  # e.g. /dev/full: name the output, not the temporary file
                 raise OSError(exc.errno, exc.strerror, str(path)) from None
-            tmp_path.unlink()
         else:
             os.replace(tmp_path, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp_path.unlink()
-        raise
 
 
 def save_figure(fig, path: os.PathLike | str) -> None:

@@ -178,6 +178,28 @@ def kill_commands() -> None:
             os.killpg(pid, signal.SIGKILL)
 
 
+#: The most a pipe, a device or standard input may give (bytes): it is read whole into memory, so an
+#: endless one (``/dev/zero``, ``cat /dev/urandom |``) is refused at this size rather than read until
+#: memory runs out.  512 MiB hold 46 minutes of 16-bit 48 kHz stereo; a longer recording is read from
+#: a file, block by block.
+PIPE_LIMIT_BYTES = 512 * 2**20
+
+
+def _read_bounded(fh, name) -> bytes:
+    """All of the pipe or device ``fh`` (reported as ``name``), at most :data:`PIPE_LIMIT_BYTES`."""
+    chunks, total = [], 0
+    while total <= PIPE_LIMIT_BYTES:
+        chunk = fh.read(min(16 * 2**20, PIPE_LIMIT_BYTES + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+    raise AudioError(
+        f"{name}: a pipe or device gave more than {PIPE_LIMIT_BYTES // 2**20} MiB (is it endless?); "
+        "save the audio to a file first"
+    )
+
+
 def _read_stdin() -> io.BytesIO:
     """The whole of standard input as a file object (for the path ``-``)."""
     import multiprocessing
@@ -189,7 +211,7 @@ def _read_stdin() -> io.BytesIO:
         raise AudioError(f"{STDIN}: standard input is closed")
     if stdin.isatty():
         raise AudioError(f"{STDIN}: standard input is a terminal; pipe an audio file into it (... < file.wav)")
-    data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read()
+    data = _read_bounded(stdin.buffer if hasattr(stdin, "buffer") else stdin, STDIN)
     if not data:
         raise AudioError(f"{STDIN}: standard input is empty (0 bytes)")
     return io.BytesIO(data)
@@ -675,7 +697,7 @@ def _open_input(path):
     if not path.is_file():  # a pipe (/dev/stdin, a shell's <(...)) or a device: read once, as standard input
         try:
             with open(path, "rb") as fh:
-                data = fh.read()
+                data = _read_bounded(fh, path)
         except OSError as exc:
             raise AudioError(f"{path}: cannot read ({exc.strerror})") from None
         if not data:

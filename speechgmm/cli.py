@@ -101,14 +101,11 @@ _STOP = STOP
 
 
 def _swallow_stop_in_callbacks() -> None:
-    """Keep the "Exception ignored from cffi callback" traceback of a stop signal off stderr."""
-    previous = sys.unraisablehook
-
-    def hook(unraisable):
-        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
-            previous(unraisable)
-
-    sys.unraisablehook = hook
+    """Once a stop signal came, keep "Exception ignored in ..." tracebacks off stderr: the stop's own
+    exception inside a cffi callback, and what it leaves behind, such as a ``ZipFile`` that ``numpy.savez``
+    was writing when the stop came, whose ``__del__`` then fails to close it (QA: a traceback after
+    "terminated (SIGTERM)").  The output it was writing is removed all the same (``atomic_output``)."""
+    sys.unraisablehook = lambda unraisable: None
 
 
 def _stop_now(name: str) -> None:
@@ -174,6 +171,10 @@ def _signals_and_warnings(prog: dict):
             warnings.showwarning = show
             yield
     finally:
+        if _STOP["signal"] is not None:  # objects a stop left half-done are collected while their noise is kept quiet
+            import gc
+
+            gc.collect()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         sys.unraisablehook, threading.excepthook = hooks
@@ -263,7 +264,7 @@ def _run(args) -> int:
             raise
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         print(f"speechgmm {args.command}: error: {where}{exc.strerror or _one_line(exc)}", file=sys.stderr)
-        return 1
+        return 2  # a file that cannot be read or written (permissions, a full disk): named, as bad input is
     except Exception as exc:  # a bug of ours: still one line, but say so
         if debug:
             raise

@@ -54,15 +54,18 @@ def raise_bad_files(problems) -> None:
         raise AudioError(bad_files_message(problems))
 
 
-def too_few_frames(n_frames: int, n_components: int, what: str = "") -> InsufficientDataError:
+def too_few_frames(
+    n_frames: int, n_components: int, what: str = "", flag: str = "--components"
+) -> InsufficientDataError:
     """The error for fitting ``n_components`` Gaussians to ``n_frames`` frames (at least 2 per component).
 
-    ``what`` names the data, e.g. ``"class 'yes' (12 files)"`` or ``"the UBM data"``.
+    ``what`` names the data, e.g. ``"class 'yes' (12 files)"`` or ``"the UBM data"``; ``flag`` is the
+    option that sets the count (``train --method map`` sizes its UBM with ``--ubm-components``).
     """
     subject = f"{what} has {n_frames} frames" if what else f"{n_frames} frames"
     return InsufficientDataError(
         f"{subject}, too few for {n_components} components (2 frames per component at the least, "
-        f"{2 * n_components}; 10 or more fit well): use --components {max(1, n_frames // 10)} or add data"
+        f"{2 * n_components}; 10 or more fit well): use {flag} {max(1, n_frames // 10)} or add data"
     )
 
 

@@ -140,6 +140,20 @@ def _some(items: list[str], n: int = 5) -> str:
     return head + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
+def unreadable_paths(paths) -> list[str]:
+    """One message per kind of path in ``paths`` that names no audio file (folders; missing files), each
+    naming the first few, for one error that lists them all; ``[]`` when every path is a file."""
+    names = list(dict.fromkeys(str(getattr(p, "path", p)) for p in paths))
+    folders = [n for n in names if Path(n).is_dir()]
+    missing = [n for n in names if not Path(n).is_file() and not Path(n).is_dir()]
+    problems = []
+    if folders:
+        problems.append(f"{len(folders)} path(s) are folders, not audio files: {_some(folders)}")
+    if missing:
+        problems.append(f"{len(missing)} audio file(s) not found: {_some(missing)}")
+    return problems
+
+
 def _hash_files(*files: Path) -> str:
     import hashlib  # only for --cache keys (cold start of classify)
 
@@ -343,6 +357,9 @@ def read_segments(path: os.PathLike | str, wav: dict[str, Path]) -> tuple[list[s
 def _read_kaldi(d: Path, wav_scp: Path, base: Path):
     from speechgmm.kaldi import read_two_column
 
+    for f in _kaldi_files(d, wav_scp)[1:]:  # read when present: one that is not a file is not skipped unsaid
+        if f.exists() and not f.is_file():
+            raise ManifestError(f"{f}: is a {'folder' if f.is_dir() else 'pipe or device'}, not a Kaldi {f.name} file")
     wav = read_wav_scp(wav_scp, base)
     seg = d / "segments"
     if seg.is_file():
@@ -465,7 +482,7 @@ def read_manifest(
     if dups:
         raise ManifestError(f"{path}: duplicate utterance ids: {_some(dups)}")
     if check_files:
-        missing = list(dict.fromkeys(str(getattr(p, "path", p)) for p in paths if not p.is_file()))
-        if missing:
-            raise ManifestError(f"{path}: {len(missing)} audio file(s) not found: {_some(missing)}")
+        problems = unreadable_paths(p for p in paths if not p.is_file())
+        if problems:
+            raise ManifestError(f"{path}: " + "; ".join(problems))
     return Manifest(path, utts, [p.resolve() if p.exists() else p for p in paths], columns, sha)

@@ -23,19 +23,26 @@ from speechgmm.options import RELEVANCE_FACTOR  # the one default of r (also the
 
 
 def train_ubm(
-    source, n_components: int, max_iter: int = 10, random_state: int = 0, init: str = "split", tol: float = 0.0
+    source,
+    n_components: int,
+    max_iter: int = 10,
+    random_state: int = 0,
+    init: str = "split",
+    tol: float = 0.0,
+    flag: str = "--components",
 ) -> DiagGMM:
     """Fit a universal background model on all frames of ``source`` (arrays or a feature source).
 
     By default EM runs all ``max_iter`` iterations (``tol=0``) after binary splitting.  The one UBM
-    trainer of ``train --method map``, ``train-ubm`` and the recipes, whatever the backend.
+    trainer of ``train --method map``, ``train-ubm`` and the recipes, whatever the backend.  ``flag``
+    is the option that the error for too few frames tells the user to lower.
     """
     from speechgmm.sources import as_source
 
     source = as_source(source)
     n = source.n_frames()
     if n < 2 * n_components:
-        raise too_few_frames(n, n_components, "the UBM data")
+        raise too_few_frames(n, n_components, "the UBM data", flag)
     return DiagGMM(n_components, max_iter=max_iter, tol=tol, init=init, random_state=random_state).fit(source)
 
 

@@ -51,13 +51,13 @@ def manifest_features(man, config, jobs: int = 1, desc: str = "features") -> lis
     return extract_files(man.paths, config, jobs=jobs, desc=desc)[0]
 
 
-def fit_ubm(data, options: UbmOptions):
-    """Fit the background DiagGMM that ``options`` describes on all frames of ``data`` (arrays or a feature source)."""
+def fit_ubm(data, options: UbmOptions, flag: str = "--components"):
+    """Fit the background DiagGMM that ``options`` describes on all frames of ``data`` (arrays or a feature
+    source); ``flag``: the option that sets its size, named when the data are too few."""
     from speechgmm.map import train_ubm  # not on the classify path (cold start)
 
-    return train_ubm(
-        data, options.n_components, options.max_iter, options.random_state, init=options.init, tol=options.tol
-    )
+    size = (options.n_components, options.max_iter, options.random_state)
+    return train_ubm(data, *size, init=options.init, tol=options.tol, flag=flag)
 
 
 def _front_end(options: TrainOptions):
@@ -124,7 +124,7 @@ def train_from_manifest(
     if options.method == "map" and speakers.is_speaker_column(options.label_column):
         speakers.check_enrolment(class_frames, cfg.frame_shift_ms, str(manifest))  # as enroll does
     if options.method == "map" and ubm is None:
-        ubm = fit_ubm(source, options.ubm_options())
+        ubm = fit_ubm(source, options.ubm_options(), flag="--ubm-components")
     fit = (lambda c, g: c.fit_map_groups(g, ubm)) if options.method == "map" else (lambda c, g: c.fit_groups(g))
     fit(clf, groups)
     if options.method == "map":

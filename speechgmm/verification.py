@@ -116,7 +116,7 @@ def read_trials(path: os.PathLike | str, root: os.PathLike | str | None = None) 
 def check_trials(trials: Sequence[Trial], labels: Sequence[str], source) -> None:
     """Before any scoring: one ManifestError naming every label the model lacks, every folder and every
     missing audio file together, or a list without both target and nontarget trials."""
-    from speechgmm.manifest import _some
+    from speechgmm.manifest import _some, unreadable_paths
 
     problems = []
     unknown = sorted({t.label for t in trials} - set(labels))
@@ -124,12 +124,7 @@ def check_trials(trials: Sequence[Trial], labels: Sequence[str], source) -> None
         problems.append(
             f"{len(unknown)} label(s) not in the model: {_some(unknown)} (the model has: {_some(sorted(labels))})"
         )
-    folders = sorted({str(t.path) for t in trials if Path(t.path).is_dir()})
-    if folders:
-        problems.append(f"{len(folders)} path(s) are folders, not audio files: {_some(folders)}")
-    missing = sorted({str(t.path) for t in trials if not Path(t.path).is_file()} - set(folders))
-    if missing:
-        problems.append(f"{len(missing)} audio file(s) not found: {_some(missing)}")
+    problems += unreadable_paths(sorted({str(t.path) for t in trials if not Path(t.path).is_file()}))
     if problems:  # all of them at once (QA: fixing the labels first only to be told of a missing file)
         raise ManifestError(f"{source}: " + "; ".join(problems))
     if len({t.target for t in trials}) < 2:

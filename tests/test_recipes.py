@@ -171,11 +171,15 @@ def test_speaker_id(corpus, tmp_path):
 
     a, b = load_model(out_ubm, kind="ubm"), load_model(BUNDLED_UBM_PATH, kind="ubm")
     assert a.header == b.header  # same front end, training record, manifest, fixed date
-    # same seed, data and code; float32 GEMMs round differently on other CPUs, and 10 EM iterations of 256
-    # Gaussians carry that on (measured on a second machine: median 7e-6 relative, largest 0.007 on a mean)
-    assert np.allclose(a.ubm.means_, b.ubm.means_, rtol=1e-3, atol=2e-2)
-    assert np.allclose(a.ubm.variances_, b.ubm.variances_, rtol=2e-3, atol=1e-3)
-    assert np.allclose(a.ubm.weights_, b.ubm.weights_, rtol=1e-3, atol=1e-5)
+    # same seed, data and code; float32 GEMMs round differently on other CPUs and BLAS builds, and 10 EM
+    # iterations of 256 Gaussians carry that on, so the check is on the model's own scale: each mean within a
+    # hundredth of its Gaussian's standard deviation (another seed or other data move them by whole ones).
+    # Measured: a second machine, median 7e-6 relative, largest 0.007 on a mean; NumPy 2.4 with OpenBLAS 0.3.31
+    # (2026-12-07), median 8e-6 relative, largest 0.038 on a mean whose deviation is 19 (0.002 of it),
+    # variances and weights within 0.0011 and 0.0007 relative
+    assert np.all(np.abs(a.ubm.means_ - b.ubm.means_) <= 0.01 * np.sqrt(b.ubm.variances_))
+    assert np.allclose(a.ubm.variances_, b.ubm.variances_, rtol=5e-3, atol=0)
+    assert np.allclose(a.ubm.weights_, b.ubm.weights_, rtol=5e-3, atol=0)
 
 
 def test_recipe_without_corpus_fails_clearly(tmp_path):

@@ -7,11 +7,10 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Optional
 
-from speechgmm._util import is_special
+from speechgmm._util import is_special, new_file
 from speechgmm.errors import ConfigError, ModelFileError
 from speechgmm.options import ROOT_HELP, DaskOptions, RunOptions, add_dataclass_arguments
 
@@ -125,11 +124,10 @@ def _writable_folder(p: Path) -> None:
     if not folder.is_dir():
         raise ConfigError(f"{p}: cannot write there: {folder} is not a folder")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".speechgmm-write-test.", dir=folder)
+        with new_file(folder, ".speechgmm-write-test."):
+            pass
     except OSError as exc:
         raise ConfigError(f"{p}: cannot write to the folder {folder} ({exc.strerror or exc})") from None
-    os.close(fd)
-    os.unlink(tmp)
 
 
 def _same_file(src, st: os.stat_result) -> bool:

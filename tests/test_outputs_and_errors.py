@@ -1,0 +1,137 @@
+"""Failures found by QA on 2026-12-07: temporary files left by a stop signal, a traceback after SIGTERM,
+endless pipes read into memory, exit statuses, and errors that named the wrong thing."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+
+import pytest
+
+from _helpers import ROOT, run_cli, write_manifest
+
+EXAMPLES = sorted((ROOT / "examples").glob("*male_*.wav"))
+
+
+def _stop_right_after_creating(monkeypatch):
+    """Make os.open raise KeyboardInterrupt just after it has created its file: a stop signal landing there."""
+    real_open = os.open
+
+    def open_then_stop(path, flags, *args, **kw):
+        fd = real_open(path, flags, *args, **kw)
+        os.close(fd)
+        raise KeyboardInterrupt()
+
+    monkeypatch.setattr(os, "open", open_then_stop)
+
+
+def test_a_stop_just_after_the_temporary_file_is_made_leaves_nothing(tmp_path, monkeypatch):
+    """mkstemp named its file only after creating it, so a stop between the two left ``.o.npz.XXXX.tmp``
+    (QA: 20 of 50 runs of train stopped at that moment); the write test left ``.speechgmm-write-test.*``."""
+    from speechgmm._util import atomic_output
+    from speechgmm.commands._common import _writable_folder
+
+    _stop_right_after_creating(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_output(tmp_path / "o.npz"):
+            pass
+    with pytest.raises(KeyboardInterrupt):
+        _writable_folder(tmp_path / "model.npz")
+    monkeypatch.undo()
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_atomic_output_keeps_only_the_finished_file(tmp_path):
+    from speechgmm._util import atomic_output
+
+    with atomic_output(tmp_path / "o.txt") as tmp:
+        tmp.write_text("done")
+        assert tmp.parent == tmp_path and tmp.exists()
+    assert sorted(os.listdir(tmp_path)) == ["o.txt"] and (tmp_path / "o.txt").read_text() == "done"
+    mode = (tmp_path / "o.txt").stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask  # normal permissions, not mkstemp's 0600
+
+
+def test_after_a_stop_what_it_leaves_half_done_prints_no_traceback(capsys):
+    """QA: SIGTERM while numpy.savez wrote the model printed "Exception ignored in: ZipFile.__del__ ...
+    ValueError" after "terminated (SIGTERM)": only KeyboardInterrupt was kept quiet."""
+    from speechgmm import cli
+
+    class Unraisable:
+        exc_type, exc_value, exc_traceback = ValueError, ValueError("Can't close the ZIP file"), None
+        err_msg, object = "Exception ignored in", None
+
+    shown = []
+    saved = sys.unraisablehook
+    try:
+        sys.unraisablehook = shown.append  # the hook in place before the stop
+        cli._swallow_stop_in_callbacks()
+        sys.unraisablehook(Unraisable())
+    finally:
+        sys.unraisablehook = saved
+    assert shown == [] and capsys.readouterr().err == ""
+
+
+def test_an_endless_pipe_or_device_is_refused_not_read_until_memory_runs_out(monkeypatch):
+    """QA: ``classify /dev/zero`` took 23.7 GB and was killed by the kernel (exit 137, no message)."""
+    from speechgmm import audio
+    from speechgmm.errors import AudioError
+
+    monkeypatch.setattr(audio, "PIPE_LIMIT_BYTES", 3 * 2**20)
+    with pytest.raises(AudioError, match=r"^/dev/zero: a pipe or device gave more than 3 MiB"):
+        audio._open_input("/dev/zero")
+    wav = EXAMPLES[0].read_bytes()
+    assert audio._read_bounded(io.BytesIO(wav), "-") == wav  # a pipe under the limit: read whole
+
+
+def _example_manifest(path, extra=()):
+    rows = [{"path": str(p), "gender": p.name.split("_")[0]} for p in EXAMPLES]
+    return write_manifest(path, rows + [{"path": str(e), "gender": "male"} for e in extra])
+
+
+def test_files_the_system_refuses_exit_2_naming_the_file(tmp_path):
+    """QA: a model written to a full disk exited 1 (the exit status of our own bugs), not 2."""
+    man = _example_manifest(tmp_path / "m.csv")
+    args = ["--label-column", "gender", "--components", "1", "--calibration", "none"]
+    r = run_cli("train", man, *args, "-o", "/dev/full")
+    assert r.returncode == 2 and "/dev/full: No space left on device" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, r.stderr
+
+
+def test_a_folder_in_a_manifest_is_called_a_folder(tmp_path):
+    """QA: a folder listed in a manifest was reported as "not found"."""
+    (tmp_path / "dir.wav").mkdir()
+    man = _example_manifest(tmp_path / "m.csv", [tmp_path / "dir.wav", tmp_path / "gone.wav"])
+    r = run_cli("train", man, "--label-column", "gender", "-o", tmp_path / "g.npz", "--components", "1")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert f"1 path(s) are folders, not audio files: {tmp_path / 'dir.wav'}" in r.stderr
+    assert f"1 audio file(s) not found: {tmp_path / 'gone.wav'}" in r.stderr
+    assert not (tmp_path / "g.npz").exists()
+
+
+def test_too_few_frames_for_the_ubm_names_the_ubm_flag(tmp_path):
+    """QA: ``train --method map --ubm-components 65536`` said "use --components 61", an option MAP ignores."""
+    man = _example_manifest(tmp_path / "m.csv")
+    args = ["--label-column", "gender", "--method", "map", "--ubm-components", "4096", "--calibration", "none"]
+    r = run_cli("train", man, *args, "-o", tmp_path / "g.npz")
+    assert r.returncode == 2 and "too few for 4096 components" in r.stderr, r.stderr
+    assert "use --ubm-components " in r.stderr and "use --components" not in r.stderr, r.stderr
+    r = run_cli("train-ubm", man, "--components", "4096", "-o", tmp_path / "u.npz")
+    assert r.returncode == 2 and "use --components " in r.stderr, r.stderr  # train-ubm's own flag
+
+
+def test_a_kaldi_data_dir_file_that_is_a_folder_is_named(tmp_path):
+    """QA: a ``segments`` folder was skipped without a word, and the error then blamed ``text``."""
+    d = tmp_path / "data"
+    (d / "segments").mkdir(parents=True)
+    (d / "wav.scp").write_text(f"recA {EXAMPLES[0]}\n")
+    (d / "text").write_text("recA 1\n")
+    r = run_cli("features", d, "-o", tmp_path / "f.ark")
+    assert r.returncode == 2 and f"{d / 'segments'}: is a folder, not a Kaldi segments file" in r.stderr, r.stderr
+    (d / "segments").rmdir()
+    (d / "utt2spk").mkdir()
+    r = run_cli("features", d, "-o", tmp_path / "f.ark")
+    assert r.returncode == 2 and f"{d / 'utt2spk'}: is a folder, not a Kaldi utt2spk file" in r.stderr, r.stderr
