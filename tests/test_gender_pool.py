@@ -44,9 +44,11 @@ def test_pool_rules(corpus):
 
 
 def test_loco_quick(corpus):
-    r, res = _recipe("--loco", "--quick", "--components", 6, "--seed", 3, "--jobs", 1, "--corpus", corpus.parent)
+    args = ["--loco", "--quick", "--components", 6, "--iterations", 4, "--seed", 3, "--jobs", 1]
+    r, res = _recipe(*args, "--corpus", corpus.parent)
     assert set(res["loco"]) == set(CORPORA) == set(res["in_corpus"]) == set(res["inner"])
     assert res["config"]["components"] == 6 and res["config"]["seed"] == 3  # over --quick's K=8, seed 0
+    assert res["config"]["iterations"] == 4  # over --quick's 5
     # the inner protocol (training parts only) comes first, one row per corpus
     assert r.stdout.count("(inner)") == 4 and r.stdout.index("inner protocol") < r.stdout.index("(LOCO)")
     assert all(res["inner"][c]["files"] > 0 and 0 <= res["inner"][c]["balanced"] <= 1 for c in CORPORA)

@@ -93,6 +93,7 @@ def test_recipe_options_are_checked_before_any_work(tmp_path):
         ("asr_course", ["--exp", afile], "--exp"),
         ("gender", ["--cap", "-5"], "--cap"),
         ("gender", ["--cepstra", "0"], "--cepstra"),
+        ("gender", ["--iterations", "inf"], "--iterations"),
         ("gender", ["--cepstra", "24"], "--cepstra 24: at most the 23 mel bands"),
         ("gender", ["--relevance-factor", "nan", "--method", "map"], "--relevance-factor"),
         ("gender", ["--ubm-components", "0", "--method", "map"], "--ubm-components"),

@@ -179,6 +179,8 @@ def _parser():
     cap_help = f"frames per (corpus, gender) (default {CONFIG['cap']})"
     ap.add_argument("--cap", type=count(1, 10**8), default=None, help=cap_help)
     ap.add_argument("--components", type=count(1, 4096), help=f"Gaussians per gender (default {CONFIG['components']})")
+    it_help = f"EM iterations per model (default {CONFIG['iterations']})"
+    ap.add_argument("--iterations", type=count(1, 10000), help=it_help)
     seed_help = f"seed of the frame draw and of EM (default {CONFIG['seed']})"
     ap.add_argument("--seed", type=count(0, 2**32 - 1), help=seed_help)
     cvn_help = "normalise the variance too, over speech frames (the gender preset does); --no-cvn: the means only"
@@ -206,11 +208,11 @@ def _parser():
 
 
 def _config(args):
-    """CONFIG with the command line's preset, --quick sizes, --cap, --components and --seed."""
+    """CONFIG with the command line's preset, --quick sizes, --cap, --components, --iterations and --seed."""
     conf = dict(CONFIG, preset=args.preset)
     if args.quick:
         conf.update({k: v for k, v in QUICK.items() if k != "speakers"})
-    for key in ("cap", "components", "seed"):
+    for key in ("cap", "components", "iterations", "seed"):
         if getattr(args, key) is not None:
             conf[key] = getattr(args, key)
     # options off by default enter the configuration (and the model header) only when used,
