@@ -56,6 +56,61 @@ def new_file(directory, prefix: str, suffix: str = "", mode: int = 0o600) -> Ite
                 path.unlink()
 
 
+def writable_folder(p: Path) -> None:
+    """ConfigError naming the folder unless a file can be created where ``p`` will go."""
+    from speechgmm.errors import ConfigError
+
+    folder = p.parent if str(p.parent) else Path(".")
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # atomic_output creates the missing folders
+    if not folder.is_dir():
+        raise ConfigError(f"{p}: cannot write there: {folder} is not a folder")
+    try:
+        with new_file(folder, ".speechgmm-write-test."):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot write to the folder {folder} ({exc.strerror or exc})") from None
+
+
+def same_file(src, st: os.stat_result) -> bool:
+    """Whether the input ``src`` (a path, a manifest's ``AudioRegion`` or piped entry) is the file of ``st``."""
+    try:
+        other = os.stat(str(getattr(src, "path", src)))
+    except (OSError, ValueError):
+        return False  # missing (reported by its reader), or a piped command
+    return os.path.samestat(other, st)
+
+
+def check_output(path, inputs=(), flag: str = "-o") -> Path:
+    """Check an output path before any work starts: a non-empty path (str or path-like), not a folder,
+    not one of ``inputs`` (the same file, whatever the name: links too), in a folder that can be written.
+    ``flag`` is what names it in the ConfigError (an option, or a Python argument such as ``output``)."""
+    from speechgmm.errors import ConfigError
+
+    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
+        raise ConfigError(f"{flag}: an output must be a non-empty file name (str or path-like), not {path!r}")
+    p = Path(path)
+    if str(path) == "-":  # it wrote a file named '-'; standard output holds the report
+        raise ConfigError(f"{flag} -: outputs go to files, not standard output; name a file (e.g. /dev/stdout)")
+    if p.is_dir():
+        raise ConfigError(f"{p}: output path is a directory")
+    if str(path).endswith(("/", os.sep)):  # Path() drops the slash: a file would be written
+        raise ConfigError(f"{path}: output path ends in '/'; name a file")
+    if p.exists():
+        st = p.stat()
+        if any(src is not None and same_file(src, st) for src in inputs):
+            raise ConfigError(f"{p}: output path is an input of this command; choose another {flag}")
+    if own_stream(p) is not None or is_special(p):  # written into, through a temporary file elsewhere
+        if not os.access(p, os.W_OK):
+            raise ConfigError(f"{p}: cannot write to it")
+        import tempfile
+
+        writable_folder(Path(tempfile.gettempdir()) / p.name)
+    else:
+        writable_folder(p)
+    return p
+
+
 @contextlib.contextmanager
 def atomic_output(path: os.PathLike | str, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
@@ -75,13 +130,19 @@ def atomic_output(path: os.PathLike | str, suffix: str = "") -> Iterator[Path]:
         extension unless the name already ends with it).
     """
     path = Path(path)
-    if path.is_symlink():  # write to what the link names; renaming onto the link would replace it
+    fd = own_stream(path)
+    if fd is None and path.is_symlink():  # write to what the link names; renaming onto the link would replace it
         path = Path(os.path.realpath(path))
-    # a device or a FIFO (/dev/null, a pipe to another program) cannot be replaced by a file: it is
-    # written into once the output is complete
-    special = is_special(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
+    # a device or a FIFO (/dev/null, a pipe to another program) cannot be replaced by a file, nor can this
+    # process's own standard output: they are written into once the output is complete
+    special = fd is not None or is_special(path)
+    if special:
+        import tempfile
+
+        directory = Path(tempfile.gettempdir())  # /dev cannot hold files
+    else:
+        directory = path.parent if str(path.parent) else Path(".")
+        directory.mkdir(parents=True, exist_ok=True)
     # normal permissions for the final file (new_file removes it unless it was renamed onto path)
     with new_file(directory, f".{path.name}.", suffix + ".tmp", mode=0o666) as tmp_path:
         yield tmp_path
@@ -91,12 +152,36 @@ def atomic_output(path: os.PathLike | str, suffix: str = "") -> Iterator[Path]:
             import shutil
 
             try:
-                with open(tmp_path, "rb") as src, open(path, "wb") as dst:
+                if fd is not None:  # through the open file itself, after what was printed to it so far
+                    for stream in (sys.stdout, sys.stderr):
+                        with contextlib.suppress(Exception):
+                            stream.flush()
+                target = open(fd, "wb", closefd=False) if fd is not None else open(path, "wb")
+                with open(tmp_path, "rb") as src, target as dst:
                     shutil.copyfileobj(src, dst)
             except OSError as exc:  # e.g. /dev/full: name the output, not the temporary file
                 raise OSError(exc.errno, exc.strerror, str(path)) from None
         else:
             os.replace(tmp_path, path)
+
+
+_STANDARD_STREAMS = {"/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def own_stream(path) -> Optional[int]:
+    """The file descriptor that ``path`` names when it is one of this process's open files (``/dev/stdout``,
+    ``/dev/stderr``, ``/dev/fd/N``, ``/proc/self/fd/N``), else None.  Such a path is a link to whatever the
+    descriptor holds (a terminal, a pipe, or the file the shell redirected to): writing an output to it
+    must go through the descriptor, after what was printed, not replace the file behind it."""
+    text = str(path)
+    if os.name != "posix":
+        return None
+    if text in _STANDARD_STREAMS:
+        return _STANDARD_STREAMS[text]
+    for prefix in ("/dev/fd/", "/proc/self/fd/"):
+        if text.startswith(prefix) and text[len(prefix) :].isdigit():
+            return int(text[len(prefix) :])
+    return None
 
 
 def save_figure(fig, path: os.PathLike | str) -> None:

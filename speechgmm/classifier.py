@@ -143,6 +143,12 @@ class GMMClassifier:
         """``{label: InMemorySource}`` of utterances ``X`` with labels ``y`` (at least two classes)."""
         from speechgmm.sources import InMemorySource
 
+        for name, seq in (("X", X), ("y", y)):
+            if isinstance(seq, (str, bytes)) or not hasattr(seq, "__len__"):
+                raise ConfigError(f"{name} must be a sequence (one entry per utterance), not {type(seq).__name__}")
+        bad = [i for i, lab in enumerate(y) if lab is None or (isinstance(lab, str) and not lab.strip())]
+        if bad:  # None trained a class called 'None' (QA)
+            raise ConfigError(f"labels must be non-empty; y[{bad[0]}] is {y[bad[0]]!r} ({len(bad)} such label(s))")
         if len(X) != len(y):
             raise ConfigError(f"{len(X)} feature arrays but {len(y)} labels")
         if len(set(map(str, y))) < 2:
@@ -310,6 +316,8 @@ class GMMClassifier:
         frames : ndarray of int, shape (n_utts,)
         """
         self._check()
+        if isinstance(Xs, (str, bytes)) or not hasattr(Xs, "__iter__"):
+            raise ConfigError(f"expected a sequence of feature arrays (n_frames, D), not {type(Xs).__name__}")
         if isinstance(Xs, np.ndarray) and Xs.ndim < 2:
             self._check_shape(Xs)  # one frame as a 1-D array is not a list of utterances
         Xs = [np.asarray(x) for x in Xs]

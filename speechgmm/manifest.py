@@ -140,6 +140,12 @@ def _some(items: list[str], n: int = 5) -> str:
     return head + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
+def manifest_inputs(manifest, root=None) -> list:
+    """A manifest (its files: a Kaldi data dir's wav.scp, text, utt2spk, ...) and the audio files it names:
+    inputs that no output may replace (for :func:`speechgmm._util.check_output`)."""
+    return [manifest, *manifest_files(manifest), *read_manifest(manifest, root=root, check_files=False).paths]
+
+
 def unreadable_paths(paths) -> list[str]:
     """One message per kind of path in ``paths`` that names no audio file (folders; missing files), each
     naming the first few, for one error that lists them all; ``[]`` when every path is a file."""

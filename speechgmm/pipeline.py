@@ -7,6 +7,7 @@ The command line and the recipes call these; they only glue the library's parts
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Optional
 import numpy as np
 
 from speechgmm.errors import ConfigError, SpeechGMMWarning, need_two_classes, raise_bad_files
-from speechgmm.options import RELEVANCE_FACTOR, TrainOptions, UbmOptions
+from speechgmm.options import RELEVANCE_FACTOR, RunOptions, TrainOptions, UbmOptions
 
 #: Training defaults of ``speechgmm train`` under their command-line names (held by
 #: :class:`~speechgmm.options.TrainOptions`; chosen by cross-validation on the corpus's
@@ -78,6 +79,32 @@ def _front_end(options: TrainOptions):
     return cfg, mf.ubm
 
 
+def _checked_call(manifest, output, options, options_type, run: RunOptions, more_inputs=()):
+    """The checks the command line makes before any work, for the Python caller of a training function: the
+    argument types, and an ``output`` that is no input (the manifest, its files, its audio; ``more_inputs``)
+    and can be written.  Returns ``options`` (the defaults for None)."""
+    from speechgmm._util import check_output
+    from speechgmm.manifest import manifest_inputs
+
+    if not isinstance(manifest, (str, os.PathLike)) or str(manifest) == "":
+        raise ConfigError(f"manifest must be a non-empty path (str or path-like), not {manifest!r}")
+    if options is None:
+        options = options_type()
+    elif not isinstance(options, options_type):
+        raise ConfigError(f"options must be a {options_type.__name__}, not {type(options).__name__}")
+    check_output(output, [*manifest_inputs(manifest, run.root), *more_inputs], flag="output")
+    return options
+
+
+def _ubm_inputs(options) -> list:
+    """The background models a training run reads (``options.ubm``, and the bundled one), which no output
+    may replace."""
+    from speechgmm.speakers import BUNDLED_UBM_PATH, ubm_path
+
+    ubm = getattr(options, "ubm", None)
+    return [BUNDLED_UBM_PATH, *([ubm_path(ubm)] if isinstance(ubm, (str, os.PathLike)) else [])]
+
+
 def train_from_manifest(
     manifest, output, options: Optional[TrainOptions] = None, *, root=None, jobs: int = 1, cache_dir=None, client=None
 ) -> TrainSummary:
@@ -94,7 +121,10 @@ def train_from_manifest(
     from speechgmm.modelio import save_model
     from speechgmm.sources import build_source, original_arrays
 
-    options = speakers.speaker_defaults(options or TrainOptions())
+    run = RunOptions(root=root, jobs=jobs, cache_dir=cache_dir)  # checked as the command line's --root, ...
+    root, jobs, cache_dir = run.root, run.jobs, run.cache_dir
+    options = _checked_call(manifest, output, options, TrainOptions, run, _ubm_inputs(options))
+    options = speakers.speaker_defaults(options)
     t0 = time.time()
     man = read_manifest(manifest, root=root)
     labels = man.labels(options.label_column)
@@ -223,7 +253,9 @@ def train_ubm_from_manifest(
     from speechgmm.modelio import save_ubm
     from speechgmm.sources import build_source, original_arrays
 
-    options = options or UbmOptions()
+    run = RunOptions(root=root, jobs=jobs, cache_dir=cache_dir)  # checked as the command line's --root, ...
+    root, jobs, cache_dir = run.root, run.jobs, run.cache_dir
+    options = _checked_call(manifest, output, options, UbmOptions, run)
     t0 = time.time()
     cfg = FeatureConfig.preset(options.preset)
     man = read_manifest(manifest, root=root)

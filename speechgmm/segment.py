@@ -337,7 +337,10 @@ def _model(model):
         name = f"model {model}" if model is not None else "the bundled gender model"
         return mf.classifier, mf.feature_config, name
     if hasattr(model, "classifier") and hasattr(model, "feature_config"):
-        return model.classifier, model.feature_config, getattr(model, "name", "the model")
+        name = getattr(model, "name", None) or f"model {getattr(model, 'path', '')}".strip()
+        if model.classifier is None:  # a UBM: no classes to label with (as load_classifier says of its path)
+            raise ConfigError(f"{name}: a {getattr(model, 'kind', 'background')} model has no classes to label with")
+        return model.classifier, model.feature_config, name
     raise ConfigError(f"model must be a model file path or a loaded model file, not {type(model).__name__}")
 
 

@@ -29,15 +29,14 @@ def _stop_right_after_creating(monkeypatch):
 def test_a_stop_just_after_the_temporary_file_is_made_leaves_nothing(tmp_path, monkeypatch):
     """mkstemp named its file only after creating it, so a stop between the two left ``.o.npz.XXXX.tmp``
     (QA: 20 of 50 runs of train stopped at that moment); the write test left ``.speechgmm-write-test.*``."""
-    from speechgmm._util import atomic_output
-    from speechgmm.commands._common import _writable_folder
+    from speechgmm._util import atomic_output, writable_folder
 
     _stop_right_after_creating(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         with atomic_output(tmp_path / "o.npz"):
             pass
     with pytest.raises(KeyboardInterrupt):
-        _writable_folder(tmp_path / "model.npz")
+        writable_folder(tmp_path / "model.npz")
     monkeypatch.undo()
     assert sorted(os.listdir(tmp_path)) == []
 
@@ -135,3 +134,95 @@ def test_a_kaldi_data_dir_file_that_is_a_folder_is_named(tmp_path):
     (d / "utt2spk").mkdir()
     r = run_cli("features", d, "-o", tmp_path / "f.ark")
     assert r.returncode == 2 and f"{d / 'utt2spk'}: is a folder, not a Kaldi utt2spk file" in r.stderr, r.stderr
+
+
+def test_the_python_training_functions_never_write_over_their_inputs(tmp_path):
+    """QA: train_from_manifest('g.csv', 'g.csv', ...) replaced the manifest with a model (the command line
+    refused it), and so did an audio file of the manifest given as the output."""
+    from speechgmm.errors import ConfigError
+    from speechgmm.options import TrainOptions, UbmOptions
+    from speechgmm.pipeline import train_from_manifest, train_ubm_from_manifest
+
+    man = _example_manifest(tmp_path / "m.csv")
+    audio = tmp_path / "a.wav"
+    audio.write_bytes(EXAMPLES[0].read_bytes())
+    man2 = _example_manifest(tmp_path / "m2.csv", [audio])
+    before = {p: p.read_bytes() for p in (man, man2, audio)}
+    opts = TrainOptions(n_components=1, label_column="gender", calibration="none")
+    for manifest, output in ((man, man), (man2, audio), (man2, tmp_path / "." / "m2.csv")):
+        with pytest.raises(ConfigError, match="output path is an input"):
+            train_from_manifest(str(manifest), str(output), opts)
+        with pytest.raises(ConfigError, match="output path is an input"):
+            train_ubm_from_manifest(manifest, output, UbmOptions(n_components=1))
+    with pytest.raises(ConfigError, match="cannot write there"):  # before any work, not an OSError after it
+        train_from_manifest(man, man / "x.npz", opts)
+    assert {p: p.read_bytes() for p in before} == before
+    assert sorted(os.listdir(tmp_path)) == ["a.wav", "m.csv", "m2.csv"]
+
+
+def test_wrong_types_in_the_python_api_are_named(tmp_path):
+    """QA: None, a dict of options, jobs='x' or labels None gave TypeError / AttributeError or trained a class
+    called 'None'."""
+    import numpy as np
+
+    from speechgmm.classifier import GMMClassifier
+    from speechgmm.errors import ConfigError
+    from speechgmm.modelio import load_model
+    from speechgmm.pipeline import train_from_manifest
+    from speechgmm.segment import segment_file
+    from speechgmm.speakers import BUNDLED_UBM_PATH
+
+    man = _example_manifest(tmp_path / "m.csv")
+    out = tmp_path / "g.npz"
+    cases = [
+        (lambda: train_from_manifest(None, out), "manifest must be a non-empty path"),
+        (lambda: train_from_manifest(man, None), "output: an output must be a non-empty file name"),
+        (lambda: train_from_manifest(man, out, {"n_components": 4}), "options must be a TrainOptions, not dict"),
+        (lambda: train_from_manifest(man, out, jobs="x"), "--jobs"),
+        (lambda: train_from_manifest(man, out, root=5), "--root"),
+    ]
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(50, 3)).astype(np.float32) for _ in range(4)]
+    cases += [
+        (lambda: GMMClassifier(n_components=1).fit(None, ["a", "b"]), "X must be a sequence"),
+        (lambda: GMMClassifier(n_components=1).fit(X, [None, None, "b", "b"]), r"y\[0\] is None"),
+        (lambda: GMMClassifier(n_components=1).fit(X, ["a", "", "b", "b"]), r"y\[1\] is ''"),
+        (lambda: GMMClassifier(n_components=1).fit(X, ["a", "a", "b", "b"]).predict(None), "sequence of feature"),
+        (lambda: segment_file(EXAMPLES[0], load_model(BUNDLED_UBM_PATH)), "has no classes to label with"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ConfigError, match=message):
+            call()
+    assert not out.exists()
+
+
+def test_an_output_to_standard_output_goes_after_what_was_printed(tmp_path):
+    """QA: ``segment --rttm /dev/stdout FILE > o.txt`` left only the RTTM in o.txt (the rename replaced the
+    file behind standard output), and ``| cat`` failed naming a temporary file under /proc."""
+    import subprocess
+
+    with open(tmp_path / "o.txt", "w") as fh:
+        r = subprocess.run(
+            [sys.executable, "-m", "speechgmm", "segment", "--rttm", "/dev/stdout", EXAMPLES[0]],
+            stdout=fh,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    text = (tmp_path / "o.txt").read_text()
+    assert text.startswith("path\tstart\tend\tlabel\n") and text.rstrip().splitlines()[-1].startswith("SPEAKER ")
+    r = run_cli("segment", "--rttm", "/dev/stdout", EXAMPLES[0])  # standard output is a pipe
+    assert r.returncode == 0 and r.stderr == "" and "\nSPEAKER " in r.stdout and r.stdout.startswith("path"), r
+    assert sorted(os.listdir(tmp_path)) == ["o.txt"]
+
+
+def test_segment_table_rows_stay_rows_whatever_the_file_name(tmp_path):
+    """QA: a tab or a newline in a file name broke the tab-separated table (RTTM and JSON were right)."""
+    odd = tmp_path / "tab\there\nnewline.wav"
+    odd.write_bytes(EXAMPLES[0].read_bytes())
+    r = run_cli("segment", odd)
+    assert r.returncode == 0, r.stderr
+    rows = [ln.split("\t") for ln in r.stdout.splitlines() if not ln.startswith(("#", "path\t"))]
+    assert rows and all(len(row) == 4 for row in rows), r.stdout
+    assert rows[0][0] == str(odd).replace("\t", "\\t").replace("\n", "\\n")

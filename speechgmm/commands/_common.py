@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Optional
 
-from speechgmm._util import is_special, new_file
-from speechgmm.errors import ConfigError, ModelFileError
+from speechgmm._util import check_output, is_special, own_stream
+from speechgmm.errors import ModelFileError
 from speechgmm.options import ROOT_HELP, DaskOptions, RunOptions, add_dataclass_arguments
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "gender.npz"
@@ -116,54 +115,19 @@ def print_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, sort_keys=False) + "\n")
 
 
-def _writable_folder(p: Path) -> None:
-    """ConfigError naming the folder unless a file can be created where ``p`` will go."""
-    folder = p.parent if str(p.parent) else Path(".")
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent  # atomic_output creates the missing folders
-    if not folder.is_dir():
-        raise ConfigError(f"{p}: cannot write there: {folder} is not a folder")
-    try:
-        with new_file(folder, ".speechgmm-write-test."):
-            pass
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot write to the folder {folder} ({exc.strerror or exc})") from None
-
-
-def _same_file(src, st: os.stat_result) -> bool:
-    """Whether the input ``src`` (a path, a manifest's ``AudioRegion`` or piped entry) is the file of ``st``."""
-    try:
-        other = os.stat(str(getattr(src, "path", src)))
-    except (OSError, ValueError):
-        return False  # missing (reported by its reader), or a piped command
-    return os.path.samestat(other, st)
-
-
 def manifest_inputs(manifest, root=None) -> list:
-    """A manifest (its files: a Kaldi data dir's wav.scp, text, utt2spk, ...) and the audio files it names:
-    inputs that no output may replace (for ``check_output_path``)."""
-    from speechgmm.manifest import manifest_files, read_manifest
+    """:func:`speechgmm.manifest.manifest_inputs` (imported when needed: not on the classify path)."""
+    from speechgmm.manifest import manifest_inputs as inputs
 
-    return [manifest, *manifest_files(manifest), *read_manifest(manifest, root=root, check_files=False).paths]
+    return inputs(manifest, root)
 
 
 def check_output_path(path, inputs=(), suffix: str = "", flag: str = "-o") -> Path:
-    """Check an output path before any work starts: not a folder, not one of ``inputs`` (the same
-    file, whatever the name), in a folder that can be written; a warning on stderr when it does
-    not end in ``suffix``.  ``flag`` is the option that names it."""
-    p = Path(path)
-    if str(path) == "-":  # it wrote a file named '-'; standard output holds the report
-        raise ConfigError(f"{flag} -: outputs go to files, not standard output; name a file (e.g. /dev/stdout)")
-    if p.is_dir():
-        raise ConfigError(f"{p}: output path is a directory")
-    if str(path).endswith(("/", os.sep)):  # Path() drops the slash: a file would be written
-        raise ConfigError(f"{path}: output path ends in '/'; name a file")
-    if p.exists():
-        st = p.stat()
-        if any(src is not None and _same_file(src, st) for src in inputs):
-            raise ConfigError(f"{p}: output path is an input of this command; choose another {flag}")
-    _writable_folder(p)
-    # /dev/null, a named pipe: written into, any name will do (a folder was refused above)
-    if suffix and p.suffix.lower() != suffix and not is_special(p):
+    """:func:`speechgmm._util.check_output` (before any work starts: not a folder, not one of ``inputs``,
+    in a folder that can be written), and a warning on stderr when it does not end in ``suffix``.  ``flag``
+    is the option that names it."""
+    p = check_output(path, inputs, flag)
+    # /dev/null, a named pipe, /dev/stdout: written into, any name will do (a folder was refused above)
+    if suffix and p.suffix.lower() != suffix and not is_special(p) and own_stream(p) is None:
         print(f"speechgmm: warning: {p} does not end in {suffix}", file=sys.stderr)
     return p

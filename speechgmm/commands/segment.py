@@ -99,14 +99,24 @@ def _print_json(r, times) -> None:
     )
 
 
+def _cell(text) -> str:
+    """``text`` for one tab-separated cell: a tab, a newline or another control character in a file name
+    (or label) is written as its escape (``\\t``, ``\\n``), so every segment stays one row of 4 cells."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def _print_rows(r, times) -> None:
+    path = _cell(r.path)
     for a, b, lab in r.segments:
-        print(f"{r.path}\t{a:.2f}\t{b:.2f}\t{lab}")
+        print(f"{path}\t{a:.2f}\t{b:.2f}\t{_cell(lab)}")
     total = sum(times.values())
     shares = ", ".join(
         f"{lab} {v:.1f} s ({100 * v / total:.1f} %)" if total else f"{lab} 0.0 s" for lab, v in times.items()
     )
-    print(f"# {r.path}: {r.duration:.1f} s, speech {total:.1f} s: {shares}")
+    print(f"# {path}: {r.duration:.1f} s, speech {total:.1f} s: {shares}")
 
 
 def _write_rttm(results, out) -> None:
