@@ -189,13 +189,36 @@ def accumulate_arrays(
     return _threaded_sum(chunks, stats_of, total, T)
 
 
+def sample_indices(n_frames: int, max_frames: int, rng) -> Optional[np.ndarray]:
+    """The initialisation sample of every feature source, whatever holds the frames: None (all frames) if
+    there are at most ``max_frames``, else ``max_frames`` indices into the frames in order, drawn by ``rng``
+    and sorted.  One draw for all sources, so that memory, ``--cache`` and Dask start EM alike."""
+    if n_frames <= max_frames:
+        return None
+    return np.sort(rng.choice(n_frames, max_frames, replace=False))
+
+
+def pick_frames(arrays, indices: np.ndarray, start: int = 0) -> list[np.ndarray]:
+    """The frames at the sorted ``indices`` of ``arrays`` taken in order (float64), the first array's first
+    frame being frame ``start``; one pass, so ``arrays`` may be a stream."""
+    out, j, offset = [], 0, int(start)
+    for a in arrays:
+        end = offset + a.shape[0]
+        k = int(np.searchsorted(indices, end))
+        if k > j:
+            out.append(np.asarray(a[indices[j:k] - offset], dtype=np.float64))
+            j = k
+        offset = end
+    return out
+
+
 def sample_arrays(arrays: Sequence[np.ndarray], max_frames: int, rng) -> np.ndarray:
-    """All frames of ``arrays`` if at most ``max_frames``, else ``max_frames`` drawn by ``rng`` (in order)."""
-    N = sum(a.shape[0] for a in arrays)
-    X = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
-    if N > max_frames:
-        X = X[np.sort(rng.choice(N, max_frames, replace=False))]
-    return np.asarray(X, dtype=np.float64)
+    """All frames of ``arrays`` if at most ``max_frames``, else ``max_frames`` drawn by ``rng`` (in order;
+    :func:`sample_indices`)."""
+    idx = sample_indices(sum(a.shape[0] for a in arrays), max_frames, rng)
+    if idx is None:
+        return np.asarray(np.concatenate(arrays) if len(arrays) > 1 else arrays[0], dtype=np.float64)
+    return np.concatenate(pick_frames(arrays, idx))
 
 
 # -- in memory -----------------------------------------------------------------------------------
@@ -330,9 +353,11 @@ class StreamSource:
         return self._n
 
     def sample(self, max_frames: int, rng) -> np.ndarray:
-        """Every ``step``-th frame (one pass, bounded memory, deterministic: ``rng`` is not used)."""
-        step = max(1, -(-self.n_frames() // max_frames))
-        return np.concatenate([np.asarray(a[::step], dtype=np.float64) for a in self.stream])
+        """The frames of :func:`sample_indices`, as in memory, read in one pass (memory: the sample)."""
+        idx = sample_indices(self.n_frames(), max_frames, rng)
+        if idx is None:
+            return np.concatenate([np.asarray(a, dtype=np.float64) for a in self.stream])
+        return np.concatenate(pick_frames(self.stream, idx))
 
     def accumulate(self, gmm, hard=None) -> GMMStats:
         return accumulate_arrays(gmm, self.stream, None, hard, self.names, check_finite=True)

@@ -56,6 +56,20 @@ def test_memory_and_ark_sources_give_the_same_statistics(few_files, tmp_path):
         _close(ms[lab].accumulate(g), ks[lab].accumulate(g))
     # and the streamed source's keys are the originals' then the copies', per label
     assert ks["male"].stream.keys[-1].endswith("-noise") and not ks["male"].stream.keys[0].endswith("-noise")
+    # the initialisation sample is the same draw from either (QA: above 100,000 frames the archive took every
+    # n-th frame and memory a random draw, so --cache trained another model), and so is the model
+    limit = mem.n_frames() // 3
+    a, b = mem.sample(limit, np.random.default_rng(5)), ark.sample(limit, np.random.default_rng(5))
+    assert a.shape == (limit, mem.arrays[0].shape[1]) and np.array_equal(a, b)
+    import speechgmm.sources as sources
+
+    saved, sources.INIT_FRAMES = sources.INIT_FRAMES, limit
+    try:
+        for init in ("kmeans", "split"):
+            gm, ga = (DiagGMM(4, init=init, max_iter=2, random_state=0).fit(src) for src in (mem, ark))
+            assert np.array_equal(gm.var_floor_, ga.var_floor_) and np.allclose(gm.means_, ga.means_, rtol=1e-6)
+    finally:
+        sources.INIT_FRAMES = saved
 
 
 def test_dask_source_gives_the_same_statistics(few_files):
@@ -76,6 +90,14 @@ def test_dask_source_gives_the_same_statistics(few_files):
         for lab in ms:
             assert ms[lab].n_frames() == ds[lab].n_frames()
             _close(ms[lab].accumulate(g), ds[lab].accumulate(g))
+        limit = mem.n_frames() // 3  # the same initialisation sample, gathered from the shards
+        a, b = mem.sample(limit, np.random.default_rng(5)), dsk.sample(limit, np.random.default_rng(5))
+        assert a.shape[0] == limit and np.array_equal(a, b)
+        a, b = (
+            ms["male"].sample(limit // 2, np.random.default_rng(6)),
+            ds["male"].sample(limit // 2, np.random.default_rng(6)),
+        )
+        assert np.array_equal(a, b)
     finally:
         c.close()
 
