@@ -73,12 +73,16 @@ def writable_folder(p: Path) -> None:
 
 
 def same_file(src, st: os.stat_result) -> bool:
-    """Whether the input ``src`` (a path, a manifest's ``AudioRegion`` or piped entry) is the file of ``st``."""
-    try:
-        other = os.stat(str(getattr(src, "path", src)))
-    except (OSError, ValueError):
-        return False  # missing (reported by its reader), or a piped command
-    return os.path.samestat(other, st)
+    """Whether the input ``src`` (a path, a manifest's ``AudioRegion``, or a piped entry: the files its
+    command names) is the file of ``st``."""
+    names = src.named_files() if hasattr(src, "named_files") else [str(getattr(src, "path", src))]
+    for name in names:
+        try:
+            if os.path.samestat(os.stat(name), st):
+                return True
+        except (OSError, ValueError):
+            continue  # missing (reported by its reader)
+    return False
 
 
 def check_output(path, inputs=(), flag: str = "-o") -> Path:

@@ -125,6 +125,18 @@ class PipedAudio:
     def resolve(self) -> PipedAudio:
         return self
 
+    def named_files(self) -> list[str]:
+        """The existing files that the command's words name (``cat a.wav``, ``sox in.mp3 -t wav -``),
+        relative ones from ``cwd``: inputs that no output may replace."""
+        import shlex
+
+        try:
+            words = shlex.split(self.command)
+        except ValueError:  # unbalanced quotes: the shell will say so when the command runs
+            words = self.command.split()
+        paths = (os.path.join(self.cwd, w) for w in words if w and not w.startswith("-"))
+        return [p for p in paths if os.path.isfile(p)]
+
     def read_bytes(self) -> bytes:
         """The command's standard output; AudioError naming the entry if the command fails or
         writes nothing."""

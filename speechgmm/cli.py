@@ -230,10 +230,20 @@ def _flush_stdout() -> None:
         sys.stdout.flush()
 
 
+def _check_source_date_epoch() -> None:
+    """SOURCE_DATE_EPOCH before any work (:func:`speechgmm.modelio.source_date_epoch`; QA: an internal error
+    after training).  NumPy reads it too (``numpy.f2py`` at import), so an empty value is removed here."""
+    from speechgmm.modelio import source_date_epoch
+
+    if source_date_epoch() is None:
+        os.environ.pop("SOURCE_DATE_EPOCH", None)
+
+
 def _run(args) -> int:
     debug = os.environ.get("SPEECHGMM_DEBUG") not in (None, "", "0")
     try:
         try:
+            _check_source_date_epoch()
             code = int(args._run(args) or 0)
             if _STOP["signal"] is not None:  # a stop swallowed inside a C callback, and the command carried on
                 raise _Terminated() if _STOP["signal"] == "SIGTERM" else KeyboardInterrupt()

@@ -396,6 +396,8 @@ def _read_kaldi(d: Path, wav_scp: Path, base: Path):
                 )
             for c in cols:
                 columns[c] = [m[u] for u in utts]
+            if fname == "utt2gender":  # Kaldi's m / f, as in spk2gender (QA: they stayed 'm' / 'f' here)
+                columns["gender"] = [SPK2GENDER.get(g.lower(), g) for g in columns["gender"]]
     s2g = d / "spk2gender"
     if s2g.is_file() and "gender" not in columns:  # Kaldi's usual way to give gender
         if "speaker" not in columns:

@@ -268,14 +268,32 @@ def front_end_from_header(header, *, where="model"):
 # -- files -------------------------------------------------------------------------------------
 
 
+#: The latest SOURCE_DATE_EPOCH a model file's date can hold (9999-12-31T23:59:59Z).
+MAX_SOURCE_DATE_EPOCH = 253402300799
+
+
+def source_date_epoch():
+    """``SOURCE_DATE_EPOCH`` (the reproducible-builds convention), which fixes the date written into model
+    files so that they are bit-identical: whole seconds since 1970-01-01 UTC, or None when unset or empty.
+    ConfigError for any other value."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) > MAX_SOURCE_DATE_EPOCH:
+        raise ConfigError(
+            f"SOURCE_DATE_EPOCH={value!r}: expected whole seconds since 1970-01-01 UTC "
+            f"(0 to {MAX_SOURCE_DATE_EPOCH}), or unset it"
+        )
+    return int(value)
+
+
 def _write(path, arrays: dict[str, np.ndarray], header: dict[str, Any]) -> Path:
     import datetime  # only when writing (cold start of classify)
 
-    # SOURCE_DATE_EPOCH (reproducible-builds convention) fixes the date for bit-identical files
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    epoch = source_date_epoch()
     now = (
-        datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
-        if epoch
+        datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
+        if epoch is not None
         else datetime.datetime.now(datetime.timezone.utc)
     )
     header = dict(

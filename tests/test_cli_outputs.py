@@ -290,12 +290,13 @@ def test_output_is_never_a_file_of_a_kaldi_data_dir(kaldi_dir, argv, name, capsy
 
 
 def test_labels_a_gender_model_lacks_do_not_suggest_an_open_set_threshold(kaldi_dir, capsys):
-    """QA: labels spelt otherwise (utt2gender's m / f) against a gender model were told to give
-    --threshold, and with it got a meaningless open-set report."""
+    """QA: labels spelt otherwise (utt2gender's m / f then; man / woman now, since m / f are read as male /
+    female) against a gender model were told to give --threshold, and with it got a meaningless open-set
+    report."""
     d, model = kaldi_dir
     n = len((d / "wav.scp").read_text().splitlines())
-    (d / "utt2gender").write_text("".join(f"u{i} {'mf'[i % 2]}\n" for i in range(n)))
+    (d / "utt2gender").write_text("".join(f"u{i} {('man', 'woman')[i % 2]}\n" for i in range(n)))
     assert main(["evaluate", str(d), "--label-column", "gender", "-m", str(model)]) == 2
     (err,) = _err(capsys)
-    assert "labels f, m of column 'gender' are not classes of the model" in err and "right column" in err
+    assert "labels man, woman of column 'gender' are not classes of the model" in err and "right column" in err
     assert "--threshold" not in err

@@ -67,8 +67,8 @@ def test_kaldi_spk2gender_and_byte_order_marks(tmp_path, audio_dir):
     assert man.utts == ["u1", "u2", "u3"]
     # Kaldi's m / f are the bundled gender model's classes (QA: evaluating it on a data dir found 'f', 'm')
     assert man.labels("gender") == ["female", "male", "female"]
-    (d / "utt2gender").write_text("u1 m\nu2 m\nu3 other\n")  # per utterance wins, read as written
-    assert read_manifest(d).labels("gender") == ["m", "m", "other"]
+    (d / "utt2gender").write_text("u1 m\nu2 F\nu3 other\n")  # per utterance wins, its m / f read alike (QA)
+    assert read_manifest(d).labels("gender") == ["male", "female", "other"]
     (d / "utt2gender").unlink()
     (d / "spk2gender").write_text("s1 f\n")
     with pytest.raises(ManifestError, match=r"spk2gender: no entry for speaker s2"):

@@ -226,3 +226,53 @@ def test_segment_table_rows_stay_rows_whatever_the_file_name(tmp_path):
     rows = [ln.split("\t") for ln in r.stdout.splitlines() if not ln.startswith(("#", "path\t"))]
     assert rows and all(len(row) == 4 for row in rows), r.stdout
     assert rows[0][0] == str(odd).replace("\t", "\\t").replace("\n", "\\n")
+
+
+def _kaldi_dir_with_a_piped_entry(tmp_path):
+    d = tmp_path / "kd"
+    (d / "aud").mkdir(parents=True)
+    for name, src in (("a.wav", EXAMPLES[0]), ("b.wav", EXAMPLES[-1])):
+        (d / "aud" / name).write_bytes(src.read_bytes())
+    (d / "wav.scp").write_text("r0 aud/a.wav\nr1 cat aud/b.wav |\n")
+    (d / "utt2gender").write_text("r0 m\nr1 f\n")
+    return d
+
+
+def test_audio_named_by_a_piped_command_or_through_a_link_is_an_input(tmp_path):
+    """QA: ``train kd -o kd/aud/b.wav`` replaced b.wav when wav.scp read it through ``cat aud/b.wav |``, and
+    ``features man.csv -o link.ark`` wrote the archive over the audio file the link named."""
+    d = _kaldi_dir_with_a_piped_entry(tmp_path)
+    before = (d / "aud" / "b.wav").read_bytes()
+    r = run_cli("train", d, "--label-column", "gender", "-o", d / "aud" / "b.wav", "-k", "1", "--calibration", "none")
+    assert r.returncode == 2 and "output path is an input" in r.stderr, r.stderr
+    (tmp_path / "link.ark").symlink_to(d / "aud" / "a.wav")
+    man = _example_manifest(tmp_path / "m.csv", [d / "aud" / "a.wav"])
+    r = run_cli("features", man, "-o", tmp_path / "link.ark")
+    assert r.returncode == 2 and "output path is an input" in r.stderr, r.stderr
+    r = run_cli("features", d, "-o", tmp_path / "link.ark")
+    assert r.returncode == 2 and "output path is an input" in r.stderr, r.stderr
+    assert (d / "aud" / "b.wav").read_bytes() == before and (d / "aud" / "a.wav").read_bytes() == EXAMPLES[
+        0
+    ].read_bytes()
+
+
+def test_utt2gender_m_and_f_are_the_bundled_models_classes(tmp_path):
+    """QA: spk2gender's m / f were read as male / female, utt2gender's stayed m / f (not the model's classes)."""
+    from speechgmm.manifest import read_manifest
+
+    d = _kaldi_dir_with_a_piped_entry(tmp_path)
+    assert read_manifest(d).labels("gender") == ["male", "female"]
+    r = run_cli("evaluate", d, "--model", ROOT / "speechgmm" / "data" / "gender.npz", "--json")
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("value", ["abc", "99999999999999", "-5"])
+def test_a_bad_source_date_epoch_is_one_line_before_any_work(tmp_path, value):
+    """QA: SOURCE_DATE_EPOCH='' or 'abc' was an internal error (NumPy's f2py reads it on import too)."""
+    man = _example_manifest(tmp_path / "m.csv")
+    args = ["train", man, "--label-column", "gender", "-k", "1", "--calibration", "none", "-o", tmp_path / "g.npz"]
+    r = run_cli(*args, env={"SOURCE_DATE_EPOCH": value})
+    assert r.returncode == 2 and "SOURCE_DATE_EPOCH" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / "g.npz").exists()
+    r = run_cli(*args, env={"SOURCE_DATE_EPOCH": ""})  # empty: unset
+    assert r.returncode == 0, r.stderr

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from speechgmm.commands import _common
+from speechgmm.errors import SpeechGMMError
 
 HELP = "compute features for a manifest or wav.scp into OUT.ark + OUT.scp"
 DESCRIPTION = """\
@@ -68,6 +69,10 @@ def run(args) -> int:
 
     # neither the archive nor its index may replace an input (e.g. -o data/wav.ark next to data/wav.scp)
     inputs = [args.input] + (sorted(Path(args.input).iterdir()) if Path(args.input).is_dir() else [])
+    try:  # and the audio it names (QA: -o through a link to one of them wrote the archive over it)
+        inputs += _common.manifest_inputs(args.input, args.root)
+    except SpeechGMMError:  # not a manifest, or a broken one: reported with its reason when it is read
+        pass
     out = _common.check_output_path(args.output, inputs=inputs)
     _common.check_output_path(out.with_suffix(".scp"), inputs=inputs)
     if out.suffix != ".ark":
