@@ -182,9 +182,18 @@ def own_stream(path) -> Optional[int]:
         return None
     if text in _STANDARD_STREAMS:
         return _STANDARD_STREAMS[text]
-    for prefix in ("/dev/fd/", "/proc/self/fd/"):
+    for prefix in ("/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/"):
         if text.startswith(prefix) and text[len(prefix) :].isdigit():
             return int(text[len(prefix) :])
+    # another name for standard output or error (a link to /dev/stdout, ../../dev/stdout): the same open file
+    try:
+        st = os.stat(text)
+    except (OSError, ValueError):
+        return None
+    for fd in (1, 2):
+        with contextlib.suppress(OSError):
+            if os.path.samestat(st, os.fstat(fd)):
+                return fd
     return None
 
 

@@ -70,7 +70,9 @@ def write_feats(ark_path: os.PathLike | str, items: Iterable[tuple[str, np.ndarr
 
     ark_path = Path(ark_path)
     scp_path = ark_path.with_suffix(".scp")
-    with atomic_output(ark_path) as tmp_ark, atomic_output(scp_path) as tmp_scp:
+    # the archive is committed first (the inner context), so an archive that cannot be written leaves no
+    # index pointing into it (QA: -o full.ark, a link to /dev/full, left full.scp behind)
+    with atomic_output(scp_path) as tmp_scp, atomic_output(ark_path) as tmp_ark:
         # streamed: one matrix in memory at a time; offsets point into the final ark name
         with open(tmp_ark, "wb") as fa, open(tmp_scp, "w") as fs:
             for utt, mat in items:

@@ -276,3 +276,29 @@ def test_a_bad_source_date_epoch_is_one_line_before_any_work(tmp_path, value):
     assert not (tmp_path / "g.npz").exists()
     r = run_cli(*args, env={"SOURCE_DATE_EPOCH": ""})  # empty: unset
     assert r.returncode == 0, r.stderr
+
+
+def test_other_names_of_standard_output_are_written_through_it(tmp_path):
+    """QA: a link to /dev/stdout (or ../../dev/stdout) as -o replaced the file behind standard output, losing
+    what was printed; with a pipe it named a temporary file under /proc."""
+    import subprocess
+
+    man = _example_manifest(tmp_path / "m.csv")
+    (tmp_path / "mystdout").symlink_to("/dev/stdout")
+    args = ["train", man, "--label-column", "gender", "-k", "1", "--calibration", "none", "-o", tmp_path / "mystdout"]
+    (tmp_path / "o.bin").write_bytes(b"PRE\n")
+    with open(tmp_path / "o.bin", "ab") as fh:
+        r = subprocess.run([sys.executable, "-m", "speechgmm", *map(str, args)], stdout=fh, stderr=subprocess.PIPE)
+    assert r.returncode == 0, r.stderr
+    data = (tmp_path / "o.bin").read_bytes()
+    assert data.startswith(b"PRE\n") and b"PK" in data and b"trained 2 classes" in data
+    r = subprocess.run([sys.executable, "-m", "speechgmm", *map(str, args)], capture_output=True)  # a pipe
+    assert r.returncode == 0 and b"PK" in r.stdout and b"trained 2 classes" in r.stdout, r.stderr
+
+
+def test_an_archive_that_cannot_be_written_leaves_no_index(tmp_path):
+    """QA: features -o full.ark, a link to /dev/full, failed but left full.scp pointing into it."""
+    (tmp_path / "full.ark").symlink_to("/dev/full")
+    r = run_cli("features", _example_manifest(tmp_path / "m.csv"), "-o", tmp_path / "full.ark")
+    assert r.returncode == 2 and "/dev/full" in r.stderr, r.stderr
+    assert not (tmp_path / "full.scp").exists()
