@@ -121,11 +121,6 @@ def _shard_frames(feats: list[np.ndarray]) -> int:
     return int(sum(f.shape[0] for f in feats))
 
 
-def _take_frames(feats: list[np.ndarray], indices: np.ndarray) -> list[np.ndarray]:
-    """The frames of a shard at ``indices`` (into the shard's frames, sorted)."""
-    return pick_frames(feats, indices)
-
-
 def _pick(positions, *shards) -> list[np.ndarray]:
     """Arrays ``shards[s][k]`` for ``(s, k)`` in ``positions`` (regrouping shards per class)."""
     return [shards[s][k] for s, k in positions]
@@ -229,7 +224,7 @@ class DaskSource:
         parts, lo, start = [], 0, 0
         for sh, end, hi in zip(self.shards, ends, cuts):
             if hi > lo:
-                parts.append(self.client.submit(_take_frames, sh, idx[lo:hi] - start, pure=True))
+                parts.append(self.client.submit(pick_frames, sh, idx[lo:hi] - start, pure=True))
             lo, start = hi, int(end)
         return np.concatenate([a for part in self.client.gather(parts) for a in part])
 

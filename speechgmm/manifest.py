@@ -360,6 +360,11 @@ def read_segments(path: os.PathLike | str, wav: dict[str, Path]) -> tuple[list[s
     return utts, regions
 
 
+def _kaldi_gender(value: str) -> str:
+    """Kaldi's ``m`` / ``f`` (either case) as ``male`` / ``female``, the bundled model's classes; others as given."""
+    return SPK2GENDER.get(value.lower(), value)
+
+
 def _read_kaldi(d: Path, wav_scp: Path, base: Path):
     from speechgmm.kaldi import read_two_column
 
@@ -397,7 +402,7 @@ def _read_kaldi(d: Path, wav_scp: Path, base: Path):
             for c in cols:
                 columns[c] = [m[u] for u in utts]
             if fname == "utt2gender":  # Kaldi's m / f, as in spk2gender (QA: they stayed 'm' / 'f' here)
-                columns["gender"] = [SPK2GENDER.get(g.lower(), g) for g in columns["gender"]]
+                columns["gender"] = [_kaldi_gender(g) for g in columns["gender"]]
     s2g = d / "spk2gender"
     if s2g.is_file() and "gender" not in columns:  # Kaldi's usual way to give gender
         if "speaker" not in columns:
@@ -411,7 +416,7 @@ def _read_kaldi(d: Path, wav_scp: Path, base: Path):
             missing = sorted({s for s in columns["speaker"] if s not in m})
             if missing:
                 raise ManifestError(f"{s2g}: no entry for speaker {_some(missing)} (of utt2spk)")
-            columns["gender"] = [SPK2GENDER.get(m[s].lower(), m[s]) for s in columns["speaker"]]
+            columns["gender"] = [_kaldi_gender(m[s]) for s in columns["speaker"]]
     return utts, paths, columns, _hash_files(*_kaldi_files(d, wav_scp))
 
 

@@ -198,10 +198,10 @@ def sample_indices(n_frames: int, max_frames: int, rng) -> Optional[np.ndarray]:
     return np.sort(rng.choice(n_frames, max_frames, replace=False))
 
 
-def pick_frames(arrays, indices: np.ndarray, start: int = 0) -> list[np.ndarray]:
-    """The frames at the sorted ``indices`` of ``arrays`` taken in order (float64), the first array's first
-    frame being frame ``start``; one pass, so ``arrays`` may be a stream."""
-    out, j, offset = [], 0, int(start)
+def pick_frames(arrays, indices: np.ndarray) -> list[np.ndarray]:
+    """The frames at the sorted ``indices`` into the frames of ``arrays`` taken in order (float64); one pass,
+    so ``arrays`` may be a stream."""
+    out, j, offset = [], 0, 0
     for a in arrays:
         end = offset + a.shape[0]
         k = int(np.searchsorted(indices, end))
