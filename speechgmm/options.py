@@ -40,6 +40,12 @@ MAX_COMPONENTS = 1 << 16
 MAX_ITER = 100_000
 MAX_JOBS = 256
 MAX_SEED = 2**32 - 1
+#: the largest open-set threshold (``--threshold``), either sign: an open-set score is a margin in
+#: log-likelihood per frame plus a t-normalised part, a few units in practice; beyond this every file
+#: would be (or never be) 'unknown', which is a typo rather than a setting
+MAX_THRESHOLD = 1000.0
+#: the largest EM tolerance (``--tol``): a gain per frame above it stops EM after its first iteration
+MAX_TOL = 1000.0
 
 
 # -- rules: parse a flag's text, check a value -------------------------------------------------
@@ -337,7 +343,9 @@ class UbmOptions(_Options):
     random_state: int = _seed_field()
     augment: tuple[str, ...] = _augment_field()
     tol: float = opt(
-        0.0, Float(0.0), help="EM stops when the log-likelihood gain per frame is below tol (0: run every iteration)"
+        0.0,
+        Float(0.0, hi=MAX_TOL),
+        help="EM stops when the log-likelihood gain per frame is below tol (0: run every iteration)",
     )
 
 
@@ -370,7 +378,7 @@ class TrainOptions(_Options):
         "every file (noise, reverb, codec, telephone; comma-separated, e.g. noise,reverb); helps when the audio "
         "to classify is noisier, more reverberant, more compressed or more band-limited than the training audio"
     )
-    tol: float = opt(1e-4, Float(0.0), help="EM stops when the log-likelihood gain per frame is below tol")
+    tol: float = opt(1e-4, Float(0.0, hi=MAX_TOL), help="EM stops when the log-likelihood gain per frame is below tol")
     method: str = opt(
         "auto",
         Choice(("auto", "em", "map")),

@@ -134,7 +134,7 @@ def test_help_texts(capsys):
 
 
 @pytest.mark.parametrize("command", ["classify", "evaluate"])
-@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "x"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "x", "1e30", "-1001"])
 def test_threshold_must_be_a_finite_margin(command, value, tmp_path):
     args = ["examples/male_AH_1A.wav"] if command == "classify" else ["m.csv", "--model", "m.npz"]
     r = run_cli(command, *args, f"--threshold={value}", cwd=ROOT)

@@ -27,16 +27,20 @@ def positive_int(s: str) -> int:
 
 
 def threshold(s: str) -> float:
-    """argparse type of ``--threshold``: any finite number (a margin between two classes' scores;
-    a negative one never says unknown)."""
+    """argparse type of ``--threshold``: a finite number within +-``MAX_THRESHOLD`` (a margin between two
+    classes' scores; a negative one never says unknown)."""
     import math
+
+    from speechgmm.options import MAX_THRESHOLD
 
     try:
         v = float(s)
     except ValueError:
         v = math.nan
-    if not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {s!r}")
+    if not math.isfinite(v) or abs(v) > MAX_THRESHOLD:
+        raise argparse.ArgumentTypeError(
+            f"expected a finite number between {-MAX_THRESHOLD:g} and {MAX_THRESHOLD:g}, got {s!r}"
+        )
     return v
 
 
