@@ -52,6 +52,7 @@ BLOCK_FRAMES = 1 << 20
 #: the path that means "read the audio from standard input"
 STDIN = "-"
 
+_DECODER_LOCK = __import__("threading").RLock()  # see decoder_messages
 _warned_rates = set()  # (file rate, target rate) pairs already warned about in this process
 
 
@@ -764,14 +765,89 @@ def _sound(fh, size: int, path):
             raise AudioError(f"{path}: cannot read file ({exc.strerror})") from None
         try:
             fh.seek(0)
-            f = sf.SoundFile(fh)
+            with decoder_messages(path):
+                f = sf.SoundFile(fh)
         except (RuntimeError, sf_error, OSError, ValueError, TypeError, EOFError) as exc:
             raise _unreadable(path, exc) from None
         with f:
             try:
-                yield f
+                yield _QuietDecoder(f, path) if f.format in ("MP3", "MPEG") else f
             except (RuntimeError, sf_error, OSError, EOFError) as exc:  # a block that cannot be decoded
                 raise _unreadable(path, exc) from None
+
+
+@contextlib.contextmanager
+def decoder_messages(path):
+    """Run a decoder call with what its C library prints on file descriptor 2 kept off the terminal.
+
+    libmpg123 (libsndfile's MP3 decoder) writes lines such as ``[src/libmpg123/layer3.c:...] error:
+    dequantization failed!`` straight to descriptor 2 for a damaged MP3, around the command's own
+    one-line messages.  They are captured here and become one warning naming ``path`` (once per file).
+    Python's own ``sys.stderr`` is flushed first, so nothing of ours is caught."""
+    import tempfile
+
+    with _DECODER_LOCK:  # one descriptor 2 per process: threads that decode MP3 take turns
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):  # no descriptor 2 (a GUI, a closed stderr): nothing to keep off
+            yield
+            return
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                sink.seek(0)
+                said = sink.read(4096).decode("utf-8", "replace").splitlines()
+    said = [" ".join(line.split()) for line in said if line.strip()]
+    if said and str(path) not in _warned_decoders:
+        _warned_decoders.add(str(path))
+        first = said[0].split("] ", 1)[-1]  # without the library's source location
+        warnings.warn(
+            f"{path}: the MP3 decoder reports damaged data ({first}); what it could not decode is silence",
+            SpeechGMMWarning,
+            stacklevel=2,
+        )
+
+
+_warned_decoders = set()  # files whose decoder messages were already warned about in this process
+
+
+class _QuietDecoder:
+    """An open MP3 ``SoundFile`` whose reads and seeks run under :func:`decoder_messages`."""
+
+    def __init__(self, f, path):
+        self._f, self._path = f, path
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+    def read(self, *args, **kwargs):
+        with decoder_messages(self._path):
+            return self._f.read(*args, **kwargs)
+
+    def seek(self, *args, **kwargs):
+        with decoder_messages(self._path):
+            return self._f.seek(*args, **kwargs)
+
+
+def read_blocks(f, blocksize: int, frames: int = -1):
+    """Blocks ``(n, channels)`` float32 of the open SoundFile ``f`` from where it stands: ``frames`` of
+    them (-1: to the end), at most ``blocksize`` each, ending early where the decoder does.
+
+    Not ``SoundFile.blocks``: when a file holds fewer frames than its header says (a truncated MP3 whose
+    Xing header counts the whole), that yields the unread rest of each block as it was in memory, and
+    the same file gave "no speech" at one run and samples of 1e30 at the next (QA)."""
+    left = int(f.frames) - int(f.tell()) if frames < 0 else int(frames)
+    while left > 0:
+        blk = f.read(min(int(blocksize), left), dtype="float32", always_2d=True)
+        if len(blk) == 0:
+            return
+        left -= len(blk)
+        yield blk
 
 
 def _seek(f, frame: int, frames: int) -> int:
@@ -816,7 +892,7 @@ def mono_blocks(f, sr: int, *, start: int = 0, frames: int = -1, channel: Option
     file_sr = int(f.samplerate)
     rs = soxr.ResampleStream(file_sr, int(sr), 1, dtype="float32", quality="HQ") if int(sr) != file_sr else None
     frames = _seek(f, start, frames)
-    for blk in f.blocks(blocksize=block_frames or BLOCK_FRAMES, frames=frames, dtype="float32", always_2d=True):
+    for blk in read_blocks(f, block_frames or BLOCK_FRAMES, frames):
         if channel is not None or blk.shape[1] == 1:
             mono = np.ascontiguousarray(blk[:, channel or 0])
         else:  # sum of columns: much faster than mean(axis=1) on an (n, 2) array

@@ -384,6 +384,8 @@ def segment(path, model=None, options: Optional[SegmentOptions] = None, show_pro
         scorer = _score_stream(path, clf, cfg, opt, file_sr, duration, show_progress, channel=channel)
     if not scorer.speech:
         raise AudioError(f"{path}: too short (at least one {cfg.frame_length_ms:g} ms frame is needed)")
+    if scorer.seconds < duration - 0.01:  # the header counts more than decodes (a truncated MP3)
+        duration = scorer.seconds
     segs = _decode(
         np.concatenate(scorer.speech),
         np.concatenate(scorer.chunks),
@@ -401,6 +403,7 @@ def _score_stream(path, clf, cfg, opt, file_sr, duration, show_progress, *, chan
 
     frames = FrameStream(cfg)
     scorer = _Scorer(clf, cfg, opt)
+    seen = 0  # samples at the model's rate
     n_blocks = max(1, math.ceil(duration / opt.block_seconds))
     for y in progress(
         audio_blocks(path, cfg.sr, opt.block_seconds, channel=channel, power=power, remove_hum=cfg.vad),
@@ -409,8 +412,10 @@ def _score_stream(path, clf, cfg, opt, file_sr, duration, show_progress, *, chan
         enabled=None if show_progress else False,
     ):
         if len(y):
+            seen += len(y)
             scorer.push(frames.push(y))
     scorer.push(frames.push(np.zeros(0, np.float32), final=True), final=True)
+    scorer.seconds = seen / cfg.sr
     return scorer
 
 
@@ -493,14 +498,14 @@ def rttm_name(label: str) -> str:
 
 def _envelope(path, bins: int):
     """Peak absolute amplitude of ``bins`` equal slices of the file (streamed)."""
-    from speechgmm.audio import open_sound
+    from speechgmm.audio import open_sound, read_blocks
 
     with open_sound(path) as f:
         n = max(1, f.frames)
         step = max(1, -(-n // bins))
         out = np.zeros(-(-n // step), dtype=np.float32)
         pos = 0
-        for blk in f.blocks(blocksize=step * 4096, dtype="float32", always_2d=True):
+        for blk in read_blocks(f, step * 4096):
             m = np.abs(blk).max(axis=1)
             k = len(m) // step * step
             i = pos // step
