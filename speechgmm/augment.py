@@ -190,6 +190,10 @@ def augment(y: np.ndarray, sr: int, kind: str, seed: int = 0, index: int = 0) ->
         raise ConfigError(f"unknown augmentation {kind!r} (choose from {', '.join(KINDS)})")
     rng = np.random.default_rng([int(seed), int(index), KINDS.index(kind)])
     y = np.asarray(y, dtype=np.float64)
+    # a DC offset is no signal (each frame's DC is removed before the features): counted, it set the noise of a
+    # file with a 0.2 offset 10-20 dB too loud (QA: the noisy copies held no speech, training failed), and a
+    # room turned it into a slow step that clipped the reverberant copy
+    y = y - y.mean() if len(y) else y
     if kind == "noise":
         return add_noise(y, rng.uniform(*SNR_DB), rng, exponent=float(rng.integers(0, 2)))
     if kind == "codec":

@@ -856,7 +856,10 @@ def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None
     try:
         X = mfcc(y, sr, cfg)
     except AudioError as exc:
-        raise front_end_error(path, exc, hum) from None
+        err = front_end_error(path, exc, hum)
+        if augment is not None:  # the copy failed, not the file (QA: the original was blamed)
+            err = AudioError(f"{err} (in its {augment[0]} copy)")
+        raise err from None
     if not np.all(np.isfinite(X)):  # cannot happen with finite input; keep NaN out of results regardless
         raise AudioError(f"{path}: features are not finite")
     return X

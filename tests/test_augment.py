@@ -154,3 +154,14 @@ def test_codec_copy_is_an_mp3_round_trip():
     assert 10 < snr[0.9] < snr[0.5] - 3 < 40, snr
     with pytest.raises(ConfigError, match="10000 Hz"):
         mp3_round_trip(y, 10000, 0.5)
+
+
+def test_a_dc_offset_does_not_set_the_level_of_the_noise():
+    """The noise was scaled to the RMS of the samples with their DC offset: speech at half level plus a
+    0.2 offset got noise 10-20 dB too loud, its noisy copies held no speech, and training failed."""
+    y = speechlike()
+    y -= y.mean()
+    offset = y + 0.2
+    for kind in ("noise", "reverb", "telephone"):
+        a, b = augment(y, 8000, kind, 0, 3), augment(offset, 8000, kind, 0, 3)
+        assert abs(np.std(a) - np.std(b)) < 0.05 * np.std(a), kind  # the same level of copy, offset or not

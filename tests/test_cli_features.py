@@ -134,6 +134,23 @@ def test_features_of_a_segments_data_dir(gmm_dir, tmp_path, cli):
         assert np.array_equal(got[f"seg{i}"], extract_file(src[k], FeatureConfig.preset("default")))
 
 
+def test_features_into_the_data_dir_kaldi_keeps_them_in(gmm_dir, tmp_path, cli):
+    """-o data/feats.ark (Kaldi's own layout) was refused as "an input of this command" on a rerun, or
+    when the dir already held a feats.scp: every file of the dir counted as an input, not just those read."""
+    src = read_wav_scp(gmm_dir / "test" / "wav.scp")
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "wav.scp").write_text("".join(f"{k} {src[k]}\n" for k in list(src)[:2]))
+    (d / "utt2dur").write_text("unrelated 1.0\n")
+    for _ in range(2):
+        r = cli("features", d, "-o", d / "feats.ark")
+        assert r.returncode == 0, r.stderr
+        assert list(read_feats(d / "feats.scp")) == list(src)[:2]
+    r = cli("features", d, "-o", d / "wav.ark")  # its index would replace wav.scp, which is read
+    assert r.returncode == 2 and "wav.scp" in r.stderr and "input" in r.stderr, r.stderr
+    assert (d / "wav.scp").read_text().count("\n") == 2
+
+
 def test_wav_scp_parallel_matches_serial(gmm_dir, tmp_path, cli):
     """A Kaldi wav.scp (paths relative to its folder) with --jobs 2: same keys, order and values
     as extracting one file at a time; the course preset matches the course's own feats.ark shape."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from speechgmm.commands import _common
 from speechgmm.errors import SpeechGMMError
@@ -65,10 +64,12 @@ def run(args) -> int:
     from speechgmm.errors import AudioError
     from speechgmm.features import extract_files
     from speechgmm.kaldi import write_feats
-    from speechgmm.manifest import read_manifest
 
-    # neither the archive nor its index may replace an input (e.g. -o data/wav.ark next to data/wav.scp)
-    inputs = [args.input] + (sorted(Path(args.input).iterdir()) if Path(args.input).is_dir() else [])
+    # neither the archive nor its index may replace an input (e.g. -o data/wav.ark next to data/wav.scp); the
+    # other files of a Kaldi data dir may (QA: a rerun into data/feats.ark, Kaldi's own layout, was refused)
+    from speechgmm.manifest import manifest_files, read_manifest
+
+    inputs = [args.input, *manifest_files(args.input)]
     try:  # and the audio it names (QA: -o through a link to one of them wrote the archive over it)
         inputs += _common.manifest_inputs(args.input, args.root)
     except SpeechGMMError:  # not a manifest, or a broken one: reported with its reason when it is read
