@@ -43,6 +43,9 @@ class TrainSummary:
     frames: Optional[dict[str, int]] = None
     method_reason: Optional[str] = None
     calibration: Optional[dict] = None
+    #: the stored open-set record (threshold, impostor trials) of a MAP model; {} for a MAP model that has
+    #: none (too few classes or enrolment files); None for other models
+    open_set: Optional[dict] = None
 
 
 def manifest_features(man, config, jobs: int = 1, desc: str = "features") -> list[np.ndarray]:
@@ -187,6 +190,7 @@ def train_from_manifest(
         frames=clf.frames_,
         method_reason=reason,
         calibration=calibrated,
+        open_set=info.get("open_set", {}) if getattr(clf, "method_", "em") == "map" else None,
     )
 
 

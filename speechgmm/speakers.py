@@ -190,6 +190,8 @@ def open_set_scores(S: np.ndarray, t_weight: float = OPEN_SET_T_WEIGHT) -> tuple
 #: enrolled probes correct and strangers rejected (the best balance lay at 10-12 % of the impostor
 #: trials; 3 % rejected 97 % of strangers but kept only 73-76 % of enrolled probes); README "Recognise speakers"
 OPEN_SET_FALSE_ACCEPT = 0.10
+#: the fewest impostor trials (one per enrolment file) a threshold is calibrated from
+MIN_IMPOSTOR_TRIALS = 10
 
 
 #: utterances are scored for open-set calibration in batches of about this many frames (bounded memory)
@@ -240,8 +242,10 @@ def calibrate(
     """The header record of an open-set threshold: the score (:func:`open_set_scores` with ``t_weight``)
     that ``false_accept`` of the impostor trials reach or exceed."""
     imp = np.sort(np.asarray(impostor, np.float64))
-    if len(imp) < 10:
-        raise InsufficientDataError(f"open-set calibration needs at least 10 impostor trials, got {len(imp)}")
+    if len(imp) < MIN_IMPOSTOR_TRIALS:
+        raise InsufficientDataError(
+            f"open-set calibration needs at least {MIN_IMPOSTOR_TRIALS} impostor trials, got {len(imp)}"
+        )
     thr = float(np.quantile(imp, 1.0 - false_accept, method="higher"))
     thr = float(np.nextafter(thr, np.inf))  # strictly above that trial
     return {
@@ -496,6 +500,13 @@ def open_set_record(clf, groups: dict[str, Sequence[np.ndarray]], previous: Opti
     return open_set_record_items(clf, ((lab, x) for lab in groups for x in groups[lab]), previous, set(groups))
 
 
+#: when a model gets no open-set threshold (one place for train's note and classify's error)
+NO_OPEN_SET_WHY = (
+    f"it is calibrated when a MAP model of at least 3 classes is trained or enrolled into, from at least "
+    f"{MIN_IMPOSTOR_TRIALS} enrolment files: one impostor trial each"
+)
+
+
 def open_set_record_items(clf, items, previous: Optional[dict] = None, replaced=()) -> Optional[dict]:
     """:func:`open_set_record` from ``(label, features)`` pairs (an iterable, read once); the impostor
     trials stored in ``previous`` are kept except those of the ``replaced`` labels (and so is its score:
@@ -507,7 +518,7 @@ def open_set_record_items(clf, items, previous: Optional[dict] = None, replaced=
     imp, imp_labels = impostor_scores(clf, items, t_weight)
     if keep:
         imp, imp_labels = _with_previous_impostors(imp, imp_labels, set(replaced), previous)
-    if len(imp) < 10:
+    if len(imp) < MIN_IMPOSTOR_TRIALS:
         return None
     rec = calibrate(imp, t_weight=t_weight)
     rec["impostor_labels"] = imp_labels
@@ -819,10 +830,9 @@ def open_set_threshold(header: dict, threshold: Optional[float], model_path) -> 
     thr = rec.get("threshold") if isinstance(rec, dict) else None
     if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not np.isfinite(thr):
         raise ConfigError(
-            f"{model_path}: the model has no stored open-set threshold (it is calibrated when a MAP "
-            f"model of at least 3 classes is trained or enrolled into); "
-            f"give --threshold T (an open-set score: the margin in log-likelihood per frame plus "
-            f"{OPEN_SET_T_WEIGHT:g} x the t-normalised best score, e.g. 2.0)"
+            f"{model_path}: the model has no stored open-set threshold ({NO_OPEN_SET_WHY}); give --threshold T "
+            f"(an open-set score: the margin in log-likelihood per frame of the best class over the second, plus "
+            f"{OPEN_SET_T_WEIGHT:g} x the t-normalised best score from {OPEN_SET_T_MIN_CLASSES} classes on; e.g. 2.0)"
         )
     return float(thr)
 

@@ -797,3 +797,30 @@ def test_info_shows_the_open_set_threshold_and_the_cohort(spk_files, cli):
     out = cli("info", d / "em.npz").stdout
     assert "open set" not in out and "cohort" not in out
     assert "components   2 per class" in out and "components=2" in out  # EM: -k is what was trained
+
+
+def test_a_model_of_too_few_enrolment_files_says_why_it_has_no_threshold(spk_files, corpus, cli):
+    """3 speakers with 3 files each (9 impostor trials): train said nothing about the missing threshold,
+    and classify --open-set blamed "fewer than 3 classes" (QA) for a model of 3."""
+    d = spk_files["dir"]
+    rows = [r for r in _rows("test.csv", spk_files["speakers"][:3]) if r["take"] == "A"]
+    three = [r for s in spk_files["speakers"][:3] for r in [x for x in rows if x["speaker"] == s][:3]]
+    man = write_manifest(d / "three.csv", three)
+    r = cli("train", man, "--root", corpus, "--label-column", "speaker", "--ubm", d / "ubm.npz", "-o", d / "3.npz")
+    assert r.returncode == 0, r.stderr
+    assert "no open-set threshold stored" in r.stdout and "10 enrolment files" in r.stdout, r.stdout
+    r = cli("classify", "--model", d / "3.npz", "--open-set", corpus / three[0]["path"])
+    assert r.returncode == 2 and "10 enrolment files" in r.stderr and "--threshold" in r.stderr, r.stderr
+    r = cli(
+        "train",
+        spk_files["first"],
+        "--root",
+        corpus,
+        "--label-column",
+        "speaker",
+        "--ubm",
+        d / "ubm.npz",
+        "-o",
+        d / "6.npz",
+    )
+    assert r.returncode == 0 and "open-set threshold " in r.stdout and "impostor trials" in r.stdout, r.stdout

@@ -8,9 +8,11 @@ HELP = "add or replace classes (e.g. speakers) of a MAP model, adapted from its 
 DESCRIPTION = """\
 Add the classes of MANIFEST to MODEL, or replace those with the same label, and write the
 result to OUT. Each class is MAP-adapted from the model's own UBM with the model's relevance
-factor; the classes already in the model are not touched, so the result equals training
+factor; the classes already in the model are not touched, so the class models equal training
 all classes at once with the same UBM. The open-set threshold ('classify --open-set') is
-recalibrated with leave-one-speaker-out impostor trials of the new classes; the posteriors'
+recalibrated with leave-one-speaker-out impostor trials of the new classes, next to the old
+classes' trials as they were stored (their files are not in MODEL), so it can differ a little
+from the threshold of training all at once; the posteriors'
 calibration scale of MODEL (if any) is kept for the new classes ('speechgmm info' shows both).
 
 MODEL must be a MAP model ('speechgmm train --method map', '--ubm U.npz', or the default
@@ -42,7 +44,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from speechgmm.speakers import enroll_from_manifest
+    from speechgmm.speakers import NO_OPEN_SET_WHY, enroll_from_manifest
 
     inputs = [args.model, *_common.manifest_inputs(args.manifest, args.root)]
     _common.check_output_path(args.output, inputs=inputs, suffix=".npz")
@@ -64,7 +66,11 @@ def run(args) -> int:
     thr = s.get("threshold")
     print(
         f"enrolled {' and '.join(parts)} from {s['files']} files; the model now has {s['n_classes']} classes"
-        + (f"; open-set threshold {thr:.3f}" if thr is not None else "")
+        + (
+            f"; open-set threshold {thr:.3f}"
+            if thr is not None
+            else f"; no open-set threshold stored ({NO_OPEN_SET_WHY})"
+        )
         + f", in {s['seconds']:.2f} s -> {s['output']}"
     )
     if args.json:

@@ -91,6 +91,12 @@ def run(args) -> int:
             )
     elif cal:
         print(f"posteriors not calibrated: {cal['why']}")
+    if s.open_set:
+        print(f"open-set threshold {s.open_set['threshold']:.3f} ({s.open_set['impostor_trials']} impostor trials)")
+    elif s.open_set is not None:
+        from speechgmm.speakers import NO_OPEN_SET_WHY
+
+        print(f"no open-set threshold stored ({NO_OPEN_SET_WHY}); 'classify --open-set' will need --threshold T")
     print(
         f"trained {len(s.labels)} classes ({s.method}) on {s.files} files, "
         f"{sum(s.frames.values())} frames in {s.seconds:.1f} s -> {s.output}"
