@@ -294,15 +294,22 @@ def test_a_cut_mp3_reads_the_same_every_time(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["classify", "segment"])
-def test_what_the_mp3_decoder_prints_becomes_one_warning_naming_the_file(command, tmp_path):
+def test_what_the_mp3_decoder_prints_stays_off_the_terminal(command, tmp_path):
     """libmpg123 wrote "[src/libmpg123/layer3.c:...] error: dequantization failed!" straight onto the
-    terminal, next to the command's own one-line messages."""
+    terminal, next to the command's own one-line messages; a sound MP3 read through a seek gave such lines
+    too, so they are not turned into a warning either."""
+    import soundfile as sf
+
     from _helpers import run_cli
 
-    for path in _damaged_mp3s(tmp_path):
+    x, sr = sf.read(str(ROOT / "examples" / "wideband_16k.wav"), dtype="float32")
+    sound = tmp_path / "sound.mp3"
+    sf.write(str(sound), np.tile(x, 30), sr, format="MP3")
+    for path in (*_damaged_mp3s(tmp_path), sound):
         r = run_cli(command, str(path))
         lines = r.stderr.strip().splitlines()
-        assert lines and all(line.startswith(f"speechgmm {command}: ") for line in lines), r.stderr
-        warned = [line for line in lines if "MP3 decoder reports damaged data" in line]
-        assert len(warned) == 1 and str(path) in warned[0] and "libmpg123" not in warned[0], r.stderr
-        assert "Traceback" not in r.stderr and r.returncode in (0, 2)
+        assert all(line.startswith(f"speechgmm {command}: ") for line in lines), r.stderr
+        assert "libmpg123" not in r.stderr and "Xing" not in r.stderr and "Traceback" not in r.stderr
+        assert r.returncode in (0, 2), (path, r.stderr)
+        if path == sound:
+            assert r.returncode == 0 and not lines, r.stderr
