@@ -25,6 +25,7 @@ import csv
 import dataclasses
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional, Union
 
@@ -461,6 +462,47 @@ def _duplicates(items: list[str]) -> list[str]:
         if seen[u] == 2:
             dups.append(u)
     return dups
+
+
+def warn_about_labels(man: Manifest, column: str, labels: Sequence[str], known: Sequence[str] = ()) -> None:
+    """Warn (one SpeechGMMWarning each) about training rows that most likely do not mean what they say:
+    the same audio named by more than one row (it counts as often: a file written ``./a//b.wav`` once and
+    ``a/b.wav`` once), with different labels too, and labels that differ only in case (``Female`` and
+    ``female`` are two classes), also from the ``known`` labels of a model enrolled into (QA: each of these
+    trained without a word)."""
+    import warnings
+
+    from speechgmm.errors import SpeechGMMWarning
+
+    rows: dict[str, list[int]] = {}
+    for i, p in enumerate(man.paths):
+        rows.setdefault(str(p), []).append(i)
+    repeated = {k: v for k, v in rows.items() if len(v) > 1}
+    if repeated:
+        warnings.warn(
+            f"{man.source}: {len(repeated)} audio file(s) named by more than one row, each counted as often as "
+            f"named: {_some([f'{k} (rows {_some([str(i + 1) for i in v], 3)})' for k, v in repeated.items()], 3)}",
+            SpeechGMMWarning,
+            stacklevel=2,
+        )
+        torn = {k: sorted({labels[i] for i in v}) for k, v in repeated.items() if len({labels[i] for i in v}) > 1}
+        if torn:
+            warnings.warn(
+                f"{man.source}: {len(torn)} audio file(s) with different {column!r} labels in different rows: "
+                + _some([f"{k} ({' / '.join(v)})" for k, v in torn.items()], 3),
+                SpeechGMMWarning,
+                stacklevel=2,
+            )
+    by_case: dict[str, set] = {}
+    for lab in (*dict.fromkeys(labels), *known):
+        by_case.setdefault(lab.casefold(), set()).add(lab)
+    clash = [" / ".join(sorted(v)) for v in by_case.values() if len(v) > 1]
+    if clash:
+        warnings.warn(
+            f"{man.source}: {column!r} labels that differ only in case are different classes: {_some(clash, 3)}",
+            SpeechGMMWarning,
+            stacklevel=2,
+        )
 
 
 def read_manifest(

@@ -120,7 +120,7 @@ def train_from_manifest(
     """
     from speechgmm import speakers
     from speechgmm.classifier import GMMClassifier
-    from speechgmm.manifest import read_manifest
+    from speechgmm.manifest import read_manifest, warn_about_labels
     from speechgmm.modelio import save_model
     from speechgmm.sources import build_source, original_arrays
 
@@ -131,6 +131,7 @@ def train_from_manifest(
     t0 = time.time()
     man = read_manifest(manifest, root=root)
     labels = man.labels(options.label_column)
+    warn_about_labels(man, options.label_column, labels)
     if len(set(labels)) < 2:  # before any audio is read
         raise need_two_classes(set(labels), f"{manifest} (label column {options.label_column!r})")
     cfg, ubm = _front_end(options)

@@ -548,7 +548,7 @@ def enroll_from_manifest(
     import time
 
     from speechgmm.features import extract_files
-    from speechgmm.manifest import read_manifest
+    from speechgmm.manifest import read_manifest, warn_about_labels
     from speechgmm.modelio import load_model, save_model
 
     t0 = time.time()
@@ -559,6 +559,7 @@ def enroll_from_manifest(
     man = read_manifest(manifest_path, root=root)
     labels = man.labels(col)  # a missing column is named first
     check_label_column(mf.header.get("label_column"), col, model_path)
+    warn_about_labels(man, col, labels, known=[lab for lab in clf.labels_ if lab not in set(labels)])
     check_open_set_labels(labels, man.source)
     feats = extract_files(man.paths, cfg, jobs=jobs, desc="enroll")[0]
     groups = group_by_label(feats, labels)

@@ -349,3 +349,35 @@ def test_data_dir_without_utterances_is_refused(tmp_path, audio_dir, empty):
         (d / "wav.scp").write_text("\n")
     with pytest.raises(ManifestError, match=rf"{empty}: no utterances \(empty file\)"):
         read_manifest(d)
+
+
+def test_rows_that_train_what_was_not_meant_are_warned_about(tmp_path):
+    """The same file as ./a//x.wav and a/x.wav, with opposite labels, and Female next to female: all
+    trained without a word (QA)."""
+    import warnings
+
+    from speechgmm.errors import SpeechGMMWarning
+    from speechgmm.manifest import warn_about_labels
+
+    (tmp_path / "a").mkdir()
+    for n in ("x", "y"):
+        sf.write(tmp_path / "a" / f"{n}.wav", np.zeros(800, np.float32), 8000)
+    m = tmp_path / "m.csv"
+    m.write_text("path,gender\na/x.wav,female\n./a//x.wav,male\na/y.wav,Female\n")
+    man = read_manifest(m)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        warn_about_labels(man, "gender", man.labels("gender"))
+    said = [str(w.message) for w in got if issubclass(w.category, SpeechGMMWarning)]
+    assert len(said) == 3, said
+    assert "1 audio file(s) named by more than one row" in said[0] and "rows 1, 2" in said[0]
+    assert "different 'gender' labels" in said[1] and "female / male" in said[1]
+    assert "differ only in case" in said[2] and "Female / female" in said[2]
+    m.write_text("path,gender\na/x.wav,female\na/y.wav,male\n")
+    man = read_manifest(m)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        warn_about_labels(man, "gender", man.labels("gender"))
+        assert not got
+        warn_about_labels(man, "gender", man.labels("gender"), known=["Male"])  # a model enrolled into
+    assert len(got) == 1 and "Male / male" in str(got[0].message)
