@@ -48,7 +48,13 @@ def add_arguments(p) -> None:
     )
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.add_argument("--det", metavar="FILE.png", help="save a DET curve")
-    p.add_argument("-o", "--output", metavar="SCORES", help="write 'label file key score' per trial")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="SCORES",
+        help="write 'label file key score' per trial (a CSV table label,path,target,score when a label or "
+        "path holds a space or comma)",
+    )
     p.add_argument(
         "--norm",
         choices=["none", "z", "t", "s"],
@@ -78,12 +84,21 @@ def _cohort(args, mf):
 def _write_scores(out, trials, scores) -> None:
     from speechgmm._util import atomic_output
 
+    rows = [(t.label, str(t.path), "target" if t.target else "nontarget", f"{s:.6f}") for t, s in zip(trials, scores)]
     with atomic_output(out) as tmp:
-        tmp.write_text(
-            "".join(
-                f"{t.label} {t.path} {'target' if t.target else 'nontarget'} {s:.6f}\n" for t, s in zip(trials, scores)
-            )
-        )
+        if any(c.isspace() or c == "," for r in rows for c in r[0] + r[1]):
+            import csv
+            import io
+
+            # a label or path with a space or comma (QA: the lines could not be split again): a CSV table, which
+            # is still a trials file (the form that can hold such paths) with a score column
+            buf = io.StringIO()
+            w = csv.writer(buf, lineterminator="\n")
+            w.writerow(["label", "path", "target", "score"])
+            w.writerows(rows)
+            tmp.write_text(buf.getvalue())
+        else:
+            tmp.write_text("".join(" ".join(r) + "\n" for r in rows))
 
 
 def _print_report(args, trials, rep, reports, norm) -> None:
