@@ -121,8 +121,21 @@ def _stop_now(name: str) -> None:
         _STOP["signal"] = name
         _swallow_stop_in_callbacks()
         threading.excepthook = quiet
+        _quiet_dask_logs()
     for child in multiprocessing.active_children():
         child.terminate()
+
+
+def _quiet_dask_logs() -> None:
+    """After a stop, Dask's client, its comms and asyncio log the cluster's shutdown ("Task exception was never
+    retrieved ... AllExit", "Batched Comm Closed" with tracebacks; QA): the stop's own message says it all."""
+    import logging
+
+    if "distributed" not in sys.modules:
+        return
+    for name in ("distributed", "asyncio", "tornado", *logging.root.manager.loggerDict):
+        if name.split(".")[0] in ("distributed", "asyncio", "tornado"):
+            logging.getLogger(name).disabled = True
 
 
 def _on_sigint(signum, frame):

@@ -31,7 +31,7 @@ from typing import Optional
 
 import numpy as np
 
-from speechgmm.errors import AudioError, ConfigError, raise_bad_files
+from speechgmm.errors import AudioError, ConfigError, SpeechGMMWarning, raise_bad_files
 from speechgmm.gmm import DiagGMM, GMMStats
 from speechgmm.options import DaskOptions
 from speechgmm.sources import (
@@ -85,22 +85,43 @@ def _item(p):
 
 
 def _extract_shard(paths: list, config: dict):
-    """(features or None per path, error messages) for one shard; entries as in :func:`_item`."""
+    """(features or None per path, error messages, warning messages) for one shard; entries as in
+    :func:`_item`.  speechgmm's warnings (clipping, hum, opposite channels, ...) go back to the client,
+    which says them as the command line does (QA: a worker printed them raw, with its source line, and a
+    remote worker's stderr is not the user's)."""
+    import warnings
+
     from speechgmm.features import FeatureConfig, extract_file
 
     cfg = FeatureConfig.from_dict(config)
     feats, problems = [], []
-    for p in paths:
-        try:
-            feats.append(extract_file(p[0], cfg, p[1]) if isinstance(p, tuple) else extract_file(p, cfg))
-        except AudioError as exc:
-            feats.append(None)
-            problems.append(str(exc))
-    return feats, problems
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SpeechGMMWarning)
+        for p in paths:
+            try:
+                feats.append(extract_file(p[0], cfg, p[1]) if isinstance(p, tuple) else extract_file(p, cfg))
+            except AudioError as exc:
+                feats.append(None)
+                problems.append(str(exc))
+    said = []
+    for w in caught:
+        if issubclass(w.category, SpeechGMMWarning):
+            said.append(str(w.message))
+        else:  # not ours: as it would have been shown
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return feats, problems, said
 
 
-def _shard_problems(result) -> list[str]:
-    return result[1]
+def _shard_problems(result) -> tuple[list[str], list[str]]:
+    return result[1], result[2]
+
+
+def say_warnings(messages) -> None:
+    """The workers' warnings (:func:`_extract_shard`) on the client, each once."""
+    import warnings
+
+    for m in dict.fromkeys(messages):
+        warnings.warn(m, SpeechGMMWarning, stacklevel=3)
 
 
 def _shard_features(result) -> list[np.ndarray]:
@@ -130,7 +151,7 @@ def _score_shard(raw, clf_params):
     """(totals, frames, ok flag per file, problems) of one shard of extracted files."""
     from speechgmm.modelio import classifier_from_arrays
 
-    feats, problems = raw
+    feats, problems = raw[0], raw[1]
     clf = classifier_from_arrays(*clf_params)
     good = [f for f in feats if f is not None]
     totals, frames = clf.score_utterances(good) if good else (np.zeros((0, len(clf.labels_))), np.zeros(0, np.int64))
@@ -185,9 +206,9 @@ class DaskSource:
         cfg = config.to_dict()
         groups = make_shards([_item(p) for p in items], shard_size)
         raw = [client.submit(_extract_shard, sh, cfg, pure=True) for sh in groups]
-        raise_bad_files(
-            [m for probs in client.gather([client.submit(_shard_problems, f, pure=True) for f in raw]) for m in probs]
-        )
+        said = client.gather([client.submit(_shard_problems, f, pure=True) for f in raw])
+        say_warnings([m for _, warned in said for m in warned])
+        raise_bad_files([m for probs, _ in said for m in probs])
         feats = [client.submit(_shard_features, f, pure=True) for f in raw]
         return cls(client, feats, [len(sh) for sh in groups], origin=origin, n_files=n_files, shard_size=shard_size)
 
@@ -270,6 +291,7 @@ def score_distributed(client, clf, config, paths, shard_size: int = 64):
     shards = make_shards([_item(p) for p in paths], shard_size)
     raw = [client.submit(_extract_shard, sh, cfg, pure=True) for sh in shards]
     results = client.gather([client.submit(_score_shard, r, params) for r in raw])
+    say_warnings([m for w in client.gather([client.submit(_shard_problems, r, pure=True) for r in raw]) for m in w[1]])
     ok = [flag for r in results for flag in r[2]]
     totals = np.concatenate([r[0] for r in results]) if results else np.zeros((0, len(clf.labels_)))
     frames = np.concatenate([r[1] for r in results]) if results else np.zeros(0, int)
