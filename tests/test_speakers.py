@@ -806,21 +806,14 @@ def test_a_model_of_too_few_enrolment_files_says_why_it_has_no_threshold(spk_fil
     rows = [r for r in _rows("test.csv", spk_files["speakers"][:3]) if r["take"] == "A"]
     three = [r for s in spk_files["speakers"][:3] for r in [x for x in rows if x["speaker"] == s][:3]]
     man = write_manifest(d / "three.csv", three)
-    r = cli("train", man, "--root", corpus, "--label-column", "speaker", "--ubm", d / "ubm.npz", "-o", d / "3.npz")
+
+    def train(manifest, out):
+        return cli("train", manifest, "--root", corpus, "--label-column", "speaker", "--ubm", d / "ubm.npz", "-o", out)
+
+    r = train(man, d / "3.npz")
     assert r.returncode == 0, r.stderr
     assert "no open-set threshold stored" in r.stdout and "10 enrolment files" in r.stdout, r.stdout
     r = cli("classify", "--model", d / "3.npz", "--open-set", corpus / three[0]["path"])
     assert r.returncode == 2 and "10 enrolment files" in r.stderr and "--threshold" in r.stderr, r.stderr
-    r = cli(
-        "train",
-        spk_files["first"],
-        "--root",
-        corpus,
-        "--label-column",
-        "speaker",
-        "--ubm",
-        d / "ubm.npz",
-        "-o",
-        d / "6.npz",
-    )
+    r = train(spk_files["first"], d / "6.npz")
     assert r.returncode == 0 and "open-set threshold " in r.stdout and "impostor trials" in r.stdout, r.stdout
