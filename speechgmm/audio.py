@@ -18,6 +18,7 @@ import os
 import signal
 import struct
 import sys
+import threading
 import warnings
 from pathlib import Path
 from typing import Optional
@@ -52,7 +53,7 @@ BLOCK_FRAMES = 1 << 20
 #: the path that means "read the audio from standard input"
 STDIN = "-"
 
-_DECODER_LOCK = __import__("threading").RLock()  # see decoder_quiet
+_DECODER_LOCK = threading.RLock()  # see decoder_quiet
 _warned_rates = set()  # (file rate, target rate) pairs already warned about in this process
 
 

@@ -112,7 +112,8 @@ def _extract_shard(paths: list, config: dict):
     return feats, problems, said
 
 
-def _shard_problems(result) -> tuple[list[str], list[str]]:
+def _shard_messages(result) -> tuple[list[str], list[str]]:
+    """The error and warning messages of an :func:`_extract_shard` result."""
     return result[1], result[2]
 
 
@@ -148,14 +149,14 @@ def _pick(positions, *shards) -> list[np.ndarray]:
 
 
 def _score_shard(raw, clf_params):
-    """(totals, frames, ok flag per file, problems) of one shard of extracted files."""
+    """(totals, frames, ok flag per file, problems, warnings) of one shard of extracted files."""
     from speechgmm.modelio import classifier_from_arrays
 
-    feats, problems = raw[0], raw[1]
+    feats, problems, warned = raw
     clf = classifier_from_arrays(*clf_params)
     good = [f for f in feats if f is not None]
     totals, frames = clf.score_utterances(good) if good else (np.zeros((0, len(clf.labels_))), np.zeros(0, np.int64))
-    return totals, frames, [f is not None for f in feats], problems
+    return totals, frames, [f is not None for f in feats], problems, warned
 
 
 # -- the feature source ------------------------------------------------------------------------
@@ -206,7 +207,7 @@ class DaskSource:
         cfg = config.to_dict()
         groups = make_shards([_item(p) for p in items], shard_size)
         raw = [client.submit(_extract_shard, sh, cfg, pure=True) for sh in groups]
-        said = client.gather([client.submit(_shard_problems, f, pure=True) for f in raw])
+        said = client.gather([client.submit(_shard_messages, f, pure=True) for f in raw])
         say_warnings([m for _, warned in said for m in warned])
         raise_bad_files([m for probs, _ in said for m in probs])
         feats = [client.submit(_shard_features, f, pure=True) for f in raw]
@@ -291,7 +292,7 @@ def score_distributed(client, clf, config, paths, shard_size: int = 64):
     shards = make_shards([_item(p) for p in paths], shard_size)
     raw = [client.submit(_extract_shard, sh, cfg, pure=True) for sh in shards]
     results = client.gather([client.submit(_score_shard, r, params) for r in raw])
-    say_warnings([m for w in client.gather([client.submit(_shard_problems, r, pure=True) for r in raw]) for m in w[1]])
+    say_warnings([m for r in results for m in r[4]])
     ok = [flag for r in results for flag in r[2]]
     totals = np.concatenate([r[0] for r in results]) if results else np.zeros((0, len(clf.labels_)))
     frames = np.concatenate([r[1] for r in results]) if results else np.zeros(0, int)

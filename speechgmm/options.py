@@ -107,6 +107,10 @@ class Float(Rule):
         return v
 
 
+#: ``--threshold`` of classify / evaluate and ``threshold=`` of the Python API (one rule, one message)
+THRESHOLD = Float(-MAX_THRESHOLD, hi=MAX_THRESHOLD)
+
+
 class Choice(Rule):
     def __init__(self, choices: Sequence[str] | Callable[[], Sequence[str]], optional: bool = False):
         self._choices, self.optional = choices, optional

@@ -819,14 +819,12 @@ def check_open_set_labels(labels: Sequence[str], source) -> None:
 def open_set_threshold(header: dict, threshold: Optional[float], model_path) -> float:
     """The threshold of ``classify --open-set``: ``--threshold`` if given, else the model's stored one."""
     if threshold is not None:
-        from speechgmm.options import MAX_THRESHOLD
+        from speechgmm.options import THRESHOLD
 
-        if isinstance(threshold, bool) or not np.isfinite(threshold) or abs(threshold) > MAX_THRESHOLD:
-            raise ConfigError(
-                f"--threshold must be a finite number between {-MAX_THRESHOLD:g} and {MAX_THRESHOLD:g}, "
-                f"not {threshold!r}"
-            )
-        return float(threshold)
+        try:
+            return THRESHOLD.convert(threshold)
+        except ValueError as exc:
+            raise ConfigError(f"--threshold: {exc}") from None
     rec = header.get("open_set") or {}
     thr = rec.get("threshold") if isinstance(rec, dict) else None
     if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not np.isfinite(thr):

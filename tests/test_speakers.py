@@ -817,3 +817,14 @@ def test_a_model_of_too_few_enrolment_files_says_why_it_has_no_threshold(spk_fil
     assert r.returncode == 2 and "10 enrolment files" in r.stderr and "--threshold" in r.stderr, r.stderr
     r = train(spk_files["first"], d / "6.npz")
     assert r.returncode == 0 and "open-set threshold " in r.stdout and "impostor trials" in r.stdout, r.stdout
+
+
+def test_the_python_api_bounds_the_threshold_as_the_command_line_does():
+    """One rule (options.THRESHOLD) for --threshold and the API's threshold=: 1e30 made every file 'unknown'."""
+    from speechgmm.errors import ConfigError
+    from speechgmm.speakers import open_set_threshold
+
+    assert open_set_threshold({}, -1000, "m.npz") == -1000.0
+    for bad in (1e30, -1000.5, float("nan"), float("inf"), True):
+        with pytest.raises(ConfigError, match=r"--threshold: expected a finite number >= -1000 and <= 1000"):
+            open_set_threshold({}, bad, "m.npz")

@@ -11,7 +11,7 @@ from typing import Optional
 
 from speechgmm._util import check_output, is_special, own_stream
 from speechgmm.errors import ModelFileError
-from speechgmm.options import ROOT_HELP, DaskOptions, RunOptions, add_dataclass_arguments
+from speechgmm.options import ROOT_HELP, THRESHOLD, DaskOptions, RunOptions, add_dataclass_arguments, argparse_type
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "gender.npz"
 
@@ -26,22 +26,9 @@ def positive_int(s: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}") from None
 
 
-def threshold(s: str) -> float:
-    """argparse type of ``--threshold``: a finite number within +-``MAX_THRESHOLD`` (a margin between two
-    classes' scores; a negative one never says unknown)."""
-    import math
-
-    from speechgmm.options import MAX_THRESHOLD
-
-    try:
-        v = float(s)
-    except ValueError:
-        v = math.nan
-    if not math.isfinite(v) or abs(v) > MAX_THRESHOLD:
-        raise argparse.ArgumentTypeError(
-            f"expected a finite number between {-MAX_THRESHOLD:g} and {MAX_THRESHOLD:g}, got {s!r}"
-        )
-    return v
+#: argparse type of ``--threshold``: a finite number within +-``MAX_THRESHOLD`` (a margin between two classes'
+#: scores; a negative one never says unknown)
+threshold = argparse_type(THRESHOLD, "threshold")
 
 
 def add_jobs(p, what: str = "feature extraction") -> None:
