@@ -90,7 +90,7 @@ class Segmentation(NamedTuple):
     path: str
     duration: float  # seconds
     segments: list[tuple[float, float, str]]  # (start, end, label), seconds
-    labels: list[str]  # the model's classes
+    labels: list[str]  # the model's classes (and ``unknown`` with ``open_set``)
 
     def speaking_time(self) -> dict[str, float]:
         out = {lab: 0.0 for lab in self.labels}
@@ -329,22 +329,31 @@ def viterbi_labels(
 
 
 def _model(model):
-    """(classifier, FeatureConfig, name) from a path, a ModelFile or None (bundled gender model)."""
+    """(classifier, FeatureConfig, name, header) from a path, a ModelFile or None (bundled gender model)."""
     if model is None or isinstance(model, (str, os.PathLike)):
         from speechgmm.commands._common import load_classifier
 
         mf = load_classifier(model)
         name = f"model {model}" if model is not None else "the bundled gender model"
-        return mf.classifier, mf.feature_config, name
+        return mf.classifier, mf.feature_config, name, mf.header
     if hasattr(model, "classifier") and hasattr(model, "feature_config"):
         name = getattr(model, "name", None) or f"model {getattr(model, 'path', '')}".strip()
         if model.classifier is None:  # a UBM: no classes to label with (as load_classifier says of its path)
             raise ConfigError(f"{name}: a {getattr(model, 'kind', 'background')} model has no classes to label with")
-        return model.classifier, model.feature_config, name
+        header = getattr(model, "header", None)
+        return model.classifier, model.feature_config, name, header if isinstance(header, dict) else {}
     raise ConfigError(f"model must be a model file path or a loaded model file, not {type(model).__name__}")
 
 
-def segment(path, model=None, options: Optional[SegmentOptions] = None, show_progress: bool = False) -> Segmentation:
+def segment(
+    path,
+    model=None,
+    options: Optional[SegmentOptions] = None,
+    show_progress: bool = False,
+    *,
+    open_set: bool = False,
+    threshold: Optional[float] = None,
+) -> Segmentation:
     """Find the speech in ``path`` and label it with the classes of ``model``.
 
     Parameters
@@ -356,18 +365,30 @@ def segment(path, model=None, options: Optional[SegmentOptions] = None, show_pro
     options : SegmentOptions, optional
     show_progress : bool
         Progress bar on a terminal.
+    open_set : bool
+        Label a segment ``unknown`` when no class is close enough: when the open-set score of its
+        speech frames (as ``classify --open-set`` scores a file) stays below the model's stored
+        threshold.  For speaker models: strangers in a recording of enrolled voices.
+    threshold : float, optional
+        Open-set threshold instead of the stored one (implies ``open_set``), e.g. ``2.0``.
 
     Raises
     ------
     AudioError
         Unreadable file, or shorter than one frame.
     ConfigError
-        The model's front end cannot run on the file (its rate is below the model's).
+        The model's front end cannot run on the file (its rate is below the model's); ``open_set``
+        with a model that has no stored threshold and no ``threshold``.
     """
     from speechgmm.audio import ChannelPower, no_samples
 
     opt = options or SegmentOptions()
-    clf, cfg, name = _model(model)
+    clf, cfg, name, header = _model(model)
+    rule = None
+    if open_set or threshold is not None:
+        from speechgmm.speakers import open_set_rule
+
+        rule = open_set_rule(clf.labels_, header, threshold, name)
     file_sr, n_channels, n_samples = _file_info(path)
     check_rate(path, file_sr, cfg, name)
     duration = n_samples / file_sr if file_sr else 0.0
@@ -386,15 +407,21 @@ def segment(path, model=None, options: Optional[SegmentOptions] = None, show_pro
         raise AudioError(f"{path}: too short (at least one {cfg.frame_length_ms:g} ms frame is needed)")
     if scorer.seconds < duration - 0.01:  # the header counts more than decodes (a truncated MP3)
         duration = scorer.seconds
+    labels = list(clf.labels_)
+    if rule is not None:
+        from speechgmm.speakers import UNKNOWN
+
+        labels.append(UNKNOWN)
     segs = _decode(
         np.concatenate(scorer.speech),
         np.concatenate(scorer.chunks),
         np.concatenate(scorer.counts),
-        clf.labels_,
+        labels,
         cfg,
         opt,
+        rule,
     )
-    return Segmentation(str(path), float(duration), segs, list(clf.labels_))
+    return Segmentation(str(path), float(duration), segs, labels)
 
 
 def _score_stream(path, clf, cfg, opt, file_sr, duration, show_progress, *, channel=None, power=None):
@@ -419,7 +446,38 @@ def _score_stream(path, clf, cfg, opt, file_sr, duration, show_progress, *, chan
     return scorer
 
 
-def _decode(speech, chunks, counts, labels, cfg, opt: SegmentOptions):
+def _open_set_pieces(lab_chunk: np.ndarray, chunks: np.ndarray, counts: np.ndarray, rule) -> np.ndarray:
+    """``lab_chunk`` (decoded label per chunk, -1 outside speech) with each piece that is not close enough
+    to its label relabelled ``n_classes`` (unknown).  A piece is a run of one decoded label between
+    pauses (a segment); its mean scores per speech frame (``chunks``: summed frame scores per chunk,
+    ``counts``: speech frames per chunk) are scored as ``classify --open-set`` scores a file's
+    (:func:`speechgmm.speakers.open_set_scores`, for the decoded label) against ``rule = (threshold,
+    t weight)``.  A piece without a scored frame is unknown.
+
+    Pieces are decided one by one, not pooled over a turn of one decoded label: a stranger whose
+    voice is nearest to the enrolled speaker they talk with is decoded as that speaker, turn after
+    turn, and pooled with them the stranger's words were outweighed (tests/test_segment_open_set.py)."""
+    from speechgmm.speakers import open_set_scores
+
+    out = lab_chunk.copy()
+    change = np.flatnonzero(np.diff(lab_chunk)) + 1
+    runs = [
+        (a, b)
+        for a, b in zip(np.concatenate([[0], change]), np.concatenate([change, [len(lab_chunk)]]))
+        if lab_chunk[a] >= 0
+    ]
+    if not runs:
+        return out
+    n = np.array([counts[a:b].sum() for a, b in runs], np.float64)
+    S = np.stack([chunks[a:b].sum(0) for a, b in runs]) / np.maximum(n, 1)[:, None]
+    _, score = open_set_scores(S, rule[1], chosen=np.array([lab_chunk[a] for a, _ in runs]))
+    for (a, b), s, k in zip(runs, score, n):
+        if not (k > 0 and s >= rule[0]):
+            out[a:b] = chunks.shape[1]
+    return out
+
+
+def _decode(speech, chunks, counts, labels, cfg, opt: SegmentOptions, rule=None):
     rate = 1000.0 / cfg.frame_shift_ms
     sp = smooth_speech(speech, max(1, int(round(opt.min_speech * rate))), max(1, int(round(opt.min_pause * rate))))
     T = len(sp)
@@ -439,6 +497,8 @@ def _decode(speech, chunks, counts, labels, cfg, opt: SegmentOptions):
     path = viterbi_labels(ev, pause_before, int(round(opt.min_label * rate / CHUNK)))
     lab_chunk = np.full(nc, -1, dtype=np.int64)
     lab_chunk[idx] = path
+    if rule is not None:
+        lab_chunk = _open_set_pieces(lab_chunk, chunks, counts, rule)
     lab_frame = np.repeat(lab_chunk, CHUNK)[:T]
     lab_frame[~sp] = -1
     # runs of one label
@@ -455,13 +515,16 @@ def _decode(speech, chunks, counts, labels, cfg, opt: SegmentOptions):
     return out
 
 
-def segment_file(path, model=None, **options) -> list[tuple[float, float, str]]:
+def segment_file(
+    path, model=None, *, open_set: bool = False, threshold: Optional[float] = None, **options
+) -> list[tuple[float, float, str]]:
     """Speech segments of ``path`` as ``(start, end, label)`` in seconds (see :func:`segment`).
 
     ``model`` is a model file path or loaded model (default: the bundled gender model);
+    ``open_set`` / ``threshold`` label segments of none of its classes ``unknown``; the other
     keyword options are those of :class:`SegmentOptions` (``min_speech``, ``min_pause``, ...).
     """
-    return segment(path, model, SegmentOptions(**options)).segments
+    return segment(path, model, SegmentOptions(**options), open_set=open_set, threshold=threshold).segments
 
 
 def rttm_file_id(path) -> str:

@@ -167,21 +167,29 @@ def open_set_score_name(t_weight: float) -> str:
     return f"{margin} + {t_weight:g} x the best t-normalised against the other classes" if t_weight else margin
 
 
-def open_set_scores(S: np.ndarray, t_weight: float = OPEN_SET_T_WEIGHT) -> tuple[np.ndarray, np.ndarray]:
+def open_set_scores(
+    S: np.ndarray, t_weight: float = OPEN_SET_T_WEIGHT, chosen: Optional[np.ndarray] = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(best, score)`` per utterance from raw scores ``S`` (n_utts, n_classes): the best class, and its
     margin over the second best plus ``t_weight`` times its t-normalised score against the other classes
     ``(best - mean(others)) / std(others)``.  Both parts are relative to the utterance's own competing
     scores, so they do not move with its overall level (raw log-likelihoods or LLRs give the same).
-    The t part needs two other classes: with two classes the score is the margin alone."""
+    The t part needs two other classes: with two classes the score is the margin alone.
+
+    ``chosen`` (n_utts,) scores the given class of each utterance instead of its best (``segment``: the
+    label the decoder gave a segment); where it is the best class, the score is the same, elsewhere the
+    margin is negative."""
     S = np.atleast_2d(np.asarray(S, np.float64))
     if S.shape[1] < 2:
         raise ConfigError("open-set decisions need at least 2 enrolled classes")
-    best = S.argmax(1)
-    order = np.sort(S, axis=1)
-    score = order[:, -1] - order[:, -2]
+    best = S.argmax(1) if chosen is None else np.asarray(chosen, np.int64)
+    rows = np.arange(len(S))
+    top = S[rows, best]
+    others = S[np.arange(S.shape[1])[None, :] != best[:, None]].reshape(len(S), -1)
+    score = top - others.max(1)
     if t_weight and S.shape[1] >= 3:
-        mu, sd = _mean_std(order[:, :-1], 1)
-        score = score + t_weight * (order[:, -1] - mu) / sd
+        mu, sd = _mean_std(others, 1)
+        score = score + t_weight * (top - mu) / sd
     return best, score
 
 
@@ -814,6 +822,14 @@ def check_open_set_labels(labels: Sequence[str], source) -> None:
             f"{source}: has a class named {UNKNOWN!r}, which open-set identification answers for files of "
             f"none of the classes; rename that class"
         )
+
+
+def open_set_rule(labels: Sequence[str], header: dict, threshold: Optional[float], model_path) -> tuple[float, float]:
+    """``(threshold, t weight)`` of the open-set decisions of ``classify --open-set`` and ``segment
+    --open-set`` with a model of classes ``labels`` and file header ``header`` (``threshold``: the user's
+    ``--threshold``, or None for the stored one); a one-line ConfigError when there is none."""
+    check_open_set_labels(labels, model_path)
+    return open_set_threshold(header, threshold, model_path), stored_t_weight(header.get("open_set"))
 
 
 def open_set_threshold(header: dict, threshold: Optional[float], model_path) -> float:

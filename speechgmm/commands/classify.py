@@ -92,10 +92,9 @@ def _open_set_threshold(args, mf):
     """``(threshold, t weight)`` of the open-set score, or None when --open-set / --threshold are not given."""
     if not (args.open_set or args.threshold is not None):
         return None
-    from speechgmm.speakers import check_open_set_labels, open_set_threshold, stored_t_weight
+    from speechgmm.speakers import open_set_rule
 
-    check_open_set_labels(mf.classifier.labels_, mf.path)
-    return open_set_threshold(mf.header, args.threshold, mf.path), stored_t_weight(mf.header.get("open_set"))
+    return open_set_rule(mf.classifier.labels_, mf.header, args.threshold, mf.path)
 
 
 def _drop_short(args, mf, totals, frames, good, problems):

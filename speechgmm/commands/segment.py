@@ -28,6 +28,7 @@ examples:
   speechgmm segment meeting.flac
   speechgmm segment --json --rttm out.rttm show1.wav show2.wav
   speechgmm segment --model digits.npz --min-speech 0.1 --min-pause 0.2 call.wav
+  speechgmm segment --model family.npz --open-set dinner.wav
 """
 
 
@@ -61,6 +62,18 @@ def add_arguments(p) -> None:
         default=str(MIN_PAUSE),
         metavar="S",
         help=f"shorter pauses inside speech are bridged, seconds (default {MIN_PAUSE:g}; 0 bridges none)",
+    )
+    p.add_argument(
+        "--open-set",
+        action="store_true",
+        help="label a segment 'unknown' when no class is close enough, as 'classify --open-set' does a file "
+        "(a speaker model: strangers among enrolled voices; threshold stored in the model)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=_common.threshold,
+        metavar="T",
+        help="open-set threshold instead of the model's stored one (implies --open-set; see 'classify --help')",
     )
 
 
@@ -147,12 +160,17 @@ def run(args) -> int:
     )
     _check_outputs(args)
     model = _Named(_common.load_classifier(args.model), args.model)
+    open_set = args.open_set or args.threshold is not None
+    if open_set:  # before any file is read: a model without a stored threshold is one error, not one per file
+        from speechgmm.speakers import open_set_rule
+
+        open_set_rule(model.classifier.labels_, model.header, args.threshold, model.name)
     results, problems = [], []
     if not args.json:
         print("path\tstart\tend\tlabel")
     for path in args.files:
         try:
-            r = segment(path, model, opt, show_progress=True)
+            r = segment(path, model, opt, show_progress=True, open_set=open_set, threshold=args.threshold)
         except SpeechGMMError as exc:
             problems.append(" ".join(str(exc).split()))
             continue
@@ -172,5 +190,5 @@ class _Named:
     """A loaded model that keeps its file name for messages."""
 
     def __init__(self, mf, name):
-        self.classifier, self.feature_config = mf.classifier, mf.feature_config
+        self.classifier, self.feature_config, self.header = mf.classifier, mf.feature_config, mf.header
         self.name = f"model {name}" if name else "the bundled gender model"
