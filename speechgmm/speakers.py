@@ -249,7 +249,8 @@ def calibrate(
 ) -> dict[str, object]:
     """The header record of an open-set threshold: the score (:func:`open_set_scores` with ``t_weight``)
     that ``false_accept`` of the impostor trials reach or exceed."""
-    imp = np.sort(np.asarray(impostor, np.float64))
+    trials = np.asarray(impostor, np.float64)
+    imp = np.sort(trials)
     if len(imp) < MIN_IMPOSTOR_TRIALS:
         raise InsufficientDataError(
             f"open-set calibration needs at least {MIN_IMPOSTOR_TRIALS} impostor trials, got {len(imp)}"
@@ -262,7 +263,7 @@ def calibrate(
         "threshold": thr,
         "false_accept": float(false_accept),
         "impostor_trials": int(len(imp)),
-        "impostor_scores": [round(float(v), 5) for v in imp],
+        "impostor_scores": [round(float(v), 5) for v in trials],  # in the given order (enroll pairs them with labels)
     }
 
 
@@ -530,17 +531,30 @@ def open_set_record_items(clf, items, previous: Optional[dict] = None, replaced=
         return None
     rec = calibrate(imp, t_weight=t_weight)
     rec["impostor_labels"] = imp_labels
+    rec["impostor_paired"] = True  # impostor_scores[i] is the trial of impostor_labels[i]
     return rec
+
+
+#: the label of a stored impostor trial whose speaker is not known (records written before 2026-12-07
+#: stored their scores sorted, apart from their labels)
+UNPAIRED = ""
 
 
 def _with_previous_impostors(imp: np.ndarray, imp_labels: list, replaced: set, previous: dict):
     """``(scores, labels)`` of the impostor trials ``imp`` preceded by those of ``previous`` whose
-    label is not in ``replaced``."""
-    kept = [
-        s for s, lab in zip(previous["impostor_scores"], previous.get("impostor_labels", [])) if lab not in replaced
-    ]
-    labels = [lab for lab in previous.get("impostor_labels", []) if lab not in replaced]
-    return np.concatenate([np.array(kept, np.float64), imp]), labels + imp_labels
+    label is not in ``replaced``.  A record whose scores are not paired with their labels (written before
+    ``impostor_paired``: the scores sorted, the labels in file order) keeps all its trials, as
+    :data:`UNPAIRED`: which of them were the replaced speakers' cannot be told (dropping by position had
+    dropped the highest scores, lowering the threshold at every re-enrolment; QA 2026-12-07)."""
+    scores = [float(v) for v in previous["impostor_scores"]]
+    labels = list(previous.get("impostor_labels") or [])
+    if not (previous.get("impostor_paired") and len(labels) == len(scores)):
+        labels = [UNPAIRED] * len(scores)
+    kept = [(v, lab) for v, lab in zip(scores, labels) if lab not in replaced]
+    return (
+        np.concatenate([np.array([v for v, _ in kept], np.float64), imp]),
+        [lab for _, lab in kept] + list(imp_labels),
+    )
 
 
 def enroll_from_manifest(
@@ -627,16 +641,19 @@ def _enrolment_front_end(mf, model_path, preset: Optional[str]):
 
 def _enrolled_header(header: dict, col: str, man, added: list, replaced: list) -> dict:
     """The header of the enrolled model: ``header``'s entries (less those save_model or the open-set
-    record rewrite), the label column and one more ``enrolled`` entry for manifest ``man``."""
+    record rewrite; the label column is the model's, or ``col`` if it had none) and one more ``enrolled``
+    entry for manifest ``man`` read from column ``col``."""
     info = {
         k: v
         for k, v in header.items()
         if k not in ("format", "format_version", "speechgmm_version", "created", "features", "open_set")
     }
-    info["label_column"] = col
+    # the model's own column stays its default (evaluate, verify); an enrolment read from another is noted
+    info["label_column"] = header.get("label_column") or col
     info["enrolled"] = list(header.get("enrolled") or []) + [
         {
             "manifest": str(man.source),
+            "label_column": col,
             "manifest_sha256": man.sha256,
             "n_files": len(man),
             "added": added,
