@@ -399,6 +399,7 @@ _HYPER_RULES = {
     "n_threads": (lambda v: v is None or _is_int(v, 0), "None or an integer >= 0"),
     "random_state": (_is_seed, "None or an integer in 0 .. 2**32 - 1"),
     "dtype": (_is_float_dtype, "numpy.float32 or numpy.float64"),
+    "hard": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),  # "no" was taken as True (QA)
 }
 
 
@@ -406,6 +407,31 @@ def hyper_problem(name: str, value) -> Optional[str]:
     """What is wrong with ``value`` for the :class:`DiagGMM` hyper-parameter ``name`` (None if nothing)."""
     ok, what = _HYPER_RULES[name]
     return None if ok(value) else f"{name} must be {what}, not {value!r}"
+
+
+#: Bound on ``sum(means**2 / variances)`` of a component (its squared distance from the origin, in its
+#: standard deviations; a few hundred in a trained model): beyond it, scores overflow to NaN.
+MAX_SQUARED_DISTANCE = 1e30
+
+
+def params_problem(w: np.ndarray, mu: np.ndarray, var: np.ndarray, n_features: Optional[int] = None) -> Optional[str]:
+    """What is wrong with GMM parameters ``w`` (K,), ``mu`` (K, D), ``var`` (K, D), or None: the one check of
+    :meth:`DiagGMM.from_params` and of model files (:mod:`speechgmm.modelio`)."""
+    for name, a in (("weights", w), ("means", mu), ("variances", var)):
+        if not np.all(np.isfinite(a)):
+            return f"{name} contain NaN/inf"
+    K = w.shape[0] if w.ndim == 1 else -1
+    if K < 1 or mu.ndim != 2 or mu.shape[0] != K or var.shape != mu.shape:
+        return f"inconsistent shapes: weights {w.shape}, means {mu.shape}, variances {var.shape}"
+    if n_features is not None and mu.shape[1] != n_features:
+        return f"inconsistent shapes: means of {mu.shape[1]} dimensions, {n_features} expected"
+    if np.any(w < 0) or abs(w.sum() - 1.0) > 1e-6 or np.any(var <= 0):
+        return "weights must be >= 0 and sum to 1, variances be > 0"
+    with np.errstate(over="ignore"):
+        distance = np.sum(np.square(mu, dtype=np.float64) / var, axis=1)
+    if not np.all(distance < MAX_SQUARED_DISTANCE):  # also inf
+        return "means and variances out of range (the scores would overflow)"
+    return None
 
 
 class DiagGMM:
@@ -513,9 +539,16 @@ class DiagGMM:
 
     @classmethod
     def from_params(cls, weights, means, variances, *, var_floor_=None, **hyper) -> DiagGMM:
-        """A fitted model with the given parameters (float64) and hyper-parameters ``hyper``."""
-        g = cls(len(weights), **hyper)
-        g._set_params(weights, means, variances)
+        """A fitted model with the given parameters (float64) and hyper-parameters ``hyper``.
+
+        ``weights`` (K,) >= 0 summing to 1, ``means`` (K, D), ``variances`` (K, D) > 0, all finite;
+        a one-line ConfigError otherwise (QA: NaN means or negative variances gave NaN scores)."""
+        w, mu, var = (np.asarray(a, dtype=np.float64) for a in (weights, means, variances))
+        problem = params_problem(w, mu, var)
+        if problem:
+            raise ConfigError(f"DiagGMM.from_params: {problem}")
+        g = cls(len(w), **hyper)
+        g._set_params(w, mu, var)
         if var_floor_ is not None:
             g.var_floor_ = np.asarray(var_floor_, dtype=np.float64)
         return g

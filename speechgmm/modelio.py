@@ -31,9 +31,6 @@ from speechgmm.errors import ConfigError, ModelFileError
 
 FORMAT = "speechgmm-model"
 FORMAT_VERSION = 1
-#: Bound on ``sum(means**2 / variances)`` of a component (its squared distance from the origin, in its
-#: standard deviations; a few hundred in a trained model): beyond it, scores overflow to NaN.
-MAX_SQUARED_DISTANCE = 1e30
 
 
 # -- one writer and one reader per object (files and Dask both use them) -----------------------
@@ -53,26 +50,14 @@ def _damaged(where, what: str) -> ModelFileError:
 
 
 def _check_gmm_arrays(where, prefix: str, w, mu, var, n_features: Optional[int]) -> None:
+    from speechgmm.gmm import params_problem
+
     for name, a in (("weights", w), ("means", mu), ("variances", var)):
         if a.dtype.kind != "f":
             raise _damaged(where, f"{prefix} {name} are not floating point")
-        if not np.all(np.isfinite(a)):
-            raise _damaged(where, f"{prefix} {name} contain NaN/inf")
-    K = w.shape[0] if w.ndim == 1 else -1
-    if (
-        K < 1
-        or mu.ndim != 2
-        or mu.shape[0] != K
-        or var.shape != mu.shape
-        or (n_features is not None and mu.shape[1] != n_features)
-    ):
-        raise _damaged(where, f"inconsistent shapes for {prefix}")
-    if np.any(w < 0) or abs(w.sum() - 1.0) > 1e-6 or np.any(var <= 0):
-        raise _damaged(where, f"{prefix}: weights must sum to 1, variances be > 0")
-    with np.errstate(over="ignore"):
-        distance = np.sum(np.square(mu, dtype=np.float64) / var, axis=1)
-    if not np.all(distance < MAX_SQUARED_DISTANCE):  # also inf
-        raise _damaged(where, f"{prefix}: means and variances out of range (the scores would overflow)")
+    problem = params_problem(w, mu, var, n_features)
+    if problem:
+        raise _damaged(where, f"{prefix}: {problem}")
 
 
 def gmm_from_arrays(arrays, prefix: str, *, where="model", n_features: Optional[int] = None):

@@ -124,3 +124,20 @@ def test_audio_paths_of_the_wrong_type(path):
     for f in (load_audio, extract_file, segment_file):  # bare TypeErrors, or "." read as a folder
         with pytest.raises(ConfigError, match="an audio path must be a non-empty file name"):
             f(path)
+
+
+def test_gmm_parameters_given_by_hand_are_checked():
+    """QA: from_params took NaN means, negative variances and 2 weights for 1 mean, and scored NaN."""
+    ok = DiagGMM.from_params([1.0], [[0.0, 0.0]], [[1.0, 1.0]])
+    assert np.isfinite(ok.score(np.zeros((3, 2))))
+    for w, mu, var, what in (
+        ([1.0], [[0.0, 0.0]], [[-1.0, 1.0]], "variances be > 0"),
+        ([1.0], [[np.nan, 0.0]], [[1.0, 1.0]], "means contain NaN"),
+        ([0.5, 0.5], [[0.0, 0.0]], [[1.0, 1.0]], "inconsistent shapes"),
+        ([0.7], [[0.0, 0.0]], [[1.0, 1.0]], "sum to 1"),
+        ([1.0], [[1e200, 0.0]], [[1e-200, 1.0]], "out of range"),
+    ):
+        with pytest.raises(ConfigError, match=what):
+            DiagGMM.from_params(w, mu, var)
+    with pytest.raises(ConfigError, match="hard must be True or False"):
+        DiagGMM(2, hard="no").fit(np.random.default_rng(0).standard_normal((50, 2)))
