@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,30 @@ def pool_rows(corpora: Path):
     return rows
 
 
+def check_files(rows, corpora: Path) -> None:
+    """ConfigError naming the corpus folders that are missing or incomplete: the pool's figures need all
+    four corpora (a missing one used to be trained and scored without, its rows quietly dropped)."""
+    import os
+
+    from speechgmm.errors import ConfigError
+
+    missing = {}
+    for r in rows:
+        if not os.path.isfile(r["path"]):
+            missing.setdefault(r["corpus"], []).append(r["path"])
+    if missing:
+        parts = [
+            f"{c} not found under {corpora}"
+            if not (corpora / c).is_dir()
+            else f"{c}: {len(m)} files missing ({m[0]}, ...)"
+            for c, m in sorted(missing.items())
+        ]
+        raise ConfigError(
+            f"the gender pool needs all of {', '.join(CORPORA)}: {'; '.join(parts)} "
+            "(use --corpus DIR or set SPEECHGMM_CORPORA)"
+        )
+
+
 def features(rows, cfg, jobs: int = 1, cache=None, augment=None):
     """Features of every row (None for a file with no speech), cached under ``cache`` by front end;
     with ``augment=(kind, seed)``, of each row's augmented copy (:func:`speechgmm.augment.augment`,
@@ -90,6 +115,8 @@ def features(rows, cfg, jobs: int = 1, cache=None, augment=None):
     paths = [r["path"] for r in rows]
     desc = "pool features" if augment is None else f"pool features, {augment[0]} copies"
     feats, problems = extract_files(paths, cfg, jobs=jobs, errors="collect", desc=desc, augment=augment)
+    for msg in problems:  # left out of training and scoring, but said
+        print(f"warning: pool file left out: {' '.join(str(msg).split())}", file=sys.stderr)
     if f is not None:
         f.parent.mkdir(parents=True, exist_ok=True)
         np.savez(f, **{f"a{i}": a for i, a in enumerate(feats) if a is not None})

@@ -59,6 +59,7 @@ from pool import (  # noqa: E402
     CORPORA,
     GENDERS,
     balanced_groups,
+    check_files,
     features,
     llr,
     pool_rows,
@@ -250,6 +251,7 @@ def _data(args):
     """The pool's rows (the --quick subset with --quick)."""
     corpora = find_corpus(args.corpus).parent
     rows = pool_rows(corpora)
+    check_files(rows, corpora)
     if args.quick:
         rows = _quick_subset(rows, QUICK["speakers"])
     return rows
