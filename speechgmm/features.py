@@ -105,6 +105,7 @@ _RULES: dict[str, _Rule] = {
     "scale": _Rule(float, 0, 1e6, "(]"),  # Kaldi's 32768 for 16-bit samples; far above, float32 overflows
     "cmn": _Rule(bool),
     "cvn": _Rule(bool),
+    "c0_norm": _Rule(bool),
     "delta_order": _Rule(int, 0, 2),
     "delta_window": _Rule(int, 1),
     "vad": _Rule(bool),
@@ -136,6 +137,10 @@ def _cross_field_problems(c: FeatureConfig) -> list[str]:
     if c.vad and c.frame_shift_ms > c.frame_length_ms:
         problems.append("speech detection needs frame_shift_ms <= frame_length_ms")
     return problems
+
+
+#: fields added after model files and caches existed, with the default that those files mean by leaving them out
+_LATER_FIELDS = {"c0_norm": False}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,6 +175,11 @@ class FeatureConfig:
         Multiplier applied to [-1, 1] samples; 32768 reproduces Kaldi's int16 scaling.
     cmn, cvn : bool
         Per-utterance cepstral mean (and variance) normalisation of the static coefficients.
+    c0_norm : bool
+        Level normalisation: c0 (or the log-energy) minus its mean over the speech frames, the
+        other cepstra left as they are.  A gain changes c0 alone (it adds a constant to every
+        log-mel energy), so this takes the recording level out and keeps the spectral shape that
+        identifies a speaker (the ``speaker_any_level`` preset; with ``cmn`` it changes nothing).
     delta_order : int
         0 (statics only), 1 (+delta) or 2 (+delta-delta) [add-deltas --delta-order].
     delta_window : int
@@ -207,6 +217,7 @@ class FeatureConfig:
     scale: float = 32768.0
     cmn: bool = True
     cvn: bool = False
+    c0_norm: bool = False
     delta_order: int = 2
     delta_window: int = 2
     vad: bool = False
@@ -246,8 +257,14 @@ class FeatureConfig:
 
     # serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict of all fields (numpy scalars given to the constructor become Python ones)."""
-        return {k: v.item() if isinstance(v, np.generic) else v for k, v in dataclasses.asdict(self).items()}
+        """Plain JSON-able dict of all fields (numpy scalars given to the constructor become Python ones);
+        a field added later (:data:`_LATER_FIELDS`) only when it is not at its default, so that the files
+        and caches of a front end that does not use it stay as they were written."""
+        d = {k: v.item() if isinstance(v, np.generic) else v for k, v in dataclasses.asdict(self).items()}
+        for k, default in _LATER_FIELDS.items():
+            if d.get(k) == default:
+                del d[k]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FeatureConfig:
@@ -308,6 +325,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     "default": {"vad": True, "vad_method": "adaptive"},
     "gender": {"vad": True, "vad_method": "adaptive", "cvn": True},
     "speaker": {"cmn": False, "vad": True, "vad_method": "adaptive"},
+    # the speaker front end with the recording level taken out (c0_norm): for enrolments and probes whose
+    # levels differ; 1.5 points of TI identification lost, where each speaker's level is a cue (README)
+    "speaker_any_level": {"cmn": False, "c0_norm": True, "vad": True, "vad_method": "adaptive"},
 }
 
 
@@ -703,6 +723,8 @@ def features_from_statics(C, log_e, pitch, cfg: FeatureConfig, speech) -> np.nda
         C, pitch = fill_digital_silence(log_e, cfg, C, pitch)
     if cfg.cmn or cfg.cvn:
         C = cmvn(C, variance=cfg.cvn, mask=mask)
+    elif cfg.c0_norm:
+        C[:, :1] = cmvn(C[:, :1], mask=mask)
     if cfg.pitch:
         C = np.concatenate([C, pitch], axis=1)
     X = _deltas_of_kept(C, mask, cfg.delta_order, cfg.delta_window)

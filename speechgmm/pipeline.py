@@ -73,7 +73,7 @@ def _front_end(options: TrainOptions):
         return FeatureConfig.preset(options.preset or "default"), None
     from speechgmm.speakers import ubm_path
 
-    mf = load_model(ubm_path(options.ubm), kind="ubm")
+    mf = load_model(ubm_path(options.ubm, options.preset), kind="ubm")
     cfg = mf.feature_config or FeatureConfig.preset(options.preset or "default")
     if options.preset and FeatureConfig.preset(options.preset) != cfg:
         raise ConfigError(
@@ -102,10 +102,11 @@ def _checked_call(manifest, output, options, options_type, run: RunOptions, more
 def _ubm_inputs(options) -> list:
     """The background models a training run reads (``options.ubm``, and the bundled one), which no output
     may replace."""
-    from speechgmm.speakers import BUNDLED_UBM_PATH, ubm_path
+    from speechgmm.speakers import BUNDLED_UBMS, ubm_path
 
     ubm = getattr(options, "ubm", None)
-    return [BUNDLED_UBM_PATH, *([ubm_path(ubm)] if isinstance(ubm, (str, os.PathLike)) else [])]
+    mine = [ubm_path(ubm, getattr(options, "preset", None))] if isinstance(ubm, (str, os.PathLike)) else []
+    return [*BUNDLED_UBMS.values(), *mine]
 
 
 def train_from_manifest(

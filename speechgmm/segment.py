@@ -200,6 +200,8 @@ class _Scorer:
             Cs, pitch = fill_digital_silence(P["log_e"][sl], cfg, Cs, pitch)
         if cfg.cmn or cfg.cvn:
             Cs = _sliding_cmvn(Cs, sp, self.cmn_half, cfg.cvn)
+        elif cfg.c0_norm:
+            Cs = np.concatenate([_sliding_cmvn(Cs[:, :1], sp, self.cmn_half, False), Cs[:, 1:]], axis=1)
         if pitch is not None:
             Cs = np.concatenate([Cs, pitch], axis=1)
 

@@ -41,6 +41,12 @@ SPEAKER_COLUMNS = ("speaker", "spk", "speaker_id", "speakerid", "spkid")
 #: speakers themselves rejects strangers far worse (README "Recognise speakers").
 BUNDLED_UBM = "bundled"
 BUNDLED_UBM_PATH = Path(__file__).resolve().parent / "data" / "speaker_ubm.npz"
+#: the bundled background model of each speaker front end (``--ubm bundled`` with ``--preset P``; the same
+#: speakers and recipe, ``recipes/speaker_id/run.py --preset P --stop-stage 2 --out-ubm``)
+BUNDLED_UBMS = {
+    "speaker": BUNDLED_UBM_PATH,
+    "speaker_any_level": BUNDLED_UBM_PATH.with_name("speaker_any_level_ubm.npz"),
+}
 #: a speaker enrolled with less speech than this (seconds of frames after VAD) is refused
 MIN_ENROL_SECONDS = 1.0
 #: the label of an open-set rejection
@@ -721,19 +727,22 @@ def _check_cohort(source, paths, labels, model_labels) -> None:
 # -- training hooks (pipeline.train_from_manifest) ----------------------------------------------
 
 
-def ubm_path(value):
-    """The file of ``--ubm VALUE``: :data:`BUNDLED_UBM_PATH` for ``bundled``, else ``VALUE`` itself."""
-    return BUNDLED_UBM_PATH if value == BUNDLED_UBM else value
+def ubm_path(value, preset: Optional[str] = None):
+    """The file of ``--ubm VALUE``: for ``bundled``, the bundled UBM of ``preset`` (:data:`BUNDLED_UBMS`;
+    the ``speaker`` one without a preset or for a preset that has none), else ``VALUE`` itself."""
+    return BUNDLED_UBMS.get(preset or "speaker", BUNDLED_UBM_PATH) if value == BUNDLED_UBM else value
 
 
 def speaker_defaults(options):
-    """``options`` for a label column that names speakers, without ``--ubm``: with ``--method auto`` and the
-    ``speaker`` front end (no ``--preset``, or ``speaker``), MAP from the bundled background model; otherwise
+    """``options`` for a label column that names speakers, without ``--ubm``: with ``--method auto`` and a
+    front end with a bundled background model (no ``--preset``, ``speaker`` or ``speaker_any_level``:
+    :data:`BUNDLED_UBMS`), MAP from it; otherwise
     the ``speaker`` front end when no ``--preset`` is given (mean normalisation removes speaker information),
     and ``--method map`` trains a UBM on the same manifest."""
     if options.ubm is not None or not is_speaker_column(options.label_column):
         return options
-    if options.method == "auto" and options.preset in (None, "speaker") and BUNDLED_UBM_PATH.is_file():
+    bundled = BUNDLED_UBMS.get(options.preset or "speaker")
+    if options.method == "auto" and bundled is not None and bundled.is_file():
         return options.replace(ubm=BUNDLED_UBM)
     return options.replace(preset="speaker") if options.preset is None else options
 

@@ -130,7 +130,7 @@ def test_help_texts(capsys):
         text = " ".join(capsys.readouterr().out.split())
         assert ("worker processes for feature extraction and training" in text) == trains, command
         if command.startswith("train"):
-            assert "--preset {asr_course,default,gender,speaker}" in text
+            assert "--preset {asr_course,default,gender,speaker,speaker_any_level}" in text
 
 
 @pytest.mark.parametrize("command", ["classify", "evaluate"])

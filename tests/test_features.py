@@ -327,3 +327,28 @@ def test_mfcc_names_non_finite_samples_and_a_bad_rate():
     for sr in (None, 8000.5, "8000"):
         with pytest.raises(ConfigError, match=" Hz"):  # None was a TypeError; 8000.5 passed as 8000
             mfcc(y, sr, FeatureConfig.preset("asr_course"))
+
+
+def test_speaker_front_end_does_not_depend_on_the_recording_level():
+    """QA: the speaker preset has no normalisation at all, so c0 carries the level: probes 12 / 24 dB quieter
+    than the enrolment were identified 0.88 / 0.70 of the time against 0.97.  c0_norm (the speaker_any_level
+    preset) takes the level out (a gain moves c0 alone) and leaves the other cepstra, which a full mean
+    normalisation would also move."""
+    from pathlib import Path
+
+    from speechgmm.audio import load_audio
+
+    y, sr = load_audio(Path(__file__).resolve().parent.parent / "examples" / "male_AH_1A.wav", sr=8000)
+    cfg = FeatureConfig.preset("speaker_any_level")
+    assert cfg.c0_norm and not cfg.cmn and cfg.replace(c0_norm=False) == FeatureConfig.preset("speaker")
+    ref = mfcc(y, sr, cfg)
+    for gain_db in (-12, -24, 12):
+        X = mfcc(y * 10 ** (gain_db / 20), sr, cfg)
+        assert X.shape == ref.shape and np.abs(X - ref).max() < 1e-3, gain_db
+    plain = cfg.replace(c0_norm=False)
+    a, b = mfcc(y, sr, plain), mfcc(y * 10 ** (-12 / 20), sr, plain)
+    assert np.abs(a[:, 0] - b[:, 0]).mean() > 5  # without it, c0 moves with the level
+    assert np.allclose(a[:, 1:13], b[:, 1:13], atol=1e-3) and np.allclose(a[:, 1:13], ref[:, 1:13], atol=1e-3)
+    # only set fields added later are written: files of front ends without it stay as they were
+    assert "c0_norm" not in FeatureConfig().to_json() and '"c0_norm": true' in cfg.to_json()
+    assert FeatureConfig.from_dict(cfg.to_dict()) == cfg

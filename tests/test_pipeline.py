@@ -162,7 +162,7 @@ def test_flags_and_help_defaults_come_from_the_options():
         ("--ubm-components K", "(default 256)"),
     ]:
         assert flag in help_text and default in help_text, flag
-    assert "--preset {asr_course,default,gender,speaker}" in help_text
+    assert "--preset {asr_course,default,gender,speaker,speaker_any_level}" in help_text
     args = p.parse_args(["-k", "3", "--seed", "7", "--relevance-factor", "2.5", "--augment", "noise", "--ubm", "u"])
     o = TrainOptions.from_args(args)
     got = (o.n_components, o.random_state, o.map.relevance_factor, o.augment, o.method)

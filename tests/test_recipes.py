@@ -167,10 +167,15 @@ def test_speaker_id(corpus, tmp_path):
     assert det.read_bytes()[:4] == b"\x89PNG"
     assert sorted(p.name for p in (tmp_path / "exp" / "train").glob("*.npz")) == ["em.npz", "map.npz", "ubm.npz"]
     # the bundled background model (train --label-column speaker without --ubm) is this recipe's UBM
-    from speechgmm.modelio import load_model
     from speechgmm.speakers import BUNDLED_UBM_PATH
 
-    a, b = load_model(out_ubm, kind="ubm"), load_model(BUNDLED_UBM_PATH, kind="ubm")
+    _same_ubm(out_ubm, BUNDLED_UBM_PATH)
+
+
+def _same_ubm(regenerated, bundled):
+    from speechgmm.modelio import load_model
+
+    a, b = load_model(regenerated, kind="ubm"), load_model(bundled, kind="ubm")
     assert a.header == b.header  # same front end, training record, manifest, fixed date
     # same seed, data and code; float32 GEMMs round differently on other CPUs and BLAS builds, and 10 EM
     # iterations of 256 Gaussians carry that on, so the check is on the model's own scale: each mean within a
@@ -192,3 +197,76 @@ def test_recipe_without_corpus_fails_clearly(tmp_path):
     assert r.returncode == 2
     assert "not found" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_gender_recipe_refuses_a_pool_with_a_corpus_missing(corpus, tmp_path):
+    """QA: with librispeech_sample missing, the recipe trained and scored without it, exit 0, and printed 0.0000
+    for that corpus; with one file of a corpus missing, that file was dropped without a word."""
+    base = tmp_path / "corpora"
+    base.mkdir()
+    for name in ("asr_course", "speechocean762_sample", "asterisk_prompts"):
+        (base / name).symlink_to(corpus.parent / name)
+    run = [sys.executable, ROOT / "recipes" / "gender" / "run.py", "--quick", "--corpus", str(base)]
+    r = subprocess.run(run, capture_output=True, text=True)
+    assert r.returncode == 2 and "librispeech_sample not found under" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr and r.stdout == ""
+    libri = base / "librispeech_sample"
+    libri.mkdir()
+    for entry in (corpus.parent / "librispeech_sample").iterdir():
+        (libri / entry.name).symlink_to(entry)
+    sub = next(p for p in libri.iterdir() if p.is_dir())
+    sub.unlink()
+    (libri / sub.name).mkdir()
+    r = subprocess.run(run, capture_output=True, text=True)
+    assert r.returncode == 2 and "librispeech_sample:" in r.stderr and "files missing" in r.stderr, r.stderr
+
+
+def test_speaker_any_level_bundled_ubm_and_level_free_identification(corpus, tmp_path, cli):
+    """The recipe with --preset speaker_any_level regenerates its bundled UBM; train --preset speaker_any_level
+    --label-column speaker adapts from it, and a probe 20 dB quieter gets the scores it gets as it is (the
+    speaker preset's c0 carries the level: QA's family probes at -12 / -24 dB were identified 0.88 / 0.70)."""
+    import csv
+
+    import soundfile as sf
+
+    from speechgmm.audio import load_audio
+    from speechgmm.speakers import BUNDLED_UBMS
+
+    out_ubm = tmp_path / "any_level_ubm.npz"
+    args = ["--preset", "speaker_any_level", "--stop-stage", "2", "--exp", tmp_path / "exp", "--out-ubm", out_ubm]
+    run_recipe("speaker_id", "--corpus", corpus.parent, *args, results=False)
+    _same_ubm(out_ubm, BUNDLED_UBMS["speaker_any_level"])
+    rows = [r for r in csv.DictReader(open(ROOT / "data_manifest" / "asr_course" / "test.csv"))]
+    speakers = sorted({r["speaker"] for r in rows})[:4]
+    from _helpers import write_manifest
+
+    man = write_manifest(tmp_path / "enrol.csv", [r for r in rows if r["speaker"] in speakers and r["take"] == "A"])
+    for preset in ("speaker_any_level", "speaker"):
+        r = cli(
+            "train",
+            man,
+            "--root",
+            corpus,
+            "--label-column",
+            "speaker",
+            "--preset",
+            preset,
+            "-o",
+            tmp_path / f"{preset}.npz",
+        )
+        assert r.returncode == 0 and "bundled background model" in r.stdout, r.stdout + r.stderr
+    probe = next(r for r in rows if r["speaker"] == speakers[0] and r["take"] == "B")
+    y, sr = load_audio(corpus / probe["path"])
+    sf.write(str(tmp_path / "as_is.wav"), y, sr, subtype="FLOAT")
+    sf.write(str(tmp_path / "quiet.wav"), y * 0.1, sr, subtype="FLOAT")
+    scores = {}
+    for preset in ("speaker_any_level", "speaker"):
+        r = cli(
+            "classify", "--json", "--model", tmp_path / f"{preset}.npz", tmp_path / "as_is.wav", tmp_path / "quiet.wav"
+        )
+        assert r.returncode == 0, r.stderr
+        scores[preset] = [json.loads(line)["mean_scores"] for line in r.stdout.splitlines()]
+    a, b = scores["speaker_any_level"]
+    assert all(abs(a[k] - b[k]) < 1e-3 for k in a), (a, b)
+    a, b = scores["speaker"]
+    assert max(abs(a[k] - b[k]) for k in a) > 0.5, (a, b)  # without it, the level moves every score

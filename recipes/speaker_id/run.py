@@ -16,7 +16,8 @@ model, its time, and equality with training all at once.
 Stages (--stage N / --stop-stage N; each writes under --exp DIR, default recipes/speaker_id/exp)
   0. data      data_manifest/asr_course/{train,test}.csv with absolute audio paths -> EXP/data/*.csv
   1. features  preset "speaker" (39-dim MFCC, NO per-utterance CMN -- it removes speaker information --
-               and speech detection, speechgmm/vad.py) -> EXP/features/{train,test}.{ark,scp}, config.json
+               and speech detection, speechgmm/vad.py; --preset speaker_any_level: c0 minus its mean, the
+               recording level out) -> EXP/features/{train,test}.{ark,scp}, config.json
   2. train     (--tune: the cross-validation below), the UBM, MAP and EM enrolment on takes A
                -> EXP/train/{ubm,map,em}.npz, seconds.json
   3. evaluate  identification, verification (DET curve with --det FILE.png), normalisation, open set
@@ -27,7 +28,7 @@ speakers only (--tune runs it in stage 2: 2 folds, the UBM on one half of the tr
 half enrolled on takes A and identified and verified on takes B; for the open set, 10 random two thirds of a
 fold's speakers enrolled, probes of all).
 
-usage: python recipes/speaker_id/run.py [--corpus DIR] [--json] [--det FILE.png] [--tune] [--jobs N]
+usage: python recipes/speaker_id/run.py [--corpus DIR] [--json] [--det FILE.png] [--tune] [--preset P] [--jobs N]
                                         [--stage N] [--stop-stage N] [--exp DIR]
 """
 
@@ -243,8 +244,8 @@ def stage_data(st: Stages, corpus_arg) -> None:
         write_data(read_manifest(MANIFESTS / f"{name}.csv", root=corpus), st.dir(0) / f"{name}.csv", COLUMNS)
 
 
-def stage_features(st: Stages, jobs: int) -> None:
-    cfg = FeatureConfig.preset(CONFIG["preset"])
+def stage_features(st: Stages, jobs: int, preset: str = CONFIG["preset"]) -> None:
+    cfg = FeatureConfig.preset(preset)
     for name in ("train", "test"):
         man = data_list(st, name)
         write_feats(st.dir(1) / f"{name}.ark", zip(man.utts, manifest_features(man, cfg, jobs=jobs, desc=name)))
@@ -259,7 +260,8 @@ def stage_train(st: Stages, jobs: int, do_tune: bool, out_ubm=None) -> None:
         tune(bg_feats, bg, jobs)
     t0 = time.time()
     ubm = train_ubm(bg_feats, CONFIG["ubm_components"], CONFIG["ubm_iterations"], CONFIG["seed"])
-    info = {"label_column": "speaker", "training": dict(CONFIG, recipe="recipes/speaker_id/run.py")}
+    preset = cfg.preset_name() or CONFIG["preset"]
+    info = {"label_column": "speaker", "training": dict(CONFIG, preset=preset, recipe="recipes/speaker_id/run.py")}
     save_ubm(d / "ubm.npz", ubm, cfg, info)
     if out_ubm:  # the bundled background model: reproducible bit for bit (fixed date, repo-relative manifest)
         os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
@@ -368,6 +370,13 @@ def main(argv=None) -> int:
     ap.add_argument("--det", type=output_path, help="save the DET curve of the verification protocol (PNG)")
     ap.add_argument("--tune", action="store_true", help="first run the cross-validation on the training speakers")
     ap.add_argument(
+        "--preset",
+        choices=("speaker", "speaker_any_level"),
+        default=CONFIG["preset"],
+        help="front end of stage 1 (default speaker; speaker_any_level takes the recording level out and "
+        "regenerates speechgmm/data/speaker_any_level_ubm.npz with --out-ubm)",
+    )
+    ap.add_argument(
         "--out-ubm",
         type=output_path,
         metavar="UBM.npz",
@@ -386,7 +395,7 @@ def main(argv=None) -> int:
     if st(0):
         stage_data(st, args.corpus)
     if st(1):
-        stage_features(st, args.jobs)
+        stage_features(st, args.jobs, args.preset)
     if st(2):
         stage_train(st, args.jobs, args.tune, args.out_ubm)
     res = stage_evaluate(st, args.jobs, args.det) if st(3) else None

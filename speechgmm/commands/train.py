@@ -32,8 +32,9 @@ Methods:
        classes have little data each, e.g. speakers.
 A speaker label column without --preset or --ubm also selects the 'speaker' front end;
 with --method auto it adapts the speakers from the bundled background model (--ubm
-bundled: 95 TI training speakers, 256 Gaussians), which tells enrolled speakers from
-strangers far better than a UBM of the enrolled speakers themselves.
+bundled: 95 TI training speakers, 256 Gaussians; one for --preset speaker and one for
+--preset speaker_any_level, for recordings whose levels differ), which tells enrolled
+speakers from strangers far better than a UBM of the enrolled speakers themselves.
 
 Defaults (K={DEFAULTS["n_components"]}, {DEFAULTS["max_iter"]} iterations, {DEFAULTS["init"]} init) were chosen by
 cross-validation on the training speakers of the TI digits corpus.
@@ -65,10 +66,10 @@ def run(args) -> int:
 
     options = TrainOptions.from_args(args)
     run_opts = RunOptions.from_args(args)
-    from speechgmm.speakers import BUNDLED_UBM_PATH, ubm_path
+    from speechgmm.speakers import BUNDLED_UBMS, ubm_path
 
-    ubm = ubm_path(options.ubm)
-    inputs = [*_common.manifest_inputs(args.manifest, run_opts.root), ubm, BUNDLED_UBM_PATH]
+    ubm = ubm_path(options.ubm, options.preset)
+    inputs = [*_common.manifest_inputs(args.manifest, run_opts.root), ubm, *BUNDLED_UBMS.values()]
     _common.check_output_path(args.output, inputs=inputs, suffix=".npz")
     with _common.dask_session(args) as client:
         s = train_from_manifest(args.manifest, args.output, options, client=client, **run_opts.pipeline_kwargs())
