@@ -29,7 +29,9 @@ open-set score stays below the model's threshold. The score is the margin of the
 class's mean log-likelihood per frame over the second best, plus half the best one
 t-normalised against the other classes (its distance from their mean, in their standard
 deviations); the threshold is calibrated at training/enrolment so that 10 % of
-leave-one-speaker-out impostor trials pass, and --threshold T overrides it.
+leave-one-speaker-out impostor trials pass, and --threshold T overrides it. It tells
+strangers' voices from enrolled ones; tones and music that pass speech detection (a
+doorbell, a ringtone) are scored as speech and may be named (QA: 5 of 7 two-tone bells).
 
 A bad file is reported on stderr by name; the others are still classified and the exit
 status is 2.
@@ -37,7 +39,7 @@ status is 2.
 examples:
   speechgmm classify examples/*.wav
   speechgmm classify --model digits.npz --json a.wav b.flac
-  speechgmm classify --model family.npz --open-set doorbell.wav
+  speechgmm classify --model family.npz --open-set voicemail.wav
 """
 
 
