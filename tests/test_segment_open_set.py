@@ -130,3 +130,20 @@ def test_each_piece_between_pauses_is_decided_on_its_own():
     assert list(_open_set_pieces(lab, ev, counts, (6.0, 0.0))) == [3, 3, -1, 3, 3, 3, 3]
     silent = _open_set_pieces(np.array([2, 2]), np.zeros((2, 3)), np.array([0, 0]), (-1000.0, 0.0))
     assert list(silent) == [3, 3]
+
+
+def test_classify_json_gives_the_open_set_score_it_decided_on(family, cli):
+    """QA: 'classify --json' had no open-set score, so a user could not see how far a file was from the
+    threshold when choosing --threshold."""
+    import json
+
+    wav, model = family["wav"], family["model"]
+    r = cli("classify", "--json", "--model", model, wav)
+    assert r.returncode == 0 and "open_set_score" not in json.loads(r.stdout), r.stderr
+    r = cli("classify", "--json", "--open-set", "--model", model, wav)
+    obj = json.loads(r.stdout)
+    score = obj["open_set_score"]
+    assert (obj["label"] == "unknown") == (score < obj["threshold"])
+    for thr, unknown in ((score - 0.01, False), (score + 0.01, True)):
+        obj = json.loads(cli("classify", "--json", "--threshold", f"{thr:.4f}", "--model", model, wav).stdout)
+        assert obj["threshold"] == pytest.approx(thr) and (obj["label"] == "unknown") == unknown, obj

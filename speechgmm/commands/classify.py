@@ -14,7 +14,8 @@ front end (resampled, channels averaged).
 
 Output: a table (file, label, posterior, per-class average log-likelihood per frame), or
 with --json one JSON object per line: path, label, scores (total log-likelihood per
-class), mean_scores (per frame), posteriors, frames, speech_seconds. A model that stores
+class), mean_scores (per frame), posteriors, frames, speech_seconds (with --open-set also
+open_set_score and threshold). A model that stores
 a calibration ('speechgmm info' shows it: the bundled gender model's was fitted on corpora
 it did not train on, a 'speechgmm train' model's by cross-validation on its training files)
 gives calibrated posteriors; other models give the raw ones, which treat every frame as
@@ -75,8 +76,11 @@ def _table(args, clf, totals, frames, good, post, pred, names, seconds=None) -> 
         print(f"{args.files[i]:<{width}}  {names[row]:>8}  {p}  {scores}")
 
 
-def _json_lines(args, clf, totals, frames, good, post, pred, names, seconds) -> None:
+def _json_lines(args, clf, totals, frames, good, post, pred, names, seconds, open_set=None) -> None:
     for row, i in enumerate(good):
+        extra = {}
+        if open_set is not None:  # the score the decision compared, to choose a --threshold with (QA)
+            extra = {"open_set_score": round(float(open_set[0][row]), 4), "threshold": float(open_set[1])}
         _common.print_json(
             {
                 "path": args.files[i],
@@ -86,6 +90,7 @@ def _json_lines(args, clf, totals, frames, good, post, pred, names, seconds) -> 
                 "posteriors": {lab: float(v) for lab, v in zip(clf.labels_, post[row])},
                 "frames": int(frames[row]),
                 "speech_seconds": round(float(seconds[row]), 2),
+                **extra,
             }
         )
 
@@ -124,7 +129,7 @@ def _predict(clf, totals, frames, good, threshold):
     import numpy as np
 
     if not len(good):
-        return np.zeros((0, len(clf.classes_))), [], []
+        return np.zeros((0, len(clf.classes_))), [], [], None
     post = clf.posteriors_from_scores(totals, frames)
     index = {lab: i for i, lab in enumerate(clf.classes_)}
     pred = [index[lab] for lab in clf.predict_from_scores(totals, frames)]
@@ -132,9 +137,10 @@ def _predict(clf, totals, frames, good, threshold):
     if threshold is not None:
         from speechgmm.speakers import UNKNOWN, open_set_predict
 
-        names = open_set_predict(totals / frames[:, None], clf.classes_, *threshold)[0]
+        names, scores = open_set_predict(totals / frames[:, None], clf.classes_, *threshold)
         pred = [None if n == UNKNOWN else p for n, p in zip(names, pred)]
-    return post, pred, names
+        return post, pred, names, (scores, threshold[0])
+    return post, pred, names, None
 
 
 def run(args) -> int:
@@ -150,9 +156,11 @@ def run(args) -> int:
     with _common.dask_session(args) as client:
         totals, frames, good, problems = score_files(clf, mf.feature_config, args.files, jobs=args.jobs, client=client)
     totals, frames, seconds, good, problems = _drop_short(args, mf, totals, frames, good, problems)
-    post, pred, names = _predict(clf, totals, frames, good, threshold)
-    if good:
-        (_json_lines if args.json else _table)(args, clf, totals, frames, good, post, pred, names, seconds)
+    post, pred, names, open_set = _predict(clf, totals, frames, good, threshold)
+    if good and args.json:
+        _json_lines(args, clf, totals, frames, good, post, pred, names, seconds, open_set)
+    elif good:
+        _table(args, clf, totals, frames, good, post, pred, names, seconds)
     for msg in problems:
         print(f"speechgmm classify: error: {msg}", file=sys.stderr)
     return 2 if problems else 0
