@@ -212,8 +212,22 @@ def classifier_from_arrays(header, arrays, *, where="model"):
     return clf
 
 
-def front_end_to_header(feature_config) -> Optional[dict[str, Any]]:
-    return feature_config.to_dict() if feature_config is not None else None
+def front_end_to_header(feature_config, n_features: Optional[int] = None) -> Optional[dict[str, Any]]:
+    """``feature_config`` as header JSON (None for none); a ConfigError when it is no FeatureConfig or gives
+    other than the ``n_features`` dimensions of the models (QA: such a file was written and then read back as
+    "damaged")."""
+    if feature_config is None:
+        return None
+    from speechgmm.features import FeatureConfig
+
+    if not isinstance(feature_config, FeatureConfig):
+        raise ConfigError(f"feature_config must be a FeatureConfig, not {type(feature_config).__name__}")
+    if n_features is not None and feature_config.dim != n_features:
+        raise ConfigError(
+            f"the front end gives {feature_config.dim}-dimensional features but the models have {n_features} "
+            "dimensions: save the front end the features were computed with"
+        )
+    return feature_config.to_dict()
 
 
 def _version(text) -> tuple[int, ...]:
@@ -318,14 +332,14 @@ def save_model(path: os.PathLike | str, clf, feature_config=None, info: Optional
         Extra JSON-able header fields (label column, manifest hash, training options, ...).
     """
     fields, arrays = classifier_to_arrays(clf)
-    header = dict(info or {}, **fields, features=front_end_to_header(feature_config))
+    header = dict(info or {}, **fields, features=front_end_to_header(feature_config, fields.get("n_features")))
     return _write(path, arrays, header)
 
 
 def save_ubm(path: os.PathLike | str, ubm, feature_config=None, info: Optional[dict[str, Any]] = None) -> Path:
     """Write a background :class:`~speechgmm.gmm.DiagGMM` (``kind="ubm"``) atomically."""
     fields, arrays = ubm_to_arrays(ubm)
-    header = dict(info or {}, **fields, features=front_end_to_header(feature_config))
+    header = dict(info or {}, **fields, features=front_end_to_header(feature_config, fields.get("n_features")))
     return _write(path, arrays, header)
 
 

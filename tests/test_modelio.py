@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from speechgmm.classifier import GMMClassifier
-from speechgmm.errors import ModelFileError
+from speechgmm.errors import ConfigError, ModelFileError
 from speechgmm.features import FeatureConfig
 from speechgmm.gmm import DiagGMM
 from speechgmm.modelio import load_model, save_model, save_ubm
@@ -197,3 +197,18 @@ def test_info_says_a_model_without_front_end_has_none(model, tmp_path, features)
     r = run_cli("info", bare)
     assert r.returncode == 0 and "front end    none: the model file has no front-end configuration" in r.stdout
     assert "front end    preset" in run_cli("info", p).stdout or "front end    (no preset)" in run_cli("info", p).stdout
+
+
+def test_save_refuses_a_front_end_that_does_not_match_the_models(tmp_path):
+    """QA: a 39-dimensional model saved with a 13-dimensional front end was written, then read back as
+    'damaged model file'."""
+    rng = np.random.default_rng(0)
+    X = [rng.standard_normal((80, 39)) for _ in range(4)]
+    clf = GMMClassifier(n_components=2, max_iter=2).fit(X, ["a", "a", "b", "b"])
+    with pytest.raises(ConfigError, match="13-dimensional features but the models have 39"):
+        save_model(tmp_path / "m.npz", clf, FeatureConfig(delta_order=0))
+    assert not (tmp_path / "m.npz").exists()
+    with pytest.raises(ConfigError, match="must be a FeatureConfig"):
+        save_model(tmp_path / "m.npz", clf, "default")
+    save_model(tmp_path / "m.npz", clf, FeatureConfig())
+    assert load_model(tmp_path / "m.npz").feature_config == FeatureConfig()
