@@ -102,9 +102,11 @@ def read_two_column(path: os.PathLike | str) -> dict[str, str]:
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"{path}: no such file")
+    from speechgmm.manifest import text_lines
+
     out: dict[str, str] = {}
-    # utf-8-sig: a byte-order mark (some Windows editors write one) is not part of the first key
-    for n, line in enumerate(path.read_text(encoding="utf-8-sig", errors="replace").splitlines(), 1):
+    # a byte-order mark (some Windows editors write one) is not part of the first key
+    for n, line in enumerate(text_lines(path, "Kaldi file"), 1):
         if not line.strip():
             continue
         parts = line.strip().split(None, 1)

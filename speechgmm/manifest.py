@@ -180,11 +180,23 @@ def _table_error_hint() -> str:
     return "separators accepted: " + ", ".join(SEPARATORS.values())
 
 
-def _read_text(path: Path) -> list[str]:
+def text_lines(path: Path, what: str = "manifest") -> list[str]:
+    """The lines of the UTF-8 text file ``path`` (a byte-order mark dropped); a ManifestError naming the line
+    of the first byte that is not UTF-8 (manifests, Kaldi files, trials: one rule; Kaldi files and trials had
+    such bytes replaced, so a label or a path changed without a word)."""
+    data = Path(path).read_bytes()
     try:
-        return path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError:
-        raise ManifestError(f"{path}: not a text manifest (binary or not UTF-8)") from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        n = data[: exc.start].count(b"\n") + 1
+        raise ManifestError(
+            f"{path}:{n}: not a text {what} (binary or not UTF-8: byte 0x{data[exc.start]:02x}); save it as UTF-8"
+        ) from None
+    return text.splitlines()
+
+
+def _read_text(path: Path) -> list[str]:
+    return text_lines(path)
 
 
 def _split(line: str, sep: str) -> list[str]:
@@ -343,7 +355,7 @@ def read_segments(path: os.PathLike | str, wav: dict[str, Path]) -> tuple[list[s
     """
     seg = Path(path)
     utts, regions, lines = [], [], []
-    for n, line in enumerate(seg.read_text(encoding="utf-8-sig", errors="replace").splitlines(), 1):
+    for n, line in enumerate(text_lines(seg, "Kaldi file"), 1):
         if line.strip():
             utt, region = _segment_row(seg, n, line, wav)
             utts.append(utt)

@@ -100,7 +100,9 @@ def read_trials(path: os.PathLike | str, root: os.PathLike | str | None = None) 
     if not path.is_file():
         raise ManifestError(f"{path}: no such trials file")
     base = Path(root) if root else path.parent
-    lines = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+    from speechgmm.manifest import text_lines
+
+    lines = text_lines(path, "trials file")
     table = bool(lines) and _is_table(lines[0])
     numbered = _read_trial_table(path, base) if table else _read_trial_lines(path, base, lines)
     if not numbered:

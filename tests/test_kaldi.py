@@ -85,3 +85,21 @@ def test_ark_features_streams_the_chosen_keys_in_order(tmp_path):
     assert np.array_equal(got[0], items[3][1])
     assert np.array_equal(got[1], items[0][1])
     assert [x.shape[0] for x in ArkFeatures(scp)] == [2, 3, 4, 5, 6]
+
+
+def test_bytes_that_are_not_utf8_are_refused_naming_the_line(tmp_path):
+    """QA: Kaldi files had such bytes replaced (a class 'caf\\ufffd', a path that no longer named its file),
+    while a CSV manifest with the same bytes was refused."""
+    from speechgmm.kaldi import read_two_column
+    from speechgmm.verification import read_trials
+
+    text = tmp_path / "text"
+    text.write_bytes(b"AC-1A one\nAC-2A caf\xe9\n")
+    with pytest.raises(ManifestError, match=r"text:2: not a text Kaldi file .*0xe9"):
+        read_text(text)
+    (tmp_path / "utt2spk").write_bytes("\ufeffAC-1A AC\n".encode())  # a byte-order mark is still fine
+    assert read_two_column(tmp_path / "utt2spk") == {"AC-1A": "AC"}
+    trials = tmp_path / "trials.txt"
+    trials.write_bytes(b"AC a.wav target\nAC b\xff.wav nontarget\n")
+    with pytest.raises(ManifestError, match=r"trials.txt:2: not a text trials file"):
+        read_trials(trials)
