@@ -119,6 +119,11 @@ class Stages:
                 raise ConfigError(f"{flag} {v} is not a stage (0..{n - 1}: {', '.join(self.names)})")
         if self.first > self.last:
             raise ConfigError(f"--stage {self.first} is after --stop-stage {self.last}")
+        if getattr(args, "corpus", None) and self.first > 0:  # QA: it was ignored without a word
+            raise ConfigError(
+                f"--corpus is read by stage 0 ({self.names[0]}); from stage {self.first} on the files listed in "
+                f"{Path(args.exp) / self.names[0]} are used: leave out --corpus, or start at --stage 0"
+            )
         self.exp = Path(args.exp)
         self.t0 = time.time()
 

@@ -56,8 +56,8 @@ def test_asr_course_stages_run_apart_give_the_same_results(asr_course, corpus, t
     out, _ = run_recipe("asr_course", "--corpus", corpus.parent, "--exp", exp, "--stop-stage", "1", results=False)
     assert not (exp / "train").exists()
     assert (exp / "features" / "train.ark").read_bytes() == (whole_exp / "features" / "train.ark").read_bytes()
-    # the second half needs neither the corpus argument nor anything but EXP
-    out, res = run_recipe("asr_course", "--corpus", tmp_path / "nowhere", "--exp", exp, "--stage", "2")
+    # the second half needs nothing but EXP (and refuses a --corpus, which it would not read)
+    out, res = run_recipe("asr_course", "--exp", exp, "--stage", "2")
     assert {k: v for k, v in res.items() if k != "seconds"} == {k: v for k, v in whole.items() if k != "seconds"}
     for model in ("best.npz", "assignment_split_seed0.npz"):  # the same parameters, bit for bit
         with np.load(exp / "train" / model) as apart, np.load(whole_exp / "train" / model) as whole_run:
@@ -72,6 +72,7 @@ def test_recipe_stage_errors_are_one_line(tmp_path):
     for args, msg in (
         (["--stage", "4"], "--stage 4 is not a stage"),
         (["--stage", "2", "--stop-stage", "1"], "after --stop-stage"),
+        (["--stage", "1", "--corpus", tmp_path], "--corpus is read by stage 0 (data)"),  # was ignored (QA)
         (["--stage", "3", "--exp", tmp_path / "empty"], "run stage 0 (data) first"),
     ):
         r = subprocess.run([sys.executable, recipe, *map(str, args)], capture_output=True, text=True, cwd=ROOT)
