@@ -696,6 +696,11 @@ def cohort_from_manifest(
     return Cohort.from_groups(clf.ubm_, group_by_label(feats, labels))
 
 
+#: ``verify --cohort`` with fewer speakers is warned about (the mean and spread of a speaker's cohort scores
+#: come from one score per cohort speaker)
+FEW_COHORT_SPEAKERS = 10
+
+
 def _check_cohort(source, paths, labels, model_labels) -> None:
     """Before any audio is read: a cohort of at least 2 speakers, none sharing a file with another
     (identical cohort models have no spread: t-norm divided by it gave scores of +-3e6); a warning
@@ -714,6 +719,13 @@ def _check_cohort(source, paths, labels, model_labels) -> None:
         key = str(p)
         if owner.setdefault(key, lab) != lab:
             raise ManifestError(f"{source}: {key} is listed for cohort speakers {owner[key]!r} and {lab!r}")
+    if len(speakers) < FEW_COHORT_SPEAKERS:
+        warnings.warn(
+            f"{source}: a cohort of {len(speakers)} speakers gives unsteady normalisation statistics (QA: with 2, "
+            f"s-norm doubled the EER of no normalisation); use {FEW_COHORT_SPEAKERS} or more, or --norm none",
+            SpeechGMMWarning,
+            stacklevel=2,
+        )
     both = sorted(set(speakers) & set(model_labels))
     if both:
         warnings.warn(
