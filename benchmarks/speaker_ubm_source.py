@@ -18,6 +18,7 @@ strangers among the probes, through the command line as a user runs it:
 
 Per enrolment and UBM: enrolled probes correct and strangers 'unknown' at the stored threshold, and
 closed-set identification.  usage: python benchmarks/speaker_ubm_source.py [--corpus DIR] [--only NAME,...]
+[--preset speaker_any_level]
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def speechgmm(*args):
     return p
 
 
-def measure(name, root, enrol, probes, tmp):
+def measure(name, root, enrol, probes, tmp, preset=None):
     write(tmp / f"{name}_enrol.csv", enrol, root)
     # probes in which no speech is found (the prompt set's tones) are left out, as a user would
     keep = [(p, s) for p, s in probes if speechgmm("classify", root / p).returncode == 0] if name == "ast4" else probes
@@ -105,7 +106,10 @@ def measure(name, root, enrol, probes, tmp):
     out = {}
     for method, what in (("map", "UBM of the enrolled speakers"), ("auto", "bundled UBM")):
         model = tmp / f"{name}_{method}.npz"
-        p = speechgmm("train", tmp / f"{name}_enrol.csv", "--label-column", "speaker", "--method", method, "-o", model)
+        more = ["--preset", preset] if preset else []
+        p = speechgmm(
+            "train", tmp / f"{name}_enrol.csv", "--label-column", "speaker", "--method", method, *more, "-o", model
+        )
         if p.returncode:
             raise SystemExit(p.stderr)
         p = speechgmm("evaluate", tmp / f"{name}_probes.csv", "--model", model, "--json")
@@ -126,6 +130,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", default=None)
     ap.add_argument("--only", default=None, help="comma-separated: ti,libri10,libri4,so10,ast4")
+    ap.add_argument("--preset", default=None, help="train --preset (speaker_any_level: its own bundled UBM)")
     args = ap.parse_args(argv)
     corpus = find_corpus(args.corpus).parent  # the folder of every corpus (find_corpus names asr_course)
     sets = {
@@ -142,7 +147,7 @@ def main(argv=None) -> int:
     results = {}
     with tempfile.TemporaryDirectory() as d:
         for n in names:
-            results[n] = measure(n, *sets[n](), Path(d))
+            results[n] = measure(n, *sets[n](), Path(d), args.preset)
     print(
         json.dumps(
             {
