@@ -239,6 +239,14 @@ def _runs(mask: np.ndarray):
     return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
 
 
+def _label_runs(labels: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) index pairs of the runs of one value in ``labels`` that are not -1 (outside speech)."""
+    change = np.flatnonzero(np.diff(labels)) + 1
+    starts = np.concatenate([[0], change]).astype(int)
+    ends = np.concatenate([change, [len(labels)]]).astype(int)
+    return [(a, b) for a, b in zip(starts, ends) if len(labels) and labels[a] >= 0]
+
+
 def smooth_speech(speech: np.ndarray, min_speech: int, min_pause: int) -> np.ndarray:
     """Bridge pauses shorter than ``min_pause`` frames, then drop speech runs shorter than
     ``min_speech`` frames."""
@@ -462,12 +470,7 @@ def _open_set_pieces(lab_chunk: np.ndarray, chunks: np.ndarray, counts: np.ndarr
     from speechgmm.speakers import open_set_scores
 
     out = lab_chunk.copy()
-    change = np.flatnonzero(np.diff(lab_chunk)) + 1
-    runs = [
-        (a, b)
-        for a, b in zip(np.concatenate([[0], change]), np.concatenate([change, [len(lab_chunk)]]))
-        if lab_chunk[a] >= 0
-    ]
+    runs = _label_runs(lab_chunk)
     if not runs:
         return out
     n = np.array([counts[a:b].sum() for a, b in runs], np.float64)
@@ -503,18 +506,12 @@ def _decode(speech, chunks, counts, labels, cfg, opt: SegmentOptions, rule=None)
         lab_chunk = _open_set_pieces(lab_chunk, chunks, counts, rule)
     lab_frame = np.repeat(lab_chunk, CHUNK)[:T]
     lab_frame[~sp] = -1
-    # runs of one label
-    change = np.flatnonzero(np.diff(lab_frame)) + 1
-    starts = np.concatenate([[0], change])
-    ends = np.concatenate([change, [T]])
     hop = cfg.hop_length / cfg.sr
     off = (cfg.win_length - cfg.hop_length) / 2 / cfg.sr
-    out = []
-    for a, b in zip(starts, ends):
-        c = lab_frame[a]
-        if c >= 0:
-            out.append((round(float(a * hop + off), 3), round(float(b * hop + off), 3), str(labels[c])))
-    return out
+    return [
+        (round(float(a * hop + off), 3), round(float(b * hop + off), 3), str(labels[lab_frame[a]]))
+        for a, b in _label_runs(lab_frame)
+    ]
 
 
 def segment_file(
