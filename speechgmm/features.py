@@ -334,6 +334,40 @@ PRESETS: dict[str, dict[str, Any]] = {
 # --- building blocks -----------------------------------------------------------------
 
 
+def as_config(config, default: str = "default") -> FeatureConfig:
+    """``config`` as a FeatureConfig: None -> the preset ``default``, a preset name -> that preset.
+
+    Anything else is a ConfigError naming its type (QA: a preset name or a dict reached an
+    AttributeError deep inside the front end).
+    """
+    if config is None:
+        return FeatureConfig.preset(default)
+    if isinstance(config, str):
+        return FeatureConfig.preset(config)
+    if not isinstance(config, FeatureConfig):
+        raise ConfigError(
+            f"the front end must be a FeatureConfig or a preset name ({', '.join(PRESETS)}), "
+            f"not {type(config).__name__}"
+        )
+    return config
+
+
+def as_samples(y) -> np.ndarray:
+    """``y`` as float32 samples in [-1, 1]: integer PCM is scaled by its type's full scale (int16 by
+    32768, uint8 around 128), as a WAV reader would (QA: int16 arrays went in 32768 times too loud)."""
+    y = np.asarray(y)
+    if y.dtype == np.bool_ or not (np.issubdtype(y.dtype, np.number)):
+        raise ConfigError(f"samples must be numbers, not {y.dtype}")
+    if np.issubdtype(y.dtype, np.complexfloating):
+        raise ConfigError("samples must be real, not complex")
+    if np.issubdtype(y.dtype, np.unsignedinteger):
+        half = float(np.iinfo(y.dtype).max // 2 + 1)
+        return ((y.astype(np.float64) - half) / half).astype(np.float32)
+    if np.issubdtype(y.dtype, np.signedinteger):
+        return (y.astype(np.float64) / -float(np.iinfo(y.dtype).min)).astype(np.float32)
+    return y.astype(np.float32, copy=False)
+
+
 @functools.lru_cache(maxsize=32)
 def _window(kind: str, n: int) -> np.ndarray:
     i = np.arange(n, dtype=np.float64)
@@ -650,12 +684,13 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
     Parameters
     ----------
     y : ndarray, shape (n_samples,)
-        Samples in [-1, 1] (multiplied by ``config.scale``).
+        Samples: floats in [-1, 1], or integer PCM such as int16, scaled by its type's full scale
+        (multiplied by ``config.scale`` after that).
     sr : int
         Sample rate of ``y`` in Hz; must equal ``config.sr`` (resample first, e.g. with
         :func:`speechgmm.audio.load_audio`).
-    config : FeatureConfig, optional
-        Front end; default ``FeatureConfig.preset("default")``.
+    config : FeatureConfig or str, optional
+        Front end, or a preset name (``"speaker"``); default ``FeatureConfig.preset("default")``.
 
     Returns
     -------
@@ -670,11 +705,11 @@ def mfcc(y: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> np.n
     """
     from speechgmm.audio import _check_target_rate, sample_problem
 
-    cfg = config or FeatureConfig.preset("default")
+    cfg = as_config(config)
     _check_target_rate(sr)
     if sr is None or sr != cfg.sr:
         raise ConfigError(f"signal is {sr} Hz but the front end expects {cfg.sr} Hz; resample first")
-    y = np.asarray(y, dtype=np.float32)
+    y = as_samples(y)
     if y.ndim != 1:
         raise ConfigError(f"mfcc expects a 1-D signal, got shape {y.shape}")
     if len(y) < cfg.win_length:
@@ -841,7 +876,8 @@ def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None
     path : path-like or :class:`speechgmm.manifest.AudioRegion`
         Audio file (see :func:`speechgmm.audio.load_audio`), or a region of one (only that
         region is read).
-    config : FeatureConfig, optional
+    config : FeatureConfig or str, optional
+        Front end, or a preset name; default ``FeatureConfig.preset("default")``.
     augment : tuple (kind, seed, index), optional
         Features of an augmented copy instead (see :func:`speechgmm.augment.augment`).
 
@@ -855,7 +891,7 @@ def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None
         For every rejection of :func:`~speechgmm.audio.load_audio`, and for audio shorter
         than one analysis window.
     """
-    cfg = config or FeatureConfig.preset("default")
+    cfg = as_config(config)
     if augment is None and _long_file(path):
         from speechgmm.stream import streamed_features
 
@@ -953,7 +989,7 @@ def collect_features(
     """
     from speechgmm._util import progress
 
-    cfg = config or FeatureConfig.preset("default")
+    cfg = as_config(config)
     paths = list(paths)
     parallel = bool(jobs and jobs > 1 and len(paths) > 1)
     # workers get the configuration as JSON (parsed once per worker), never a pickled object

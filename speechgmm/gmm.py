@@ -584,6 +584,8 @@ class DiagGMM:
     def update(self, stats: GMMStats) -> DiagGMM:
         """M-step: set the parameters from ``stats`` (K components, as many as the statistics have);
         re-seed collapsed components."""
+        if not isinstance(stats, GMMStats):  # QA: an array reached an AttributeError
+            raise ConfigError(f"update() takes the GMMStats of accumulate(), not {type(stats).__name__}")
         K = len(stats.n)
         floor = getattr(self, "var_floor_", None)
         if floor is None:

@@ -429,15 +429,20 @@ def build_source(
     ----------
     paths : sequence of path-like
         Audio files (e.g. ``manifest.paths``); ``split_by`` then takes one label per path.
-    config : FeatureConfig
+    config : FeatureConfig or str
+        Front end, or a preset name.
     augment : sequence of str
     seed : int
         Seed of the augmented copies.
     jobs : int
         Processes for local feature extraction.
     """
+    from speechgmm.features import as_config
     from speechgmm.manifest import portable
 
+    if isinstance(paths, (str, bytes, os.PathLike)):  # QA: "wav.scp" was taken as 7 one-letter paths
+        raise ConfigError(f"paths must be a sequence of audio paths, not one path ({paths!r}); use [{paths!r}]")
+    config = as_config(config)
     paths = [portable(p) for p in paths]  # a segments row stays an AudioRegion
     kinds = tuple(augment or ())
     order = copy_order(len(paths), kinds)

@@ -141,3 +141,36 @@ def test_gmm_parameters_given_by_hand_are_checked():
             DiagGMM.from_params(w, mu, var)
     with pytest.raises(ConfigError, match="hard must be True or False"):
         DiagGMM(2, hard="no").fit(np.random.default_rng(0).standard_normal((50, 2)))
+
+
+def test_front_end_arguments_of_the_wrong_type_are_named():
+    from speechgmm import build_source, extract_file
+
+    with pytest.raises(ConfigError, match="must be a FeatureConfig or a preset name.*not dict"):
+        extract_file(EXAMPLE, {"sr": 8000})  # was an AttributeError inside the front end
+    with pytest.raises(ConfigError, match="unknown preset 'defualt'"):
+        extract_file(EXAMPLE, "defualt")
+    assert np.array_equal(extract_file(EXAMPLE, "speaker"), extract_file(EXAMPLE, FeatureConfig.preset("speaker")))
+    with pytest.raises(ConfigError, match=r"not one path \('wav.scp'\)"):
+        build_source("wav.scp", FeatureConfig())  # had been read as 7 one-letter paths
+
+
+def test_integer_pcm_is_scaled_like_a_wav_reader_and_bools_are_refused():
+    from speechgmm.features import mfcc
+
+    y, sr = load_audio(EXAMPLE, 8000)
+    pcm = np.round(y * 32767).astype(np.int16)
+    as_float = mfcc(pcm.astype(np.float32) / 32768, sr, "gender")
+    assert np.allclose(mfcc(pcm, sr, "gender"), as_float, atol=1e-4)  # int16 went in 32768x too loud
+    u8 = (pcm.astype(np.int32) // 256 + 128).astype(np.uint8)  # 8-bit WAV samples: unsigned around 128
+    assert np.allclose(mfcc(u8, sr, "gender"), mfcc((u8.astype(np.float32) - 128) / 128, sr, "gender"), atol=1e-4)
+    with pytest.raises(ConfigError, match="samples must be numbers, not bool"):
+        mfcc(pcm > 0, sr)
+
+
+def test_update_takes_statistics_only():
+    X, _ = two_classes()
+    gmm = DiagGMM(2, max_iter=2).fit(X[0])
+    with pytest.raises(ConfigError, match="update\\(\\) takes the GMMStats of accumulate\\(\\), not ndarray"):
+        gmm.update(np.zeros(3))
+    assert gmm.update(gmm.accumulate(X[0])) is gmm
