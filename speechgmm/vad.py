@@ -662,9 +662,10 @@ def detect_speech(y: np.ndarray, sr: int, config=None) -> np.ndarray:
 
     Notes
     -----
-    If no run of frames passes the voicing test, the energy decisions are returned instead
-    (a whole file is more likely a faint or creaky utterance than noise bursts alone);
-    :class:`SpeechDetector` on a stream has no such fallback.
+    If no run of frames passes the voicing test, the energy decisions are returned instead, when
+    they hold at most MAX_UNVOICED_SECONDS (a short file of nothing but voiceless sounds is more
+    likely a whispered, creaky or clipped word, such as an end-pointed "six", than noise bursts
+    alone; seconds of them are noise); :class:`SpeechDetector` on a stream has no such fallback.
     """
     y = np.asarray(y, dtype=np.float32)
     if y.ndim != 1:
@@ -675,8 +676,16 @@ def detect_speech(y: np.ndarray, sr: int, config=None) -> np.ndarray:
         # nothing passed the voicing test: a whispered, creaky or very short utterance is more
         # likely than a file of noise bursts, so fall back to the energy decisions (steady
         # noise, hum and silence still give nothing)
-        mask = SpeechDetector(sr, dataclasses.replace(det.config, min_voiced_frames=0)).process(y)
+        energy = SpeechDetector(sr, dataclasses.replace(det.config, min_voiced_frames=0)).process(y)
+        if speech_seconds(energy, det.config) <= MAX_UNVOICED_SECONDS:
+            mask = energy
     return mask
+
+
+#: the most speech :func:`detect_speech` takes from the energy decisions alone, when nothing is voiced: the
+#: longest such file of the four corpora is an end-pointed TI "six" of 1.04 s; QA's files of white-noise
+#: bursts (6.2 s) and of brown noise (3.1 s) had been classified
+MAX_UNVOICED_SECONDS = 1.5
 
 
 #: a file with less detected speech than this is not classified (its posterior would mean nothing)

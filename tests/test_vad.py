@@ -284,3 +284,18 @@ def test_held_vowels_are_still_speech(corpus):
         y = load_audio(corpus.parent / name, sr=SR)[0]
         with_test, without = detect_speech(y, SR), detect_speech(y, SR, VadConfig(steady_share=0.0))
         assert without.sum() > 20 and np.array_equal(with_test, without), name
+
+
+def test_seconds_of_voiceless_sound_are_not_taken_for_whisper(corpus):
+    """The energy fallback (nothing voiced in the whole file) is for a short voiceless word, not for
+    seconds of noise: QA's file of white-noise bursts had been classified (male 0.861, 6.2 s of speech)."""
+    rng = np.random.default_rng(0)
+    x = np.float32(1e-3) * rng.standard_normal(8 * SR).astype(np.float32)
+    for start in np.arange(0.2, 7.5, 0.8):
+        a = int(start * SR)
+        x[a : a + int(0.3 * SR)] += np.float32(0.1) * rng.standard_normal(int(0.3 * SR)).astype(np.float32)
+    assert detect_speech(x, SR, VadConfig(min_voiced_frames=0)).sum() > 150  # loud enough to be energy speech
+    assert not detect_speech(x, SR).any()
+    six = load_audio(corpus / "03-GMM-EM/train/isolated_digits_ti_train_endpt/WOMAN/IG/6A_endpt.wav", sr=SR)[0]
+    assert not SpeechDetector(SR).process(six).any()  # nothing voiced in this "six" ...
+    assert detect_speech(six, SR).sum() >= 90  # ... and it is still speech
