@@ -675,6 +675,11 @@ def load_audio(
     return np.ascontiguousarray(y, dtype=np.float32), int(file_sr)
 
 
+#: the lowest sample rate of a file that is resampled (upsampled) for a front end: below it, no speech band
+#: fits, and upsampling a long file multiplies its size
+MIN_SOURCE_RATE = 1000
+
+
 def _check_target_rate(sr) -> None:
     """Raise ConfigError unless ``sr`` is None or an integer rate in [1000, 384000] Hz."""
     if sr is not None and (isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or not 1000 <= sr <= 384000):
@@ -735,6 +740,10 @@ def _read_samples(
     True)``, read block by block (:func:`_read_long`)."""
     with _sound(fh, size, path) as f:
         file_sr, ch, n = int(f.samplerate), int(f.channels), int(f.frames)
+        if sr is not None and file_sr < MIN_SOURCE_RATE:  # QA: a 400 kB file at 1 Hz, upsampled, ran out of memory
+            raise AudioError(
+                f"{path}: sample rate {file_sr} Hz: speech needs at least {MIN_SOURCE_RATE} Hz (is the header right?)"
+            )
         if channel is not None and channel >= ch:
             raise AudioError(f"{path}: no channel {channel} ({ch} channel{'s' if ch > 1 else ''}; the first is 0)")
         start, stop = (0, n) if region is None else _region_frames(file_sr, region, n)

@@ -313,3 +313,15 @@ def test_what_the_mp3_decoder_prints_stays_off_the_terminal(command, tmp_path):
         assert r.returncode in (0, 2), (path, r.stderr)
         if path == sound:
             assert r.returncode == 0 and not lines, r.stderr
+
+
+def test_a_file_at_an_absurd_sample_rate_is_refused_before_upsampling(tmp_path):
+    """QA: 400 kB at 1 Hz, upsampled to 8 kHz, ran the whole batch out of memory; 100 Hz noise was 'male'."""
+    noise = np.random.default_rng(0).standard_normal(2000).astype(np.float32) * 0.1
+    for rate in (1, 100, 999):
+        sf.write(tmp_path / f"r{rate}.wav", noise, rate)
+        with pytest.raises(AudioError, match=rf"r{rate}.wav: sample rate {rate} Hz: speech needs at least 1000 Hz"):
+            load_audio(tmp_path / f"r{rate}.wav", sr=8000)
+        assert load_audio(tmp_path / f"r{rate}.wav")[1] == rate  # read as it is, it is still a sound file
+    sf.write(tmp_path / "r1000.wav", noise, 1000)
+    assert load_audio(tmp_path / "r1000.wav", sr=8000)[0].shape == (16000,)
