@@ -164,6 +164,16 @@ def telephone(y: np.ndarray, sr: int, low: float, high: float, companded: bool) 
     return np.clip(x, -1.0, 1.0).astype(np.float32)
 
 
+def check_copy(kind, seed, index) -> None:
+    """ConfigError unless ``kind`` is one of :data:`KINDS` and ``seed`` and ``index`` are whole numbers >= 0
+    (QA: a negative seed reached numpy's own message, naming nothing)."""
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise ConfigError(f"unknown augmentation {kind!r} (choose from {', '.join(KINDS)})")
+    for name, v in (("seed", seed), ("index", index)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ConfigError(f"augmentation {name} must be a whole number >= 0, not {v!r}")
+
+
 def augment(y: np.ndarray, sr: int, kind: str, seed: int = 0, index: int = 0) -> np.ndarray:
     """One augmented copy of ``y``.
 
@@ -186,8 +196,7 @@ def augment(y: np.ndarray, sr: int, kind: str, seed: int = 0, index: int = 0) ->
     -------
     ndarray, shape (n_samples,), float32
     """
-    if kind not in KINDS:
-        raise ConfigError(f"unknown augmentation {kind!r} (choose from {', '.join(KINDS)})")
+    check_copy(kind, seed, index)
     rng = np.random.default_rng([int(seed), int(index), KINDS.index(kind)])
     y = np.asarray(y, dtype=np.float64)
     # a DC offset is no signal (each frame's DC is removed before the features): counted, it set the noise of a

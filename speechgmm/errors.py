@@ -28,8 +28,9 @@ class InsufficientDataError(SpeechGMMError):
     """Too little data to estimate the requested model (e.g. fewer frames than needed for K components)."""
 
 
-class ConfigError(SpeechGMMError):
-    """An invalid option or configuration value."""
+class ConfigError(SpeechGMMError, ValueError):
+    """An invalid option or configuration value (also a ValueError, so that ``except ValueError`` catches
+    a bad argument to the Python API)."""
 
 
 class SpeechGMMWarning(UserWarning):

@@ -892,6 +892,12 @@ def extract_file(path: os.PathLike | str, config: Optional[FeatureConfig] = None
         than one analysis window.
     """
     cfg = as_config(config)
+    if augment is not None:
+        from speechgmm.augment import check_copy
+
+        if isinstance(augment, (str, bytes)) or not isinstance(augment, (tuple, list)) or len(augment) != 3:
+            raise ConfigError(f"augment must be a tuple (kind, seed, index), not {augment!r}")
+        check_copy(*augment)
     if augment is None and _long_file(path):
         from speechgmm.stream import streamed_features
 

@@ -174,3 +174,20 @@ def test_update_takes_statistics_only():
     with pytest.raises(ConfigError, match="update\\(\\) takes the GMMStats of accumulate\\(\\), not ndarray"):
         gmm.update(np.zeros(3))
     assert gmm.update(gmm.accumulate(X[0])) is gmm
+
+
+def test_augment_arguments_are_checked_and_config_errors_are_value_errors():
+    from speechgmm import extract_file
+
+    for bad, msg in (
+        ("noise", "augment must be a tuple"),
+        (123, "augment must be a tuple"),
+        (("noise", -1, 0), "augmentation seed must be a whole number >= 0, not -1"),
+        (("noise", "x", 0), "augmentation seed must be a whole number >= 0, not 'x'"),
+        (("echo", 0, 0), "unknown augmentation 'echo'"),
+    ):
+        with pytest.raises(ConfigError, match=msg):
+            extract_file(EXAMPLE, augment=bad)  # were numpy's or Python's unpacking errors
+    with pytest.raises(ValueError):  # a ConfigError is also a ValueError
+        extract_file(EXAMPLE, augment="noise")
+    assert extract_file(EXAMPLE, augment=("noise", 0, 0)).shape == extract_file(EXAMPLE).shape
