@@ -58,13 +58,25 @@ class GMMStats:
     loglik: float = 0.0
     frames: int = 0
 
+    def __post_init__(self):
+        # QA: statistics of inconsistent shapes were accepted, then failed inside update() or set a model of
+        # K components to K' weights
+        n, f, sq = (np.asarray(a, dtype=np.float64) for a in (self.n, self.f, self.s))
+        if n.ndim != 1 or f.ndim != 2 or f.shape != sq.shape or f.shape[0] != n.shape[0]:
+            raise ConfigError(
+                f"statistics need n of shape (K,) and f, s of shape (K, D); got {n.shape}, {f.shape}, {sq.shape}"
+            )
+        self.n, self.f, self.s = n, f, sq
+
     @classmethod
     def zeros(cls, n_components: int, n_features: int) -> GMMStats:
         return cls(np.zeros(n_components), np.zeros((n_components, n_features)), np.zeros((n_components, n_features)))
 
     def __add__(self, other: GMMStats) -> GMMStats:
-        if other == 0:  # so that sum(list_of_stats) works
+        if isinstance(other, (int, float)) and other == 0:  # so that sum(list_of_stats) works
             return self
+        if not isinstance(other, GMMStats):
+            raise ConfigError(f"cannot add GMMStats and {type(other).__name__}")
         if self.f.shape != other.f.shape:
             raise ValueError(f"cannot add statistics of shapes {self.f.shape} and {other.f.shape}")
         return GMMStats(
@@ -587,6 +599,13 @@ class DiagGMM:
         if not isinstance(stats, GMMStats):  # QA: an array reached an AttributeError
             raise ConfigError(f"update() takes the GMMStats of accumulate(), not {type(stats).__name__}")
         K = len(stats.n)
+        if hasattr(self, "means_") and stats.f.shape != self.means_.shape:
+            raise ConfigError(
+                f"statistics of {K} components x {stats.f.shape[1]} dimensions do not fit this model's "
+                f"{self.means_.shape[0]} x {self.means_.shape[1]}"
+            )
+        if not (np.all(np.isfinite(stats.n)) and np.all(np.isfinite(stats.f)) and np.all(np.isfinite(stats.s))):
+            raise InsufficientDataError("the statistics are not finite (NaN or inf): EM diverged, or they are wrong")
         floor = getattr(self, "var_floor_", None)
         if floor is None:
             tot = stats.n.sum()

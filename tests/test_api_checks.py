@@ -191,3 +191,23 @@ def test_augment_arguments_are_checked_and_config_errors_are_value_errors():
     with pytest.raises(ValueError):  # a ConfigError is also a ValueError
         extract_file(EXAMPLE, augment="noise")
     assert extract_file(EXAMPLE, augment=("noise", 0, 0)).shape == extract_file(EXAMPLE).shape
+
+
+def test_statistics_must_fit_the_model_and_each_other():
+    from speechgmm.errors import InsufficientDataError
+    from speechgmm.gmm import GMMStats
+
+    X, _ = two_classes()
+    gmm = DiagGMM(4, max_iter=2).fit(X[0])
+    small = DiagGMM(2, max_iter=2).fit(X[0]).accumulate(X[0])
+    with pytest.raises(ConfigError, match="statistics of 2 components x 3 dimensions do not fit this model's 4 x 3"):
+        gmm.update(small)  # had left n_components 4 with 2 weights
+    with pytest.raises(ConfigError, match=r"n of shape \(K,\) and f, s of shape \(K, D\)"):
+        GMMStats(np.ones(2), np.ones((3, 3)), np.ones((3, 3)))
+    nan = gmm.accumulate(X[0])
+    nan.f[0, 0] = np.nan
+    with pytest.raises(InsufficientDataError, match="not finite"):
+        gmm.update(nan)  # had set NaN weights
+    with pytest.raises(ConfigError, match="cannot add GMMStats and NoneType"):
+        small + None
+    assert sum([small, small]).frames == 2 * small.frames
