@@ -166,6 +166,9 @@ def test_integer_pcm_is_scaled_like_a_wav_reader_and_bools_are_refused():
     assert np.allclose(mfcc(u8, sr, "gender"), mfcc((u8.astype(np.float32) - 128) / 128, sr, "gender"), atol=1e-4)
     with pytest.raises(ConfigError, match="samples must be numbers, not bool"):
         mfcc(pcm > 0, sr)
+    as_list = np.array(pcm.tolist())  # int64 holding 16-bit values: had been 'all silence, -182.6 dBFS'
+    assert as_list.dtype == np.int64 and np.allclose(mfcc(as_list, sr, "gender"), as_float, atol=1e-4)
+
 
 
 def test_update_takes_statistics_only():
