@@ -517,9 +517,16 @@ def open_set_record(clf, groups: dict[str, Sequence[np.ndarray]], previous: Opti
 
 #: when a model gets no open-set threshold (one place for train's note and classify's error)
 NO_OPEN_SET_WHY = (
-    f"it is calibrated when a MAP model of at least 3 classes is trained or enrolled into, from at least "
-    f"{MIN_IMPOSTOR_TRIALS} enrolment files: one impostor trial each"
+    f"it is calibrated from at least {MIN_IMPOSTOR_TRIALS} impostor trials of a MAP model of at least 3 classes: "
+    f"each training file scored against the other classes, and at enrol, each new file; trials are kept until "
+    f"there are enough"
 )
+
+
+def pending_trials_note(rec: Optional[dict]) -> str:
+    """'': or how many impostor trials are stored so far, for a record (or enroll summary) of too few."""
+    n = (rec or {}).get("pending_trials", (rec or {}).get("impostor_trials", 0)) if isinstance(rec, dict) else 0
+    return f"; {n} of {MIN_IMPOSTOR_TRIALS} impostor trials stored so far" if n else ""
 
 
 def open_set_record_items(clf, items, previous: Optional[dict] = None, replaced=()) -> Optional[dict]:
@@ -534,8 +541,18 @@ def open_set_record_items(clf, items, previous: Optional[dict] = None, replaced=
     if keep:
         imp, imp_labels = _with_previous_impostors(imp, imp_labels, set(replaced), previous)
     if len(imp) < MIN_IMPOSTOR_TRIALS:
-        return None
-    rec = calibrate(imp, t_weight=t_weight)
+        # too few to calibrate: kept for the next enrolment (QA: a family model of mum and dad never got a
+        # threshold through enroll, and the first trials of a small one were lost)
+        if not len(imp):
+            return None
+        rec = {
+            "score": open_set_score_name(t_weight),
+            "t_weight": float(t_weight),
+            "impostor_trials": int(len(imp)),
+            "impostor_scores": [round(float(v), 5) for v in imp],
+        }
+    else:
+        rec = calibrate(imp, t_weight=t_weight)
     rec["impostor_labels"] = imp_labels
     rec["impostor_paired"] = True  # impostor_scores[i] is the trial of impostor_labels[i]
     return rec
@@ -606,7 +623,8 @@ def enroll_from_manifest(
         "replaced": replaced,
         "files": len(man),
         "n_classes": len(new.labels_),
-        "threshold": rec["threshold"] if rec else None,
+        "threshold": rec.get("threshold") if rec else None,
+        "pending_trials": rec["impostor_trials"] if rec and rec.get("threshold") is None else 0,
         "seconds": time.time() - t0,
     }
 
@@ -844,11 +862,12 @@ def map_extras(clf, ubm, feats=None, labels=None) -> dict[str, object]:
 
 
 def stored_t_weight(rec: Optional[dict]) -> float:
-    """The t weight of a stored open-set record: 0 (the margin alone) in files calibrated before the
-    t part existed, :data:`OPEN_SET_T_WEIGHT` when there is no record (``--threshold`` alone)."""
-    if not isinstance(rec, dict) or rec.get("threshold") is None:
+    """The t weight of a stored open-set record (also one of too few trials to calibrate yet): 0 (the margin
+    alone) in files calibrated before the t part existed, :data:`OPEN_SET_T_WEIGHT` when there is no record
+    (``--threshold`` alone)."""
+    if not isinstance(rec, dict) or (rec.get("threshold") is None and "t_weight" not in rec):
         return OPEN_SET_T_WEIGHT
-    w = rec.get("t_weight", 0.0)
+    w = rec.get("t_weight", 0.0)  # a record of too few trials to calibrate yet has its own
     return float(w) if isinstance(w, (int, float)) and not isinstance(w, bool) and np.isfinite(w) else 0.0
 
 

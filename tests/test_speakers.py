@@ -861,9 +861,10 @@ def test_a_model_of_too_few_enrolment_files_says_why_it_has_no_threshold(spk_fil
 
     r = train(man, d / "3.npz")
     assert r.returncode == 0, r.stderr
-    assert "no open-set threshold stored" in r.stdout and "10 enrolment files" in r.stdout, r.stdout
+    assert "no open-set threshold stored" in r.stdout and "at least 10 impostor trials" in r.stdout, r.stdout
+    assert "9 of 10 impostor trials stored so far" in r.stdout, r.stdout
     r = cli("classify", "--model", d / "3.npz", "--open-set", corpus / three[0]["path"])
-    assert r.returncode == 2 and "10 enrolment files" in r.stderr and "--threshold" in r.stderr, r.stderr
+    assert r.returncode == 2 and "10 impostor trials" in r.stderr and "--threshold" in r.stderr, r.stderr
     r = train(spk_files["first"], d / "6.npz")
     assert r.returncode == 0 and "open-set threshold " in r.stdout and "impostor trials" in r.stdout, r.stdout
 
@@ -877,3 +878,23 @@ def test_the_python_api_bounds_the_threshold_as_the_command_line_does():
     for bad in (1e30, -1000.5, float("nan"), float("inf"), True):
         with pytest.raises(ConfigError, match=r"--threshold: expected a finite number >= -1000 and <= 1000"):
             open_set_threshold({}, bad, "m.npz")
+
+
+def test_a_small_model_keeps_its_impostor_trials_until_it_can_calibrate(data):
+    """QA: 3 speakers of one file each got no threshold (3 trials), so their trials were lost, and the
+    model enrolled into twice ended with 20 trials where training all at once had 28; now a record of too
+    few trials is kept, used by no one, and completed by the next enrolment."""
+    ubm, A = data["ubm"], data["A"]
+    labels = sorted(A)
+    one_file = {lab: A[lab][:1] for lab in labels[:3]}
+    clf = _map(one_file, ubm)
+    pending = sp.open_set_record(clf, one_file)
+    assert pending["impostor_trials"] == 3 and "threshold" not in pending
+    assert sp.stored_t_weight(pending) == pending["t_weight"] == 0.0
+    with pytest.raises(ConfigError, match="no stored open-set threshold"):
+        sp.open_set_threshold({"open_set": pending}, None, "m.npz")
+    more = {lab: A[lab][:4] for lab in labels[3:5]}
+    new, _, _ = sp.enroll(clf, more)
+    rec = sp.open_set_record(new, more, pending)
+    assert rec["impostor_trials"] == 3 + 8 and rec["threshold"] > 0
+    assert rec["impostor_scores"][:3] == pending["impostor_scores"]  # the first three were kept

@@ -44,7 +44,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from speechgmm.speakers import NO_OPEN_SET_WHY, enroll_from_manifest
+    from speechgmm.speakers import NO_OPEN_SET_WHY, enroll_from_manifest, pending_trials_note
 
     inputs = [args.model, *_common.manifest_inputs(args.manifest, args.root)]
     _common.check_output_path(args.output, inputs=inputs, suffix=".npz")
@@ -69,7 +69,7 @@ def run(args) -> int:
         + (
             f"; open-set threshold {thr:.3f}"
             if thr is not None
-            else f"; no open-set threshold stored ({NO_OPEN_SET_WHY})"
+            else f"; no open-set threshold stored ({NO_OPEN_SET_WHY}{pending_trials_note(s)})"
         )
         + f", in {s['seconds']:.2f} s -> {s['output']}"
     )

@@ -98,7 +98,9 @@ def _open_set_lines(h: dict, cohort) -> None:
             f"impostor trials through)"
         )
     elif h.get("method") == "map":
-        print("  open set     no stored threshold (classify --open-set needs --threshold T)")
+        from speechgmm.speakers import pending_trials_note
+
+        print(f"  open set     no stored threshold (classify --open-set needs --threshold T{pending_trials_note(rec)})")
     if cohort is not None:
         print(
             f"  cohort       {len(cohort.speakers)} speakers, {len(cohort.utts)} utterances "

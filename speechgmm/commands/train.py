@@ -92,12 +92,15 @@ def run(args) -> int:
             )
     elif cal:
         print(f"posteriors not calibrated: {cal['why']}")
-    if s.open_set:
+    if s.open_set and s.open_set.get("threshold") is not None:
         print(f"open-set threshold {s.open_set['threshold']:.3f} ({s.open_set['impostor_trials']} impostor trials)")
     elif s.open_set is not None:
-        from speechgmm.speakers import NO_OPEN_SET_WHY
+        from speechgmm.speakers import NO_OPEN_SET_WHY, pending_trials_note
 
-        print(f"no open-set threshold stored ({NO_OPEN_SET_WHY}); 'classify --open-set' will need --threshold T")
+        print(
+            f"no open-set threshold stored ({NO_OPEN_SET_WHY}{pending_trials_note(s.open_set)}); "
+            "'classify --open-set' will need --threshold T"
+        )
     print(
         f"trained {len(s.labels)} classes ({s.method}) on {s.files} files, "
         f"{sum(s.frames.values())} frames in {s.seconds:.1f} s -> {s.output}"
