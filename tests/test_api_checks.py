@@ -170,7 +170,6 @@ def test_integer_pcm_is_scaled_like_a_wav_reader_and_bools_are_refused():
     assert as_list.dtype == np.int64 and np.allclose(mfcc(as_list, sr, "gender"), as_float, atol=1e-4)
 
 
-
 def test_update_takes_statistics_only():
     X, _ = two_classes()
     gmm = DiagGMM(2, max_iter=2).fit(X[0])
