@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import zipfile
 import zlib
@@ -47,6 +48,32 @@ def gmm_to_arrays(g, prefix: str) -> dict[str, np.ndarray]:
 
 def _damaged(where, what: str) -> ModelFileError:
     return ModelFileError(f"{where}: damaged model file ({what})")
+
+
+def _real(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _open_set_problem(rec) -> Optional[str]:
+    """What is wrong with a header's ``open_set`` record, or None (QA: a threshold of text was an internal
+    error in ``info``, a NaN one read as "no threshold", a non-numeric impostor score one in ``enroll``)."""
+    if rec is None:
+        return None
+    if not isinstance(rec, dict):
+        return "not an object"
+    for key, ok in (
+        ("threshold", _real),
+        ("t_weight", lambda v: _real(v) and v >= 0),
+        ("false_accept", lambda v: _real(v) and 0 < v < 1),
+        ("impostor_trials", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+        ("impostor_scores", lambda v: isinstance(v, list) and all(map(_real, v))),
+        ("impostor_labels", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    ):
+        if key in rec and not ok(rec[key]):
+            return f"invalid {key} {str(rec[key])[:40]!r}"
+    if rec.get("impostor_paired") and len(rec.get("impostor_labels", [])) != len(rec.get("impostor_scores", [])):
+        return "impostor labels and scores differ in number"
+    return None
 
 
 def _check_gmm_arrays(where, prefix: str, w, mu, var, n_features: Optional[int]) -> None:
@@ -451,6 +478,9 @@ def load_model(path: os.PathLike | str, kind: Optional[str] = None) -> ModelFile
     D = header.get("n_features")
     if fc is not None and D is not None and fc.dim != D:
         raise _damaged(path, f"front end gives {fc.dim} dims, models have {D}")
+    problem = _open_set_problem(header.get("open_set"))
+    if problem:
+        raise _damaged(path, f"open-set record: {problem}")
     if header["kind"] == "classifier":
         return ModelFile(path, header, obj, obj.ubm_, fc)
     return ModelFile(path, header, None, obj, fc)

@@ -178,6 +178,16 @@ def _with_header(p, tmp_path, name, **changes):
         ("shift.npz", {"features": {"vad": True, "frame_shift_ms": 30.0}}, r"front end: .*frame_shift_ms"),
         ("frames.npz", {"frames": {"a": -1, "b": 5}}, r"bad frame counts"),  # `info` showed "-1..5 per class"
         ("frames_nan.npz", {"frames": {"a": "x", "b": 5}}, r"bad frame counts"),
+        # QA: `info` gave an internal error, `classify --open-set` said "no stored threshold", `enroll` failed inside
+        ("thr_text.npz", {"open_set": {"threshold": "abc"}}, r"open-set record: invalid threshold 'abc'"),
+        ("thr_nan.npz", {"open_set": {"threshold": float("nan")}}, r"open-set record: invalid threshold 'nan'"),
+        ("imp_text.npz", {"open_set": {"threshold": 1.0, "impostor_scores": [0.5, "x"]}}, r"open-set record: invalid impostor_scores"),
+        ("rec_list.npz", {"open_set": [1.0]}, r"open-set record: not an object"),
+        (
+            "pairs.npz",
+            {"open_set": {"impostor_scores": [0.1, 0.2], "impostor_labels": ["a"], "impostor_paired": True}},
+            r"open-set record: impostor labels and scores differ",
+        ),
     ],
 )
 def test_inconsistent_headers_are_damaged_files(model, tmp_path, name, changes, match):
