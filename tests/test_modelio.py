@@ -181,7 +181,11 @@ def _with_header(p, tmp_path, name, **changes):
         # QA: `info` gave an internal error, `classify --open-set` said "no stored threshold", `enroll` failed inside
         ("thr_text.npz", {"open_set": {"threshold": "abc"}}, r"open-set record: invalid threshold 'abc'"),
         ("thr_nan.npz", {"open_set": {"threshold": float("nan")}}, r"open-set record: invalid threshold 'nan'"),
-        ("imp_text.npz", {"open_set": {"threshold": 1.0, "impostor_scores": [0.5, "x"]}}, r"open-set record: invalid impostor_scores"),
+        (
+            "imp_text.npz",
+            {"open_set": {"threshold": 1.0, "impostor_scores": [0.5, "x"]}},
+            r"open-set record: invalid impostor_scores",
+        ),
         ("rec_list.npz", {"open_set": [1.0]}, r"open-set record: not an object"),
         (
             "pairs.npz",
