@@ -87,6 +87,8 @@ def test_read_trials_plain_lines_and_tables(tmp_path):
         # were counted twice (or both ways) and moved EER and minDCF without a word
         ("alice a.wav target\nbob a.wav nontarget\nalice a.wav target\n", r"t\.txt:3: repeats the trial of line 1"),
         ("alice a.wav target\nalice a.wav nontarget\n", r"t\.txt:2: repeats the trial of line 1 \(alice .*a\.wav\)"),
+        # one file under two names had been scored twice (QA)
+        ("alice a.wav target\nalice ./sub/../a.wav target\n", r"t\.txt:2: repeats the trial of line 1"),
         # an empty path was "1 audio file(s) not found: ." and an empty label "not in the model: "
         ("label,path,target\nalice,a.wav,target\nbob, ,nontarget\n", r"t\.txt:3: empty 'path'"),
         ("label,path,target\n ,a.wav,target\n", r"t\.txt:2: empty 'label'"),
