@@ -744,13 +744,23 @@ def _check_cohort(source, paths, labels, model_labels) -> None:
             SpeechGMMWarning,
             stacklevel=2,
         )
+    warn_cohort_overlap(source, speakers, model_labels)
+
+
+def warn_cohort_overlap(source, speakers, model_labels) -> None:
+    """Warn when cohort ``speakers`` are also classes of the model (their own models then sit in the
+    cohort): for ``--cohort`` and for the cohort stored with the UBM (QA: only the first was warned about)."""
+    import warnings
+
+    from speechgmm.errors import SpeechGMMWarning
+
     both = sorted(set(speakers) & set(model_labels))
     if both:
         warnings.warn(
             f"{source}: cohort speakers {', '.join(both[:5])}{', ...' if len(both) > 5 else ''} are also classes "
             "of the model; a cohort of other speakers normalises better",
             SpeechGMMWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
 
 

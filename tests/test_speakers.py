@@ -898,3 +898,24 @@ def test_a_small_model_keeps_its_impostor_trials_until_it_can_calibrate(data):
     rec = sp.open_set_record(new, more, pending)
     assert rec["impostor_trials"] == 3 + 8 and rec["threshold"] > 0
     assert rec["impostor_scores"][:3] == pending["impostor_scores"]  # the first three were kept
+
+
+def test_verify_warns_when_the_stored_cohort_holds_the_models_speakers(spk_files, corpus, cli, tmp_path):
+    """QA: models of the UBM's own training speakers were normalised against a cohort holding them without a
+    word, where the same speakers given as --cohort were warned about."""
+    d = spk_files["dir"]
+    rows = list(csv.DictReader(open(spk_files["bg"])))
+    three = sorted({r["speaker"] for r in rows})[:3]
+    man = write_manifest(tmp_path / "bg3.csv", [r for r in rows if r["speaker"] in three])
+    r = cli(
+        "train", man, "--root", corpus, "--label-column", "speaker", "--ubm", d / "ubm.npz", "-o", tmp_path / "3.npz"
+    )
+    assert r.returncode == 0, r.stderr
+    trials = tmp_path / "t.txt"
+    trials.write_text("".join(f"{s} {corpus / r['path']} target\n" for s in three[:1] for r in rows[:2]))
+    trials.write_text(trials.read_text() + f"{three[1]} {corpus / rows[0]['path']} nontarget\n")
+    r = cli("verify", "--model", tmp_path / "3.npz", "--trials", trials)
+    assert r.returncode == 0, r.stderr
+    assert f"3.npz (the cohort stored with its UBM): cohort speakers {', '.join(three)} are also classes" in r.stderr
+    r = cli("verify", "--model", d / "first.npz", "--trials", _trials(spk_files, corpus, tmp_path / "t2.txt"))
+    assert r.returncode == 0 and "are also classes" not in r.stderr, r.stderr

@@ -75,7 +75,12 @@ def _cohort(args, mf):
     """The cohort for score normalisation: --cohort if given, else the one stored in the model."""
     clf = mf.classifier
     if not args.cohort:
-        return getattr(clf, "cohort_", None)
+        from speechgmm.speakers import warn_cohort_overlap
+
+        cohort = getattr(clf, "cohort_", None)
+        if cohort is not None:
+            warn_cohort_overlap(f"{args.model} (the cohort stored with its UBM)", cohort.speakers, clf.labels_)
+        return cohort
     from speechgmm.speakers import cohort_from_manifest
 
     return cohort_from_manifest(clf, args.cohort, mf.feature_config, root=args.root, jobs=args.jobs)
