@@ -69,7 +69,11 @@ def writable_folder(p: Path) -> None:
         with new_file(folder, ".speechgmm-write-test."):
             pass
     except OSError as exc:
-        raise ConfigError(f"{p}: cannot write to the folder {folder} ({exc.strerror or exc})") from None
+        where = p.parent if str(p.parent) else Path(".")
+        what = f"the folder {folder}" if folder == where else f"the folder {where} in {folder}"  # QA: named /proc only
+        raise ConfigError(
+            f"{p}: cannot {'write to' if folder == where else 'create'} {what} ({exc.strerror or exc})"
+        ) from None
 
 
 def same_file(src, st: os.stat_result) -> bool:

@@ -904,6 +904,8 @@ def open_set_threshold(header: dict, threshold: Optional[float], model_path) -> 
     if threshold is not None:
         from speechgmm.options import THRESHOLD
 
+        if isinstance(threshold, (str, bytes)):  # the command line gives a float (QA: "2" was taken)
+            raise ConfigError(f"--threshold: expected a number, got {threshold!r}")
         try:
             return THRESHOLD.convert(threshold)
         except ValueError as exc:

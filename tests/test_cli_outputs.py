@@ -53,6 +53,8 @@ def test_unwritable_output_folder_is_named_before_work(small, capsys):
     assert main(["train", str(man), "-o", "/proc/speechgmm-test.npz", "--label-column", "gender"]) == 2
     err = _err(capsys)
     assert len(err) == 1 and "cannot write to the folder /proc" in err[0], err
+    assert main(["train", str(man), "-o", "/proc/nope/x.npz", "--label-column", "gender"]) == 2
+    assert "cannot create the folder /proc/nope in /proc" in _err(capsys)[0]  # QA: named /proc only
     assert main(["train", str(man), "-o", f"{man}/sub/x.npz", "--label-column", "gender"]) == 2
     assert f"{man} is not a folder" in _err(capsys)[0]
 

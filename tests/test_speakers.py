@@ -878,6 +878,8 @@ def test_the_python_api_bounds_the_threshold_as_the_command_line_does():
     for bad in (1e30, -1000.5, float("nan"), float("inf"), True):
         with pytest.raises(ConfigError, match=r"--threshold: expected a finite number >= -1000 and <= 1000"):
             open_set_threshold({}, bad, "m.npz")
+    with pytest.raises(ConfigError, match="--threshold: expected a number, got '2'"):
+        open_set_threshold({}, "2", "m.npz")  # QA: segment_file(threshold="2") had been taken
 
 
 def test_a_small_model_keeps_its_impostor_trials_until_it_can_calibrate(data):
