@@ -558,8 +558,13 @@ def rttm_name(label: str) -> str:
     return "_".join(str(label).split()) or "_"
 
 
+#: frames read at a time by :func:`_envelope` (whatever the file's length)
+ENVELOPE_BLOCK = 1 << 16
+
+
 def _envelope(path, bins: int):
-    """Peak absolute amplitude of ``bins`` equal slices of the file (streamed)."""
+    """Peak absolute amplitude of ``bins`` equal slices of the file, streamed in blocks of at most
+    ``ENVELOPE_BLOCK`` frames (memory does not grow with the file's length)."""
     from speechgmm.audio import open_sound, read_blocks
 
     with open_sound(path) as f:
@@ -567,16 +572,15 @@ def _envelope(path, bins: int):
         step = max(1, -(-n // bins))
         out = np.zeros(-(-n // step), dtype=np.float32)
         pos = 0
-        for blk in read_blocks(f, step * 4096):
+        for blk in read_blocks(f, ENVELOPE_BLOCK):
             m = np.abs(blk).max(axis=1)
-            k = len(m) // step * step
-            i = pos // step
-            if k:
-                out[i : i + k // step] = m[:k].reshape(-1, step).max(1)
-            if len(m) > k:
-                out[i + k // step] = m[k:].max()
+            i = pos // step  # the slice the block starts in; it may have begun in the block before
+            starts = np.concatenate([[0], np.arange((i + 1) * step - pos, len(m), step)]).astype(np.intp)
+            j = slice(i, i + len(starts))
+            out[j] = np.maximum(out[j], np.maximum.reduceat(m, starts))
             pos += len(m)
-    return out, n / f.samplerate
+        sr = f.samplerate
+    return out, n / sr
 
 
 def plot_segments(results, output) -> None:
