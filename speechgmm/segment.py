@@ -583,36 +583,75 @@ def _envelope(path, bins: int):
     return out, n / sr
 
 
-def plot_segments(results, output) -> None:
-    """PNG of each file's waveform (peak envelope) with its segments coloured by label
-    (needs matplotlib, the ``[plot]`` extra); written atomically."""
+#: colours of the labels in a plot: no grey (the waveform's, and ``unknown``'s), 20 distinct ones
+_UNKNOWN_COLOUR = (0.62, 0.62, 0.62, 1.0)
+
+
+def _label_colours(labels) -> dict:
+    """A colour per label: ``unknown`` (open set) grey, which no other label gets; up to 20 others distinct
+    (tab10 and the light half of tab20 without their greys, then two of tab20b), more spread over the hues."""
+    import matplotlib
+    from matplotlib.colors import hsv_to_rgb
+
+    from speechgmm.speakers import UNKNOWN
+
+    tab10, tab20, tab20b = (matplotlib.colormaps[name] for name in ("tab10", "tab20", "tab20b"))
+    palette = [tab10(i) for i in range(10) if i != 7] + [tab20(2 * i + 1) for i in range(10) if i != 7]
+    palette += [tab20b(1), tab20b(9)]
+    named = [lab for lab in labels if lab != UNKNOWN]
+    if len(named) > len(palette):
+        palette = [(*hsv_to_rgb((k / len(named), 0.75, 0.85)), 1.0) for k in range(len(named))]
+    out = {lab: palette[k] for k, lab in enumerate(named)}
+    if UNKNOWN in labels:
+        out[UNKNOWN] = _UNKNOWN_COLOUR
+    return out
+
+
+def segment_figure(results):
+    """The matplotlib figure of :func:`plot_segments` (needs matplotlib)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from speechgmm._util import save_figure
-
-    labels = sorted({lab for r in results for lab in r.labels})
-    colours = {lab: plt.get_cmap("tab10")(i % 10) for i, lab in enumerate(labels)}
-    fig, axes = plt.subplots(len(results), 1, figsize=(12, 1.8 * len(results) + 0.6), squeeze=False)
-    for ax, r in zip(axes[:, 0], results):
-        env, dur = _envelope(r.path, 4000)
-        t = np.linspace(0, dur, len(env))
-        ax.fill_between(t, -env, env, color="0.45", linewidth=0)
-        for a, b, lab in r.segments:
-            ax.axvspan(a, b, color=colours[lab], alpha=0.35, linewidth=0)
-        ax.set_xlim(0, max(dur, 1e-3))
-        ax.set_ylim(-1, 1)
-        ax.set_yticks([])
-        ax.set_title(Path(r.path).name, fontsize=9, loc="left")
-    axes[-1, 0].set_xlabel("time (s)")
     from matplotlib.patches import Patch
 
-    fig.legend(
-        handles=[Patch(color=colours[lab], alpha=0.5, label=lab) for lab in labels],
-        loc="upper right",
-        ncol=len(labels),
-        fontsize=8,
-    )
-    save_figure(fig, output)
+    from speechgmm.speakers import UNKNOWN
+
+    present = {lab for r in results for _, _, lab in r.segments}  # the legend: labels with segments only
+    labels = sorted(present - {UNKNOWN}) + [UNKNOWN] * (UNKNOWN in present)
+    colours = _label_colours(labels)
+    fig, axes = plt.subplots(len(results), 1, figsize=(12, 1.8 * len(results) + 0.6), squeeze=False)
+    try:
+        for ax, r in zip(axes[:, 0], results):
+            env, dur = _envelope(r.path, 4000)
+            peak = float(env.max()) if len(env) else 0.0
+            t = np.linspace(0, dur, len(env))
+            ax.fill_between(t, -env, env, color="0.45", linewidth=0)
+            for a, b, lab in r.segments:
+                ax.axvspan(a, b, color=colours[lab], alpha=0.35, linewidth=0)
+            ax.set_xlim(0, max(dur, 1e-3))
+            top = peak if np.isfinite(peak) and peak > 0 else 1.0  # scaled to the file's peak
+            ax.set_ylim(-1.05 * top, 1.05 * top)
+            ax.set_yticks([])
+            level = f"peak {20 * np.log10(peak):.1f} dBFS" if np.isfinite(peak) and peak > 0 else "silent"
+            ax.set_title(f"{Path(r.path).name} ({level})", fontsize=9, loc="left")
+        axes[-1, 0].set_xlabel("time (s)")
+        if labels:
+            fig.legend(
+                handles=[Patch(color=colours[lab], alpha=0.5, label=lab) for lab in labels],
+                loc="upper right",
+                ncol=min(len(labels), 10),
+                fontsize=8,
+            )
+    except BaseException:
+        plt.close(fig)
+        raise
+    return fig
+
+
+def plot_segments(results, output) -> None:
+    """PNG of each file's waveform (peak envelope, scaled to the file's peak) with its segments coloured by
+    label (needs matplotlib, the ``[plot]`` extra); written atomically."""
+    from speechgmm._util import save_figure
+
+    save_figure(segment_figure(results), output)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from _helpers import ROOT
+from _helpers import ROOT, need_module
 
 WAV = ROOT / "examples" / "male_AH_1A.wav"
 
@@ -45,3 +45,56 @@ def test_plot_envelope_reads_the_file_in_bounded_blocks(seconds, tmp_path, monke
     m = np.abs(y).max(axis=1)
     want = np.array([m[i : i + step].max() for i in range(0, n, step)], np.float32)
     np.testing.assert_array_equal(env, want)
+
+
+# -- the plot: colours, legend, scale --------------------------------------------------------------------
+
+
+def _figure(results, monkeypatch):
+    """The figure plot_segments saves."""
+    need_module("matplotlib")
+    from speechgmm import _util
+    from speechgmm.segment import plot_segments
+
+    got = []
+    monkeypatch.setattr(_util, "save_figure", lambda fig, out: got.append(fig))
+    plot_segments(results, "unused.png")
+    return got[0]
+
+
+def test_plot_colours_distinct_unknown_grey_legend_of_labels_present(tmp_path, monkeypatch):
+    """QA: ``tab10(i % 10)`` gave the 11th label the 1st one's colour, ``unknown`` (--open-set) could share a
+    speaker's, and the legend listed every class, also those with no segment."""
+    import matplotlib.colors as mc
+
+    from speechgmm.segment import Segmentation
+
+    path = tmp_path / "a.wav"
+    sf.write(str(path), np.zeros(16000 * 30, np.float32) + 0.1, 16000)
+    labels = [f"spk{k:02d}" for k in range(25)] + ["unknown"]
+    present = labels[:20] + ["unknown"]  # 5 labels without a segment
+    segs = [(float(k), k + 0.8, lab) for k, lab in enumerate(present)]
+    fig = _figure([Segmentation(str(path), 30.0, segs, labels)], monkeypatch)
+    ax = fig.axes[0]
+    spans = [p for p in ax.patches]
+    assert len(spans) == len(present)
+    colours = [tuple(np.round(mc.to_rgb(p.get_facecolor()), 4)) for p in spans]
+    assert len(set(colours[:-1])) == 20  # the 20 labels: distinct
+    grey = colours[-1]
+    assert grey[0] == grey[1] == grey[2] and grey not in colours[:-1]  # unknown: grey, no other label's
+    assert all(not (c[0] == c[1] == c[2]) for c in colours[:-1])  # and no label is grey
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert sorted(texts) == sorted(present)
+
+
+@pytest.mark.parametrize("peak", [0.01, 2.5])
+def test_plot_is_scaled_to_the_file_peak(peak, tmp_path, monkeypatch):
+    """QA: the y axis was fixed at +-1: a recording at -40 dB drew as a flat line, float audio above 1 was cut."""
+    from speechgmm.segment import Segmentation
+
+    path = tmp_path / "a.wav"
+    t = np.arange(16000 * 5) / 16000
+    sf.write(str(path), (peak * np.sin(2 * np.pi * 200 * t)).astype(np.float32), 16000, subtype="FLOAT")
+    fig = _figure([Segmentation(str(path), 5.0, [(1.0, 2.0, "male")], ["female", "male"])], monkeypatch)
+    lo, hi = fig.axes[0].get_ylim()
+    assert peak <= hi <= 1.2 * peak and lo == -hi
