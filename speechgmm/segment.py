@@ -526,8 +526,27 @@ def segment_file(
     return segment(path, model, SegmentOptions(**options), open_set=open_set, threshold=threshold).segments
 
 
+def _bytes_escaped(text) -> str:
+    """``text`` with the bytes of a file name that are not UTF-8 (Python holds them as lone surrogates,
+    ``\\udcff``) written as ``\\xff``: the same bytes always give the same text, and it can be encoded."""
+    text = str(text)
+    if not any("\udc80" <= c <= "\udcff" for c in text):
+        return text
+    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if "\udc80" <= c <= "\udcff" else c for c in text)
+
+
+def printable(text) -> str:
+    """``text`` shown on one line: a tab, a newline or another control character as its escape (``\\t``,
+    ``\\n``), a byte of a file name that is not UTF-8 as ``\\xff`` (the table's cells, the plot's titles)."""
+    text = _bytes_escaped(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def rttm_file_id(path) -> str:
-    """The RTTM file id of ``path``: its name without extension, whitespace as ``_``."""
+    """The RTTM file id of ``path``: its name without extension, whitespace as ``_`` (bytes that are not
+    UTF-8 as ``\\xff``, as in the table)."""
     return rttm_name(Path(path).stem) if Path(path).stem.split() else "file"
 
 
@@ -539,14 +558,30 @@ def check_rttm_file_ids(paths) -> None:
         fid = rttm_file_id(p)
         if fid in seen:
             raise ConfigError(
-                f"{seen[fid]} and {p}: both would be file '{fid}' in the RTTM, which scoring tools would merge; "
-                "rename one, or segment them in separate runs"
+                f"{printable(seen[fid])} and {printable(p)}: both would be file '{fid}' in the RTTM, which scoring "
+                "tools would merge; rename one, or segment them in separate runs"
             )
         seen[fid] = p
 
 
+def check_rttm_labels(labels, model_name: str = "the model") -> None:
+    """ConfigError naming two of ``labels`` that would get the same RTTM name (``Mary Ann`` and ``Mary_Ann``:
+    :func:`rttm_name`), whose segments scoring tools would take for one speaker's."""
+    seen: dict[str, str] = {}
+    for lab in map(str, labels):
+        name = rttm_name(lab)
+        if name in seen and seen[name] != lab:
+            raise ConfigError(
+                f"{model_name}: the labels {printable(seen[name])!r} and {printable(lab)!r} would both be "
+                f"'{name}' in the RTTM, which scoring tools would take for one speaker; rename one of them"
+            )
+        seen[name] = lab
+
+
 def rttm_lines(result: Segmentation) -> list[str]:
-    """NIST RTTM ``SPEAKER`` lines of one file (file id: :func:`rttm_file_id`)."""
+    """NIST RTTM ``SPEAKER`` lines of one file (file id: :func:`rttm_file_id`; ConfigError when two of
+    its labels share one RTTM name: :func:`check_rttm_labels`)."""
+    check_rttm_labels(result.labels)
     fid = rttm_file_id(result.path)
     return [
         f"SPEAKER {fid} 1 {a:.3f} {b - a:.3f} <NA> <NA> {rttm_name(lab)} <NA> <NA>" for a, b, lab in result.segments
@@ -554,8 +589,9 @@ def rttm_lines(result: Segmentation) -> list[str]:
 
 
 def rttm_name(label: str) -> str:
-    """A class label as one RTTM field: whitespace as ``_`` (RTTM fields are separated by spaces)."""
-    return "_".join(str(label).split()) or "_"
+    """A class label as one RTTM field: whitespace as ``_`` (RTTM fields are separated by spaces), bytes
+    of a file name that are not UTF-8 as ``\\xff``."""
+    return "_".join(_bytes_escaped(label).split()) or "_"
 
 
 #: frames read at a time by :func:`_envelope` (whatever the file's length)
@@ -634,11 +670,11 @@ def segment_figure(results):
             ax.set_ylim(-1.05 * top, 1.05 * top)
             ax.set_yticks([])
             level = f"peak {20 * np.log10(peak):.1f} dBFS" if np.isfinite(peak) and peak > 0 else "silent"
-            ax.set_title(f"{Path(r.path).name} ({level})", fontsize=9, loc="left")
+            ax.set_title(f"{printable(Path(r.path).name)} ({level})", fontsize=9, loc="left")
         axes[-1, 0].set_xlabel("time (s)")
         if labels:
             fig.legend(
-                handles=[Patch(color=colours[lab], alpha=0.5, label=lab) for lab in labels],
+                handles=[Patch(color=colours[lab], alpha=0.5, label=printable(lab)) for lab in labels],
                 loc="upper right",
                 ncol=min(len(labels), 10),
                 fontsize=8,

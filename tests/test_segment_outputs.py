@@ -3,11 +3,13 @@ standard output goes away or the run is stopped, file names that are not UTF-8, 
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import soundfile as sf
 
-from _helpers import ROOT, need_module
+from _helpers import ROOT, need_module, run_cli
 
 WAV = ROOT / "examples" / "male_AH_1A.wav"
 
@@ -98,3 +100,68 @@ def test_plot_is_scaled_to_the_file_peak(peak, tmp_path, monkeypatch):
     fig = _figure([Segmentation(str(path), 5.0, [(1.0, 2.0, "male")], ["female", "male"])], monkeypatch)
     lo, hi = fig.axes[0].get_ylim()
     assert peak <= hi <= 1.2 * peak and lo == -hi
+
+
+# -- names: not UTF-8, labels in RTTM and the table ------------------------------------------------------
+
+
+def test_a_file_name_that_is_not_utf8(tmp_path):
+    """QA: a name with the byte 0xff gave "internal error: UnicodeEncodeError" with --rttm and "TypeError:
+    set_text()" with --plot (the table, --json and classify were right)."""
+    need_module("matplotlib")
+    odd = tmp_path / os.fsdecode(b"bad\xffname.wav")
+    try:
+        odd.write_bytes(WAV.read_bytes())
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("the file system does not take names that are not UTF-8")
+    rttm, png = tmp_path / "out.rttm", tmp_path / "out.png"
+    r = run_cli("segment", "--rttm", rttm, "--plot", png, odd)
+    assert r.returncode == 0, r.stderr
+    ids = {line.split()[1] for line in rttm.read_text().splitlines()}
+    assert ids == {"bad\\xffname"}  # the byte as in the table
+    rows = [ln.split("\t") for ln in r.stdout.splitlines()[1:] if not ln.startswith("#")]
+    assert rows and {row[0] for row in rows} == {str(tmp_path / "bad\\xffname.wav")}
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert run_cli("segment", "--json", odd).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def odd_labels_model(tmp_path_factory):
+    """A tiny classifier of three labels: 'Mary Ann', 'Mary_Ann' (one RTTM name) and one with a tab."""
+    from speechgmm.classifier import GMMClassifier
+    from speechgmm.commands._common import load_classifier
+    from speechgmm.features import extract_file
+    from speechgmm.modelio import save_model
+
+    cfg = load_classifier(None).feature_config
+    files = sorted((ROOT / "examples").glob("*_*_*.wav"))[:3]
+    X = [extract_file(f, cfg) for f in files]
+    out = tmp_path_factory.mktemp("model") / "odd.npz"
+    save_model(out, GMMClassifier(n_components=1, max_iter=2).fit(X, ["Mary Ann", "Mary_Ann", "Zo\tab"]), cfg)
+    return out
+
+
+def test_labels_that_would_share_an_rttm_name_are_refused(odd_labels_model, tmp_path):
+    """QA: rttm_name wrote 'Mary Ann' as 'Mary_Ann' whatever a real 'Mary_Ann' label said: two speakers as one."""
+    from speechgmm.errors import ConfigError
+    from speechgmm.segment import Segmentation, rttm_lines
+
+    rttm = tmp_path / "out.rttm"
+    r = run_cli("segment", "--model", odd_labels_model, "--rttm", rttm, WAV)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert "'Mary Ann'" in lines[0] and "'Mary_Ann'" in lines[0] and r.stdout == "" and not rttm.exists()
+    res = Segmentation("x.wav", 3.0, [(0.0, 1.0, "Mary Ann"), (1.5, 2.0, "Mary_Ann")], ["Mary Ann", "Mary_Ann"])
+    with pytest.raises(ConfigError, match="Mary_Ann"):
+        rttm_lines(res)
+    assert run_cli("segment", "--model", odd_labels_model, WAV).returncode == 0  # without --rttm: no clash
+
+
+def test_summary_line_escapes_labels_as_the_rows_do(odd_labels_model):
+    """QA: the speaking-time line printed a label's tab raw, the segment rows as ``\\t``."""
+    r = run_cli("segment", "--model", odd_labels_model, WAV)
+    assert r.returncode == 0, r.stderr
+    summary = [ln for ln in r.stdout.splitlines() if ln.startswith("# ")]
+    assert len(summary) == 1 and "\t" not in summary[0] and "Zo\\tab" in summary[0], summary
+    rows = [ln.split("\t") for ln in r.stdout.splitlines()[1:] if not ln.startswith("#")]
+    assert all(len(row) == 4 for row in rows)

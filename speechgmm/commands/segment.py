@@ -114,11 +114,11 @@ def _print_json(r, times) -> None:
 
 def _cell(text) -> str:
     """``text`` for one tab-separated cell: a tab, a newline or another control character in a file name
-    (or label) is written as its escape (``\\t``, ``\\n``), so every segment stays one row of 4 cells."""
-    text = str(text)
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    (or label) is written as its escape (``\\t``, ``\\n``), so every segment stays one row of 4 cells (a byte
+    of a file name that is not UTF-8 as ``\\xff``, as in the RTTM)."""
+    from speechgmm.segment import printable
+
+    return printable(text)
 
 
 def _print_rows(r, times) -> None:
@@ -127,7 +127,8 @@ def _print_rows(r, times) -> None:
         print(f"{path}\t{a:.2f}\t{b:.2f}\t{_cell(lab)}")
     total = sum(times.values())
     shares = ", ".join(
-        f"{lab} {v:.1f} s ({100 * v / total:.1f} %)" if total else f"{lab} 0.0 s" for lab, v in times.items()
+        f"{_cell(lab)} {v:.1f} s ({100 * v / total:.1f} %)" if total else f"{_cell(lab)} 0.0 s"
+        for lab, v in times.items()
     )
     print(f"# {path}: {r.duration:.1f} s, speech {total:.1f} s: {shares}")
 
@@ -137,7 +138,7 @@ def _write_rttm(results, out) -> None:
     from speechgmm.segment import rttm_lines
 
     with atomic_output(out) as tmp:
-        with open(tmp, "w") as fh:
+        with open(tmp, "w", encoding="utf-8") as fh:
             for r in results:
                 fh.writelines(line + "\n" for line in rttm_lines(r))
 
@@ -153,7 +154,7 @@ def _plot(results, out, problems) -> None:
 
 def run(args) -> int:
     from speechgmm.errors import SpeechGMMError
-    from speechgmm.segment import SegmentOptions, segment
+    from speechgmm.segment import SegmentOptions, check_rttm_labels, segment
 
     opt = SegmentOptions(
         min_speech=_seconds("--min-speech", args.min_speech), min_pause=_seconds("--min-pause", args.min_pause)
@@ -162,9 +163,11 @@ def run(args) -> int:
     model = _Named(_common.load_classifier(args.model), args.model)
     open_set = args.open_set or args.threshold is not None
     if open_set:  # before any file is read: a model without a stored threshold is one error, not one per file
-        from speechgmm.speakers import open_set_rule
+        from speechgmm.speakers import UNKNOWN, open_set_rule
 
         open_set_rule(model.classifier.labels_, model.header, args.threshold, model.name)
+    if args.rttm:  # two labels that would be one speaker in the RTTM
+        check_rttm_labels(list(model.classifier.labels_) + ([UNKNOWN] if open_set else []), model.name)
     results, problems = [], []
     if not args.json:
         print("path\tstart\tend\tlabel")
