@@ -4,6 +4,8 @@ standard output goes away or the run is stopped, file names that are not UTF-8, 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -165,3 +167,113 @@ def test_summary_line_escapes_labels_as_the_rows_do(odd_labels_model):
     assert len(summary) == 1 and "\t" not in summary[0] and "Zo\\tab" in summary[0], summary
     rows = [ln.split("\t") for ln in r.stdout.splitlines()[1:] if not ln.startswith("#")]
     assert all(len(row) == 4 for row in rows)
+
+
+# -- outputs when standard output goes away ----------------------------------------------------------
+
+
+def _cmd(*args):
+    return [sys.executable, "-m", "speechgmm", *map(str, args)]
+
+
+def test_outputs_written_when_the_table_reader_goes_away(tmp_path):
+    """QA: ``segment --rttm R --plot P FILE | head -1`` exited 0 and wrote neither R nor P."""
+    need_module("matplotlib")
+    rttm, png = tmp_path / "out.rttm", tmp_path / "out.png"
+    proc = subprocess.Popen(
+        _cmd("segment", "--rttm", rttm, "--plot", png, WAV), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    proc.stdout.close()  # the reader is gone before the first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(300) == 0, err
+    assert err == ""
+    assert rttm.read_text().startswith("SPEAKER male_AH_1A 1 ")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_closed_standard_output_is_one_line_and_outputs_are_written(tmp_path):
+    """QA: ``segment --rttm R FILE >&-`` gave "internal error: AttributeError: 'NoneType' object has no attribute
+    'flush'" and no RTTM."""
+    rttm = tmp_path / "out.rttm"
+    r = subprocess.run(
+        ["sh", "-c", 'exec "$0" "$@" >&-', *_cmd("segment", "--rttm", rttm, WAV)],
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=300,
+    )
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert "standard output is closed" in lines[0] and "internal error" not in lines[0]
+    assert rttm.read_text().startswith("SPEAKER male_AH_1A 1 ")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_full_standard_output_is_named(tmp_path):
+    """QA: ``segment FILE > /dev/full`` said "error: No space left on device", naming nothing."""
+    rttm = tmp_path / "out.rttm"
+    with open("/dev/full", "w") as full:
+        r = subprocess.run(
+            _cmd("segment", "--rttm", rttm, WAV), stdout=full, stderr=subprocess.PIPE, text=True, timeout=300
+        )
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert "standard output" in lines[0] and "No space left on device" in lines[0]
+    assert rttm.read_text().startswith("SPEAKER male_AH_1A 1 ")
+
+
+# -- a stop commits no output ------------------------------------------------------------------------
+
+
+def test_a_stop_during_the_plot_leaves_every_output_as_it_was(tmp_path, monkeypatch, capsys):
+    """QA: Ctrl-C / SIGTERM while the plot was drawn left a complete RTTM behind, an older one replaced."""
+    need_module("matplotlib")
+    from speechgmm import cli, segment
+
+    rttm, png = tmp_path / "out.rttm", tmp_path / "out.png"
+    rttm.write_text("old rttm\n")
+    png.write_text("old png\n")
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt()  # Ctrl-C while the waveform is read for the plot
+
+    monkeypatch.setattr(segment, "_envelope", stop)
+    assert cli.main(["segment", "--rttm", str(rttm), "--plot", str(png), str(WAV)]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert rttm.read_text() == "old rttm\n" and png.read_text() == "old png\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png", "out.rttm"]  # no temporary file left
+
+
+# -- refused before any work -------------------------------------------------------------------------
+
+
+def test_missing_matplotlib_is_refused_before_any_work(tmp_path):
+    """QA: a missing matplotlib with --plot was reported after every file had been segmented (and the RTTM
+    written)."""
+    hide = tmp_path / "nompl"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text(
+        "import importlib.util, sys\n"
+        "_find = importlib.util.find_spec\n"
+        "def find_spec(name, package=None):\n"
+        "    return None if name.split('.')[0] == 'matplotlib' else _find(name, package)\n"
+        "importlib.util.find_spec = find_spec\n"
+        "class _Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'matplotlib':\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, _Block())\n"
+    )
+    path = os.pathsep.join([str(hide), os.environ.get("PYTHONPATH", "")])
+    rttm = tmp_path / "out.rttm"
+    r = run_cli("segment", "--plot", tmp_path / "out.png", "--rttm", rttm, WAV, env={"PYTHONPATH": path})
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "needs matplotlib" in lines[0], r.stderr
+    assert r.stdout == "" and not rttm.exists()
+
+
+def test_standard_input_is_refused_before_the_table_header(cli):
+    """QA: ``segment -`` printed the table's header before refusing standard input."""
+    r = cli("segment", "-", input="RIFF")
+    assert r.returncode == 2 and "reads files, not standard input" in r.stderr
+    assert r.stdout == ""
