@@ -66,6 +66,14 @@ def _figure(results, monkeypatch):
     return got[0]
 
 
+def _span_colours(ax) -> list:
+    """The face colour of each segment drawn on ``ax`` (a patch each, or collections after the waveform's)."""
+    out = [p.get_facecolor() for p in ax.patches]
+    for c in ax.collections[1:]:
+        out += [c.get_facecolor()[0]] * len(c.get_paths())
+    return out
+
+
 def test_plot_colours_distinct_unknown_grey_legend_of_labels_present(tmp_path, monkeypatch):
     """QA: ``tab10(i % 10)`` gave the 11th label the 1st one's colour, ``unknown`` (--open-set) could share a
     speaker's, and the legend listed every class, also those with no segment."""
@@ -79,10 +87,8 @@ def test_plot_colours_distinct_unknown_grey_legend_of_labels_present(tmp_path, m
     present = labels[:20] + ["unknown"]  # 5 labels without a segment
     segs = [(float(k), k + 0.8, lab) for k, lab in enumerate(present)]
     fig = _figure([Segmentation(str(path), 30.0, segs, labels)], monkeypatch)
-    ax = fig.axes[0]
-    spans = [p for p in ax.patches]
-    assert len(spans) == len(present)
-    colours = [tuple(np.round(mc.to_rgb(p.get_facecolor()), 4)) for p in spans]
+    colours = [tuple(np.round(mc.to_rgb(c), 4)) for c in _span_colours(fig.axes[0])]
+    assert len(colours) == len(present)
     assert len(set(colours[:-1])) == 20  # the 20 labels: distinct
     grey = colours[-1]
     assert grey[0] == grey[1] == grey[2] and grey not in colours[:-1]  # unknown: grey, no other label's
@@ -102,6 +108,41 @@ def test_plot_is_scaled_to_the_file_peak(peak, tmp_path, monkeypatch):
     fig = _figure([Segmentation(str(path), 5.0, [(1.0, 2.0, "male")], ["female", "male"])], monkeypatch)
     lo, hi = fig.axes[0].get_ylim()
     assert peak <= hi <= 1.2 * peak and lo == -hi
+
+
+def test_plot_memory_does_not_grow_with_the_segments(tmp_path, monkeypatch):
+    """An ``axvspan`` per segment cost ~8 kB each (25 MB more for 3,000 segments than for 300): a recording of
+    hours has thousands."""
+    import io
+    import tracemalloc
+
+    need_module("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from speechgmm import _util
+    from speechgmm.segment import Segmentation, plot_segments
+
+    path = tmp_path / "a.wav"
+    sf.write(str(path), np.full(16000 * 60, 0.1, np.float32), 16000)
+
+    def save(fig, out):
+        fig.savefig(io.BytesIO(), format="png", dpi=100)
+        plt.close(fig)
+
+    monkeypatch.setattr(_util, "save_figure", save)
+
+    def peak(n):
+        segs = [(k * 60 / n, k * 60 / n + 30 / n, ("female", "male")[k % 2]) for k in range(n)]
+        tracemalloc.start()
+        try:
+            plot_segments([Segmentation(str(path), 60.0, segs, ["female", "male"])], "unused.png")
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak(10)  # imports and caches
+    small, large = peak(300), peak(3000)
+    assert large - small < 8e6, (small, large)
 
 
 # -- names: not UTF-8, labels in RTTM and the table ------------------------------------------------------
