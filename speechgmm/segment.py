@@ -526,8 +526,27 @@ def segment_file(
     return segment(path, model, SegmentOptions(**options), open_set=open_set, threshold=threshold).segments
 
 
+def _bytes_escaped(text) -> str:
+    """``text`` with the bytes of a file name that are not UTF-8 (Python holds them as lone surrogates,
+    ``\\udcff``) written as ``\\xff``: the same bytes always give the same text, and it can be encoded."""
+    text = str(text)
+    if not any("\udc80" <= c <= "\udcff" for c in text):
+        return text
+    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if "\udc80" <= c <= "\udcff" else c for c in text)
+
+
+def printable(text) -> str:
+    """``text`` shown on one line: a tab, a newline or another control character as its escape (``\\t``,
+    ``\\n``), a byte of a file name that is not UTF-8 as ``\\xff`` (the table's cells, the plot's titles)."""
+    text = _bytes_escaped(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def rttm_file_id(path) -> str:
-    """The RTTM file id of ``path``: its name without extension, whitespace as ``_``."""
+    """The RTTM file id of ``path``: its name without extension, whitespace as ``_`` (bytes that are not
+    UTF-8 as ``\\xff``, as in the table)."""
     return rttm_name(Path(path).stem) if Path(path).stem.split() else "file"
 
 
@@ -539,14 +558,30 @@ def check_rttm_file_ids(paths) -> None:
         fid = rttm_file_id(p)
         if fid in seen:
             raise ConfigError(
-                f"{seen[fid]} and {p}: both would be file '{fid}' in the RTTM, which scoring tools would merge; "
-                "rename one, or segment them in separate runs"
+                f"{printable(seen[fid])} and {printable(p)}: both would be file '{fid}' in the RTTM, which scoring "
+                "tools would merge; rename one, or segment them in separate runs"
             )
         seen[fid] = p
 
 
+def check_rttm_labels(labels, model_name: str = "the model") -> None:
+    """ConfigError naming two of ``labels`` that would get the same RTTM name (``Mary Ann`` and ``Mary_Ann``:
+    :func:`rttm_name`), whose segments scoring tools would take for one speaker's."""
+    seen: dict[str, str] = {}
+    for lab in map(str, labels):
+        name = rttm_name(lab)
+        if name in seen and seen[name] != lab:
+            raise ConfigError(
+                f"{model_name}: the labels {printable(seen[name])!r} and {printable(lab)!r} would both be "
+                f"'{name}' in the RTTM, which scoring tools would take for one speaker; rename one of them"
+            )
+        seen[name] = lab
+
+
 def rttm_lines(result: Segmentation) -> list[str]:
-    """NIST RTTM ``SPEAKER`` lines of one file (file id: :func:`rttm_file_id`)."""
+    """NIST RTTM ``SPEAKER`` lines of one file (file id: :func:`rttm_file_id`; ConfigError when two of
+    its labels share one RTTM name: :func:`check_rttm_labels`)."""
+    check_rttm_labels(result.labels)
     fid = rttm_file_id(result.path)
     return [
         f"SPEAKER {fid} 1 {a:.3f} {b - a:.3f} <NA> <NA> {rttm_name(lab)} <NA> <NA>" for a, b, lab in result.segments
@@ -554,12 +589,18 @@ def rttm_lines(result: Segmentation) -> list[str]:
 
 
 def rttm_name(label: str) -> str:
-    """A class label as one RTTM field: whitespace as ``_`` (RTTM fields are separated by spaces)."""
-    return "_".join(str(label).split()) or "_"
+    """A class label as one RTTM field: whitespace as ``_`` (RTTM fields are separated by spaces), bytes
+    of a file name that are not UTF-8 as ``\\xff``."""
+    return "_".join(_bytes_escaped(label).split()) or "_"
+
+
+#: frames read at a time by :func:`_envelope` (whatever the file's length)
+ENVELOPE_BLOCK = 1 << 16
 
 
 def _envelope(path, bins: int):
-    """Peak absolute amplitude of ``bins`` equal slices of the file (streamed)."""
+    """Peak absolute amplitude of ``bins`` equal slices of the file, streamed in blocks of at most
+    ``ENVELOPE_BLOCK`` frames (memory does not grow with the file's length)."""
     from speechgmm.audio import open_sound, read_blocks
 
     with open_sound(path) as f:
@@ -567,48 +608,91 @@ def _envelope(path, bins: int):
         step = max(1, -(-n // bins))
         out = np.zeros(-(-n // step), dtype=np.float32)
         pos = 0
-        for blk in read_blocks(f, step * 4096):
+        for blk in read_blocks(f, ENVELOPE_BLOCK):
             m = np.abs(blk).max(axis=1)
-            k = len(m) // step * step
-            i = pos // step
-            if k:
-                out[i : i + k // step] = m[:k].reshape(-1, step).max(1)
-            if len(m) > k:
-                out[i + k // step] = m[k:].max()
+            i = pos // step  # the slice the block starts in; it may have begun in the block before
+            starts = np.concatenate([[0], np.arange((i + 1) * step - pos, len(m), step)]).astype(np.intp)
+            j = slice(i, i + len(starts))
+            out[j] = np.maximum(out[j], np.maximum.reduceat(m, starts))
             pos += len(m)
-    return out, n / f.samplerate
+        sr = f.samplerate
+    return out, n / sr
 
 
-def plot_segments(results, output) -> None:
-    """PNG of each file's waveform (peak envelope) with its segments coloured by label
-    (needs matplotlib, the ``[plot]`` extra); written atomically."""
+#: colours of the labels in a plot: no grey (the waveform's, and ``unknown``'s), 20 distinct ones
+_UNKNOWN_COLOUR = (0.62, 0.62, 0.62, 1.0)
+
+
+def _label_colours(labels) -> dict:
+    """A colour per label: ``unknown`` (open set) grey, which no other label gets; up to 20 others distinct
+    (tab10 and the light half of tab20 without their greys, then two of tab20b), more spread over the hues."""
+    import matplotlib
+    from matplotlib.colors import hsv_to_rgb
+
+    from speechgmm.speakers import UNKNOWN
+
+    tab10, tab20, tab20b = (matplotlib.colormaps[name] for name in ("tab10", "tab20", "tab20b"))
+    palette = [tab10(i) for i in range(10) if i != 7] + [tab20(2 * i + 1) for i in range(10) if i != 7]
+    palette += [tab20b(1), tab20b(9)]
+    named = [lab for lab in labels if lab != UNKNOWN]
+    if len(named) > len(palette):
+        palette = [(*hsv_to_rgb((k / len(named), 0.75, 0.85)), 1.0) for k in range(len(named))]
+    out = {lab: palette[k] for k, lab in enumerate(named)}
+    if UNKNOWN in labels:
+        out[UNKNOWN] = _UNKNOWN_COLOUR
+    return out
+
+
+def segment_figure(results):
+    """The matplotlib figure of :func:`plot_segments` (needs matplotlib)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from speechgmm._util import save_figure
-
-    labels = sorted({lab for r in results for lab in r.labels})
-    colours = {lab: plt.get_cmap("tab10")(i % 10) for i, lab in enumerate(labels)}
-    fig, axes = plt.subplots(len(results), 1, figsize=(12, 1.8 * len(results) + 0.6), squeeze=False)
-    for ax, r in zip(axes[:, 0], results):
-        env, dur = _envelope(r.path, 4000)
-        t = np.linspace(0, dur, len(env))
-        ax.fill_between(t, -env, env, color="0.45", linewidth=0)
-        for a, b, lab in r.segments:
-            ax.axvspan(a, b, color=colours[lab], alpha=0.35, linewidth=0)
-        ax.set_xlim(0, max(dur, 1e-3))
-        ax.set_ylim(-1, 1)
-        ax.set_yticks([])
-        ax.set_title(Path(r.path).name, fontsize=9, loc="left")
-    axes[-1, 0].set_xlabel("time (s)")
     from matplotlib.patches import Patch
 
-    fig.legend(
-        handles=[Patch(color=colours[lab], alpha=0.5, label=lab) for lab in labels],
-        loc="upper right",
-        ncol=len(labels),
-        fontsize=8,
-    )
-    save_figure(fig, output)
+    from speechgmm.speakers import UNKNOWN
+
+    present = {lab for r in results for _, _, lab in r.segments}  # the legend: labels with segments only
+    labels = sorted(present - {UNKNOWN}) + [UNKNOWN] * (UNKNOWN in present)
+    colours = _label_colours(labels)
+    fig, axes = plt.subplots(len(results), 1, figsize=(12, 1.8 * len(results) + 0.6), squeeze=False)
+    try:
+        for ax, r in zip(axes[:, 0], results):
+            env, dur = _envelope(r.path, 4000)
+            peak = float(env.max()) if len(env) else 0.0
+            t = np.linspace(0, dur, len(env))
+            ax.fill_between(t, -env, env, color="0.45", linewidth=0)
+            spans: dict[str, list] = {}
+            for a, b, lab in r.segments:
+                spans.setdefault(lab, []).append((a, b - a))
+            for lab, xranges in spans.items():  # one collection per label: an axvspan each cost ~8 kB a segment
+                ax.broken_barh(
+                    xranges, (0, 1), transform=ax.get_xaxis_transform(), color=colours[lab], alpha=0.35, linewidth=0
+                )
+            ax.set_xlim(0, max(dur, 1e-3))
+            top = peak if np.isfinite(peak) and peak > 0 else 1.0  # scaled to the file's peak
+            ax.set_ylim(-1.05 * top, 1.05 * top)
+            ax.set_yticks([])
+            level = f"peak {20 * np.log10(peak):.1f} dBFS" if np.isfinite(peak) and peak > 0 else "silent"
+            ax.set_title(f"{printable(Path(r.path).name)} ({level})", fontsize=9, loc="left")
+        axes[-1, 0].set_xlabel("time (s)")
+        if labels:
+            fig.legend(
+                handles=[Patch(color=colours[lab], alpha=0.5, label=printable(lab)) for lab in labels],
+                loc="upper right",
+                ncol=min(len(labels), 10),
+                fontsize=8,
+            )
+    except BaseException:
+        plt.close(fig)
+        raise
+    return fig
+
+
+def plot_segments(results, output) -> None:
+    """PNG of each file's waveform (peak envelope, scaled to the file's peak) with its segments coloured by
+    label (needs matplotlib, the ``[plot]`` extra); written atomically."""
+    from speechgmm._util import save_figure
+
+    save_figure(segment_figure(results), output)

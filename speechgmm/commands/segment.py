@@ -80,17 +80,22 @@ def add_arguments(p) -> None:
 def _plot_available() -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("matplotlib") is not None
+    try:
+        return importlib.util.find_spec("matplotlib") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _check_outputs(args) -> None:
-    """Before any work: --rttm / --plot must not clobber an input or each other."""
+    """Before any work: --rttm / --plot must not clobber an input or each other; --plot needs matplotlib."""
     from pathlib import Path
 
     from speechgmm.errors import ConfigError
 
     if args.rttm and args.plot and Path(args.rttm).resolve() == Path(args.plot).resolve():
         raise ConfigError(f"{args.rttm}: --rttm and --plot name the same file")
+    if args.plot and not _plot_available():
+        raise ConfigError(f"{args.plot}: --plot needs matplotlib: pip install 'speechgmm[plot]'")
     inputs = list(args.files) + [args.model]
     if args.rttm:
         from speechgmm.segment import check_rttm_file_ids
@@ -101,73 +106,136 @@ def _check_outputs(args) -> None:
         _common.check_output_path(args.plot, inputs, ".png", flag="--plot")
 
 
-def _print_json(r, times) -> None:
-    _common.print_json(
-        {
-            "path": r.path,
-            "duration": round(r.duration, 3),
-            "segments": [{"start": a, "end": b, "label": lab} for a, b, lab in r.segments],
-            "speaking_time": {k: round(v, 3) for k, v in times.items()},
-        }
-    )
+class _Stdout:
+    """Standard output of the table (or JSON lines).  When it goes away (``| head`` closed the pipe, the shell
+    closed it: ``>&-``, a full disk: ``> /dev/full``), printing stops and the work goes on, so that the outputs
+    to files (--rttm, --plot) are still written; :attr:`problem` then says why (None after a closed pipe:
+    its reader had all it wanted)."""
+
+    def __init__(self):
+        self.stopped = False
+        self.problem = None
+        if sys.stdout is None:  # closed before the start (Python then has no sys.stdout)
+            self._stop("standard output is closed: the table was not printed")
+
+    def write(self, text: str) -> None:
+        if self.stopped:
+            return
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()  # line by line: an RTTM to /dev/stdout goes after it
+        except BrokenPipeError:
+            self._stop(None)
+        except (OSError, ValueError) as exc:  # ValueError: closed by the program itself
+            why = getattr(exc, "strerror", None) or " ".join(str(exc).split())
+            self._stop(f"standard output: {why}: the table was not printed in full")
+
+    def _stop(self, problem) -> None:
+        import os
+
+        self.stopped, self.problem = True, problem
+        # what is still buffered, and Python's flush at exit, go nowhere instead of failing again
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+        except OSError:
+            return
+        try:
+            os.fstat(1)
+            os.dup2(devnull, 1)
+        except OSError:  # descriptor 1 closed: keep it taken, so that no output file opens as it
+            if devnull != 1:
+                os.dup2(devnull, 1)
+        finally:
+            if devnull != 1:
+                os.close(devnull)
+
+
+def _json_line(r, times) -> str:
+    import json
+
+    obj = {
+        "path": r.path,
+        "duration": round(r.duration, 3),
+        "segments": [{"start": a, "end": b, "label": lab} for a, b, lab in r.segments],
+        "speaking_time": {k: round(v, 3) for k, v in times.items()},
+    }
+    return json.dumps(obj, sort_keys=False) + "\n"
 
 
 def _cell(text) -> str:
     """``text`` for one tab-separated cell: a tab, a newline or another control character in a file name
-    (or label) is written as its escape (``\\t``, ``\\n``), so every segment stays one row of 4 cells."""
-    text = str(text)
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    (or label) is written as its escape (``\\t``, ``\\n``), so every segment stays one row of 4 cells (a byte
+    of a file name that is not UTF-8 as ``\\xff``, as in the RTTM)."""
+    from speechgmm.segment import printable
+
+    return printable(text)
 
 
-def _print_rows(r, times) -> None:
+def _rows(r, times) -> str:
     path = _cell(r.path)
-    for a, b, lab in r.segments:
-        print(f"{path}\t{a:.2f}\t{b:.2f}\t{_cell(lab)}")
+    rows = [f"{path}\t{a:.2f}\t{b:.2f}\t{_cell(lab)}\n" for a, b, lab in r.segments]
     total = sum(times.values())
     shares = ", ".join(
-        f"{lab} {v:.1f} s ({100 * v / total:.1f} %)" if total else f"{lab} 0.0 s" for lab, v in times.items()
+        f"{_cell(lab)} {v:.1f} s ({100 * v / total:.1f} %)" if total else f"{_cell(lab)} 0.0 s"
+        for lab, v in times.items()
     )
-    print(f"# {path}: {r.duration:.1f} s, speech {total:.1f} s: {shares}")
+    return "".join(rows) + f"# {path}: {r.duration:.1f} s, speech {total:.1f} s: {shares}\n"
 
 
-def _write_rttm(results, out) -> None:
+def _write_outputs(args, results) -> None:
+    """--rttm and --plot, committed together once both are complete: a stop (Ctrl-C, SIGTERM) or an error
+    while either is written leaves every output path as it was."""
+    import contextlib
+
     from speechgmm._util import atomic_output
+    from speechgmm.errors import ConfigError
     from speechgmm.segment import rttm_lines
 
-    with atomic_output(out) as tmp:
-        with open(tmp, "w") as fh:
-            for r in results:
-                fh.writelines(line + "\n" for line in rttm_lines(r))
+    with contextlib.ExitStack() as outputs:
+        if args.rttm:
+            tmp = outputs.enter_context(atomic_output(args.rttm))
+            with open(tmp, "w", encoding="utf-8") as fh:
+                for r in results:
+                    fh.writelines(line + "\n" for line in rttm_lines(r))
+        if args.plot:
+            import matplotlib.pyplot as plt
 
+            from speechgmm.segment import segment_figure
 
-def _plot(results, out, problems) -> None:
-    if _plot_available():
-        from speechgmm.segment import plot_segments
-
-        plot_segments(results, out)
-    else:
-        problems.append(f"{out}: not written: --plot needs matplotlib: pip install 'speechgmm[plot]'")
+            tmp = outputs.enter_context(atomic_output(args.plot, suffix=".png"))
+            fig = segment_figure(results)
+            try:
+                fig.tight_layout()
+                fig.savefig(tmp, format="png", dpi=100)
+            except OSError as exc:
+                raise ConfigError(f"{args.plot}: plot not saved: {exc.strerror or exc}") from None
+            finally:
+                plt.close(fig)
 
 
 def run(args) -> int:
-    from speechgmm.errors import SpeechGMMError
-    from speechgmm.segment import SegmentOptions, segment
+    from speechgmm.audio import STDIN
+    from speechgmm.errors import ConfigError, SpeechGMMError
+    from speechgmm.segment import SegmentOptions, check_rttm_labels, segment
 
     opt = SegmentOptions(
         min_speech=_seconds("--min-speech", args.min_speech), min_pause=_seconds("--min-pause", args.min_pause)
     )
+    if STDIN in args.files:  # read three times (length, blocks, plot), and streamed: before anything is printed
+        raise ConfigError(f"{STDIN}: segment reads files, not standard input; save the audio to a file first")
     _check_outputs(args)
     model = _Named(_common.load_classifier(args.model), args.model)
     open_set = args.open_set or args.threshold is not None
     if open_set:  # before any file is read: a model without a stored threshold is one error, not one per file
-        from speechgmm.speakers import open_set_rule
+        from speechgmm.speakers import UNKNOWN, open_set_rule
 
         open_set_rule(model.classifier.labels_, model.header, args.threshold, model.name)
+    if args.rttm:  # two labels that would be one speaker in the RTTM
+        check_rttm_labels(list(model.classifier.labels_) + ([UNKNOWN] if open_set else []), model.name)
+    out = _Stdout()
     results, problems = [], []
     if not args.json:
-        print("path\tstart\tend\tlabel")
+        out.write("path\tstart\tend\tlabel\n")
     for path in args.files:
         try:
             r = segment(path, model, opt, show_progress=True, open_set=open_set, threshold=args.threshold)
@@ -175,12 +243,11 @@ def run(args) -> int:
             problems.append(" ".join(str(exc).split()))
             continue
         results.append(r)
-        (_print_json if args.json else _print_rows)(r, r.speaking_time())
-        sys.stdout.flush()
-    if args.rttm and results:
-        _write_rttm(results, args.rttm)
-    if args.plot and results:
-        _plot(results, args.plot, problems)
+        out.write((_json_line if args.json else _rows)(r, r.speaking_time()))
+    if results and (args.rttm or args.plot):
+        _write_outputs(args, results)
+    if out.problem:
+        problems.append(out.problem)
     for msg in problems:
         print(f"speechgmm segment: error: {msg}", file=sys.stderr)
     return 2 if problems else 0
