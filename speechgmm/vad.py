@@ -44,9 +44,9 @@ Examples
 >>> rng = np.random.default_rng(0)
 >>> sr = 8000
 >>> t = np.arange(sr) / sr
->>> tone = 0.3 * np.sign(np.sin(2 * np.pi * 150 * t)) * np.hanning(sr)   # a voiced-like buzz
->>> room = 10 ** (-60 / 20) * rng.standard_normal(sr)                     # -60 dBFS room noise
->>> y = np.concatenate([room, tone + room[:sr], room]).astype(np.float32)
+>>> buzz = 0.3 * np.sign(np.sin(2 * np.pi * (120 * t + 40 * t**2))) * np.hanning(sr)  # voiced, pitch rising
+>>> room = 10 ** (-60 / 20) * rng.standard_normal(sr)                                 # -60 dBFS room noise
+>>> y = np.concatenate([room, buzz + room[:sr], room]).astype(np.float32)
 >>> m = detect_speech(y, sr)
 >>> m.shape, bool(m[:90].any()), bool(m[140:160].all()), bool(m[-90:].any())
 ((298,), False, True, False)
