@@ -86,6 +86,24 @@ def test_an_endless_pipe_or_device_is_refused_not_read_until_memory_runs_out(mon
     assert audio._read_bounded(io.BytesIO(wav), "-") == wav  # a pipe under the limit: read whole
 
 
+def test_an_endless_wav_scp_command_is_refused_at_the_pipe_limit_naming_the_recording(monkeypatch, tmp_path):
+    """QA: ``cat /dev/zero |`` in a wav.scp was read until memory ran out ('train kd/zero': "out of memory",
+    no entry named); the command's output gets the limit of standard input, and the command is stopped."""
+    from speechgmm import audio
+    from speechgmm.errors import AudioError
+
+    monkeypatch.setattr(audio, "PIPE_LIMIT_BYTES", 3 * 2**20)
+    with pytest.raises(
+        AudioError, match=r"^r1 \(head -c 5000000 /dev/zero \|\): a pipe or device gave more than 3 MiB"
+    ):
+        audio.PipedAudio("head -c 5000000 /dev/zero", "r1", str(tmp_path)).read_bytes()
+    assert audio._COMMANDS == set()
+    wav = EXAMPLES[0]
+    assert audio.PipedAudio(f"cat {wav}; echo chatter >&2", "r2", str(tmp_path)).read_bytes() == wav.read_bytes()
+    with pytest.raises(AudioError, match=r"^r3 .*: the command failed \(exit status 3\): no such thing$"):
+        audio.PipedAudio("echo no such thing >&2; exit 3", "r3", str(tmp_path)).read_bytes()
+
+
 def _example_manifest(path, extra=()):
     rows = [{"path": str(p), "gender": p.name.split("_")[0]} for p in EXAMPLES]
     return write_manifest(path, rows + [{"path": str(e), "gender": "male"} for e in extra])
