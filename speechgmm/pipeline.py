@@ -84,8 +84,9 @@ def _front_end(options: TrainOptions):
 
 def _checked_call(manifest, output, options, options_type, run: RunOptions, more_inputs=()):
     """The checks the command line makes before any work, for the Python caller of a training function: the
-    argument types, and an ``output`` that is no input (the manifest, its files, its audio; ``more_inputs``)
-    and can be written.  Returns ``options`` (the defaults for None)."""
+    argument types, and an ``output`` that is no input (the manifest, its files, its audio; ``more_inputs``),
+    not in the feature cache folder (``run.cache_dir``), and can be written.  Returns ``options`` (the defaults
+    for None)."""
     from speechgmm._util import check_output
     from speechgmm.manifest import manifest_inputs
 
@@ -95,7 +96,7 @@ def _checked_call(manifest, output, options, options_type, run: RunOptions, more
         options = options_type()
     elif not isinstance(options, options_type):
         raise ConfigError(f"options must be a {options_type.__name__}, not {type(options).__name__}")
-    check_output(output, [*manifest_inputs(manifest, run.root), *more_inputs], flag="output")
+    check_output(output, [*manifest_inputs(manifest, run.root), *more_inputs], "output", run.cache_dir)
     return options
 
 

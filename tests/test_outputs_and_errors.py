@@ -109,6 +109,34 @@ def _example_manifest(path, extra=()):
     return write_manifest(path, rows + [{"path": str(e), "gender": "male"} for e in extra])
 
 
+def test_an_output_in_the_cache_folder_or_the_cache_folder_itself_is_refused_before_any_work(tmp_path):
+    """QA: ``-o CACHE/features-<hash>.ark`` replaced the feature archive by a model; ``-o newcache --cache
+    newcache`` trained in full, then failed: ".newcache.2223f31f0dcd.npz.tmp: Is a directory"."""
+    from speechgmm.errors import ConfigError
+    from speechgmm.pipeline import train_from_manifest
+
+    man = _example_manifest(tmp_path / "m.csv")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    ark = cache / "features-0123.ark"
+    ark.write_bytes(b"features")
+    args = ["--label-column", "gender", "--components", "1", "--calibration", "none"]
+    for out, cache_arg, why in [
+        (ark, cache, f"is in the --cache folder {cache}"),
+        (tmp_path / "new", tmp_path / "new", "is the --cache folder"),
+        (tmp_path / "link" / "m.npz", f"{cache}/", f"is in the --cache folder {cache}/"),
+    ]:
+        if out.parent.name == "link":
+            out.parent.symlink_to(cache)
+        r = run_cli("train", man, *args, "-o", out, "--cache", cache_arg)
+        assert r.returncode == 2 and r.stderr.strip().endswith(f"error: {out}: output path {why}; choose another -o")
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+        with pytest.raises(ConfigError, match="choose another output"):
+            train_from_manifest(man, out, cache_dir=cache_arg)
+    assert ark.read_bytes() == b"features" and not (tmp_path / "new").exists()
+    assert sorted(f.name for f in cache.iterdir()) == [ark.name]  # nothing extracted
+
+
 def test_files_the_system_refuses_exit_2_naming_the_file(tmp_path):
     """QA: a model written to a full disk exited 1 (the exit status of our own bugs), not 2."""
     man = _example_manifest(tmp_path / "m.csv")
