@@ -230,12 +230,21 @@ def process_pool(workers: int):
     are killed instead of finishing their queue.  (The command then exits without waiting for the pool's
     threads, see :func:`speechgmm.cli.main`: a worker killed while sending a result leaves them waiting
     for the rest of that message.)  On an ordinary error, queued work is cancelled and the running work
-    finishes."""
+    finishes.  A worker killed from outside (the kernel's out-of-memory killer, ``kill -9``) is one
+    SpeechGMMError saying so, not the pool's BrokenProcessPool."""
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     ex = ProcessPoolExecutor(max_workers=workers)
     try:
         yield ex
+    except BrokenProcessPool:
+        from speechgmm.errors import SpeechGMMError
+
+        ex.shutdown(wait=True, cancel_futures=True)
+        raise SpeechGMMError(
+            f"one of the {workers} worker processes died (killed by the system, perhaps out of memory); try --jobs 1"
+        ) from None
     except KeyboardInterrupt:
         for proc in list((getattr(ex, "_processes", None) or {}).values()):
             with contextlib.suppress(Exception):

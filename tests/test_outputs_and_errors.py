@@ -137,6 +137,29 @@ def test_an_output_in_the_cache_folder_or_the_cache_folder_itself_is_refused_bef
     assert sorted(f.name for f in cache.iterdir()) == [ark.name]  # nothing extracted
 
 
+def test_a_worker_process_killed_by_the_system_is_one_line_not_an_internal_error(tmp_path):
+    """QA: SIGKILL of one worker of ``train --jobs 2`` (as the out-of-memory killer does) gave "internal error:
+    BrokenProcessPool ... please report it"."""
+    import os
+
+    from speechgmm._util import process_pool
+    from speechgmm.errors import SpeechGMMError
+
+    with pytest.raises(SpeechGMMError, match=r"^one of the 2 worker processes died \(killed by the system, perhaps"):
+        with process_pool(2) as ex:
+            ex.submit(os.abort).result()
+    d = tmp_path / "kd"
+    d.mkdir()
+    a, b, c, e = EXAMPLES[:4]
+    # the shell's parent is the worker reading the entry
+    (d / "wav.scp").write_text(f"r0 {a}\nr1 kill -9 $PPID; cat {b} |\nr2 {c}\nr3 {e}\n")
+    (d / "text").write_text("r0 m\nr1 f\nr2 m\nr3 f\n")
+    r = run_cli("train", d, "-o", tmp_path / "m.npz", "--jobs", "2", "--components", "1", "--calibration", "none")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "one of the 2 worker processes died" in r.stderr and "try --jobs 1" in r.stderr, r.stderr
+    assert not (tmp_path / "m.npz").exists()
+
+
 def test_files_the_system_refuses_exit_2_naming_the_file(tmp_path):
     """QA: a model written to a full disk exited 1 (the exit status of our own bugs), not 2."""
     man = _example_manifest(tmp_path / "m.csv")
