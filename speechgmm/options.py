@@ -438,15 +438,18 @@ class TrainOptions(_Options):
         )
 
     def record(self) -> dict[str, Any]:
-        """The training record stored in a model file's header."""
+        """The training record stored in a model file's header.  The MAP options (``relevance_factor``,
+        ``adapt``) are None for ``method="em"``: not used, so not recorded (QA: 'adapt=mwv' in the header of
+        an EM model)."""
+        em = self.method == "em"
         return {
             "method": self.method,
             "components": self.n_components,
             "iterations": self.max_iter,
             "init": self.init,
             "seed": self.random_state,
-            "relevance_factor": self.map.relevance_factor,
-            "adapt": self.map.adapt,
+            "relevance_factor": None if em else self.map.relevance_factor,
+            "adapt": None if em else self.map.adapt,
             "ubm": str(self.ubm) if self.ubm else None,
             "augment": list(self.augment),
             "calibration": self.calibration,

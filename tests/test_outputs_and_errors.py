@@ -160,6 +160,21 @@ def test_a_worker_process_killed_by_the_system_is_one_line_not_an_internal_error
     assert not (tmp_path / "m.npz").exists()
 
 
+def test_map_options_with_em_are_warned_about_and_not_recorded(tmp_path):
+    """QA: ``--method em --relevance-factor 8 --adapt mwv`` trained EM models, and the header said adapt=mwv."""
+    from speechgmm.modelio import load_model
+
+    man = _example_manifest(tmp_path / "m.csv")
+    args = ["--label-column", "gender", "--components", "1", "--calibration", "none", "--method", "em"]
+    r = run_cli("train", man, *args, "--relevance-factor", "8", "--adapt", "mwv", "-o", tmp_path / "em.npz")
+    assert r.returncode == 0, r.stderr
+    assert "--relevance-factor ignored: only for --method map" in r.stderr
+    assert "--adapt ignored: only for --method map" in r.stderr
+    training = load_model(tmp_path / "em.npz").header["training"]
+    assert training["method"] == "em" and training["adapt"] is None and training["relevance_factor"] is None
+    assert "adapt=mwv" not in run_cli("info", tmp_path / "em.npz").stdout
+
+
 def test_files_the_system_refuses_exit_2_naming_the_file(tmp_path):
     """QA: a model written to a full disk exited 1 (the exit status of our own bugs), not 2."""
     man = _example_manifest(tmp_path / "m.csv")
