@@ -114,16 +114,16 @@ class Manifest:
     def __len__(self) -> int:
         return len(self.paths)
 
-    def labels(self, column: str) -> list[str]:
+    def labels(self, column: str, needed_for: str = "") -> list[str]:
         """Values of ``column``; ManifestError naming the available columns if it is missing
-        or if any value is empty."""
+        or if any value is empty (``needed_for``: what the column is read for, said then)."""
         if column not in self.columns:
             have = ", ".join(sorted(self.columns)) or "none"
             raise ManifestError(f"{self.source}: no column {column!r} (label columns present: {have})")
         vals = self.columns[column]
         empty = [self.utts[i] for i, v in enumerate(vals) if not v.strip()]
         if empty:
-            raise ManifestError(f"{self.source}: empty {column!r} for {_some(empty)}")
+            raise ManifestError(f"{self.source}: empty {column!r} for {_some(empty)}{needed_for and '; ' + needed_for}")
         return vals
 
     def subset(self, idx) -> Manifest:

@@ -136,6 +136,7 @@ def train_from_manifest(
     warn_about_labels(man, options.label_column, labels)
     if len(set(labels)) < 2:  # before any audio is read
         raise need_two_classes(set(labels), f"{manifest} (label column {options.label_column!r})")
+    speaker_of = _speakers(man, options.label_column) if options.calibration == "cv" else None  # checked now
     cfg, ubm = _front_end(options)
     originals = None  # the training features, for open-set calibration (MAP)
     augment, seed = options.augment, options.random_state
@@ -175,7 +176,7 @@ def train_from_manifest(
     calibrated = None
     if options.calibration == "cv":
         clf.calibration_, calibrated = cv_calibration(
-            lambda: clf.clone(), fit, source, labels[: len(man)], _speakers(man, options.label_column), len(man)
+            lambda: clf.clone(), fit, source, labels[: len(man)], speaker_of, len(man)
         )
         info["training"]["calibration_cv"] = calibrated
     info.update(
@@ -202,7 +203,8 @@ def _speakers(man, label_column: str):
     from speechgmm.speakers import speaker_column
 
     col = speaker_column(man.columns, exclude=label_column)
-    return man.labels(col) if col else None
+    why = "the speakers split the files for the cross-validated calibration (or give --calibration none)"
+    return man.labels(col, needed_for=why) if col else None
 
 
 def cv_calibration(make, fit, source, labels, groups, n_files: int):

@@ -175,6 +175,22 @@ def test_map_options_with_em_are_warned_about_and_not_recorded(tmp_path):
     assert "adapt=mwv" not in run_cli("info", tmp_path / "em.npz").stdout
 
 
+def test_an_empty_speaker_cell_says_it_is_needed_for_the_calibration_before_any_work(tmp_path):
+    """QA: one empty 'speaker' cell blocked ``train --label-column digit`` (after training) with "empty 'speaker'
+    for AE_1A", not saying why a speaker is needed for a digit classifier."""
+    rows = [{"path": str(p), "gender": p.name.split("_")[0], "speaker": p.name.split("_")[1]} for p in EXAMPLES]
+    rows[0]["speaker"] = ""
+    man = write_manifest(tmp_path / "m.csv", rows)
+    args = ["--label-column", "gender", "--components", "1", "-o", tmp_path / "g.npz"]
+    r = run_cli("train", man, *args)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    why = "; the speakers split the files for the cross-validated calibration (or give --calibration none)"
+    assert r.stderr.strip().endswith(f"empty 'speaker' for {EXAMPLES[0]}{why}"), r.stderr
+    assert "method" not in r.stdout  # before any training
+    r = run_cli("train", man, *args, "--calibration", "none")
+    assert r.returncode == 0, r.stderr
+
+
 def test_files_the_system_refuses_exit_2_naming_the_file(tmp_path):
     """QA: a model written to a full disk exited 1 (the exit status of our own bugs), not 2."""
     man = _example_manifest(tmp_path / "m.csv")
