@@ -520,6 +520,25 @@ def _duplicates(items: list[str]) -> list[str]:
     return dups
 
 
+def _same_audio(p):
+    """What two rows naming the same audio share: the file (its device and inode when it exists: a hard link
+    or another spelling of the path is the same file), or a wav.scp command without its recording id (``cat
+    a.wav |`` under two ids is the same audio twice), with the region of a segments row (QA: such rows trained
+    twice without a word)."""
+    from speechgmm.audio import PipedAudio
+
+    f = p.path if isinstance(p, AudioRegion) else p
+    if isinstance(f, PipedAudio):
+        what = ("command", f.command, f.cwd)
+    else:
+        try:
+            st = os.stat(f)
+            what = ("file", st.st_dev, st.st_ino)
+        except (OSError, ValueError, TypeError):
+            what = ("path", str(f))
+    return what if f is p else (what, p.start, p.end, p.channel)
+
+
 def warn_about_labels(man: Manifest, column: str, labels: Sequence[str], known: Sequence[str] = ()) -> None:
     """Warn (one SpeechGMMWarning each) about training rows that most likely do not mean what they say:
     the same audio named by more than one row (it counts as often: a file written ``./a//b.wav`` once and
@@ -530,10 +549,10 @@ def warn_about_labels(man: Manifest, column: str, labels: Sequence[str], known: 
 
     from speechgmm.errors import SpeechGMMWarning
 
-    rows: dict[str, list[int]] = {}
+    rows: dict[object, list[int]] = {}
     for i, p in enumerate(man.paths):
-        rows.setdefault(str(p), []).append(i)
-    repeated = {k: v for k, v in rows.items() if len(v) > 1}
+        rows.setdefault(_same_audio(p), []).append(i)
+    repeated = {str(man.paths[v[0]]): v for v in rows.values() if len(v) > 1}
     if repeated:
         warnings.warn(
             f"{man.source}: {len(repeated)} audio file(s) named by more than one row, each counted as often as "

@@ -425,3 +425,37 @@ def test_a_spk2utt_that_disagrees_with_utt2spk_is_refused_naming_the_first_disag
     (d / "utt2spk").unlink()
     with pytest.warns(SpeechGMMWarning, match=r"spk2utt: not read: it needs utt2spk beside it"):
         assert "speaker" not in read_manifest(d).columns
+
+
+def test_the_same_audio_under_two_ids_with_the_same_label_is_warned_about(tmp_path, audio_dir):
+    """QA: the same audio in two rows (other ids, the same label) trained twice without a word when the rows
+    were a wav.scp command under two recording ids, or a file and a hard link to it."""
+    import os
+    import warnings
+
+    from speechgmm.errors import SpeechGMMWarning
+    from speechgmm.manifest import warn_about_labels
+
+    def said(man):
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            warn_about_labels(man, "label", man.labels("label"))
+        return [str(w.message) for w in got if issubclass(w.category, SpeechGMMWarning)]
+
+    d = tmp_path / "data"
+    d.mkdir()
+    a = audio_dir / "a.wav"
+    (d / "wav.scp").write_text(f"r1 cat {a} |\nr2 cat {a} |\nr3 {audio_dir / 'b.wav'}\n")
+    (d / "text").write_text("r1 x\nr2 x\nr3 y\n")
+    (message,) = said(read_manifest(d))
+    assert (
+        f"1 audio file(s) named by more than one row, each counted as often as named: r1 (cat {a} |) (rows 1, 2)"
+        in message
+    )
+    (d / "wav.scp").write_text(f"r1 cat {a} |\nr2 cat {audio_dir / 'c.wav'} |\nr3 {audio_dir / 'b.wav'}\n")
+    assert said(read_manifest(d)) == []  # other commands
+    os.link(a, audio_dir / "hard.wav")
+    m = tmp_path / "m.csv"
+    m.write_text(f"utt,path,label\nu1,{a},x\nu2,{audio_dir / 'hard.wav'},x\nu3,{audio_dir / 'b.wav'},y\n")
+    (message,) = said(read_manifest(m))
+    assert f"named by more than one row, each counted as often as named: {a} (rows 1, 2)" in message
