@@ -431,20 +431,25 @@ def build_source(
         Audio files (e.g. ``manifest.paths``); ``split_by`` then takes one label per path.
     config : FeatureConfig or str
         Front end, or a preset name.
-    augment : sequence of str
+    augment : sequence of str, or str
+        Kinds, as ``--augment`` takes them (``"noise,reverb"`` or ``["noise", "reverb"]``).
     seed : int
-        Seed of the augmented copies.
+        Seed of the augmented copies (0 .. 2**32 - 1).
     jobs : int
-        Processes for local feature extraction.
+        Processes for local feature extraction (at least 1).
     """
     from speechgmm.features import as_config
     from speechgmm.manifest import portable
+    from speechgmm.options import AUGMENT, JOBS, SEED, check_argument
 
     if isinstance(paths, (str, bytes, os.PathLike)):  # QA: "wav.scp" was taken as 7 one-letter paths
         raise ConfigError(f"paths must be a sequence of audio paths, not one path ({paths!r}); use [{paths!r}]")
     config = as_config(config)
+    # the rules of --augment, --seed and --jobs (QA: augment='noise' was split into letters, seed=-1 gave
+    # numpy's "expected non-negative integer", jobs=-1 was taken)
+    kinds = check_argument("augment", AUGMENT, augment)
+    seed, jobs = check_argument("seed", SEED, seed), check_argument("jobs", JOBS, jobs)
     paths = [portable(p) for p in paths]  # a segments row stays an AudioRegion
-    kinds = tuple(augment or ())
     order = copy_order(len(paths), kinds)
     origin = [i for _, i in order]
     if client is not None:

@@ -174,3 +174,22 @@ def test_update_takes_statistics_only():
     with pytest.raises(ConfigError, match="update\\(\\) takes the GMMStats of accumulate\\(\\), not ndarray"):
         gmm.update(np.zeros(3))
     assert gmm.update(gmm.accumulate(X[0])) is gmm
+
+
+def test_build_source_checks_augment_seed_and_jobs_as_their_flags_do_naming_the_argument():
+    """QA: augment='noise' was split into letters ("unknown augmentation 'n'"), seed=-1 gave numpy's
+    "expected non-negative integer", jobs=-1 was accepted."""
+    from speechgmm import build_source
+
+    for kw, message in [
+        (dict(augment=["nois"]), r"^augment: unknown augmentation 'nois'"),
+        (dict(augment=["noise"], seed=-1), r"^seed: expected an integer from 0 to 4294967295, got -1$"),
+        (dict(seed=2.5), r"^seed: expected an integer"),
+        (dict(jobs=-1), r"^jobs: expected a positive integer \(at most 256\), got -1$"),
+        (dict(jobs=0), r"^jobs: expected a positive integer"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            build_source([EXAMPLE], "default", **kw)
+    # a string of kinds is read as --augment reads it, as TrainOptions(augment=...) does
+    a, b = build_source([EXAMPLE], "default", augment="noise"), build_source([EXAMPLE], "default", augment=["noise"])
+    assert len(a) == len(b) == 2 and all(np.array_equal(x, y) for x, y in zip(a.arrays, b.arrays))
