@@ -193,3 +193,27 @@ def test_build_source_checks_augment_seed_and_jobs_as_their_flags_do_naming_the_
     # a string of kinds is read as --augment reads it, as TrainOptions(augment=...) does
     a, b = build_source([EXAMPLE], "default", augment="noise"), build_source([EXAMPLE], "default", augment=["noise"])
     assert len(a) == len(b) == 2 and all(np.array_equal(x, y) for x, y in zip(a.arrays, b.arrays))
+
+
+def test_fit_map_takes_a_ubm_file_and_fit_groups_refuses_what_is_not_a_mapping(tmp_path):
+    """QA: fit_map(X, y, 'ubm.npz') gave AttributeError "'str' object has no attribute '_check_fitted'";
+    fit_groups([X1, X2]) a TypeError "list indices must be integers"."""
+    from speechgmm.errors import ModelFileError
+    from speechgmm.modelio import save_ubm
+
+    rng = np.random.default_rng(0)
+    X, y = [rng.normal(c, 1, (200, 39)) for c in (0.0, 2.0)], ["a", "b"]  # the front end's 39 dimensions
+    ubm = DiagGMM(2, random_state=0).fit(X)
+    save_ubm(tmp_path / "ubm.npz", ubm, FeatureConfig(), {})
+    by_path = GMMClassifier().fit_map(X, y, tmp_path / "ubm.npz")
+    by_model = GMMClassifier().fit_map(X, y, ubm)
+    assert all(np.allclose(m.means_, n.means_) for m, n in zip(by_path.models_, by_model.models_))
+    assert by_path.fit_map_groups({"a": X[0]}, str(tmp_path / "ubm.npz")).classes_ == ["a"]
+    with pytest.raises(ModelFileError, match="no such model file"):
+        GMMClassifier().fit_map(X, y, tmp_path / "gone.npz")
+    for bad in (None, 3, ""):
+        with pytest.raises(ConfigError, match=r"^ubm must be a DiagGMM or the path of a UBM file"):
+            GMMClassifier().fit_map(X, y, bad)
+    for fit in (lambda g: GMMClassifier(2).fit_groups(g), lambda g: GMMClassifier().fit_map_groups(g, ubm)):
+        with pytest.raises(ConfigError, match=r"^groups must be a mapping \{label: data\}, not list; .*fit\(X, y\)"):
+            fit([X[0], X[1]])
