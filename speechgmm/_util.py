@@ -89,9 +89,10 @@ def same_file(src, st: os.stat_result) -> bool:
     return False
 
 
-def check_output(path, inputs=(), flag: str = "-o") -> Path:
+def check_output(path, inputs=(), flag: str = "-o", cache_dir=None) -> Path:
     """Check an output path before any work starts: a non-empty path (str or path-like), not a folder,
-    not one of ``inputs`` (the same file, whatever the name: links too), in a folder that can be written.
+    not one of ``inputs`` (the same file, whatever the name: links too), not the feature cache folder
+    ``cache_dir`` nor in it, in a folder that can be written.
     ``flag`` is what names it in the ConfigError (an option, or a Python argument such as ``output``)."""
     from speechgmm.errors import ConfigError
 
@@ -108,6 +109,12 @@ def check_output(path, inputs=(), flag: str = "-o") -> Path:
         st = p.stat()
         if any(src is not None and same_file(src, st) for src in inputs):
             raise ConfigError(f"{p}: output path is an input of this command; choose another {flag}")
+    if cache_dir is not None and own_stream(p) is None and not is_special(p):
+        # QA: '-o CACHE/features-<hash>.ark' replaced the features by a model; '-o CACHE' failed after training
+        cache, out = Path(os.path.realpath(cache_dir)), Path(os.path.realpath(p))
+        if out == cache or cache in out.parents:
+            where = "is the --cache folder" if out == cache else f"is in the --cache folder {cache_dir}"
+            raise ConfigError(f"{p}: output path {where}; choose another {flag}")
     if own_stream(p) is not None or is_special(p):  # written into, through a temporary file elsewhere
         if not os.access(p, os.W_OK):
             raise ConfigError(f"{p}: cannot write to it")
@@ -227,12 +234,21 @@ def process_pool(workers: int):
     are killed instead of finishing their queue.  (The command then exits without waiting for the pool's
     threads, see :func:`speechgmm.cli.main`: a worker killed while sending a result leaves them waiting
     for the rest of that message.)  On an ordinary error, queued work is cancelled and the running work
-    finishes."""
+    finishes.  A worker killed from outside (the kernel's out-of-memory killer, ``kill -9``) is one
+    SpeechGMMError saying so, not the pool's BrokenProcessPool."""
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     ex = ProcessPoolExecutor(max_workers=workers)
     try:
         yield ex
+    except BrokenProcessPool:
+        from speechgmm.errors import SpeechGMMError
+
+        ex.shutdown(wait=True, cancel_futures=True)
+        raise SpeechGMMError(
+            f"one of the {workers} worker processes died (killed by the system, perhaps out of memory); try --jobs 1"
+        ) from None
     except KeyboardInterrupt:
         for proc in list((getattr(ex, "_processes", None) or {}).values()):
             with contextlib.suppress(Exception):

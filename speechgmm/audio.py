@@ -143,23 +143,35 @@ class PipedAudio:
         """The command's standard output; AudioError naming the entry if the command fails or
         writes nothing."""
         import subprocess
+        import tempfile
 
-        pipe = subprocess.PIPE
-        try:  # in a process group of its own, which stopping speechgmm kills (kill_commands)
-            proc = subprocess.Popen(
-                self.command, shell=True, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=pipe, stderr=pipe,
-                start_new_session=True,
-            )  # fmt: skip
-        except OSError as exc:
-            raise AudioError(f"{self}: cannot run the command ({exc.strerror})") from None
-        _COMMANDS.add(proc.pid)
-        try:
-            out, err = proc.communicate()
-        except BaseException:  # Ctrl-C, SIGTERM: the command and what it started go too
-            kill_commands()
-            raise
-        finally:
-            _COMMANDS.discard(proc.pid)
+        # standard error goes to a file, so that standard output can be read bit by bit, at most
+        # PIPE_LIMIT_BYTES of it, as standard input is (QA: 'cat /dev/zero |' was read until memory ran out)
+        with tempfile.TemporaryFile() as errfile:
+            try:  # in a process group of its own, which stopping speechgmm kills (kill_commands)
+                proc = subprocess.Popen(
+                    self.command, shell=True, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                    stderr=errfile, start_new_session=True,
+                )  # fmt: skip
+            except OSError as exc:
+                raise AudioError(f"{self}: cannot run the command ({exc.strerror})") from None
+            _COMMANDS.add(proc.pid)
+            try:
+                with proc.stdout:
+                    out = _read_bounded(proc.stdout, self)
+                proc.wait()
+            except AudioError:  # too much output: the command and what it started go
+                with contextlib.suppress(OSError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise
+            except BaseException:  # Ctrl-C, SIGTERM: the commands and what they started go too
+                kill_commands()
+                raise
+            finally:
+                _COMMANDS.discard(proc.pid)
+            errfile.seek(max(0, errfile.seek(0, os.SEEK_END) - 4096))  # the end says why
+            err = errfile.read()
         why = " ".join(err.decode(errors="replace").split())[-200:]
         if proc.returncode != 0:
             raise AudioError(f"{self}: the command failed (exit status {proc.returncode}){': ' + why if why else ''}")

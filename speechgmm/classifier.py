@@ -15,6 +15,7 @@ per-frame scores of every class come from one matrix product.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Optional
 
@@ -28,6 +29,19 @@ from speechgmm.options import RELEVANCE_FACTOR
 def _fit_one(args):
     label, source, params = args
     return label, DiagGMM(**params).fit(source)
+
+
+def _as_ubm(ubm) -> DiagGMM:
+    """The background model ``ubm``: a DiagGMM, or the path of a UBM file (``speechgmm train-ubm``, read by
+    :func:`speechgmm.modelio.load_model`); a ConfigError naming the argument otherwise (QA: a path gave
+    AttributeError "'str' object has no attribute '_check_fitted'")."""
+    if isinstance(ubm, DiagGMM):
+        return ubm
+    if isinstance(ubm, (str, os.PathLike)) and str(ubm):
+        from speechgmm.modelio import load_model
+
+        return load_model(ubm, kind="ubm").ubm
+    raise ConfigError(f"ubm must be a DiagGMM or the path of a UBM file (speechgmm train-ubm), not {ubm!r:.80}")
 
 
 class GMMClassifier:
@@ -132,8 +146,15 @@ class GMMClassifier:
     @staticmethod
     def _sources(groups, minimum: int = 2) -> dict[str, object]:
         """``{label: FeatureSource}`` in natural label order, at least ``minimum`` classes."""
+        from collections.abc import Mapping
+
         from speechgmm.sources import as_source
 
+        if not isinstance(groups, Mapping):  # QA: a list gave "list indices must be integers"
+            raise ConfigError(
+                f"groups must be a mapping {{label: data}}, not {type(groups).__name__}; "
+                "for arrays and their labels use fit(X, y)"
+            )
         if len(groups) < minimum:
             raise need_two_classes(groups) if minimum == 2 else InsufficientDataError("no class to adapt")
         return {str(k): as_source(groups[k]) for k in sorted(groups, key=lambda k: _label_key(str(k)))}
@@ -218,15 +239,20 @@ class GMMClassifier:
         self,
         X: Sequence[np.ndarray],
         y: Sequence[str],
-        ubm: DiagGMM,
+        ubm: DiagGMM | str | os.PathLike,
         relevance_factor: Optional[float] = None,
         adapt: Optional[str] = None,
     ) -> GMMClassifier:
-        """Derive each class model from ``ubm`` by MAP adaptation (see :func:`speechgmm.map.map_adapt`)."""
+        """Derive each class model from ``ubm`` (a DiagGMM, or the path of a UBM file) by MAP adaptation
+        (see :func:`speechgmm.map.map_adapt`)."""
         return self.fit_map_groups(self._split(X, y), ubm, relevance_factor, adapt)
 
     def fit_map_groups(
-        self, groups, ubm: DiagGMM, relevance_factor: Optional[float] = None, adapt: Optional[str] = None
+        self,
+        groups,
+        ubm: DiagGMM | str | os.PathLike,
+        relevance_factor: Optional[float] = None,
+        adapt: Optional[str] = None,
     ) -> GMMClassifier:
         """:meth:`fit_map` from ``{label: data}`` (arrays or feature sources).
 
@@ -236,6 +262,7 @@ class GMMClassifier:
         """
         from speechgmm.map import map_adapt
 
+        ubm = _as_ubm(ubm)
         if relevance_factor is not None:
             self.relevance_factor = relevance_factor
         if adapt is not None:

@@ -20,32 +20,60 @@ from speechgmm.gmm import FeatureStream
 def read_feats(path: os.PathLike | str) -> dict[str, np.ndarray]:
     """Read a Kaldi feature ``.scp`` or ``.ark`` into ``{utt: (n_frames, n_dims) float32}``.
 
-    Paths inside an scp are resolved as Kaldi does, relative to the current directory;
-    when that fails they are retried relative to the scp's folder and its parent.
+    Paths inside an scp are resolved as :func:`scp_locations` says (as Kaldi does, then against the
+    scp's folder and its parent); an entry that cannot be read is a ManifestError naming its line.
     """
     import kaldiio
 
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"{path}: no such file")
+    if path.suffix == ".scp":
+        return {key: load_entry(path, n, loc) for key, (n, loc) in scp_locations(path).items()}
     try:
-        if path.suffix == ".scp":
-            out = {}
-            for line in path.read_text().splitlines():
-                if not line.strip():
-                    continue
-                key, loc = line.split(None, 1)
-                loc = loc.strip()
-                arkpath = loc.rsplit(":", 1)[0]
-                for base in (Path("."), path.parent, path.parent.parent):
-                    if (base / arkpath).is_file():
-                        loc = str(base / loc)
-                        break
-                out[key] = np.asarray(kaldiio.load_mat(loc), dtype=np.float32)
-            return out
         return {k: np.asarray(v, dtype=np.float32) for k, v in kaldiio.load_ark(str(path))}
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise ManifestError(f"{path}: cannot read Kaldi features ({exc})") from None
+    except (OSError, ValueError, RuntimeError, AssertionError) as exc:
+        why = " ".join(str(exc).split()) or "not a Kaldi archive"
+        raise ManifestError(f"{path}: cannot read Kaldi features ({why})") from None
+
+
+def scp_locations(scp: os.PathLike | str) -> dict[str, tuple[int, str]]:
+    """``{utt: (line number, location)}`` of a feature ``.scp`` (``utt ark_path:offset``), the one place that
+    resolves its archive paths: as Kaldi does, relative to the current directory; when that names no file,
+    relative to the scp's folder, then to its parent (the course's ``train/feats.scp`` says
+    ``train/feats.ark``).  A path found is made absolute (worker processes may read it); one found nowhere
+    is kept, and reading it names the line."""
+    scp = Path(scp)
+    out = {}
+    for n, key, loc in two_column_lines(scp):
+        arkpath = loc.rsplit(":", 1)[0]
+        for base in (Path("."), scp.parent, scp.parent.parent):
+            if (base / arkpath).is_file():
+                loc = os.path.abspath(base / loc)
+                break
+        out[key] = (n, loc)
+    return out
+
+
+def load_entry(scp, n: int, loc: str) -> np.ndarray:
+    """The matrix at ``loc`` (``ark_path:offset``, line ``n`` of ``scp``) as float32; a ManifestError naming
+    ``scp:n`` if it cannot be read (no such archive, an offset past its end or not at a matrix)."""
+    import kaldiio
+
+    try:
+        return np.asarray(kaldiio.load_mat(loc), dtype=np.float32)
+    except (UnicodeDecodeError, AssertionError, EOFError):  # kaldiio's words for a wrong offset
+        arkpath, _, offset = loc.rpartition(":")
+        size = os.path.getsize(arkpath) if os.path.isfile(arkpath) else None
+        if offset.isdigit() and size is not None and int(offset) >= size:
+            why = f"offset {offset} is past the end of {arkpath} ({size} bytes)"
+        else:
+            why = f"no Kaldi matrix at offset {offset} of {arkpath}"
+    except OSError as exc:
+        why = f"{exc.filename or loc}: {exc.strerror or exc}"
+    except (ValueError, RuntimeError) as exc:
+        why = " ".join(str(exc).split()) or f"no Kaldi matrix at {loc}"
+    raise ManifestError(f"{scp}:{n}: cannot read Kaldi features ({why})")
 
 
 def write_feats(ark_path: os.PathLike | str, items: Iterable[tuple[str, np.ndarray]]) -> Path:
@@ -97,14 +125,15 @@ def write_feats(ark_path: os.PathLike | str, items: Iterable[tuple[str, np.ndarr
     return scp_path
 
 
-def read_two_column(path: os.PathLike | str) -> dict[str, str]:
-    """Read a Kaldi two-column file (``key value...``) into an ordered dict."""
+def two_column_lines(path: os.PathLike | str) -> list[tuple[int, str, str]]:
+    """``(line number, key, value)`` of every line of a Kaldi two-column file (``key value...``), blank lines
+    left out; ManifestError naming the line of one without a value or of a key seen before."""
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"{path}: no such file")
     from speechgmm.manifest import text_lines
 
-    out: dict[str, str] = {}
+    out, seen = [], set()
     # a byte-order mark (some Windows editors write one) is not part of the first key
     for n, line in enumerate(text_lines(path, "Kaldi file"), 1):
         if not line.strip():
@@ -112,10 +141,16 @@ def read_two_column(path: os.PathLike | str) -> dict[str, str]:
         parts = line.strip().split(None, 1)
         if len(parts) < 2:
             raise ManifestError(f"{path}:{n}: expected 'key value', got {line.strip()!r}")
-        if parts[0] in out:
+        if parts[0] in seen:
             raise ManifestError(f"{path}:{n}: duplicate key {parts[0]!r}")
-        out[parts[0]] = parts[1].strip()
+        seen.add(parts[0])
+        out.append((n, parts[0], parts[1].strip()))
     return out
+
+
+def read_two_column(path: os.PathLike | str) -> dict[str, str]:
+    """Read a Kaldi two-column file (``key value...``) into an ordered dict."""
+    return {key: value for _, key, value in two_column_lines(path)}
 
 
 def read_wav_scp(path: os.PathLike | str) -> dict[str, Path]:
@@ -151,7 +186,7 @@ class ArkFeatures(FeatureStream):
 
     def __init__(self, scp, keys=None):
         self.scp = Path(scp)
-        index = read_two_column(self.scp)
+        index = scp_locations(self.scp)
         self.keys = list(keys) if keys is not None else list(index)
         missing = [k for k in self.keys if k not in index]
         if missing:
@@ -162,10 +197,8 @@ class ArkFeatures(FeatureStream):
         return len(self.keys)
 
     def __iter__(self):
-        import kaldiio
-
-        for loc in self._loc:
-            yield np.asarray(kaldiio.load_mat(loc), dtype=np.float32)
+        for n, loc in self._loc:
+            yield load_entry(self.scp, n, loc)
 
     def __getstate__(self):
         return {"scp": str(self.scp), "keys": self.keys, "_loc": self._loc}

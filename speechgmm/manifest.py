@@ -10,7 +10,8 @@ Accepted inputs
 * A Kaldi data dir (a folder with ``wav.scp`` and ``text`` and/or ``utt2spk``), or a
   ``wav.scp`` file with those files beside it.  ``text`` gives the column ``label``
   (also ``text``), ``utt2spk`` gives ``speaker``, ``utt2gender`` gives ``gender`` (or
-  ``spk2gender`` with ``utt2spk``: its ``m`` / ``f`` read as ``male`` / ``female``).
+  ``spk2gender`` with ``utt2spk``: its ``m`` / ``f`` read as ``male`` / ``female``); a ``spk2utt``
+  beside ``utt2spk`` must say the same.
   With a ``segments`` file (``utt-id recording-id start end [channel]``, in seconds; end -1:
   to the end; channel from 0) each row is a region of a recording (an :class:`AudioRegion`),
   and ``wav.scp`` keys recordings.
@@ -113,16 +114,16 @@ class Manifest:
     def __len__(self) -> int:
         return len(self.paths)
 
-    def labels(self, column: str) -> list[str]:
+    def labels(self, column: str, needed_for: str = "") -> list[str]:
         """Values of ``column``; ManifestError naming the available columns if it is missing
-        or if any value is empty."""
+        or if any value is empty (``needed_for``: what the column is read for, said then)."""
         if column not in self.columns:
             have = ", ".join(sorted(self.columns)) or "none"
             raise ManifestError(f"{self.source}: no column {column!r} (label columns present: {have})")
         vals = self.columns[column]
         empty = [self.utts[i] for i, v in enumerate(vals) if not v.strip()]
         if empty:
-            raise ManifestError(f"{self.source}: empty {column!r} for {_some(empty)}")
+            raise ManifestError(f"{self.source}: empty {column!r} for {_some(empty)}{needed_for and '; ' + needed_for}")
         return vals
 
     def subset(self, idx) -> Manifest:
@@ -378,6 +379,60 @@ def _kaldi_gender(value: str) -> str:
     return SPK2GENDER.get(value.lower(), value)
 
 
+def _one_word_values(f: Path, what: str) -> dict[str, str]:
+    """A Kaldi file of ``key value`` lines whose value is one word (``utt2spk``, ``utt2gender``, ``spk2gender``):
+    ManifestError naming ``file:line`` of a line with more fields (QA: 'AC extra' was a speaker)."""
+    from speechgmm.kaldi import two_column_lines
+
+    out = {}
+    for n, key, value in two_column_lines(f):
+        if len(value.split()) > 1:
+            raise ManifestError(f"{f}:{n}: expected '{what}' (2 fields), got {len(value.split()) + 1}: {key} {value}")
+        out[key] = value
+    return out
+
+
+def _check_spk2utt(f: Path, utt2spk: dict[str, str], where: Path) -> None:
+    """``spk2utt`` must say what ``utt2spk`` says (Kaldi's validate_data_dir.sh checks it): ManifestError naming
+    the first disagreement (QA: one that disagreed was never read)."""
+    from speechgmm.kaldi import two_column_lines
+
+    seen = set()
+    for n, spk, value in two_column_lines(f):
+        for utt in value.split():
+            if utt in seen:
+                raise ManifestError(f"{f}:{n}: utterance {utt!r} listed twice")
+            seen.add(utt)
+            if utt2spk.get(utt) != spk:
+                says = f"speaker {utt2spk[utt]!r}" if utt in utt2spk else "no entry for it"
+                raise ManifestError(f"{f}:{n}: utterance {utt!r} of speaker {spk!r}, but {where.name} has {says}")
+    missing = [u for u in utt2spk if u not in seen]
+    if missing:
+        raise ManifestError(f"{f}: no speaker lists utterance {_some(missing)} (of {where.name})")
+
+
+def _speaker_files(d: Path, columns: dict[str, list[str]]) -> None:
+    """The files of a Kaldi data dir keyed by speaker, read through the ``speaker`` column (utt2spk):
+    ``spk2gender`` gives ``gender`` when no ``utt2gender`` did; without utt2spk, it and ``spk2utt`` are not
+    read, and a warning says so."""
+    import warnings
+
+    from speechgmm.errors import SpeechGMMWarning
+
+    if (d / "spk2utt").is_file() and "speaker" not in columns:
+        warnings.warn(f"{d / 'spk2utt'}: not read: it needs utt2spk beside it", SpeechGMMWarning, stacklevel=3)
+    s2g = d / "spk2gender"
+    if s2g.is_file() and "gender" not in columns:  # Kaldi's usual way to give gender
+        if "speaker" not in columns:
+            warnings.warn(f"{s2g}: not read: it needs utt2spk beside it", SpeechGMMWarning, stacklevel=3)
+        else:
+            m = _one_word_values(s2g, "speaker gender")
+            missing = sorted({s for s in columns["speaker"] if s not in m})
+            if missing:
+                raise ManifestError(f"{s2g}: no entry for speaker {_some(missing)} (of utt2spk)")
+            columns["gender"] = [_kaldi_gender(m[s]) for s in columns["speaker"]]
+
+
 def _read_kaldi(d: Path, wav_scp: Path, base: Path):
     from speechgmm.kaldi import read_two_column
 
@@ -396,7 +451,9 @@ def _read_kaldi(d: Path, wav_scp: Path, base: Path):
     for fname, cols in KALDI_LABEL_FILES.items():
         f = d / fname
         if f.is_file():
-            m = read_two_column(f)
+            m = read_two_column(f) if fname == "text" else _one_word_values(f, f"utterance {cols[0]}")
+            if fname == "utt2spk" and (d / "spk2utt").is_file():
+                _check_spk2utt(d / "spk2utt", m, f)
             missing = [u for u in utts if u not in m]
             if missing:
                 raise ManifestError(f"{f}: no entry for {_some(missing)}")
@@ -416,26 +473,13 @@ def _read_kaldi(d: Path, wav_scp: Path, base: Path):
                 columns[c] = [m[u] for u in utts]
             if fname == "utt2gender":  # Kaldi's m / f, as in spk2gender (QA: they stayed 'm' / 'f' here)
                 columns["gender"] = [_kaldi_gender(g) for g in columns["gender"]]
-    s2g = d / "spk2gender"
-    if s2g.is_file() and "gender" not in columns:  # Kaldi's usual way to give gender
-        if "speaker" not in columns:
-            import warnings
-
-            from speechgmm.errors import SpeechGMMWarning
-
-            warnings.warn(f"{s2g}: not read: it needs utt2spk beside it", SpeechGMMWarning, stacklevel=2)
-        else:
-            m = read_two_column(s2g)
-            missing = sorted({s for s in columns["speaker"] if s not in m})
-            if missing:
-                raise ManifestError(f"{s2g}: no entry for speaker {_some(missing)} (of utt2spk)")
-            columns["gender"] = [_kaldi_gender(m[s]) for s in columns["speaker"]]
+    _speaker_files(d, columns)
     return utts, paths, columns, _hash_files(*_kaldi_files(d, wav_scp))
 
 
 def _kaldi_files(d: Path, wav_scp: Path) -> list[Path]:
     """The files of a Kaldi data dir that a manifest is read from (those present or not)."""
-    return [wav_scp, d / "segments", d / "spk2gender", *(d / f for f in KALDI_LABEL_FILES)]
+    return [wav_scp, d / "segments", d / "spk2gender", *(d / f for f in KALDI_LABEL_FILES), d / "spk2utt"]
 
 
 def _kaldi_location(path: Path) -> Optional[tuple[Path, Path]]:
@@ -476,6 +520,25 @@ def _duplicates(items: list[str]) -> list[str]:
     return dups
 
 
+def _same_audio(p):
+    """What two rows naming the same audio share: the file (its device and inode when it exists: a hard link
+    or another spelling of the path is the same file), or a wav.scp command without its recording id (``cat
+    a.wav |`` under two ids is the same audio twice), with the region of a segments row (QA: such rows trained
+    twice without a word)."""
+    from speechgmm.audio import PipedAudio
+
+    f = p.path if isinstance(p, AudioRegion) else p
+    if isinstance(f, PipedAudio):
+        what = ("command", f.command, f.cwd)
+    else:
+        try:
+            st = os.stat(f)
+            what = ("file", st.st_dev, st.st_ino)
+        except (OSError, ValueError, TypeError):
+            what = ("path", str(f))
+    return what if f is p else (what, p.start, p.end, p.channel)
+
+
 def warn_about_labels(man: Manifest, column: str, labels: Sequence[str], known: Sequence[str] = ()) -> None:
     """Warn (one SpeechGMMWarning each) about training rows that most likely do not mean what they say:
     the same audio named by more than one row (it counts as often: a file written ``./a//b.wav`` once and
@@ -486,10 +549,10 @@ def warn_about_labels(man: Manifest, column: str, labels: Sequence[str], known: 
 
     from speechgmm.errors import SpeechGMMWarning
 
-    rows: dict[str, list[int]] = {}
+    rows: dict[object, list[int]] = {}
     for i, p in enumerate(man.paths):
-        rows.setdefault(str(p), []).append(i)
-    repeated = {k: v for k, v in rows.items() if len(v) > 1}
+        rows.setdefault(_same_audio(p), []).append(i)
+    repeated = {str(man.paths[v[0]]): v for v in rows.values() if len(v) > 1}
     if repeated:
         warnings.warn(
             f"{man.source}: {len(repeated)} audio file(s) named by more than one row, each counted as often as "

@@ -169,6 +169,20 @@ class Kinds(Rule):
             raise ValueError(str(exc)) from None
 
 
+#: rules that a flag and a Python argument of the same meaning share (one rule, one message)
+SEED = Int(0, MAX_SEED)
+JOBS = Int(1, MAX_JOBS)
+AUGMENT = Kinds()
+
+
+def check_argument(name: str, rule: Rule, value):
+    """``rule.convert(value)`` for the Python argument ``name``; a ConfigError naming it."""
+    try:
+        return rule.convert(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
 class Text(Rule):
     """Any string, or None when ``optional``."""
 
@@ -323,7 +337,7 @@ class MapOptions(_Options):
 
 def _seed_field():
     """``--seed``, shared by every options object that trains."""
-    return opt(0, Int(0, MAX_SEED), flag="--seed", metavar="SEED", help="random seed")
+    return opt(0, SEED, flag="--seed", metavar="SEED", help="random seed")
 
 
 def _augment_field(
@@ -331,7 +345,7 @@ def _augment_field(
     "(noise, reverb, codec, telephone; comma-separated)",
 ):
     """``--augment``, shared by every options object that trains."""
-    return opt((), Kinds(), flag="--augment", metavar="KINDS", default_text="", help=help)
+    return opt((), AUGMENT, flag="--augment", metavar="KINDS", default_text="", help=help)
 
 
 @dataclass
@@ -438,15 +452,18 @@ class TrainOptions(_Options):
         )
 
     def record(self) -> dict[str, Any]:
-        """The training record stored in a model file's header."""
+        """The training record stored in a model file's header.  The MAP options (``relevance_factor``,
+        ``adapt``) are None for ``method="em"``: not used, so not recorded (QA: 'adapt=mwv' in the header of
+        an EM model)."""
+        em = self.method == "em"
         return {
             "method": self.method,
             "components": self.n_components,
             "iterations": self.max_iter,
             "init": self.init,
             "seed": self.random_state,
-            "relevance_factor": self.map.relevance_factor,
-            "adapt": self.map.adapt,
+            "relevance_factor": None if em else self.map.relevance_factor,
+            "adapt": None if em else self.map.adapt,
             "ubm": str(self.ubm) if self.ubm else None,
             "augment": list(self.augment),
             "calibration": self.calibration,
@@ -460,9 +477,7 @@ class RunOptions(_Options):
     root: Optional[str] = opt(
         None, Folder(), flag="--root", metavar="DIR", default_text="", help=ROOT_HELP.format(what="the manifest")
     )
-    jobs: int = opt(
-        1, Int(1, MAX_JOBS), flag="--jobs", short="-j", metavar="N", help="worker processes for feature extraction"
-    )
+    jobs: int = opt(1, JOBS, flag="--jobs", short="-j", metavar="N", help="worker processes for feature extraction")
     cache_dir: Optional[str] = opt(
         None,
         Text(),

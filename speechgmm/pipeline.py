@@ -84,8 +84,9 @@ def _front_end(options: TrainOptions):
 
 def _checked_call(manifest, output, options, options_type, run: RunOptions, more_inputs=()):
     """The checks the command line makes before any work, for the Python caller of a training function: the
-    argument types, and an ``output`` that is no input (the manifest, its files, its audio; ``more_inputs``)
-    and can be written.  Returns ``options`` (the defaults for None)."""
+    argument types, and an ``output`` that is no input (the manifest, its files, its audio; ``more_inputs``),
+    not in the feature cache folder (``run.cache_dir``), and can be written.  Returns ``options`` (the defaults
+    for None)."""
     from speechgmm._util import check_output
     from speechgmm.manifest import manifest_inputs
 
@@ -95,7 +96,7 @@ def _checked_call(manifest, output, options, options_type, run: RunOptions, more
         options = options_type()
     elif not isinstance(options, options_type):
         raise ConfigError(f"options must be a {options_type.__name__}, not {type(options).__name__}")
-    check_output(output, [*manifest_inputs(manifest, run.root), *more_inputs], flag="output")
+    check_output(output, [*manifest_inputs(manifest, run.root), *more_inputs], "output", run.cache_dir)
     return options
 
 
@@ -135,6 +136,7 @@ def train_from_manifest(
     warn_about_labels(man, options.label_column, labels)
     if len(set(labels)) < 2:  # before any audio is read
         raise need_two_classes(set(labels), f"{manifest} (label column {options.label_column!r})")
+    speaker_of = _speakers(man, options.label_column) if options.calibration == "cv" else None  # checked now
     cfg, ubm = _front_end(options)
     originals = None  # the training features, for open-set calibration (MAP)
     augment, seed = options.augment, options.random_state
@@ -174,7 +176,7 @@ def train_from_manifest(
     calibrated = None
     if options.calibration == "cv":
         clf.calibration_, calibrated = cv_calibration(
-            lambda: clf.clone(), fit, source, labels[: len(man)], _speakers(man, options.label_column), len(man)
+            lambda: clf.clone(), fit, source, labels[: len(man)], speaker_of, len(man)
         )
         info["training"]["calibration_cv"] = calibrated
     info.update(
@@ -201,7 +203,8 @@ def _speakers(man, label_column: str):
     from speechgmm.speakers import speaker_column
 
     col = speaker_column(man.columns, exclude=label_column)
-    return man.labels(col) if col else None
+    why = "the speakers split the files for the cross-validated calibration (or give --calibration none)"
+    return man.labels(col, needed_for=why) if col else None
 
 
 def cv_calibration(make, fit, source, labels, groups, n_files: int):

@@ -431,20 +431,25 @@ def build_source(
         Audio files (e.g. ``manifest.paths``); ``split_by`` then takes one label per path.
     config : FeatureConfig or str
         Front end, or a preset name.
-    augment : sequence of str
+    augment : sequence of str, or str
+        Kinds, as ``--augment`` takes them (``"noise,reverb"`` or ``["noise", "reverb"]``).
     seed : int
-        Seed of the augmented copies.
+        Seed of the augmented copies (0 .. 2**32 - 1).
     jobs : int
-        Processes for local feature extraction.
+        Processes for local feature extraction (at least 1).
     """
     from speechgmm.features import as_config
     from speechgmm.manifest import portable
+    from speechgmm.options import AUGMENT, JOBS, SEED, check_argument
 
     if isinstance(paths, (str, bytes, os.PathLike)):  # QA: "wav.scp" was taken as 7 one-letter paths
         raise ConfigError(f"paths must be a sequence of audio paths, not one path ({paths!r}); use [{paths!r}]")
     config = as_config(config)
+    # the rules of --augment, --seed and --jobs (QA: augment='noise' was split into letters, seed=-1 gave
+    # numpy's "expected non-negative integer", jobs=-1 was taken)
+    kinds = check_argument("augment", AUGMENT, augment)
+    seed, jobs = check_argument("seed", SEED, seed), check_argument("jobs", JOBS, jobs)
     paths = [portable(p) for p in paths]  # a segments row stays an AudioRegion
-    kinds = tuple(augment or ())
     order = copy_order(len(paths), kinds)
     origin = [i for _, i in order]
     if client is not None:
@@ -541,21 +546,43 @@ def _locked(lock_path):
     return hold()
 
 
-def _cache_valid(ark, scp, done, keys) -> bool:
-    """Whether a finished archive holds exactly ``keys`` and points into ``ark``."""
+def _file_digest(path) -> str:
+    """BLAKE2b (16 bytes, hex) of a file's bytes, read in 1 MiB blocks: the feature cache's check that an
+    archive is the one it wrote (about 1 GB/s; a size and an entry count miss bytes changed in place)."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        while block := fh.read(2**20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _cache_problem(ark, scp, done, keys) -> Optional[str]:
+    """None if a finished archive holds exactly ``keys``, points into ``ark`` and has the checksum it was
+    written with; else ``""`` (not finished, or by an older version: silently rebuilt) or what is damaged."""
     import json
 
     from speechgmm.kaldi import read_two_column
 
     try:
         meta = json.loads(done.read_text())
-        if meta.get("ark_bytes") != ark.stat().st_size or meta.get("n") != len(keys):
-            return False
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(meta, dict) or "ark_blake2b" not in meta or meta.get("n") != len(keys):
+        return ""
+    try:
+        if meta.get("ark_bytes") != ark.stat().st_size:
+            return f"{ark.stat().st_size} bytes, {meta.get('ark_bytes')} when it was written"
         index = read_two_column(scp)
-    except (OSError, ValueError, SpeechGMMError):
-        return False
+        if meta["ark_blake2b"] != _file_digest(ark):
+            return "its checksum differs from the one recorded when it was written"
+    except (OSError, SpeechGMMError) as exc:
+        return f"cannot read it ({getattr(exc, 'strerror', None) or exc})"
     prefix = f"{ark}:"
-    return list(index) == list(keys) and all(loc.startswith(prefix) for loc in index.values())
+    if list(index) != list(keys) or not all(loc.startswith(prefix) for loc in index.values()):
+        return f"its index {scp.name} does not match it"
+    return None
 
 
 def _cache_features(paths, config, cache_dir, jobs: int, kinds, seed: int, batch: int = 256):
@@ -566,8 +593,10 @@ def _cache_features(paths, config, cache_dir, jobs: int, kinds, seed: int, batch
     with other data or settings gets its own archive.  Runs sharing a folder take turns on a lock
     file (``features-<hash>.lock``): one writes, the others wait and then reuse; a finished archive
     is never rewritten while another run may be reading it.  ``features-<hash>.json``, written last,
-    marks it finished.  Keys: ``u00000000``, ``u00000001``, ... in file order, then
-    ``u00000000-noise``, ... for each kind.  Bad files are named once, after the originals' pass;
+    marks it finished and records the archive's size and checksum (:func:`_file_digest`), checked at
+    every reuse: a damaged archive is extracted again, with a warning naming it.  Keys: ``u00000000``,
+    ``u00000001``, ... in file order, then ``u00000000-noise``, ... for each kind.  Bad files are named
+    once, after the originals' pass;
     no archive is left behind then.
     """
     import json
@@ -608,10 +637,19 @@ def _cache_features(paths, config, cache_dir, jobs: int, kinds, seed: int, batch
     stem = f"features-{_cache_key(paths, config, kinds, seed)}"
     ark, scp, done = d / f"{stem}.ark", d / f"{stem}.scp", d / f"{stem}.json"
     with _locked(d / f"{stem}.lock"):
-        if _cache_valid(ark, scp, done, keys):
+        problem = _cache_problem(ark, scp, done, keys)
+        if problem is None:
             return keys, scp
+        if problem:
+            import warnings
+
+            from speechgmm.errors import SpeechGMMWarning
+
+            warnings.warn(f"{ark}: the cached features are damaged ({problem}); extracting them again",
+                          SpeechGMMWarning, stacklevel=3)  # fmt: skip
         done.unlink(missing_ok=True)
         write_feats(ark, items())
+        meta = {"n": len(keys), "ark_bytes": ark.stat().st_size, "ark_blake2b": _file_digest(ark)}
         with atomic_output(done) as tmp:
-            tmp.write_text(json.dumps({"n": len(keys), "ark_bytes": ark.stat().st_size}) + "\n")
+            tmp.write_text(json.dumps(meta) + "\n")
     return keys, scp

@@ -213,3 +213,46 @@ def test_statistics_must_fit_the_model_and_each_other():
     with pytest.raises(ConfigError, match="cannot add GMMStats and NoneType"):
         small + None
     assert sum([small, small]).frames == 2 * small.frames
+
+
+def test_build_source_checks_augment_seed_and_jobs_as_their_flags_do_naming_the_argument():
+    """QA: augment='noise' was split into letters ("unknown augmentation 'n'"), seed=-1 gave numpy's
+    "expected non-negative integer", jobs=-1 was accepted."""
+    from speechgmm import build_source
+
+    for kw, message in [
+        (dict(augment=["nois"]), r"^augment: unknown augmentation 'nois'"),
+        (dict(augment=["noise"], seed=-1), r"^seed: expected an integer from 0 to 4294967295, got -1$"),
+        (dict(seed=2.5), r"^seed: expected an integer"),
+        (dict(jobs=-1), r"^jobs: expected a positive integer \(at most 256\), got -1$"),
+        (dict(jobs=0), r"^jobs: expected a positive integer"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            build_source([EXAMPLE], "default", **kw)
+    # a string of kinds is read as --augment reads it, as TrainOptions(augment=...) does
+    a, b = build_source([EXAMPLE], "default", augment="noise"), build_source([EXAMPLE], "default", augment=["noise"])
+    assert len(a) == len(b) == 2 and all(np.array_equal(x, y) for x, y in zip(a.arrays, b.arrays))
+
+
+def test_fit_map_takes_a_ubm_file_and_fit_groups_refuses_what_is_not_a_mapping(tmp_path):
+    """QA: fit_map(X, y, 'ubm.npz') gave AttributeError "'str' object has no attribute '_check_fitted'";
+    fit_groups([X1, X2]) a TypeError "list indices must be integers"."""
+    from speechgmm.errors import ModelFileError
+    from speechgmm.modelio import save_ubm
+
+    rng = np.random.default_rng(0)
+    X, y = [rng.normal(c, 1, (200, 39)) for c in (0.0, 2.0)], ["a", "b"]  # the front end's 39 dimensions
+    ubm = DiagGMM(2, random_state=0).fit(X)
+    save_ubm(tmp_path / "ubm.npz", ubm, FeatureConfig(), {})
+    by_path = GMMClassifier().fit_map(X, y, tmp_path / "ubm.npz")
+    by_model = GMMClassifier().fit_map(X, y, ubm)
+    assert all(np.allclose(m.means_, n.means_) for m, n in zip(by_path.models_, by_model.models_))
+    assert by_path.fit_map_groups({"a": X[0]}, str(tmp_path / "ubm.npz")).classes_ == ["a"]
+    with pytest.raises(ModelFileError, match="no such model file"):
+        GMMClassifier().fit_map(X, y, tmp_path / "gone.npz")
+    for bad in (None, 3, ""):
+        with pytest.raises(ConfigError, match=r"^ubm must be a DiagGMM or the path of a UBM file"):
+            GMMClassifier().fit_map(X, y, bad)
+    for fit in (lambda g: GMMClassifier(2).fit_groups(g), lambda g: GMMClassifier().fit_map_groups(g, ubm)):
+        with pytest.raises(ConfigError, match=r"^groups must be a mapping \{label: data\}, not list; .*fit\(X, y\)"):
+            fit([X[0], X[1]])

@@ -67,6 +67,24 @@ def test_a_damaged_cache_is_rebuilt(corpus, tmp_path):
     assert all(np.array_equal(a[k], b[k]) for k in a)
 
 
+def test_an_archive_damaged_in_place_is_found_by_its_checksum_and_extracted_again(corpus, tmp_path):
+    """QA: the cache check compared only the size and the entry count: zeroed header bytes gave "internal error:
+    UnicodeDecodeError", NaN bytes "u00000000: features contain NaN", zeroed matrix bytes a different model."""
+    man, cache = small_manifest(tmp_path), tmp_path / "cache"
+    finish(train(corpus, man, tmp_path / "a.npz", cache))
+    (ark,) = cache.glob("*.ark")
+    good = ark.read_bytes()
+    for i, (start, damage) in enumerate([(300, bytes(5700)), (200, b"\xff" * 60), (len(good) - 2000, bytes(20))]):
+        ark.write_bytes(good[:start] + damage + good[start + len(damage) :])  # the same size
+        err = finish(train(corpus, man, tmp_path / f"b{i}.npz", cache))
+        assert f"{ark}: the cached features are damaged (its checksum differs" in err, err
+        assert ark.read_bytes() == good  # extracted again
+        a, b = arrays(tmp_path / "a.npz"), arrays(tmp_path / f"b{i}.npz")
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+    err = finish(train(corpus, man, tmp_path / "c.npz", cache))
+    assert "damaged" not in err  # reused, without a word
+
+
 def test_runs_with_different_settings_sharing_a_cache_do_not_read_each_others_features(corpus, tmp_path):
     import time
 

@@ -75,6 +75,46 @@ def test_read_feats_resolves_scp_paths_relative_to_the_scp(tmp_path, monkeypatch
     assert np.array_equal(read_feats(d / "rel.scp")["u"], m)
 
 
+def test_ark_features_and_ark_source_resolve_scp_paths_as_read_feats_does(tmp_path, monkeypatch):
+    """QA: ``ArkSource('.../03-GMM-EM/train/feats.scp')`` (which says ``train/feats.ark``) failed with
+    FileNotFoundError 'train/feats.ark', while read_feats found it (relative to the scp's parent)."""
+    from speechgmm import ArkSource, DiagGMM
+
+    rng = np.random.default_rng(3)
+    items = [(f"u{i}", rng.standard_normal((30, 2)).astype(np.float32)) for i in range(4)]
+    d = tmp_path / "data" / "train"
+    d.mkdir(parents=True)
+    scp = write_feats(d / "feats.ark", items)
+    scp.write_text(scp.read_text().replace(str(d / "feats.ark"), "train/feats.ark"))  # as the course's
+    monkeypatch.chdir(tmp_path)  # "train/feats.ark" is not under the current directory
+    got = list(ArkFeatures(scp))
+    assert all(np.array_equal(g, m) for g, (_, m) in zip(got, items))
+    assert all(np.array_equal(g, read_feats(scp)[k]) for g, (k, _) in zip(got, items))
+    assert DiagGMM(2, random_state=0).fit(ArkSource(scp)).weights_.shape == (2,)
+
+
+def test_an_scp_entry_that_cannot_be_read_is_a_manifest_error_naming_its_line(tmp_path):
+    """QA: an offset past the end of the archive gave a bare AssertionError, a wrong one a UnicodeDecodeError
+    (read_feats named the scp but not the line; ArkSource named nothing)."""
+    from speechgmm import ArkSource, DiagGMM
+
+    m = np.arange(40, dtype=np.float32).reshape(20, 2)
+    scp = write_feats(tmp_path / "f.ark", [("a", m), ("b", m)])
+    ark, size = tmp_path / "f.ark", (tmp_path / "f.ark").stat().st_size
+    good = scp.read_text().splitlines()[0]
+    for loc, why in [
+        (f"{ark}:{size + 10}", rf"offset {size + 10} is past the end of {ark} \({size} bytes\)"),
+        (f"{ark}:1", f"no Kaldi matrix at offset 1 of {ark}"),
+        (f"{tmp_path / 'gone.ark'}:15", f"{tmp_path / 'gone.ark'}: No such file or directory"),
+    ]:
+        (tmp_path / "bad.scp").write_text(f"{good}\nb {loc}\n")
+        message = rf"^{tmp_path / 'bad.scp'}:2: cannot read Kaldi features \({why}\)$"
+        with pytest.raises(ManifestError, match=message):
+            read_feats(tmp_path / "bad.scp")
+        with pytest.raises(ManifestError, match=message):
+            DiagGMM(1).fit(ArkSource(tmp_path / "bad.scp"))
+
+
 def test_ark_features_streams_the_chosen_keys_in_order(tmp_path):
     rng = np.random.default_rng(7)
     items = [(f"u{i}", rng.standard_normal((i + 2, 4)).astype(np.float32)) for i in range(5)]

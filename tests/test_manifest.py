@@ -381,3 +381,81 @@ def test_rows_that_train_what_was_not_meant_are_warned_about(tmp_path):
         assert not got
         warn_about_labels(man, "gender", man.labels("gender"), known=["Male"])  # a model enrolled into
     assert len(got) == 1 and "Male / male" in str(got[0].message)
+
+
+def _kaldi_dir(tmp_path, audio_dir, utt2spk: str):
+    d = tmp_path / "data"
+    d.mkdir(exist_ok=True)
+    (d / "wav.scp").write_text("".join(f"u{i} {audio_dir / n}.wav\n" for i, n in enumerate("abc", 1)))
+    (d / "text").write_text("u1 one two\nu2 two\nu3 three\n")  # a transcript may have words
+    (d / "utt2spk").write_text(utt2spk)
+    return d
+
+
+def test_a_utt2spk_or_spk2gender_line_with_more_than_two_fields_is_refused_naming_its_line(tmp_path, audio_dir):
+    """QA: 'u2 AC extra' in utt2spk gave a speaker called 'AC extra'."""
+    d = _kaldi_dir(tmp_path, audio_dir, "u1 s1\nu2 s2 extra\nu3 s1\n")
+    with pytest.raises(
+        ManifestError, match=r"utt2spk:2: expected 'utterance speaker' \(2 fields\), got 3: u2 s2 extra"
+    ):
+        read_manifest(d)
+    (d / "utt2spk").write_text("u1 s1\nu2 s2\nu3 s1\n")
+    assert read_manifest(d).labels("label")[0] == "one two"
+    (d / "spk2gender").write_text("s1 f\ns2 m x\n")
+    with pytest.raises(ManifestError, match=r"spk2gender:2: expected 'speaker gender' \(2 fields\), got 3"):
+        read_manifest(d)
+
+
+def test_a_spk2utt_that_disagrees_with_utt2spk_is_refused_naming_the_first_disagreement(tmp_path, audio_dir):
+    """QA: spk2utt was never read, so one that disagreed with utt2spk passed unnoticed."""
+    from speechgmm.errors import SpeechGMMWarning
+
+    d = _kaldi_dir(tmp_path, audio_dir, "u1 s1\nu2 s2\nu3 s1\n")
+    (d / "spk2utt").write_text("s1 u1 u3\ns2 u2\n")
+    assert read_manifest(d).labels("speaker") == ["s1", "s2", "s1"]
+    for text, message in [
+        ("s1 u1\ns2 u2 u3\n", r"spk2utt:2: utterance 'u3' of speaker 's2', but utt2spk has speaker 's1'"),
+        ("s1 u1 u3\ns2 u2 u9\n", r"spk2utt:2: utterance 'u9' of speaker 's2', but utt2spk has no entry for it"),
+        ("s1 u1 u3\n", r"spk2utt: no speaker lists utterance u2 \(of utt2spk\)"),
+        ("s1 u1 u3\ns2 u2 u1\n", r"spk2utt:2: utterance 'u1' listed twice"),
+    ]:
+        (d / "spk2utt").write_text(text)
+        with pytest.raises(ManifestError, match=message):
+            read_manifest(d)
+    (d / "utt2spk").unlink()
+    with pytest.warns(SpeechGMMWarning, match=r"spk2utt: not read: it needs utt2spk beside it"):
+        assert "speaker" not in read_manifest(d).columns
+
+
+def test_the_same_audio_under_two_ids_with_the_same_label_is_warned_about(tmp_path, audio_dir):
+    """QA: the same audio in two rows (other ids, the same label) trained twice without a word when the rows
+    were a wav.scp command under two recording ids, or a file and a hard link to it."""
+    import os
+    import warnings
+
+    from speechgmm.errors import SpeechGMMWarning
+    from speechgmm.manifest import warn_about_labels
+
+    def said(man):
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            warn_about_labels(man, "label", man.labels("label"))
+        return [str(w.message) for w in got if issubclass(w.category, SpeechGMMWarning)]
+
+    d = tmp_path / "data"
+    d.mkdir()
+    a = audio_dir / "a.wav"
+    (d / "wav.scp").write_text(f"r1 cat {a} |\nr2 cat {a} |\nr3 {audio_dir / 'b.wav'}\n")
+    (d / "text").write_text("r1 x\nr2 x\nr3 y\n")
+    (message,) = said(read_manifest(d))
+    assert (
+        f"1 audio file(s) named by more than one row, each counted as often as named: r1 (cat {a} |) (rows 1, 2)"
+        in message
+    )
+    (d / "wav.scp").write_text(f"r1 cat {a} |\nr2 cat {audio_dir / 'c.wav'} |\nr3 {audio_dir / 'b.wav'}\n")
+    assert said(read_manifest(d)) == []  # other commands
+    os.link(a, audio_dir / "hard.wav")
+    m = tmp_path / "m.csv"
+    m.write_text(f"utt,path,label\nu1,{a},x\nu2,{audio_dir / 'hard.wav'},x\nu3,{audio_dir / 'b.wav'},y\n")
+    (message,) = said(read_manifest(m))
+    assert f"named by more than one row, each counted as often as named: {a} (rows 1, 2)" in message

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
 
 import pytest
@@ -86,9 +87,111 @@ def test_an_endless_pipe_or_device_is_refused_not_read_until_memory_runs_out(mon
     assert audio._read_bounded(io.BytesIO(wav), "-") == wav  # a pipe under the limit: read whole
 
 
+def test_an_endless_wav_scp_command_is_refused_at_the_pipe_limit_naming_the_recording(monkeypatch, tmp_path):
+    """QA: ``cat /dev/zero |`` in a wav.scp was read until memory ran out ('train kd/zero': "out of memory",
+    no entry named); the command's output gets the limit of standard input, and the command is stopped."""
+    from speechgmm import audio
+    from speechgmm.errors import AudioError
+
+    monkeypatch.setattr(audio, "PIPE_LIMIT_BYTES", 3 * 2**20)
+    with pytest.raises(
+        AudioError, match=r"^r1 \(head -c 5000000 /dev/zero \|\): a pipe or device gave more than 3 MiB"
+    ):
+        audio.PipedAudio("head -c 5000000 /dev/zero", "r1", str(tmp_path)).read_bytes()
+    assert audio._COMMANDS == set()
+    wav = EXAMPLES[0]
+    assert audio.PipedAudio(f"cat {wav}; echo chatter >&2", "r2", str(tmp_path)).read_bytes() == wav.read_bytes()
+    with pytest.raises(AudioError, match=r"^r3 .*: the command failed \(exit status 3\): no such thing$"):
+        audio.PipedAudio("echo no such thing >&2; exit 3", "r3", str(tmp_path)).read_bytes()
+
+
 def _example_manifest(path, extra=()):
     rows = [{"path": str(p), "gender": p.name.split("_")[0]} for p in EXAMPLES]
     return write_manifest(path, rows + [{"path": str(e), "gender": "male"} for e in extra])
+
+
+def test_an_output_in_the_cache_folder_or_the_cache_folder_itself_is_refused_before_any_work(tmp_path):
+    """QA: ``-o CACHE/features-<hash>.ark`` replaced the feature archive by a model; ``-o newcache --cache
+    newcache`` trained in full, then failed: ".newcache.2223f31f0dcd.npz.tmp: Is a directory"."""
+    from speechgmm.errors import ConfigError
+    from speechgmm.pipeline import train_from_manifest
+
+    man = _example_manifest(tmp_path / "m.csv")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    ark = cache / "features-0123.ark"
+    ark.write_bytes(b"features")
+    args = ["--label-column", "gender", "--components", "1", "--calibration", "none"]
+    for out, cache_arg, why in [
+        (ark, cache, f"is in the --cache folder {cache}"),
+        (tmp_path / "new", tmp_path / "new", "is the --cache folder"),
+        (tmp_path / "link" / "m.npz", f"{cache}/", f"is in the --cache folder {cache}/"),
+    ]:
+        if out.parent.name == "link":
+            out.parent.symlink_to(cache)
+        r = run_cli("train", man, *args, "-o", out, "--cache", cache_arg)
+        assert r.returncode == 2 and r.stderr.strip().endswith(f"error: {out}: output path {why}; choose another -o")
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+        with pytest.raises(ConfigError, match="choose another output"):
+            train_from_manifest(man, out, cache_dir=cache_arg)
+    assert ark.read_bytes() == b"features" and not (tmp_path / "new").exists()
+    assert sorted(f.name for f in cache.iterdir()) == [ark.name]  # nothing extracted
+
+
+def _killed_by_the_system():
+    os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer does
+
+
+def test_a_worker_process_killed_by_the_system_is_one_line_not_an_internal_error(tmp_path):
+    """QA: SIGKILL of one worker of ``train --jobs 2`` (as the out-of-memory killer does) gave "internal error:
+    BrokenProcessPool ... please report it"."""
+    from speechgmm._util import process_pool
+    from speechgmm.errors import SpeechGMMError
+
+    with pytest.raises(SpeechGMMError, match=r"^one of the 2 worker processes died \(killed by the system, perhaps"):
+        with process_pool(2) as ex:
+            ex.submit(_killed_by_the_system).result()
+    d = tmp_path / "kd"
+    d.mkdir()
+    a, b, c, e = EXAMPLES[:4]
+    # the shell's parent is the worker reading the entry
+    (d / "wav.scp").write_text(f"r0 {a}\nr1 kill -9 $PPID; cat {b} |\nr2 {c}\nr3 {e}\n")
+    (d / "text").write_text("r0 m\nr1 f\nr2 m\nr3 f\n")
+    r = run_cli("train", d, "-o", tmp_path / "m.npz", "--jobs", "2", "--components", "1", "--calibration", "none")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "one of the 2 worker processes died" in r.stderr and "try --jobs 1" in r.stderr, r.stderr
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_map_options_with_em_are_warned_about_and_not_recorded(tmp_path):
+    """QA: ``--method em --relevance-factor 8 --adapt mwv`` trained EM models, and the header said adapt=mwv."""
+    from speechgmm.modelio import load_model
+
+    man = _example_manifest(tmp_path / "m.csv")
+    args = ["--label-column", "gender", "--components", "1", "--calibration", "none", "--method", "em"]
+    r = run_cli("train", man, *args, "--relevance-factor", "8", "--adapt", "mwv", "-o", tmp_path / "em.npz")
+    assert r.returncode == 0, r.stderr
+    assert "--relevance-factor ignored: only for --method map" in r.stderr
+    assert "--adapt ignored: only for --method map" in r.stderr
+    training = load_model(tmp_path / "em.npz").header["training"]
+    assert training["method"] == "em" and training["adapt"] is None and training["relevance_factor"] is None
+    assert "adapt=mwv" not in run_cli("info", tmp_path / "em.npz").stdout
+
+
+def test_an_empty_speaker_cell_says_it_is_needed_for_the_calibration_before_any_work(tmp_path):
+    """QA: one empty 'speaker' cell blocked ``train --label-column digit`` (after training) with "empty 'speaker'
+    for AE_1A", not saying why a speaker is needed for a digit classifier."""
+    rows = [{"path": str(p), "gender": p.name.split("_")[0], "speaker": p.name.split("_")[1]} for p in EXAMPLES]
+    rows[0]["speaker"] = ""
+    man = write_manifest(tmp_path / "m.csv", rows)
+    args = ["--label-column", "gender", "--components", "1", "-o", tmp_path / "g.npz"]
+    r = run_cli("train", man, *args)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    why = "; the speakers split the files for the cross-validated calibration (or give --calibration none)"
+    assert r.stderr.strip().endswith(f"empty 'speaker' for {EXAMPLES[0]}{why}"), r.stderr
+    assert "method" not in r.stdout  # before any training
+    r = run_cli("train", man, *args, "--calibration", "none")
+    assert r.returncode == 0, r.stderr
 
 
 def test_files_the_system_refuses_exit_2_naming_the_file(tmp_path):

@@ -63,8 +63,8 @@ def test_train_in_process_returns_a_summary(manifest, tmp_path):
         "iterations": 4,
         "init": "kmeans",
         "seed": 0,
-        "relevance_factor": RELEVANCE_FACTOR,
-        "adapt": "m",
+        "relevance_factor": None,  # MAP options: not used by EM, not recorded
+        "adapt": None,
         "ubm": None,
         "augment": [],
         "calibration": "cv",

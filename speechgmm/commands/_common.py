@@ -113,11 +113,11 @@ def manifest_inputs(manifest, root=None) -> list:
     return inputs(manifest, root)
 
 
-def check_output_path(path, inputs=(), suffix: str = "", flag: str = "-o") -> Path:
+def check_output_path(path, inputs=(), suffix: str = "", flag: str = "-o", cache_dir=None) -> Path:
     """:func:`speechgmm._util.check_output` (before any work starts: not a folder, not one of ``inputs``,
-    in a folder that can be written), and a warning on stderr when it does not end in ``suffix``.  ``flag``
-    is the option that names it."""
-    p = check_output(path, inputs, flag)
+    not in the ``--cache`` folder ``cache_dir``, in a folder that can be written), and a warning on stderr
+    when it does not end in ``suffix``.  ``flag`` is the option that names it."""
+    p = check_output(path, inputs, flag, cache_dir)
     # /dev/null, a named pipe, /dev/stdout: written into, any name will do (a folder was refused above)
     if suffix and p.suffix.lower() != suffix and not is_special(p) and own_stream(p) is None:
         print(f"speechgmm: warning: {p} does not end in {suffix}", file=sys.stderr)

@@ -70,7 +70,7 @@ def run(args) -> int:
 
     ubm = ubm_path(options.ubm, options.preset)
     inputs = [*_common.manifest_inputs(args.manifest, run_opts.root), ubm, *BUNDLED_UBMS.values()]
-    _common.check_output_path(args.output, inputs=inputs, suffix=".npz")
+    _common.check_output_path(args.output, inputs=inputs, suffix=".npz", cache_dir=run_opts.cache_dir)
     with _common.dask_session(args) as client:
         s = train_from_manifest(args.manifest, args.output, options, client=client, **run_opts.pipeline_kwargs())
     print(f"method {s.method}: {s.method_reason}")

@@ -37,7 +37,7 @@ def run(args) -> int:
     options = UbmOptions.from_args(args)
     run_opts = RunOptions.from_args(args)
     inputs = _common.manifest_inputs(args.manifest, run_opts.root)
-    _common.check_output_path(args.output, inputs=inputs, suffix=".npz")
+    _common.check_output_path(args.output, inputs=inputs, suffix=".npz", cache_dir=run_opts.cache_dir)
     with _common.dask_session(args) as client:
         s = train_ubm_from_manifest(args.manifest, args.output, options, client=client, **run_opts.pipeline_kwargs())
     print(f"trained a {options.n_components}-component UBM on {s.files} files in {s.seconds:.1f} s -> {s.output}")
