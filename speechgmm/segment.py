@@ -523,6 +523,8 @@ def segment_file(
     ``open_set`` / ``threshold`` label segments of none of its classes ``unknown``; the other
     keyword options are those of :class:`SegmentOptions` (``min_speech``, ``min_pause``, ...).
     """
+    if not isinstance(open_set, (bool, np.bool_)):  # QA: open_set="yes" (or "no") was taken as true
+        raise ConfigError(f"open_set must be True or False, not {open_set!r}")
     return segment(path, model, SegmentOptions(**options), open_set=open_set, threshold=threshold).segments
 
 

@@ -318,3 +318,13 @@ def test_standard_input_is_refused_before_the_table_header(cli):
     r = cli("segment", "-", input="RIFF")
     assert r.returncode == 2 and "reads files, not standard input" in r.stderr
     assert r.stdout == ""
+
+
+def test_segment_file_takes_open_set_as_a_bool():
+    """QA: segment_file(..., open_set="no") was taken as true."""
+    from speechgmm import segment_file
+    from speechgmm.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="open_set must be True or False, not 'no'"):
+        segment_file(ROOT / "examples" / "male_AH_1A.wav", open_set="no")
+    assert segment_file(ROOT / "examples" / "male_AH_1A.wav", open_set=False)
