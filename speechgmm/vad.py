@@ -121,7 +121,7 @@ class VadConfig:
     fmin, fmax : float
         Pitch range (Hz) of the voicing test.
     steady_similarity, steady_lag_ms, steady_window_ms, steady_share, steady_min_ms : float
-        Steady sounds are not speech.  A frame whose spectral shape (``frame_levels``) has a
+        Steady sounds are not speech.  A frame whose spectral shape (``frame_shapes``) has a
         similarity of at least ``steady_similarity`` with the frame ``steady_lag_ms`` before it
         marks both and the frames between as steady, and where steady frames are at least
         ``steady_share`` of the loud frames in the ``steady_window_ms`` around a frame, and
@@ -229,60 +229,67 @@ def _frames(y: np.ndarray, win: int, hop: int) -> np.ndarray:
     return np.lib.stride_tricks.as_strided(y, (n, win), (y.strides[0] * hop, y.strides[0]), writeable=False)
 
 
-def frame_levels(
-    frames: np.ndarray, sr: int, fmin: float = 60.0, fmax: float = 400.0, voicing: bool = True, shape: bool = False
-):
+def _dc_removed(frames: np.ndarray) -> np.ndarray:
+    x = np.asarray(frames, dtype=np.float32)
+    return x - x.mean(axis=1, keepdims=True)
+
+
+def _pre_emphasised(x: np.ndarray) -> np.ndarray:
+    """Frames ``x`` (DC removed) pre-emphasised (0.95): whitens low-frequency noise (rumble, brown noise)
+    that would otherwise correlate at short lags or fill the low bins; speech keeps its periodicity."""
+    p = np.empty_like(x)
+    p[:, 1:] = x[:, 1:] - 0.95 * x[:, :-1]
+    p[:, 0] = 0.05 * x[:, 0]
+    return p
+
+
+def frame_levels(frames: np.ndarray, sr: int, fmin: float = 60.0, fmax: float = 400.0, voicing: bool = True):
     """Level (RMS dBFS, DC removed) and voicing (peak normalised autocorrelation at a pitch
-    lag, of the pre-emphasised frame) of each frame, and optionally its spectral shape.
+    lag, of the pre-emphasised frame) of each frame.
 
     Returns
     -------
     level : ndarray, shape (n,), float32
     voiced : ndarray, shape (n,), float32 (zeros if ``voicing`` is false)
-    shape : ndarray, shape (n, n_bins), float32 (only if ``shape``)
-        The log power spectrum of the pre-emphasised, Hann-windowed frame over STEADY_BAND_HZ, mean
-        removed and scaled to unit length (zeros for a frame without signal there): the dot product
-        of two frames' shapes is their spectral similarity.
     """
-    x = np.asarray(frames, dtype=np.float32)
-    x = x - x.mean(axis=1, keepdims=True)
+    x = _dc_removed(frames)
     n, win = x.shape
     power = np.einsum("ij,ij->i", x, x) / max(win, 1)
     level = (10.0 * np.log10(np.maximum(power, _TINY))).astype(np.float32)
-    if not (voicing or shape) or n == 0:
-        none = np.zeros(n, dtype=np.float32)
-        return (level, none, np.zeros((n, 0), dtype=np.float32)) if shape else (level, none)
-    # pre-emphasis whitens low-frequency noise (rumble, brown noise) that would otherwise
-    # correlate at short lags; speech keeps its periodicity
-    p = np.empty_like(x)
-    p[:, 1:] = x[:, 1:] - 0.95 * x[:, :-1]
-    p[:, 0] = 0.05 * x[:, 0]
+    if not voicing or n == 0:
+        return level, np.zeros(n, dtype=np.float32)
+    p = _pre_emphasised(x)
     # (averaging samples down to 4 kHz would cut the FFT work but aliases the pre-emphasised
     # highs into the pitch band: measured, it blurs the speech / noise separation)
     q = 1
     rate, w = sr / q, p.shape[1]
-    voiced = np.zeros(n, dtype=np.float32)
     lo, hi = max(2, int(rate / fmax)), min(w - 2, int(math.ceil(rate / fmin)))
-    if voicing and hi > lo:
-        nfft = _fft_size(w + hi)
-        spec = np.fft.rfft(p, n=nfft, axis=1)
-        r = np.fft.irfft(spec.real**2 + spec.imag**2, n=nfft, axis=1)[:, : hi + 1]
-        lags = np.arange(lo, hi + 1)
-        # unbiased normalisation by the overlap, relative to the zero-lag energy
-        rn = r[:, lo:] * (w / (w - lags))[None, :] / np.maximum(r[:, :1], _TINY)
-        voiced = np.clip(rn.max(axis=1), 0.0, 1.0).astype(np.float32)
-    if not shape:
-        return level, voiced
-    # a Hann-windowed FFT of its own: the rectangular window's leakage fills the valleys between a
-    # held note's partials differently as it decays, and blurs how alike two frames are
+    if hi <= lo:
+        return level, np.zeros(n, dtype=np.float32)
+    nfft = _fft_size(w + hi)
+    spec = np.fft.rfft(p, n=nfft, axis=1)
+    r = np.fft.irfft(spec.real**2 + spec.imag**2, n=nfft, axis=1)[:, : hi + 1]
+    lags = np.arange(lo, hi + 1)
+    # unbiased normalisation by the overlap, relative to the zero-lag energy
+    rn = r[:, lo:] * (w / (w - lags))[None, :] / np.maximum(r[:, :1], _TINY)
+    return level, np.clip(rn.max(axis=1), 0.0, 1.0).astype(np.float32)
+
+
+def frame_shapes(frames: np.ndarray, sr: int) -> np.ndarray:
+    """Spectral shape of each frame, shape (n, n_bins), float32: the log power spectrum of the pre-emphasised,
+    Hann-windowed frame over STEADY_BAND_HZ, mean removed and scaled to unit length (zeros for a frame without
+    signal there), so that the dot product of two frames' shapes is their spectral similarity.  (A window of
+    its own, not the voicing test's rectangular FFT: its leakage fills the valleys between a held note's
+    partials differently as the note decays, and blurs how alike two frames are.)"""
+    p = _pre_emphasised(_dc_removed(frames))
+    w = p.shape[1]
     m = _fft_size(w)
-    b0, b1 = (int(round(f * m / rate)) for f in STEADY_BAND_HZ)
+    b0, b1 = (int(round(f * m / sr)) for f in STEADY_BAND_HZ)
     band = np.fft.rfft(p * _hann(w), n=m, axis=1)[:, b0 : min(b1, m // 2)]
     S = np.log(np.maximum(band.real**2 + band.imag**2, _TINY)).astype(np.float32)
     S -= S.mean(axis=1, keepdims=True)
     norm = np.linalg.norm(S, axis=1, keepdims=True)
-    S = np.where(norm > 1e-6, S / np.maximum(norm, 1e-6), 0.0).astype(np.float32)
-    return level, voiced, S
+    return np.where(norm > 1e-6, S / np.maximum(norm, 1e-6), 0.0).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=8)
@@ -520,9 +527,7 @@ class SpeechDetector:
         n = F.shape[0]
         base = self.frames_seen - n
         idx = np.flatnonzero(active & ((np.arange(n) + base) % 2 == 0))
-        shapes = [
-            frame_levels(F[idx[a : a + 4096]], self.sr, voicing=False, shape=True)[2] for a in range(0, len(idx), 4096)
-        ]
+        shapes = [frame_shapes(F[idx[a : a + 4096]], self.sr) for a in range(0, len(idx), 4096)]
         tested = idx + base
         cfg, L, h = self.config, self.steady_lag, self.steady_half
         marked = np.zeros(n, dtype=bool)
