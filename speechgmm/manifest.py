@@ -520,11 +520,11 @@ def _duplicates(items: list[str]) -> list[str]:
     return dups
 
 
-def _same_audio(p):
+def same_audio(p):
     """What two rows naming the same audio share: the file (its device and inode when it exists: a hard link
-    or another spelling of the path is the same file), or a wav.scp command without its recording id (``cat
-    a.wav |`` under two ids is the same audio twice), with the region of a segments row (QA: such rows trained
-    twice without a word)."""
+    or another spelling of the path is the same file; else its absolute normalised path), or a wav.scp command
+    without its recording id (``cat a.wav |`` under two ids is the same audio twice), with the region of a
+    segments row (QA: such rows trained twice without a word; a trials file's lines are compared so too)."""
     from speechgmm.audio import PipedAudio
 
     f = p.path if isinstance(p, AudioRegion) else p
@@ -535,7 +535,7 @@ def _same_audio(p):
             st = os.stat(f)
             what = ("file", st.st_dev, st.st_ino)
         except (OSError, ValueError, TypeError):
-            what = ("path", str(f))
+            what = ("path", os.path.normpath(os.path.abspath(f)) if isinstance(f, (str, os.PathLike)) else str(f))
     return what if f is p else (what, p.start, p.end, p.channel)
 
 
@@ -551,7 +551,7 @@ def warn_about_labels(man: Manifest, column: str, labels: Sequence[str], known: 
 
     rows: dict[object, list[int]] = {}
     for i, p in enumerate(man.paths):
-        rows.setdefault(_same_audio(p), []).append(i)
+        rows.setdefault(same_audio(p), []).append(i)
     repeated = {str(man.paths[v[0]]): v for v in rows.values() if len(v) > 1}
     if repeated:
         warnings.warn(

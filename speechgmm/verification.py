@@ -88,15 +88,6 @@ def _read_trial_lines(path: Path, base: Path, lines: list[str]) -> list[tuple[in
     return trials
 
 
-def _same_file_key(path):
-    """What two names of one file share: its device and inode when it exists, else its absolute normalised path."""
-    try:
-        st = os.stat(path)
-        return (st.st_dev, st.st_ino)
-    except (OSError, ValueError):
-        return os.path.normpath(os.path.abspath(path))
-
-
 def read_trials(path: os.PathLike | str, root: os.PathLike | str | None = None) -> list[Trial]:
     """Trials of a trial list (either form of the module docstring).
 
@@ -109,7 +100,7 @@ def read_trials(path: os.PathLike | str, root: os.PathLike | str | None = None) 
     if not path.is_file():
         raise ManifestError(f"{path}: no such trials file")
     base = Path(root) if root else path.parent
-    from speechgmm.manifest import text_lines
+    from speechgmm.manifest import same_audio, text_lines
 
     lines = text_lines(path, "trials file")
     table = bool(lines) and _is_table(lines[0])
@@ -118,7 +109,7 @@ def read_trials(path: os.PathLike | str, root: os.PathLike | str | None = None) 
         raise ManifestError(f"{path}: no trials")
     seen: dict[tuple, int] = {}
     for n, t in numbered:  # a trial counted twice, or once as target and once not, skews EER and minDCF
-        first = seen.setdefault((t.label, _same_file_key(t.path)), n)  # ./a.wav and a.wav are one file (QA)
+        first = seen.setdefault((t.label, same_audio(t.path)), n)  # ./a.wav and a.wav are one file (QA)
         if first != n:
             raise ManifestError(f"{path}:{n}: repeats the trial of line {first} ({t.label} {t.path})")
     return [t for _, t in numbered]
