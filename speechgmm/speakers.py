@@ -523,9 +523,8 @@ NO_OPEN_SET_WHY = (
 )
 
 
-def pending_trials_note(rec: Optional[dict]) -> str:
-    """'': or how many impostor trials are stored so far, for a record (or enroll summary) of too few."""
-    n = (rec or {}).get("pending_trials", (rec or {}).get("impostor_trials", 0)) if isinstance(rec, dict) else 0
+def pending_trials_note(n: int) -> str:
+    """How many impostor trials a record of too few to calibrate has stored so far ('' for none)."""
     return f"; {n} of {MIN_IMPOSTOR_TRIALS} impostor trials stored so far" if n else ""
 
 
@@ -624,7 +623,7 @@ def enroll_from_manifest(
         "files": len(man),
         "n_classes": len(new.labels_),
         "threshold": rec.get("threshold") if rec else None,
-        "pending_trials": rec["impostor_trials"] if rec and rec.get("threshold") is None else 0,
+        "impostor_trials": rec["impostor_trials"] if rec else 0,
         "seconds": time.time() - t0,
     }
 

@@ -69,7 +69,7 @@ def run(args) -> int:
         + (
             f"; open-set threshold {thr:.3f}"
             if thr is not None
-            else f"; no open-set threshold stored ({NO_OPEN_SET_WHY}{pending_trials_note(s)})"
+            else f"; no open-set threshold stored ({NO_OPEN_SET_WHY}{pending_trials_note(s['impostor_trials'])})"
         )
         + f", in {s['seconds']:.2f} s -> {s['output']}"
     )

@@ -100,7 +100,10 @@ def _open_set_lines(h: dict, cohort) -> None:
     elif h.get("method") == "map":
         from speechgmm.speakers import pending_trials_note
 
-        print(f"  open set     no stored threshold (classify --open-set needs --threshold T{pending_trials_note(rec)})")
+        stored = rec.get("impostor_trials", 0) if isinstance(rec, dict) else 0
+        print(
+            f"  open set     no stored threshold (classify --open-set needs --threshold T{pending_trials_note(stored)})"
+        )
     if cohort is not None:
         print(
             f"  cohort       {len(cohort.speakers)} speakers, {len(cohort.utts)} utterances "

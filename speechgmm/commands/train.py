@@ -97,10 +97,8 @@ def run(args) -> int:
     elif s.open_set is not None:
         from speechgmm.speakers import NO_OPEN_SET_WHY, pending_trials_note
 
-        print(
-            f"no open-set threshold stored ({NO_OPEN_SET_WHY}{pending_trials_note(s.open_set)}); "
-            "'classify --open-set' will need --threshold T"
-        )
+        note = pending_trials_note(s.open_set.get("impostor_trials", 0))
+        print(f"no open-set threshold stored ({NO_OPEN_SET_WHY}{note}); 'classify --open-set' will need --threshold T")
     print(
         f"trained {len(s.labels)} classes ({s.method}) on {s.files} files, "
         f"{sum(s.frames.values())} frames in {s.seconds:.1f} s -> {s.output}"
