@@ -216,16 +216,34 @@ def save_figure(fig, path: os.PathLike | str) -> None:
     """
     import matplotlib.pyplot as plt
 
-    from speechgmm.errors import ConfigError
+    try:
+        with atomic_output(path, suffix=".png") as tmp:
+            write_figure(fig, tmp, path)
+    except OSError as exc:
+        raise _plot_not_saved(path, exc) from None
+    finally:
+        plt.close(fig)  # also when the temporary file could not be made
+
+
+def write_figure(fig, tmp, path) -> None:
+    """Write ``fig`` as a PNG (tight layout, 100 dpi) into ``tmp``, the temporary file of output ``path``
+    (an :func:`atomic_output` of the caller's, e.g. committed with other outputs), and close it; a failed
+    write is the one-line ConfigError of :func:`save_figure`."""
+    import matplotlib.pyplot as plt
 
     try:
         fig.tight_layout()
-        with atomic_output(path, suffix=".png") as tmp:
-            fig.savefig(tmp, format="png", dpi=100)
+        fig.savefig(tmp, format="png", dpi=100)
     except OSError as exc:
-        raise ConfigError(f"{path}: plot not saved: {exc.strerror or exc}") from None
+        raise _plot_not_saved(path, exc) from None
     finally:
         plt.close(fig)
+
+
+def _plot_not_saved(path, exc: OSError):
+    from speechgmm.errors import ConfigError
+
+    return ConfigError(f"{path}: plot not saved: {exc.strerror or exc}")
 
 
 @contextlib.contextmanager

@@ -102,8 +102,13 @@ def load_classifier(path):
     return mf
 
 
+def json_line(obj) -> str:
+    """``obj`` as one line of JSON (the form of every command's --json output)."""
+    return json.dumps(obj, sort_keys=False) + "\n"
+
+
 def print_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, sort_keys=False) + "\n")
+    sys.stdout.write(json_line(obj))
 
 
 def manifest_inputs(manifest, root=None) -> list:

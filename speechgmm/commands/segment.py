@@ -151,15 +151,14 @@ class _Stdout:
 
 
 def _json_line(r, times) -> str:
-    import json
-
-    obj = {
-        "path": r.path,
-        "duration": round(r.duration, 3),
-        "segments": [{"start": a, "end": b, "label": lab} for a, b, lab in r.segments],
-        "speaking_time": {k: round(v, 3) for k, v in times.items()},
-    }
-    return json.dumps(obj, sort_keys=False) + "\n"
+    return _common.json_line(
+        {
+            "path": r.path,
+            "duration": round(r.duration, 3),
+            "segments": [{"start": a, "end": b, "label": lab} for a, b, lab in r.segments],
+            "speaking_time": {k: round(v, 3) for k, v in times.items()},
+        }
+    )
 
 
 def _cell(text) -> str:
@@ -188,7 +187,6 @@ def _write_outputs(args, results) -> None:
     import contextlib
 
     from speechgmm._util import atomic_output
-    from speechgmm.errors import ConfigError
     from speechgmm.segment import rttm_lines
 
     with contextlib.ExitStack() as outputs:
@@ -198,19 +196,11 @@ def _write_outputs(args, results) -> None:
                 for r in results:
                     fh.writelines(line + "\n" for line in rttm_lines(r))
         if args.plot:
-            import matplotlib.pyplot as plt
-
+            from speechgmm._util import write_figure
             from speechgmm.segment import segment_figure
 
             tmp = outputs.enter_context(atomic_output(args.plot, suffix=".png"))
-            fig = segment_figure(results)
-            try:
-                fig.tight_layout()
-                fig.savefig(tmp, format="png", dpi=100)
-            except OSError as exc:
-                raise ConfigError(f"{args.plot}: plot not saved: {exc.strerror or exc}") from None
-            finally:
-                plt.close(fig)
+            write_figure(segment_figure(results), tmp, args.plot)
 
 
 def run(args) -> int:
